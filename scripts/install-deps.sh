@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql) and openssl,
+# from Debian's packages. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "install-deps: missing ${missing[*]} and not root: install them with apt-get, or run as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# The Debian package starts a cluster on 5432 through its init scripts; tests never use it.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

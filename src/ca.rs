@@ -1,0 +1,268 @@
+//! The two CAs: the server CA (clients trust it) and the client CA (the server trusts it).
+//!
+//! They are independent self-signed roots with their own keys, as PostgreSQL's guides advise:
+//! a client certificate can never pass as a server certificate, and the server's `ssl_ca_file`
+//! trusts nothing but client certificates.
+//!
+//! CA certificates carry basicConstraints `CA:TRUE, pathlen:0` (critical), keyUsage
+//! `keyCertSign, cRLSign` (critical) and a subjectKeyIdentifier.
+
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::inspect::CertInfo;
+use crate::inventory::CertKind;
+use crate::keys::{KeyType, PrivateKey};
+use crate::serial::Serial;
+use crate::storage;
+
+/// Which of the two CAs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The server CA.
+    Server,
+    /// The client CA.
+    Client,
+}
+
+impl Side {
+    /// `server` or `client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Server => "server",
+            Side::Client => "client",
+        }
+    }
+
+    /// The CA certificate's file name: `server-ca.crt` or `client-ca.crt`.
+    pub fn ca_cert_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.crt",
+            Side::Client => "client-ca.crt",
+        }
+    }
+
+    /// The CA key's file name: `server-ca.key` or `client-ca.key`.
+    pub fn ca_key_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.key",
+            Side::Client => "client-ca.key",
+        }
+    }
+
+    /// The directory of the certificates this CA signs: `servers` or `clients`.
+    pub fn leaf_dir(self) -> &'static str {
+        match self {
+            Side::Server => "servers",
+            Side::Client => "clients",
+        }
+    }
+
+    /// The kind of the CA certificate itself.
+    pub fn ca_kind(self) -> CertKind {
+        match self {
+            Side::Server => CertKind::ServerCa,
+            Side::Client => CertKind::ClientCa,
+        }
+    }
+
+    /// The kind of the certificates this CA signs.
+    pub fn leaf_kind(self) -> CertKind {
+        match self {
+            Side::Server => CertKind::Server,
+            Side::Client => CertKind::Client,
+        }
+    }
+
+    /// Both CAs.
+    pub const BOTH: [Side; 2] = [Side::Server, Side::Client];
+}
+
+/// A CA certificate with its key, ready to sign.
+pub(crate) struct CaSigner {
+    pub(crate) side: Side,
+    pub(crate) info: CertInfo,
+    pub(crate) key: PrivateKey,
+    cert_pem: String,
+}
+
+impl CaSigner {
+    /// Loads a CA from its directory and checks that key and certificate belong together.
+    pub(crate) fn load(dir: &Path, side: Side) -> Result<CaSigner> {
+        let cert_path = dir.join(side.ca_cert_file());
+        let key_path = dir.join(side.ca_key_file());
+        let cert_bytes = storage::read(&cert_path, "read CA certificate")?;
+        let info = CertInfo::from_pem(&cert_bytes).map_err(|reason| Error::BadCert {
+            path: cert_path.clone(),
+            reason,
+        })?;
+        if !info.is_ca {
+            return Err(Error::BadCert {
+                path: cert_path,
+                reason: "not a CA certificate".into(),
+            });
+        }
+        let cert_pem = String::from_utf8(cert_bytes).map_err(|_| Error::BadCert {
+            path: cert_path.clone(),
+            reason: "not a PEM file".into(),
+        })?;
+        let key_bytes = zeroize::Zeroizing::new(storage::read(&key_path, "read CA key")?);
+        let key_text = std::str::from_utf8(&key_bytes).map_err(|_| Error::BadKey {
+            path: key_path.clone(),
+            reason: "not a PEM file".into(),
+        })?;
+        let key = PrivateKey::from_pem(key_text, &key_path)?;
+        if key.public_key_der() != info.spki_der {
+            return Err(Error::KeyMismatch {
+                key: key_path,
+                cert: cert_path,
+            });
+        }
+        Ok(CaSigner {
+            side,
+            info,
+            key,
+            cert_pem,
+        })
+    }
+
+    /// The rcgen issuer: the CA's subject, key identifier and key.
+    pub(crate) fn issuer(&self) -> Result<Issuer<'_, &KeyPair>> {
+        Issuer::from_ca_cert_pem(&self.cert_pem, self.key.pair())
+            .map_err(Error::rcgen("reading the CA certificate"))
+    }
+
+    /// Refuses to sign when the CA has expired, or when a certificate ending at `not_after` would
+    /// outlive it (never truncated silently).
+    pub(crate) fn check_can_sign_until(
+        &self,
+        now: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<()> {
+        if now >= self.info.not_after {
+            return Err(Error::CaExpired {
+                ca: self.side.name(),
+                not_after: self.info.not_after,
+                now,
+            });
+        }
+        if not_after > self.info.not_after {
+            return Err(Error::OutlivesCa {
+                ca: self.side.name(),
+                not_after,
+                ca_not_after: self.info.not_after,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks an organisation name for the CA subjects (X.520: at most 64 characters).
+pub(crate) fn check_org(org: &str) -> Result<()> {
+    let bad = |reason| {
+        Err(Error::InvalidOrg {
+            name: org.to_string(),
+            reason,
+        })
+    };
+    if org.trim().is_empty() {
+        return bad("empty");
+    }
+    if org.chars().count() > 64 {
+        return bad("longer than 64 characters");
+    }
+    if org.chars().any(char::is_control) {
+        return bad("control characters are not allowed");
+    }
+    Ok(())
+}
+
+/// A freshly made CA: key, certificate PEM, serial and validity.
+pub(crate) struct NewCa {
+    pub(crate) key: PrivateKey,
+    pub(crate) cert_pem: String,
+    pub(crate) serial: Serial,
+    pub(crate) not_before: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
+}
+
+/// Makes a self-signed CA. Its CN carries a short random id (`pgca server CA 3f9a1c2e`) so that
+/// CAs of different directories, or an old and a new CA during a rollover, never share a name.
+pub(crate) fn create(
+    side: Side,
+    org: &str,
+    key_type: KeyType,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<NewCa> {
+    let key = PrivateKey::generate(key_type)?;
+    let serial = Serial::random();
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(serial.as_bytes()));
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, org);
+    dn.push(
+        DnType::CommonName,
+        format!("pgca {} CA {}", side.name(), storage::random_hex(4)),
+    );
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let cert = params
+        .self_signed(key.pair())
+        .map_err(Error::rcgen("signing the CA certificate"))?;
+    Ok(NewCa {
+        key,
+        cert_pem: cert.pem(),
+        serial,
+        not_before,
+        not_after,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn ca_certificate_profile() {
+        let ca = create(
+            Side::Client,
+            "Acme",
+            KeyType::EcdsaP256,
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2036-01-01 0:00 UTC),
+        )
+        .unwrap();
+        let info = CertInfo::from_pem(ca.cert_pem.as_bytes()).unwrap();
+        assert!(info.is_ca);
+        assert_eq!(info.path_len, Some(0));
+        assert_eq!(info.key_usage, vec!["keyCertSign", "cRLSign"]);
+        assert!(info.subject_key_id.is_some());
+        assert!(
+            info.subject.starts_with("O=Acme, CN=pgca client CA "),
+            "{}",
+            info.subject
+        );
+        assert_eq!(info.subject, info.issuer);
+        assert_eq!(info.serial, ca.serial);
+        assert_eq!(info.spki_der, ca.key.public_key_der());
+    }
+
+    #[test]
+    fn org_rules() {
+        assert!(check_org("Acme Corp").is_ok());
+        assert!(check_org("").is_err());
+        assert!(check_org("a\nb").is_err());
+        assert!(check_org(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,796 @@
+//! A CA directory: the one place pgca keeps its CAs, certificates, keys and inventory.
+//!
+//! ```text
+//! DIR/                              0700
+//!   server-ca.crt  server-ca.key    the server CA (key 0600)
+//!   client-ca.crt  client-ca.key    the client CA (key 0600)
+//!   inventory.jsonl                 append-only log of everything issued (see inventory.rs)
+//!   .lock                           flock: one writer at a time
+//!   servers/  clients/              0700, one set of entries per name:
+//!     alice.crt -> alice.live/alice.crt
+//!     alice.key -> alice.live/alice.key
+//!     alice.live -> archive/<serial>          the switch: one atomic rename swaps cert and key
+//!     archive/<serial>/alice.crt, alice.key   every pair ever issued; never modified
+//! ```
+//!
+//! `alice.crt` and `alice.key` are the paths to give PostgreSQL and libpq. They resolve through
+//! `alice.live`, so replacing a certificate (`--force`, renewal) changes both files in one rename:
+//! nothing ever reads a new certificate with an old key.
+//!
+//! A write goes: sign everything in memory (bad input writes nothing) → create `.pending` →
+//! write each pair into `archive/.tmp-…`, fsync, rename to `archive/<serial>` → append to the
+//! inventory and fdatasync (the commit point) → swap the `.live` links → remove `.pending`.
+//! If the process dies, the next writer finds `.pending` and recovers: archive directories the
+//! inventory does not know are removed, links of recorded certificates are rolled forward.
+
+use std::collections::HashSet;
+use std::fs::{self, DirBuilder};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::ca::{self, CaSigner, Side};
+use crate::duration::Validity;
+use crate::error::{Error, Result};
+use crate::inspect::{CertInfo, days_between};
+use crate::inventory::{self, CertKind, CertState, Event, Issued, Ledger};
+use crate::issue::{self, LeafProfile};
+use crate::keys::{KeyType, PrivateKey};
+use crate::names::{HostName, RoleName};
+use crate::serial::Serial;
+use crate::storage::{self, DIR_MODE, DirLock, KEY_MODE, PUBLIC_MODE};
+use crate::timefmt;
+
+/// Default CA lifetime: 10 years. Rolling a CA over means touching every server and client, so it
+/// should be rare; the CA key is the one to protect.
+pub const DEFAULT_CA_VALIDITY: Validity = Validity::days(3650);
+
+/// Default lifetime of server and client certificates: 1 year. Short enough that a leaked key
+/// stops working within the year, long enough that the client certificates handed to people
+/// are not re-issued every few weeks; `pgca renew` from cron handles the rest.
+pub const DEFAULT_LEAF_VALIDITY: Validity = Validity::days(365);
+
+/// Certificates start this many seconds before the moment of issue, so that a machine whose clock
+/// is a little behind the CA's accepts them at once.
+pub const BACKDATE_SECONDS: i64 = 300;
+
+const PENDING: &str = ".pending";
+const INIT_STAGING: &str = ".init";
+
+/// Where pgca keeps its CA when neither `--dir` nor `PGCA_DIR` says: `$XDG_DATA_HOME/pgca`, else
+/// `$HOME/.local/share/pgca`.
+pub fn default_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("pgca"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/share/pgca"))
+}
+
+/// Options for [`CaDir::init`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InitOptions {
+    /// Organisation (O=) of both CA subjects.
+    pub org: String,
+    /// Key type of both CA keys.
+    pub key_type: KeyType,
+    /// Lifetime of both CAs.
+    pub ca_validity: Validity,
+    /// The time to issue at (tests); `None` for now.
+    pub now: Option<OffsetDateTime>,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            org: "pgca".into(),
+            key_type: KeyType::default(),
+            ca_validity: DEFAULT_CA_VALIDITY,
+            now: None,
+        }
+    }
+}
+
+/// Options for issuing server and client certificates.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IssueOptions {
+    /// Lifetime of the certificate.
+    pub validity: Validity,
+    /// Key type of the new key.
+    pub key_type: KeyType,
+    /// Replace a certificate of the same name.
+    pub force: bool,
+    /// The time to issue at (tests); `None` for now.
+    pub now: Option<OffsetDateTime>,
+}
+
+impl Default for IssueOptions {
+    fn default() -> Self {
+        IssueOptions {
+            validity: DEFAULT_LEAF_VALIDITY,
+            key_type: KeyType::default(),
+            force: false,
+            now: None,
+        }
+    }
+}
+
+/// A certificate that was just issued.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IssuedCert {
+    /// Server or client.
+    pub kind: CertKind,
+    /// The role or first host name.
+    pub name: String,
+    /// Serial number.
+    pub serial: Serial,
+    /// Key type.
+    pub key_type: KeyType,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// The certificate's path (`DIR/clients/alice.crt`).
+    pub cert_path: PathBuf,
+    /// The key's path (`DIR/clients/alice.key`).
+    pub key_path: PathBuf,
+    /// The serial of the certificate this one replaced (`--force`).
+    pub replaced: Option<Serial>,
+}
+
+/// One row of [`CaDir::list`].
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct ListEntry {
+    /// What it is.
+    pub kind: CertKind,
+    /// Role, first host name, or `server-ca`/`client-ca`.
+    pub name: String,
+    /// Serial number.
+    pub serial: Serial,
+    /// Subject alternative names.
+    pub sans: Vec<String>,
+    /// Key type.
+    pub key_type: KeyType,
+    /// Start of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+    /// State at the time of listing.
+    pub state: CertState,
+    /// The certificate file: the live path for current ones, the archived copy otherwise.
+    pub cert: PathBuf,
+}
+
+/// An initialised CA directory.
+///
+/// # Examples
+///
+/// ```
+/// use pgca::{CaDir, InitOptions, IssueOptions, RoleName};
+/// let tmp = tempfile::tempdir()?;
+/// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
+/// let role: RoleName = "alice".parse()?;
+/// let alice = ca.issue_client(&role, &IssueOptions::default())?;
+/// assert!(alice.cert_path.ends_with("clients/alice.crt"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CaDir {
+    root: PathBuf,
+}
+
+impl CaDir {
+    /// Creates both CAs in `root` (created with mode 0700 if missing; an existing directory must
+    /// hold no CA). The four CA files and the inventory are written to a staging directory first
+    /// and renamed into place, the inventory last: it marks the directory as initialised.
+    pub fn init(root: impl AsRef<Path>, opts: &InitOptions) -> Result<CaDir> {
+        ca::check_org(&opts.org)?;
+        let root = root.as_ref().to_path_buf();
+        let now = opts.now.unwrap_or_else(timefmt::now);
+        let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
+        let not_after = now + opts.ca_validity.duration();
+
+        match fs::metadata(&root) {
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::io("use CA directory", &root)(
+                    std::io::ErrorKind::NotADirectory.into(),
+                ));
+            }
+            Ok(_) => {
+                check_no_ca(&root)?;
+                fs::set_permissions(&root, fs::Permissions::from_mode(DIR_MODE))
+                    .map_err(Error::io("restrict permissions of", &root))?;
+            }
+            Err(_) => {
+                if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
+                }
+                DirBuilder::new()
+                    .mode(DIR_MODE)
+                    .create(&root)
+                    .map_err(Error::io("create CA directory", &root))?;
+            }
+        }
+        let _lock = DirLock::exclusive(&root)?;
+        check_no_ca(&root)?; // another `init` may have won the race for the lock
+        remove_stale_staging(&root)?;
+
+        let server = ca::create(
+            Side::Server,
+            &opts.org,
+            opts.key_type,
+            not_before,
+            not_after,
+        )?;
+        let client = ca::create(
+            Side::Client,
+            &opts.org,
+            opts.key_type,
+            not_before,
+            not_after,
+        )?;
+
+        let staging = storage::temp_path(&root.join(INIT_STAGING));
+        DirBuilder::new()
+            .mode(DIR_MODE)
+            .create(&staging)
+            .map_err(Error::io("create directory", &staging))?;
+        let result = (|| {
+            let mut events = Vec::new();
+            let mut files = Vec::new();
+            for (side, new) in [(Side::Server, &server), (Side::Client, &client)] {
+                let (cert_name, key_name) = (side.ca_cert_file(), side.ca_key_file());
+                storage::create_file(
+                    &staging.join(key_name),
+                    new.key.to_pem().as_bytes(),
+                    KEY_MODE,
+                    "write CA key",
+                )?;
+                storage::create_file(
+                    &staging.join(cert_name),
+                    new.cert_pem.as_bytes(),
+                    PUBLIC_MODE,
+                    "write CA certificate",
+                )?;
+                files.push(key_name);
+                files.push(cert_name);
+                events.push(Event::Issued(Issued::new(
+                    new.serial.clone(),
+                    side.ca_kind(),
+                    side.ca_kind().name().to_string(),
+                    Vec::new(),
+                    opts.key_type,
+                    (new.not_before, new.not_after),
+                    now,
+                    (cert_name.to_string(), key_name.to_string()),
+                )));
+            }
+            inventory::create(&staging.join(inventory::INVENTORY_FILE), &events)?;
+            files.push(inventory::INVENTORY_FILE);
+            for side in Side::BOTH {
+                storage::ensure_private_dir(&root.join(side.leaf_dir()))?;
+            }
+            for f in files {
+                fs::rename(staging.join(f), root.join(f))
+                    .map_err(Error::io("move into place", root.join(f)))?;
+            }
+            storage::sync_dir(&root)
+        })();
+        let _ = fs::remove_dir_all(&staging);
+        result?;
+        Ok(CaDir { root })
+    }
+
+    /// Opens an initialised CA directory.
+    pub fn open(root: impl AsRef<Path>) -> Result<CaDir> {
+        let root = root.as_ref().to_path_buf();
+        if !root.is_dir() {
+            return Err(Error::NoCa(root));
+        }
+        if !inventory::path_in(&root).exists() {
+            for side in Side::BOTH {
+                for f in [side.ca_cert_file(), side.ca_key_file()] {
+                    if root.join(f).exists() {
+                        return Err(Error::PartialCa {
+                            dir: root.clone(),
+                            found: root.join(f),
+                        });
+                    }
+                }
+            }
+            return Err(Error::NoCa(root));
+        }
+        for side in Side::BOTH {
+            if !root.join(side.ca_cert_file()).exists() {
+                return Err(Error::MissingCaFile(root.join(side.ca_cert_file())));
+            }
+        }
+        Ok(CaDir { root })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of a CA certificate (`DIR/server-ca.crt`).
+    pub fn ca_cert_path(&self, side: Side) -> PathBuf {
+        self.root.join(side.ca_cert_file())
+    }
+
+    /// Reads a CA certificate.
+    pub fn ca_info(&self, side: Side) -> Result<CertInfo> {
+        CertInfo::from_file(&self.ca_cert_path(side))
+    }
+
+    /// Where the certificate of a server or client lives (`DIR/clients/alice.crt`).
+    pub fn cert_path(&self, kind: CertKind, name: &str) -> PathBuf {
+        self.leaf_dir(kind).join(format!("{name}.crt"))
+    }
+
+    /// Where the key of a server or client lives (`DIR/clients/alice.key`).
+    pub fn key_path(&self, kind: CertKind, name: &str) -> PathBuf {
+        self.leaf_dir(kind).join(format!("{name}.key"))
+    }
+
+    /// Issues one client certificate, CN = `role`, EKU clientAuth.
+    pub fn issue_client(&self, role: &RoleName, opts: &IssueOptions) -> Result<IssuedCert> {
+        Ok(self
+            .issue_clients(std::slice::from_ref(role), opts)?
+            .remove(0))
+    }
+
+    /// Issues client certificates for many roles in one batch: one lock, one inventory write,
+    /// one pass. Either every role is issued or, on bad input, none is.
+    pub fn issue_clients(
+        &self,
+        roles: &[RoleName],
+        opts: &IssueOptions,
+    ) -> Result<Vec<IssuedCert>> {
+        let requests = roles
+            .iter()
+            .map(|r| (r.as_str().to_string(), LeafProfile::client(r.as_str())))
+            .collect();
+        self.issue_batch(Side::Client, requests, opts)
+    }
+
+    /// Issues a server certificate: CN = `names[0]`, every name a SAN, EKU serverAuth.
+    pub fn issue_server(&self, names: &[HostName], opts: &IssueOptions) -> Result<IssuedCert> {
+        let first = names.first().ok_or(Error::InvalidHost {
+            name: String::new(),
+            reason: "no host name given",
+        })?;
+        let mut seen = HashSet::new();
+        for n in names {
+            if !seen.insert(n) {
+                return Err(Error::DuplicateName(n.to_string()));
+            }
+        }
+        let file_name = first.to_string();
+        if file_name.len() > 240 {
+            return Err(Error::InvalidHost {
+                name: file_name,
+                reason: "too long to be a file name",
+            });
+        }
+        Ok(self
+            .issue_batch(
+                Side::Server,
+                vec![(file_name, LeafProfile::server(names))],
+                opts,
+            )?
+            .remove(0))
+    }
+
+    /// Reads the inventory (waiting while a writer is in the middle of a batch).
+    pub fn inventory(&self) -> Result<Ledger> {
+        let _lock = DirLock::shared(&self.root)?;
+        inventory::read(&inventory::path_in(&self.root))
+    }
+
+    /// Every certificate in the inventory with its state at `now`: the CAs first, then servers
+    /// and clients by name, older certificates of a name before newer ones.
+    pub fn list(&self, now: OffsetDateTime) -> Result<Vec<ListEntry>> {
+        let ledger = self.inventory()?;
+        let mut rows: Vec<ListEntry> = ledger
+            .issued()
+            .iter()
+            .map(|i| ListEntry {
+                kind: i.kind,
+                name: i.name.clone(),
+                serial: i.serial.clone(),
+                sans: i.sans.clone(),
+                key_type: i.key_type,
+                not_before: i.not_before,
+                not_after: i.not_after,
+                days_left: days_between(now, i.not_after),
+                state: ledger.state(i, now),
+                cert: if i.kind.is_ca() {
+                    self.root.join(&i.cert)
+                } else if ledger.is_current(i) {
+                    self.cert_path(i.kind, &i.name)
+                } else {
+                    self.root.join(&i.cert)
+                },
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name))); // stable: issue order kept
+        Ok(rows)
+    }
+
+    fn leaf_dir(&self, kind: CertKind) -> PathBuf {
+        let side = if kind == CertKind::Server {
+            Side::Server
+        } else {
+            Side::Client
+        };
+        self.root.join(side.leaf_dir())
+    }
+
+    fn archive_dir(&self, kind: CertKind) -> PathBuf {
+        self.leaf_dir(kind).join("archive")
+    }
+
+    /// Takes the write lock, first finishing or undoing whatever a crashed writer left.
+    fn write_lock(&self) -> Result<DirLock> {
+        let lock = DirLock::exclusive(&self.root)?;
+        if self.root.join(PENDING).exists() {
+            self.recover()?;
+        }
+        Ok(lock)
+    }
+
+    fn begin_pending(&self) -> Result<()> {
+        let p = self.root.join(PENDING);
+        if !p.exists() {
+            storage::create_file(&p, b"", 0o600, "create")?;
+        }
+        storage::sync_dir(&self.root)
+    }
+
+    fn end_pending(&self) -> Result<()> {
+        let p = self.root.join(PENDING);
+        fs::remove_file(&p).map_err(Error::io("remove", &p))?;
+        storage::sync_dir(&self.root)
+    }
+
+    /// Restores a consistent directory after a writer died: see the module docs. Idempotent.
+    fn recover(&self) -> Result<()> {
+        let ledger = inventory::read(&inventory::path_in(&self.root))?;
+        let recorded: HashSet<String> = ledger
+            .issued()
+            .iter()
+            .map(|i| i.serial.to_string())
+            .collect();
+        for kind in [CertKind::Server, CertKind::Client] {
+            let archive = self.archive_dir(kind);
+            if let Ok(entries) = fs::read_dir(&archive) {
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if !recorded.contains(&name) {
+                        let p = e.path();
+                        fs::remove_dir_all(&p).map_err(Error::io("remove unfinished", &p))?;
+                    }
+                }
+                storage::sync_dir(&archive)?;
+            }
+            let leaf = self.leaf_dir(kind);
+            if let Ok(entries) = fs::read_dir(&leaf) {
+                for e in entries.flatten() {
+                    if is_temp_name(&e.file_name().to_string_lossy()) {
+                        let _ = fs::remove_file(e.path());
+                    }
+                }
+            }
+        }
+        for i in ledger.issued() {
+            if !i.kind.is_ca() && ledger.is_current(i) {
+                self.link_current(i.kind, &i.name, &i.serial)?;
+            }
+        }
+        for kind in [CertKind::Server, CertKind::Client] {
+            if self.leaf_dir(kind).exists() {
+                storage::sync_dir(&self.leaf_dir(kind))?;
+            }
+        }
+        self.end_pending()
+    }
+
+    /// Points `NAME.live` at `archive/<serial>` and makes sure `NAME.crt`/`NAME.key` go through it.
+    fn link_current(&self, kind: CertKind, name: &str, serial: &Serial) -> Result<()> {
+        let leaf = self.leaf_dir(kind);
+        let live = format!("{name}.live");
+        storage::swap_symlink(
+            &Path::new("archive").join(serial.to_string()),
+            &leaf.join(&live),
+        )?;
+        for ext in ["crt", "key"] {
+            storage::ensure_symlink(
+                &Path::new(&live).join(format!("{name}.{ext}")),
+                &leaf.join(format!("{name}.{ext}")),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The serial the `.live` link of a name points at, if any.
+    fn live_serial(&self, kind: CertKind, name: &str) -> Option<Serial> {
+        let target = fs::read_link(self.leaf_dir(kind).join(format!("{name}.live"))).ok()?;
+        target.file_name()?.to_str()?.parse().ok()
+    }
+
+    fn issue_batch(
+        &self,
+        side: Side,
+        requests: Vec<(String, LeafProfile)>,
+        opts: &IssueOptions,
+    ) -> Result<Vec<IssuedCert>> {
+        let kind = side.leaf_kind();
+        let now = opts.now.unwrap_or_else(timefmt::now);
+        let mut seen = HashSet::new();
+        for (name, _) in &requests {
+            if !seen.insert(name.as_str()) {
+                return Err(Error::DuplicateName(name.clone()));
+            }
+        }
+
+        let _lock = self.write_lock()?;
+        let mut replaced = Vec::with_capacity(requests.len());
+        for (name, _) in &requests {
+            let crt = self.cert_path(kind, name);
+            let exists = crt.symlink_metadata().is_ok();
+            if exists && !opts.force {
+                return Err(Error::CertExists(crt));
+            }
+            replaced.push(if exists {
+                self.live_serial(kind, name)
+            } else {
+                None
+            });
+        }
+        let ca = CaSigner::load(&self.root, side)?;
+        let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
+        let not_after = now + opts.validity.duration();
+        ca.check_can_sign_until(now, not_after)?;
+        let issuer = ca.issuer()?;
+
+        // Everything is signed in memory before anything is written.
+        let mut made = Vec::with_capacity(requests.len());
+        for (name, profile) in requests {
+            let key = PrivateKey::generate(opts.key_type)?;
+            let serial = Serial::random();
+            let cert_pem =
+                issue::sign_leaf(&profile, &key, &issuer, &serial, not_before, not_after)?;
+            made.push((name, profile, key.to_pem(), cert_pem, serial));
+        }
+
+        self.begin_pending()?;
+        let archive = self.archive_dir(kind);
+        let mut written: Vec<PathBuf> = Vec::with_capacity(made.len());
+        let stored = (|| {
+            storage::ensure_private_dir(&self.leaf_dir(kind))?;
+            storage::ensure_private_dir(&archive)?;
+            for (name, _, key_pem, cert_pem, serial) in &made {
+                let dest = archive.join(serial.to_string());
+                write_pair(&dest, name, key_pem.as_bytes(), cert_pem.as_bytes())?;
+                written.push(dest);
+            }
+            storage::sync_dir(&archive)?;
+            let leaf = side.leaf_dir();
+            let events: Vec<Event> = made
+                .iter()
+                .map(|(name, profile, _, _, serial)| {
+                    Event::Issued(Issued::new(
+                        serial.clone(),
+                        kind,
+                        name.clone(),
+                        profile.sans.iter().map(ToString::to_string).collect(),
+                        opts.key_type,
+                        (not_before, not_after),
+                        now,
+                        (
+                            format!("{leaf}/archive/{serial}/{name}.crt"),
+                            format!("{leaf}/archive/{serial}/{name}.key"),
+                        ),
+                    ))
+                })
+                .collect();
+            inventory::append(&inventory::path_in(&self.root), &events)
+        })();
+        if let Err(e) = stored {
+            // Not committed: take back what this batch wrote, so nothing half-written remains.
+            for d in &written {
+                let _ = fs::remove_dir_all(d);
+            }
+            let _ = self.end_pending();
+            return Err(e);
+        }
+        // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
+        for (name, _, _, _, serial) in &made {
+            self.link_current(kind, name, serial)?;
+        }
+        storage::sync_dir(&self.leaf_dir(kind))?;
+        self.end_pending()?;
+
+        Ok(made
+            .into_iter()
+            .zip(replaced)
+            .map(|((name, _, _, _, serial), replaced)| IssuedCert {
+                kind,
+                cert_path: self.cert_path(kind, &name),
+                key_path: self.key_path(kind, &name),
+                name,
+                serial,
+                key_type: opts.key_type,
+                not_before,
+                not_after,
+                replaced,
+            })
+            .collect())
+    }
+}
+
+/// Writes a key and certificate into a fresh directory `dest`, via a temporary directory renamed
+/// into place: `dest` either holds the complete, fsync-ed pair or does not exist.
+fn write_pair(dest: &Path, name: &str, key_pem: &[u8], cert_pem: &[u8]) -> Result<()> {
+    let tmp = storage::temp_path(dest);
+    DirBuilder::new()
+        .mode(DIR_MODE)
+        .create(&tmp)
+        .map_err(Error::io("create directory", &tmp))?;
+    let r = storage::create_file(
+        &tmp.join(format!("{name}.key")),
+        key_pem,
+        KEY_MODE,
+        "write key",
+    )
+    .and_then(|()| {
+        storage::create_file(
+            &tmp.join(format!("{name}.crt")),
+            cert_pem,
+            PUBLIC_MODE,
+            "write certificate",
+        )
+    })
+    .and_then(|()| fs::rename(&tmp, dest).map_err(Error::io("move into place", dest)));
+    if r.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    r
+}
+
+/// Refuses a directory that already holds a CA, or pieces of one.
+fn check_no_ca(root: &Path) -> Result<()> {
+    if inventory::path_in(root).exists() {
+        return Err(Error::CaExists(root.to_path_buf()));
+    }
+    for side in Side::BOTH {
+        for f in [side.ca_cert_file(), side.ca_key_file()] {
+            if root.join(f).exists() {
+                return Err(Error::PartialCa {
+                    dir: root.to_path_buf(),
+                    found: root.join(f),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_stale_staging(root: &Path) -> Result<()> {
+    let prefix = format!(".{INIT_STAGING}{}", storage::TEMP_MARK);
+    for e in fs::read_dir(root)
+        .map_err(Error::io("read directory", root))?
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a directory entry is one of pgca's temporary names (`.X.tmp-PID-HEX12`). A role's own
+/// entries end in `.crt`, `.key` or `.live`, so they never match.
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.contains(storage::TEMP_MARK)
+        && name
+            .rsplit_once('-')
+            .is_some_and(|(_, hex)| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_never_match_a_roles_entries() {
+        assert!(is_temp_name(
+            &storage::temp_path(Path::new("d/alice.live"))
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+        ));
+        for role in [".alice.live.tmp-1-abcdefabcdef", "x.tmp-12-aaaaaaaaaaaa"] {
+            for ext in ["crt", "key", "live"] {
+                assert!(!is_temp_name(&format!("{role}.{ext}")));
+            }
+        }
+    }
+
+    #[test]
+    fn issue_replace_and_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default()).unwrap();
+        let alice: RoleName = "alice".parse().unwrap();
+        let first = ca.issue_client(&alice, &IssueOptions::default()).unwrap();
+        let e = ca
+            .issue_client(&alice, &IssueOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, Error::CertExists(_)), "{e}");
+        let opts = IssueOptions {
+            force: true,
+            ..IssueOptions::default()
+        };
+        let second = ca.issue_client(&alice, &opts).unwrap();
+        assert_eq!(second.replaced.as_ref(), Some(&first.serial));
+        let info = CertInfo::from_file(&second.cert_path).unwrap();
+        assert_eq!(info.serial, second.serial);
+        let key = PrivateKey::from_pem(
+            &fs::read_to_string(&second.key_path).unwrap(),
+            &second.key_path,
+        )
+        .unwrap();
+        assert_eq!(
+            key.public_key_der(),
+            info.spki_der,
+            "the live key matches the live cert"
+        );
+        let rows = ca.list(timefmt::now()).unwrap();
+        let states: Vec<_> = rows.iter().map(|r| (r.kind, r.state)).collect();
+        assert_eq!(
+            states,
+            vec![
+                (CertKind::ServerCa, CertState::Valid),
+                (CertKind::ClientCa, CertState::Valid),
+                (CertKind::Client, CertState::Superseded),
+                (CertKind::Client, CertState::Valid),
+            ]
+        );
+        assert!(!ca.root().join(PENDING).exists());
+    }
+
+    #[test]
+    fn recovery_rolls_forward_committed_and_removes_uncommitted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default()).unwrap();
+        let bob: RoleName = "bob".parse().unwrap();
+        let issued = ca.issue_client(&bob, &IssueOptions::default()).unwrap();
+        // Simulate a crash after commit but before the link swap, plus an uncommitted pair.
+        fs::remove_file(ca.root().join("clients/bob.live")).unwrap();
+        let orphan = ca
+            .archive_dir(CertKind::Client)
+            .join(Serial::random().to_string());
+        fs::create_dir(&orphan).unwrap();
+        fs::write(ca.root().join(PENDING), b"").unwrap();
+        let carol: RoleName = "carol".parse().unwrap();
+        ca.issue_client(&carol, &IssueOptions::default()).unwrap();
+        assert!(!orphan.exists());
+        assert_eq!(
+            CertInfo::from_file(&issued.cert_path).unwrap().serial,
+            issued.serial
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The one error type of the crate.
+//!
+//! Every message is a single lowercase line that names the path or value at fault, so that the
+//! command line tool can print it as it is (`pgca: <message>`) and cron mail stays readable.
+//! The underlying cause is kept in [`std::error::Error::source`].
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::timefmt::human;
+
+/// A specialised `Result` for pgca.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in pgca.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read, written, renamed or locked.
+    #[error("cannot {action} {}: {}", path.display(), io_reason(source))]
+    Io {
+        /// What was being done, e.g. `read CA key`.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Neither `--dir`, `PGCA_DIR` nor `HOME` says where the CA directory is.
+    #[error("no CA directory given: use --dir DIR or set PGCA_DIR")]
+    NoDirectory,
+
+    /// The directory holds no CA yet.
+    #[error("no CA in {}: run `pgca init`", .0.display())]
+    NoCa(PathBuf),
+
+    /// `init` was asked to create a CA where one exists already.
+    #[error("{} already holds a CA: use another --dir, or remove it first", .0.display())]
+    CaExists(PathBuf),
+
+    /// The directory holds CA files but no inventory: an interrupted `init`, or foreign files.
+    #[error(
+        "{} holds {} but no inventory: an interrupted `pgca init`? remove those files or use another --dir",
+        dir.display(), found.display()
+    )]
+    PartialCa {
+        /// The CA directory.
+        dir: PathBuf,
+        /// The file found.
+        found: PathBuf,
+    },
+
+    /// A required CA file is missing from an initialised directory.
+    #[error("CA file {} is missing: the CA directory is incomplete", .0.display())]
+    MissingCaFile(PathBuf),
+
+    /// A role name PostgreSQL would not accept, or pgca cannot store.
+    #[error("invalid role name {name:?}: {reason}")]
+    InvalidRole {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// A server name that is neither a valid DNS name nor an IP address.
+    #[error("invalid host name {name:?}: {reason}")]
+    InvalidHost {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// A duration such as `90d` that could not be parsed or is out of range.
+    #[error("invalid duration {input:?}: {reason}")]
+    InvalidDuration {
+        /// The text as given.
+        input: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// A key type name pgca does not know.
+    #[error(
+        "unknown key type {0:?}: expected one of ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096"
+    )]
+    UnknownKeyType(String),
+
+    /// An invalid organisation name for the CA subjects.
+    #[error("invalid organisation name {name:?}: {reason}")]
+    InvalidOrg {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// The same name was given twice in one call.
+    #[error("{0:?} is given twice")]
+    DuplicateName(String),
+
+    /// A certificate of that name exists and `--force` was not given.
+    #[error("{} already exists: use --force to replace it", .0.display())]
+    CertExists(PathBuf),
+
+    /// A private key file could not be parsed.
+    #[error("cannot use key {}: {reason}", path.display())]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A certificate file could not be parsed.
+    #[error("cannot use certificate {}: {reason}", path.display())]
+    BadCert {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A private key does not belong to the certificate next to it.
+    #[error("key {} does not match certificate {}", key.display(), cert.display())]
+    KeyMismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+    },
+
+    /// A leaf would be valid longer than the CA that signs it.
+    #[error(
+        "the certificate would expire {}, after the {ca} CA does ({}): shorten --validity or renew the CA",
+        human(*not_after), human(*ca_not_after)
+    )]
+    OutlivesCa {
+        /// Which CA (`server` or `client`).
+        ca: &'static str,
+        /// When the requested certificate would expire.
+        not_after: OffsetDateTime,
+        /// When the CA expires.
+        ca_not_after: OffsetDateTime,
+    },
+
+    /// The CA certificate has expired: it cannot sign anything useful.
+    #[error("the {ca} CA expired {} (now {}): renew the CA", human(*not_after), human(*now))]
+    CaExpired {
+        /// Which CA (`server` or `client`).
+        ca: &'static str,
+        /// When it expired.
+        not_after: OffsetDateTime,
+        /// The time of the check.
+        now: OffsetDateTime,
+    },
+
+    /// A line of the inventory could not be read.
+    #[error("inventory {} is corrupt at line {line}: {reason}", path.display())]
+    CorruptInventory {
+        /// The inventory file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
+
+    /// Key generation or signing failed inside the crypto library.
+    #[error("{what} failed: {reason}")]
+    Crypto {
+        /// What was being done.
+        what: &'static str,
+        /// The library's message.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and the path.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl AsRef<Path>,
+    ) -> impl FnOnce(io::Error) -> Error {
+        let path = path.as_ref().to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// Wraps an rcgen error.
+    pub(crate) fn rcgen(what: &'static str) -> impl FnOnce(rcgen::Error) -> Error {
+        move |e| Error::Crypto {
+            what,
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The OS error in the lowercase words of the rest of the message, without the `(os error N)` tail.
+fn io_reason(e: &io::Error) -> String {
+    use io::ErrorKind::*;
+    let s = match e.kind() {
+        NotFound => "no such file or directory",
+        PermissionDenied => "permission denied",
+        AlreadyExists => "file exists",
+        ReadOnlyFilesystem => "read-only file system",
+        StorageFull => "no space left on device",
+        IsADirectory => "is a directory",
+        NotADirectory => "not a directory",
+        _ => {
+            let full = e.to_string();
+            let trimmed = full.split(" (os error").next().unwrap_or(&full);
+            return trimmed.to_lowercase();
+        }
+    };
+    s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn io_error_names_path_and_reason_and_keeps_source() {
+        let e = Error::io("read CA key", "/x/client-ca.key")(io::Error::from(
+            io::ErrorKind::PermissionDenied,
+        ));
+        assert_eq!(
+            e.to_string(),
+            "cannot read CA key /x/client-ca.key: permission denied"
+        );
+        assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn messages_are_one_line_even_for_hostile_names() {
+        let e = Error::InvalidRole {
+            name: "x\n[evil]".into(),
+            reason: "control characters",
+        };
+        assert!(!e.to_string().contains('\n'), "{e}");
+    }
+}

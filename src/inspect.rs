@@ -1,0 +1,289 @@
+//! Reading certificates: what `pgca inspect` shows and what the rest of pgca checks.
+
+use std::path::Path;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+
+use crate::error::{Error, Result};
+use crate::keys::KeyType;
+use crate::serial::Serial;
+
+/// The facts of one certificate.
+///
+/// # Examples
+///
+/// ```no_run
+/// let info = pgca::CertInfo::from_file(std::path::Path::new("clients/alice.crt"))?;
+/// println!("{} expires {}", info.subject, info.not_after);
+/// # Ok::<(), pgca::Error>(())
+/// ```
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct CertInfo {
+    /// Subject DN in RFC 2253 order (`CN=alice`), as PostgreSQL's `clientname=DN` sees it.
+    pub subject: String,
+    /// The subject's common name, if any.
+    pub common_name: Option<String>,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Subject alternative names: DNS names and IP addresses.
+    pub sans: Vec<String>,
+    /// Serial number.
+    pub serial: Serial,
+    /// Start of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Key type, if one pgca knows (`ecdsa-p256`, …); otherwise a description.
+    pub key_type: String,
+    /// Signature algorithm (`ecdsa-with-SHA256`, …).
+    pub signature_algorithm: String,
+    /// basicConstraints CA flag.
+    pub is_ca: bool,
+    /// basicConstraints pathLenConstraint.
+    pub path_len: Option<u32>,
+    /// keyUsage bits by name.
+    pub key_usage: Vec<String>,
+    /// extendedKeyUsage purposes by name (`serverAuth`, `clientAuth`, …).
+    pub extended_key_usage: Vec<String>,
+    /// subjectKeyIdentifier, hex.
+    pub subject_key_id: Option<String>,
+    /// authorityKeyIdentifier key id, hex.
+    pub authority_key_id: Option<String>,
+    /// SHA-256 of the DER, `AB:CD:…` as `openssl x509 -fingerprint -sha256` prints it.
+    pub sha256_fingerprint: String,
+    /// The DER SubjectPublicKeyInfo (not serialised).
+    #[serde(skip)]
+    pub spki_der: Vec<u8>,
+}
+
+impl CertInfo {
+    /// Parses the first certificate of a PEM file.
+    pub fn from_file(path: &Path) -> Result<CertInfo> {
+        let bytes = crate::storage::read(path, "read certificate")?;
+        CertInfo::from_pem(&bytes).map_err(|reason| Error::BadCert {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    /// Parses the first `CERTIFICATE` block of PEM text.
+    pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CertInfo, String> {
+        let der = first_cert_der(pem_bytes)?;
+        CertInfo::from_der(&der)
+    }
+
+    /// Parses a DER certificate.
+    pub fn from_der(der: &[u8]) -> std::result::Result<CertInfo, String> {
+        let (rest, cert) = X509Certificate::from_der(der)
+            .map_err(|e| format!("not an X.509 certificate ({e})"))?;
+        if !rest.is_empty() {
+            return Err("trailing bytes after the certificate".into());
+        }
+        Ok(info_of(&cert, der))
+    }
+
+    /// Whole days from `now` until the certificate expires (negative once expired), rounded down.
+    pub fn days_left(&self, now: OffsetDateTime) -> i64 {
+        days_between(now, self.not_after)
+    }
+}
+
+/// Whole days from `from` to `to`, rounded towards minus infinity.
+pub fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
+    (to.unix_timestamp() - from.unix_timestamp()).div_euclid(86_400)
+}
+
+/// The DER of the first `CERTIFICATE` block in PEM text.
+pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
+    if blocks.is_empty() {
+        return Err("not a PEM file".into());
+    }
+    blocks
+        .into_iter()
+        .find(|b| b.tag() == "CERTIFICATE")
+        .map(|b| b.into_contents())
+        .ok_or_else(|| "no CERTIFICATE block in the PEM file".to_string())
+}
+
+fn hex_colon(bytes: &[u8], upper: bool) -> String {
+    bytes
+        .iter()
+        .map(|b| {
+            if upper {
+                format!("{b:02X}")
+            } else {
+                format!("{b:02x}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn info_of(cert: &X509Certificate<'_>, der: &[u8]) -> CertInfo {
+    let validity = cert.validity();
+    let mut info = CertInfo {
+        subject: cert.subject().to_string(),
+        common_name: cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_string),
+        issuer: cert.issuer().to_string(),
+        sans: Vec::new(),
+        serial: Serial::from_bytes(cert.raw_serial()),
+        not_before: validity.not_before.to_datetime(),
+        not_after: validity.not_after.to_datetime(),
+        key_type: key_type_name(cert),
+        signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        is_ca: false,
+        path_len: None,
+        key_usage: Vec::new(),
+        extended_key_usage: Vec::new(),
+        subject_key_id: None,
+        authority_key_id: None,
+        sha256_fingerprint: hex_colon(
+            ring::digest::digest(&ring::digest::SHA256, der).as_ref(),
+            true,
+        ),
+        spki_der: cert.public_key().raw.to_vec(),
+    };
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for name in &san.general_names {
+                    match name {
+                        GeneralName::DNSName(d) => info.sans.push(d.to_string()),
+                        GeneralName::IPAddress(ip) => info.sans.push(ip_string(ip)),
+                        other => info.sans.push(format!("{other}")),
+                    }
+                }
+            }
+            ParsedExtension::BasicConstraints(bc) => {
+                info.is_ca = bc.ca;
+                info.path_len = bc.path_len_constraint;
+            }
+            ParsedExtension::KeyUsage(ku) => {
+                info.key_usage = [
+                    (ku.digital_signature(), "digitalSignature"),
+                    (ku.non_repudiation(), "nonRepudiation"),
+                    (ku.key_encipherment(), "keyEncipherment"),
+                    (ku.data_encipherment(), "dataEncipherment"),
+                    (ku.key_agreement(), "keyAgreement"),
+                    (ku.key_cert_sign(), "keyCertSign"),
+                    (ku.crl_sign(), "cRLSign"),
+                    (ku.encipher_only(), "encipherOnly"),
+                    (ku.decipher_only(), "decipherOnly"),
+                ]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, name)| name.to_string())
+                .collect();
+            }
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                let mut v = Vec::new();
+                for (on, name) in [
+                    (eku.any, "anyExtendedKeyUsage"),
+                    (eku.server_auth, "serverAuth"),
+                    (eku.client_auth, "clientAuth"),
+                    (eku.code_signing, "codeSigning"),
+                    (eku.email_protection, "emailProtection"),
+                    (eku.time_stamping, "timeStamping"),
+                    (eku.ocsp_signing, "OCSPSigning"),
+                ] {
+                    if on {
+                        v.push(name.to_string());
+                    }
+                }
+                v.extend(eku.other.iter().map(|o| o.to_id_string()));
+                info.extended_key_usage = v;
+            }
+            ParsedExtension::SubjectKeyIdentifier(id) => {
+                info.subject_key_id = Some(hex_colon(id.0, false))
+            }
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                info.authority_key_id = aki.key_identifier.as_ref().map(|k| hex_colon(k.0, false));
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+fn ip_string(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).expect("4 bytes")).to_string(),
+        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).expect("16 bytes")).to_string(),
+        _ => format!("IP:{}", hex_colon(bytes, false)),
+    }
+}
+
+fn key_type_name(cert: &X509Certificate<'_>) -> String {
+    match KeyType::of_spki(cert.public_key().raw) {
+        Some(k) => k.name().to_string(),
+        None => {
+            let bits = cert
+                .public_key()
+                .parsed()
+                .map(|k| k.key_size())
+                .unwrap_or(0);
+            format!(
+                "{} ({bits} bits)",
+                cert.public_key().algorithm.algorithm.to_id_string()
+            )
+        }
+    }
+}
+
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.3.101.112" => "ED25519",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_is_not_a_certificate() {
+        assert_eq!(CertInfo::from_pem(b"hello").unwrap_err(), "not a PEM file");
+        let key = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert_eq!(
+            CertInfo::from_pem(key).unwrap_err(),
+            "no CERTIFICATE block in the PEM file"
+        );
+        let junk = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(
+            CertInfo::from_pem(junk)
+                .unwrap_err()
+                .starts_with("not an X.509 certificate")
+        );
+    }
+
+    #[test]
+    fn days_round_down() {
+        use time::macros::datetime;
+        let now = datetime!(2026-01-01 12:00 UTC);
+        assert_eq!(days_between(now, datetime!(2026-01-02 11:59 UTC)), 0);
+        assert_eq!(days_between(now, datetime!(2026-01-02 12:00 UTC)), 1);
+        assert_eq!(days_between(now, datetime!(2026-01-01 11:59 UTC)), -1);
+    }
+}

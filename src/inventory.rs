@@ -1,0 +1,432 @@
+//! The inventory: an append-only log of everything the CA has done, `DIR/inventory.jsonl`.
+//!
+//! One JSON object per line, each with an `event` field. Issuing appends one line per certificate
+//! in a single `write` followed by `fdatasync`: the cost of an issue does not grow with the
+//! inventory, and a crash can only tear the last line, which readers skip and the next writer
+//! trims. Whatever state a certificate is in (current, superseded by a later one of the same
+//! name, expired) is derived from the log, not stored, so it can never disagree with it.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::keys::KeyType;
+use crate::serial::Serial;
+
+/// The inventory's file name inside the CA directory.
+pub const INVENTORY_FILE: &str = "inventory.jsonl";
+
+/// What a certificate is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertKind {
+    /// The self-signed CA that signs server certificates (clients trust it: `sslrootcert`).
+    ServerCa,
+    /// The self-signed CA that signs client certificates (the server trusts it: `ssl_ca_file`).
+    ClientCa,
+    /// A server certificate (`ssl_cert_file`), EKU serverAuth.
+    Server,
+    /// A client certificate whose CN is a PostgreSQL role, EKU clientAuth.
+    Client,
+}
+
+impl CertKind {
+    /// `server-ca`, `client-ca`, `server` or `client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertKind::ServerCa => "server-ca",
+            CertKind::ClientCa => "client-ca",
+            CertKind::Server => "server",
+            CertKind::Client => "client",
+        }
+    }
+
+    /// Whether this is one of the two CAs.
+    pub fn is_ca(self) -> bool {
+        matches!(self, CertKind::ServerCa | CertKind::ClientCa)
+    }
+}
+
+impl std::fmt::Display for CertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One issued certificate, as recorded when it was issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Issued {
+    /// Serial number.
+    pub serial: Serial,
+    /// What it is.
+    pub kind: CertKind,
+    /// Role (clients), first host name (servers), or `server-ca`/`client-ca`.
+    pub name: String,
+    /// Subject alternative names (servers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sans: Vec<String>,
+    /// Key type.
+    pub key_type: KeyType,
+    /// Start of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// When it was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// The certificate file, relative to the CA directory (the archived copy, which never moves).
+    pub cert: String,
+    /// The key file, relative to the CA directory.
+    pub key: String,
+}
+
+impl Issued {
+    /// A record for a freshly issued certificate.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        serial: Serial,
+        kind: CertKind,
+        name: String,
+        sans: Vec<String>,
+        key_type: KeyType,
+        validity: (OffsetDateTime, OffsetDateTime),
+        issued_at: OffsetDateTime,
+        files: (String, String),
+    ) -> Issued {
+        Issued {
+            serial,
+            kind,
+            name,
+            sans,
+            key_type,
+            not_before: validity.0,
+            not_after: validity.1,
+            issued_at,
+            cert: files.0,
+            key: files.1,
+        }
+    }
+}
+
+/// One line of the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A certificate was issued.
+    Issued(Issued),
+}
+
+/// The state of a certificate, derived from the inventory and the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CertState {
+    /// Current and valid, with more than a third of its lifetime left.
+    Valid,
+    /// Current and valid, but less than a third of its lifetime is left: renew it.
+    Due,
+    /// Past its not-after.
+    Expired,
+    /// Before its not-before (a clock problem, or issued for later).
+    NotYetValid,
+    /// A later certificate was issued for the same name.
+    Superseded,
+}
+
+impl CertState {
+    /// `valid`, `due`, `expired`, `not-yet-valid` or `superseded`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertState::Valid => "valid",
+            CertState::Due => "due",
+            CertState::Expired => "expired",
+            CertState::NotYetValid => "not-yet-valid",
+            CertState::Superseded => "superseded",
+        }
+    }
+
+    /// The state of a current (not superseded) certificate at `now`.
+    ///
+    /// Due means less than a third of the lifetime remains, compared exactly in seconds:
+    /// `3 × (not_after − now) < not_after − not_before`.
+    pub fn at(
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> CertState {
+        if now < not_before {
+            CertState::NotYetValid
+        } else if now >= not_after {
+            CertState::Expired
+        } else {
+            let left = (not_after - now).whole_seconds() as i128;
+            let life = (not_after - not_before).whole_seconds() as i128;
+            if 3 * left < life {
+                CertState::Due
+            } else {
+                CertState::Valid
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CertState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The inventory as read: every issued certificate in order, with the current one per name.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    issued: Vec<Issued>,
+    current: HashMap<(CertKind, String), usize>,
+    /// Whether the last line was torn (an interrupted write); it was skipped.
+    pub torn_tail: bool,
+}
+
+impl Ledger {
+    /// Every issued certificate, oldest first.
+    pub fn issued(&self) -> &[Issued] {
+        &self.issued
+    }
+
+    /// The current (latest) certificate of a kind and name.
+    pub fn current(&self, kind: CertKind, name: &str) -> Option<&Issued> {
+        self.current
+            .get(&(kind, name.to_string()))
+            .map(|&i| &self.issued[i])
+    }
+
+    /// Whether `issued` is the latest certificate of its name.
+    pub fn is_current(&self, issued: &Issued) -> bool {
+        self.current(issued.kind, &issued.name)
+            .is_some_and(|c| c.serial == issued.serial)
+    }
+
+    /// The state of a recorded certificate at `now`.
+    pub fn state(&self, issued: &Issued, now: OffsetDateTime) -> CertState {
+        if !self.is_current(issued) {
+            return CertState::Superseded;
+        }
+        CertState::at(issued.not_before, issued.not_after, now)
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Issued(i) => {
+                self.current
+                    .insert((i.kind, i.name.clone()), self.issued.len());
+                self.issued.push(i);
+            }
+        }
+    }
+}
+
+/// Reads the inventory at `path`. A torn last line (no newline: the write was interrupted) is
+/// skipped; any other unreadable line is an error naming its number.
+pub fn read(path: &Path) -> Result<Ledger> {
+    let file = File::open(path).map_err(Error::io("read inventory", path))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut ledger = Ledger::default();
+    let mut line = Vec::with_capacity(512);
+    let mut n = 0;
+    loop {
+        line.clear();
+        let got = reader
+            .read_until(b'\n', &mut line)
+            .map_err(Error::io("read inventory", path))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        if line.last() != Some(&b'\n') {
+            ledger.torn_tail = true;
+            break;
+        }
+        let text = &line[..line.len() - 1];
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let event: Event = serde_json::from_slice(text).map_err(|e| Error::CorruptInventory {
+            path: path.to_path_buf(),
+            line: n,
+            reason: e.to_string(),
+        })?;
+        ledger.apply(event);
+    }
+    Ok(ledger)
+}
+
+/// Appends events in one write and makes them durable. Must be called under the directory lock.
+/// A torn last line left by a crash is cut off first, so the new lines start on a line of their own.
+pub(crate) fn append(path: &Path, events: &[Event]) -> Result<()> {
+    let mut buf = Vec::with_capacity(events.len() * 400);
+    for e in events {
+        serde_json::to_writer(&mut buf, e).expect("inventory events serialise");
+        buf.push(b'\n');
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io("open inventory", path))?;
+    trim_torn_tail(&mut file, path)?;
+    file.write_all(&buf)
+        .map_err(Error::io("append to inventory", path))?;
+    file.sync_data().map_err(Error::io("sync inventory", path))
+}
+
+/// Creates a new inventory holding `events` (used by `init`, which renames it into place).
+pub(crate) fn create(path: &Path, events: &[Event]) -> Result<()> {
+    let mut buf = Vec::new();
+    for e in events {
+        serde_json::to_writer(&mut buf, e).expect("inventory events serialise");
+        buf.push(b'\n');
+    }
+    crate::storage::create_file(path, &buf, 0o600, "write inventory")
+}
+
+fn trim_torn_tail(file: &mut File, path: &Path) -> Result<()> {
+    let len = file
+        .metadata()
+        .map_err(Error::io("read inventory", path))?
+        .len();
+    if len == 0 {
+        return Ok(());
+    }
+    let io = Error::io("repair inventory", path);
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))
+        .and_then(|_| file.read_exact(&mut last))
+        .map_err(Error::io("read inventory", path))?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    // Walk back to the last newline, a block at a time.
+    let mut end = len;
+    let mut keep = 0;
+    'search: while end > 0 {
+        let start = end.saturating_sub(4096);
+        let mut block = vec![0u8; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut block))
+            .map_err(Error::io("read inventory", path))?;
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            keep = start + i as u64 + 1;
+            break 'search;
+        }
+        end = start;
+    }
+    file.set_len(keep).map_err(io)
+}
+
+/// The inventory path of a CA directory.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join(INVENTORY_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn rec(name: &str, kind: CertKind) -> Event {
+        Event::Issued(Issued::new(
+            Serial::random(),
+            kind,
+            name.into(),
+            vec![],
+            KeyType::EcdsaP256,
+            (
+                datetime!(2026-01-01 0:00 UTC),
+                datetime!(2027-01-01 0:00 UTC),
+            ),
+            datetime!(2026-01-01 0:00 UTC),
+            ("c".into(), "k".into()),
+        ))
+    }
+
+    #[test]
+    fn append_read_round_trip_and_current_per_name() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(INVENTORY_FILE);
+        create(&p, &[rec("server-ca", CertKind::ServerCa)]).unwrap();
+        let a1 = rec("alice", CertKind::Client);
+        let a2 = rec("alice", CertKind::Client);
+        append(&p, &[a1.clone(), rec("alice", CertKind::Server)]).unwrap();
+        append(&p, std::slice::from_ref(&a2)).unwrap();
+        let l = read(&p).unwrap();
+        assert_eq!(l.issued().len(), 4);
+        let Event::Issued(a2) = a2;
+        let Event::Issued(a1) = a1;
+        assert_eq!(l.current(CertKind::Client, "alice"), Some(&a2));
+        let now = datetime!(2026-02-01 0:00 UTC);
+        assert_eq!(l.state(&a1, now), CertState::Superseded);
+        assert_eq!(l.state(&a2, now), CertState::Valid);
+        assert!(
+            l.current(CertKind::Server, "alice").is_some(),
+            "kinds are separate namespaces"
+        );
+    }
+
+    #[test]
+    fn torn_tail_is_skipped_then_trimmed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(INVENTORY_FILE);
+        create(&p, &[rec("a", CertKind::Client)]).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"event\":\"issued\",\"ser").unwrap();
+        drop(f);
+        let l = read(&p).unwrap();
+        assert!(l.torn_tail);
+        assert_eq!(l.issued().len(), 1);
+        append(&p, &[rec("b", CertKind::Client)]).unwrap();
+        let l = read(&p).unwrap();
+        assert!(!l.torn_tail);
+        assert_eq!(l.issued().len(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_middle_line_is_an_error_with_its_number() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(INVENTORY_FILE);
+        create(&p, &[rec("a", CertKind::Client)]).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"garbage\n").unwrap();
+        drop(f);
+        append(&p, &[rec("b", CertKind::Client)]).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("is corrupt at line 2"), "{e}");
+    }
+
+    #[test]
+    fn due_is_exactly_one_third() {
+        let nb = datetime!(2026-01-01 0:00 UTC);
+        let na = nb + time::Duration::seconds(300);
+        assert_eq!(
+            CertState::at(nb, na, nb + time::Duration::seconds(200)),
+            CertState::Valid
+        );
+        assert_eq!(
+            CertState::at(nb, na, nb + time::Duration::seconds(201)),
+            CertState::Due
+        );
+        assert_eq!(CertState::at(nb, na, na), CertState::Expired);
+        assert_eq!(
+            CertState::at(nb, na, nb - time::Duration::seconds(1)),
+            CertState::NotYetValid
+        );
+    }
+}

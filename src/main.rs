@@ -1,0 +1,281 @@
+//! The `pgca` binary: parses the command line, calls the library, prints, sets the exit status.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pgca::{
+    CaDir, CertInfo, Error, HostName, InitOptions, IssueOptions, IssuedCert, KeyType, Result,
+    RoleName, Side, Validity, timefmt,
+};
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // usage errors exit with status 2 here
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pgca: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = || {
+        cli.dir
+            .clone()
+            .or_else(pgca::default_dir)
+            .ok_or(Error::NoDirectory)
+    };
+    match &cli.command {
+        Command::Init(a) => init(&dir()?, a),
+        Command::IssueServer(a) => {
+            let names = parse_all::<HostName>(&a.names)?;
+            let opts = issue_options(&a.issue)?;
+            let ca = CaDir::open(dir()?)?;
+            let issued = ca.issue_server(&names, &opts)?;
+            emit(&describe_server(&issued, &names));
+            Ok(())
+        }
+        Command::IssueClient(a) => {
+            let roles = parse_all::<RoleName>(&a.roles)?;
+            let opts = issue_options(&a.issue)?;
+            let ca = CaDir::open(dir()?)?;
+            let issued = ca.issue_clients(&roles, &opts)?;
+            if !a.quiet {
+                let mut out = String::new();
+                for i in &issued {
+                    out.push_str(&describe_client(i));
+                }
+                emit(&out);
+            }
+            Ok(())
+        }
+        Command::List(a) => {
+            let ca = CaDir::open(dir()?)?;
+            let rows = ca.list(timefmt::now())?;
+            if a.json {
+                emit(&(serde_json::to_string_pretty(&rows).expect("rows serialise") + "\n"));
+            } else {
+                emit(&list_table(&rows));
+            }
+            Ok(())
+        }
+        Command::Inspect(a) => {
+            let info = CertInfo::from_file(&a.file)?;
+            let now = timefmt::now();
+            if a.json {
+                let mut v = serde_json::to_value(&info).expect("info serialises");
+                v["days_left"] = info.days_left(now).into();
+                v["file"] = a.file.display().to_string().into();
+                emit(&(serde_json::to_string_pretty(&v).expect("json") + "\n"));
+            } else {
+                emit(&inspect_text(&a.file, &info, now));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init(dir: &Path, a: &cli::InitArgs) -> Result<()> {
+    // Check every value before anything is created.
+    let hosts = parse_all::<HostName>(&a.server_hosts)?;
+    let key_type = parse_opt::<KeyType>(&a.key_type)?.unwrap_or_default();
+    let ca_validity =
+        parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::dir::DEFAULT_CA_VALIDITY);
+    let validity = parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::dir::DEFAULT_LEAF_VALIDITY);
+    if !hosts.is_empty() && validity > ca_validity {
+        return Err(Error::InvalidDuration {
+            input: validity.to_string(),
+            reason: "the server certificate would outlive the CAs (--ca-validity)",
+        });
+    }
+    let mut opts = InitOptions::default();
+    opts.org = a.org.clone();
+    opts.key_type = key_type;
+    opts.ca_validity = ca_validity;
+    let ca = CaDir::init(dir, &opts)?;
+    let mut out = String::new();
+    for side in Side::BOTH {
+        let info = ca.ca_info(side)?;
+        out.push_str(&format!(
+            "created {} CA {} (expires {})\n",
+            side.name(),
+            ca.ca_cert_path(side).display(),
+            timefmt::human(info.not_after)
+        ));
+    }
+    if !hosts.is_empty() {
+        let mut io = IssueOptions::default();
+        io.validity = validity;
+        io.key_type = key_type;
+        let issued = ca.issue_server(&hosts, &io)?;
+        out.push_str(&describe_server(&issued, &hosts));
+    } else {
+        out.push_str("next: pgca issue-server HOST..., then pgca issue-client ROLE...\n");
+    }
+    emit(&out);
+    Ok(())
+}
+
+fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {
+    let mut opts = IssueOptions::default();
+    if let Some(v) = parse_opt::<Validity>(&a.validity)? {
+        opts.validity = v;
+    }
+    if let Some(k) = parse_opt::<KeyType>(&a.key_type)? {
+        opts.key_type = k;
+    }
+    opts.force = a.force;
+    Ok(opts)
+}
+
+fn parse_all<T: std::str::FromStr<Err = Error>>(items: &[String]) -> Result<Vec<T>> {
+    items.iter().map(|s| s.parse()).collect()
+}
+
+fn parse_opt<T: std::str::FromStr<Err = Error>>(item: &Option<String>) -> Result<Option<T>> {
+    item.as_deref().map(str::parse).transpose()
+}
+
+fn describe_server(i: &IssuedCert, names: &[HostName]) -> String {
+    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+    format!(
+        "{} server certificate for {} (serial {}, {}, expires {})\n  certificate: {}\n  key:         {}\n",
+        if i.replaced.is_some() {
+            "replaced"
+        } else {
+            "issued"
+        },
+        names.join(", "),
+        i.serial,
+        i.key_type,
+        timefmt::human(i.not_after),
+        i.cert_path.display(),
+        i.key_path.display(),
+    )
+}
+
+fn describe_client(i: &IssuedCert) -> String {
+    format!(
+        "{} client certificate for role {:?}: {} (serial {}, expires {})\n",
+        if i.replaced.is_some() {
+            "replaced"
+        } else {
+            "issued"
+        },
+        i.name,
+        i.cert_path.display(),
+        i.serial,
+        timefmt::human(i.not_after),
+    )
+}
+
+fn list_table(rows: &[pgca::ListEntry]) -> String {
+    let header = ["KIND", "NAME", "SERIAL", "NOT AFTER", "DAYS", "STATE"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.kind.to_string(),
+                r.name.escape_debug().to_string(),
+                r.serial.to_string(),
+                timefmt::human(r.not_after),
+                r.days_left.to_string(),
+                r.state.to_string(),
+            ]
+        })
+        .collect();
+    let mut width = header.map(str::len);
+    for c in &cells {
+        for (w, s) in width.iter_mut().zip(c) {
+            *w = (*w).max(s.chars().count());
+        }
+    }
+    let line = |c: [&str; 6]| -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in c.iter().zip(width).enumerate() {
+            if i == 4 {
+                s.push_str(&format!("{cell:>w$}  "));
+            } else if i == 5 {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(header);
+    for c in &cells {
+        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]));
+    }
+    out
+}
+
+fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("file", file.display().to_string()),
+        ("subject", i.subject.clone()),
+        ("issuer", i.issuer.clone()),
+        ("serial", i.serial.to_string()),
+        ("not before", timefmt::human(i.not_before)),
+        (
+            "not after",
+            format!(
+                "{} ({} days left)",
+                timefmt::human(i.not_after),
+                i.days_left(now)
+            ),
+        ),
+        ("key type", i.key_type.clone()),
+        ("signature", i.signature_algorithm.clone()),
+        ("CA", yes_no(i.is_ca).to_string()),
+    ];
+    if let Some(p) = i.path_len {
+        rows.push(("path length", p.to_string()));
+    }
+    rows.extend([
+        ("SANs", list(&i.sans)),
+        ("key usage", list(&i.key_usage)),
+        ("extended key usage", list(&i.extended_key_usage)),
+        (
+            "subject key id",
+            i.subject_key_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "authority key id",
+            i.authority_key_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("SHA-256 fingerprint", i.sha256_fingerprint.clone()),
+    ]);
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    rows.into_iter()
+        .map(|(k, v)| format!("{:<w$} {v}\n", format!("{k}:")))
+        .collect()
+}
+
+/// Writes to stdout; a closed pipe (`pgca list | head`) is not an error.
+fn emit(s: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("pgca: cannot write output: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,258 @@
+//! The names certificates are issued for: PostgreSQL roles (client CN) and server host names.
+//!
+//! Both end up in file names under the CA directory, so the rules are those of PostgreSQL or DNS
+//! plus what a file name needs (no `/`, not `.` or `..`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// PostgreSQL's NAMEDATALEN is 64: identifiers hold at most 63 bytes.
+pub const MAX_ROLE_BYTES: usize = 63;
+
+/// A PostgreSQL role name: the CN of a client certificate, compared by the server with the role.
+///
+/// Every name PostgreSQL accepts is accepted (1–63 bytes of UTF-8, capitals, digits, `_`, `.`,
+/// `-`, `@`, spaces, any script) except what cannot be a file name or would hide in output:
+/// control characters, `/`, and the names `.` and `..`.
+///
+/// # Examples
+///
+/// ```
+/// use pgca::RoleName;
+/// assert!("alice".parse::<RoleName>().is_ok());
+/// assert!("App User@prod.eu".parse::<RoleName>().is_ok());
+/// assert!("a/b".parse::<RoleName>().is_err());
+/// assert!("x\n[evil]".parse::<RoleName>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleName(String);
+
+impl RoleName {
+    /// The name as PostgreSQL sees it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RoleName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |reason| {
+            Err(Error::InvalidRole {
+                name: s.to_string(),
+                reason,
+            })
+        };
+        if s.is_empty() {
+            return bad("empty");
+        }
+        if s.len() > MAX_ROLE_BYTES {
+            return bad("longer than 63 bytes, PostgreSQL's limit for identifiers");
+        }
+        if s.chars().any(char::is_control) {
+            return bad("control characters are not allowed");
+        }
+        if s.contains('/') {
+            return bad("'/' is not allowed (the name becomes a file name)");
+        }
+        if s == "." || s == ".." {
+            return bad("'.' and '..' cannot be file names");
+        }
+        Ok(RoleName(s.to_string()))
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A name a server certificate is valid for: a DNS name (a leading `*.` wildcard allowed) or an
+/// IP address, which becomes an iPAddress SAN (libpq matches those since PostgreSQL 15).
+///
+/// DNS names are stored in lowercase: DNS and libpq compare them without case.
+///
+/// # Examples
+///
+/// ```
+/// use pgca::HostName;
+/// assert_eq!("DB.Example.COM".parse::<HostName>()?.to_string(), "db.example.com");
+/// assert!(matches!("127.0.0.1".parse::<HostName>()?, HostName::Ip(_)));
+/// assert!("*.example.com".parse::<HostName>().is_ok());
+/// assert!("a..b".parse::<HostName>().is_err());
+/// # Ok::<(), pgca::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HostName {
+    /// A DNS name, lowercase, possibly starting with `*.`.
+    Dns(String),
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+}
+
+impl FromStr for HostName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(HostName::Ip(ip));
+        }
+        let bad = |reason| {
+            Err(Error::InvalidHost {
+                name: s.to_string(),
+                reason,
+            })
+        };
+        if s.is_empty() {
+            return bad("empty");
+        }
+        if s.chars().any(char::is_whitespace) {
+            return bad("spaces are not allowed");
+        }
+        if s.chars().any(char::is_control) {
+            return bad("control characters are not allowed");
+        }
+        if s.ends_with('.') {
+            return bad("trailing dot: libpq compares the name as written, drop the dot");
+        }
+        if s.len() > 253 {
+            return bad("longer than 253 characters");
+        }
+        let lower = s.to_ascii_lowercase();
+        let (wildcard, rest) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, lower.as_str()),
+        };
+        let labels: Vec<&str> = rest.split('.').collect();
+        for label in &labels {
+            if label.is_empty() {
+                return bad("empty label (two dots in a row, or a leading dot)");
+            }
+            if label.len() > 63 {
+                return bad("a label is longer than 63 characters");
+            }
+            if label.contains('*') {
+                return bad(
+                    "a wildcard is allowed only as the whole first label, as in *.example.com",
+                );
+            }
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return bad("only letters, digits, '-' and '_' are allowed in a label");
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return bad("a label cannot start or end with '-'");
+            }
+        }
+        if labels
+            .last()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return bad("looks like an IP address but is not a valid one");
+        }
+        if wildcard && labels.len() < 2 {
+            return bad("a wildcard needs at least two labels after it, as in *.example.com");
+        }
+        Ok(HostName::Dns(lower))
+    }
+}
+
+impl fmt::Display for HostName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostName::Dns(d) => f.write_str(d),
+            HostName::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_kind_of_valid_role() {
+        for r in [
+            "alice",
+            "Alice",
+            "app_user",
+            "a.b",
+            "a-b",
+            "user@example.com",
+            "with space",
+            "日本語",
+            "x",
+            &"a".repeat(63),
+            "ñandú_2",
+        ] {
+            assert!(r.parse::<RoleName>().is_ok(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_roles_with_reason() {
+        for (r, why) in [
+            ("", "empty"),
+            (&"a".repeat(64) as &str, "63 bytes"),
+            (&"é".repeat(32), "63 bytes"),
+            ("x\n[evil]\nhost=attacker", "control"),
+            ("tab\there", "control"),
+            ("nul\0", "control"),
+            ("del\x7f", "control"),
+            ("c1\u{85}", "control"),
+            ("a/b", "'/'"),
+            ("..", "file names"),
+            (".", "file names"),
+        ] {
+            let e = r.parse::<RoleName>().unwrap_err().to_string();
+            assert!(e.contains(why), "{r:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn accepts_hosts() {
+        for (h, want) in [
+            ("localhost", "localhost"),
+            ("DB.Example.com", "db.example.com"),
+            ("*.example.com", "*.example.com"),
+            ("db-1.internal", "db-1.internal"),
+            ("my_db", "my_db"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("::1", "::1"),
+            ("2001:db8::5", "2001:db8::5"),
+        ] {
+            assert_eq!(h.parse::<HostName>().unwrap().to_string(), want);
+        }
+    }
+
+    #[test]
+    fn refuses_bad_hosts_with_reason() {
+        for (h, why) in [
+            ("", "empty"),
+            ("a b", "spaces"),
+            ("a..b", "empty label"),
+            (".a", "empty label"),
+            ("a.", "trailing dot"),
+            ("db.example.com!", "only letters"),
+            ("db.example.com/x", "only letters"),
+            ("-a.b", "start or end"),
+            ("a*.b.c", "wildcard"),
+            ("a.*.c", "wildcard"),
+            ("*.com", "two labels"),
+            ("*", "wildcard"),
+            ("1.2.3.999", "IP address"),
+            ("fe80::1%eth0", "only letters"),
+            (&"a".repeat(64), "63 characters"),
+        ] {
+            let e = h.parse::<HostName>().unwrap_err().to_string();
+            assert!(e.contains(why), "{h:?}: {e}");
+        }
+    }
+}
