@@ -116,7 +116,7 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct IssueServerArgs {
     /// Host names and IP addresses clients connect to
-    #[arg(value_name = "NAME", required = true, allow_hyphen_values = true)]
+    #[arg(value_name = "NAME", required = true)]
     pub names: Vec<String>,
 
     #[command(flatten)]

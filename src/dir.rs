@@ -295,10 +295,21 @@ impl CaDir {
     /// Opens an initialised CA directory.
     pub fn open(root: impl AsRef<Path>) -> Result<CaDir> {
         let root = root.as_ref().to_path_buf();
-        if !root.is_dir() {
-            return Err(Error::NoCa(root));
+        match fs::metadata(&root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoCa(root)),
+            Err(e) => return Err(Error::io("open CA directory", &root)(e)),
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::io("open CA directory", &root)(
+                    std::io::ErrorKind::NotADirectory.into(),
+                ));
+            }
+            Ok(_) => {}
         }
-        if !inventory::path_in(&root).exists() {
+        // try_exists, not exists: "permission denied" must not read as "no CA here".
+        let has_inventory = inventory::path_in(&root)
+            .try_exists()
+            .map_err(Error::io("open CA directory", &root))?;
+        if !has_inventory {
             for side in Side::BOTH {
                 for f in [side.ca_cert_file(), side.ca_key_file()] {
                     if root.join(f).exists() {

@@ -1,0 +1,730 @@
+//! The `pgca` command line, run as a user would run it.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{Env, mode, one_line, pgca_bin, snapshot};
+use pgca::{CertInfo, PrivateKey};
+
+fn key_matches_cert(key: &Path, cert: &Path) -> bool {
+    let k = PrivateKey::from_pem(&fs::read_to_string(key).unwrap(), key).unwrap();
+    k.public_key_der() == CertInfo::from_file(cert).unwrap().spki_der
+}
+
+#[test]
+fn init_creates_two_independent_cas_with_private_modes() {
+    let env = Env::init(&["--org", "Acme"]);
+    assert_eq!(mode(&env.ca), 0o700);
+    for f in ["server-ca.key", "client-ca.key"] {
+        assert_eq!(mode(&env.path(f)), 0o600, "{f}");
+    }
+    let server = CertInfo::from_file(&env.path("server-ca.crt")).unwrap();
+    let client = CertInfo::from_file(&env.path("client-ca.crt")).unwrap();
+    assert!(server.is_ca && client.is_ca);
+    assert_ne!(server.subject, client.subject);
+    assert_ne!(server.spki_der, client.spki_der, "each CA has its own key");
+    assert!(
+        server.subject.contains("O=Acme") && server.subject.contains("pgca server CA"),
+        "{}",
+        server.subject
+    );
+    assert!(key_matches_cert(
+        &env.path("server-ca.key"),
+        &env.path("server-ca.crt")
+    ));
+    assert!(key_matches_cert(
+        &env.path("client-ca.key"),
+        &env.path("client-ca.crt")
+    ));
+    let days = (server.not_after - server.not_before).whole_days();
+    assert!(
+        (3650..=3651).contains(&days),
+        "default CA validity is 10 years: {days}"
+    );
+    let inv = fs::read_to_string(env.path("inventory.jsonl")).unwrap();
+    assert_eq!(inv.lines().count(), 2);
+    assert!(inv.contains("\"kind\":\"server-ca\"") && inv.contains("\"kind\":\"client-ca\""));
+}
+
+#[test]
+fn init_with_server_hosts_issues_the_server_certificate() {
+    let env = Env::init(&[
+        "--server-host",
+        "DB.example.com",
+        "--server-host",
+        "10.0.0.5",
+        "--key-type",
+        "ecdsa-p384",
+    ]);
+    let info = CertInfo::from_file(&env.path("servers/db.example.com.crt")).unwrap();
+    assert_eq!(info.common_name.as_deref(), Some("db.example.com"));
+    assert_eq!(info.sans, ["db.example.com", "10.0.0.5"]);
+    assert_eq!(info.key_type, "ecdsa-p384");
+    assert_eq!(
+        CertInfo::from_file(&env.path("server-ca.crt"))
+            .unwrap()
+            .key_type,
+        "ecdsa-p384"
+    );
+    assert!(key_matches_cert(
+        &env.path("servers/db.example.com.key"),
+        &env.path("servers/db.example.com.crt")
+    ));
+}
+
+#[test]
+fn issue_server_profile() {
+    let env = Env::init(&[]);
+    let out = env.ok(&[
+        "issue-server",
+        "db.example.com",
+        "*.db.example.com",
+        "127.0.0.1",
+        "::1",
+        "--validity",
+        "90d",
+    ]);
+    assert!(out.contains("servers/db.example.com.crt"), "{out}");
+    let info = CertInfo::from_file(&env.path("servers/db.example.com.crt")).unwrap();
+    assert_eq!(info.subject, "CN=db.example.com");
+    assert_eq!(
+        info.sans,
+        ["db.example.com", "*.db.example.com", "127.0.0.1", "::1"]
+    );
+    assert_eq!(info.extended_key_usage, ["serverAuth"]);
+    assert_eq!(info.key_usage, ["digitalSignature"]);
+    assert!(!info.is_ca);
+    assert_eq!(
+        (info.not_after - info.not_before).whole_seconds(),
+        90 * 86_400 + 300,
+        "90 days + 5 min backdating"
+    );
+    assert_eq!(mode(&env.path("servers/db.example.com.key")), 0o600);
+}
+
+#[test]
+fn issue_client_many_roles_including_unusual_valid_names() {
+    let env = Env::init(&[]);
+    let long = "r".repeat(63);
+    let roles = [
+        "alice",
+        "App User",
+        "user@example.com",
+        "O'Brien",
+        "日本語",
+        "-dash",
+        "Alice",
+        &long,
+    ];
+    let mut args = vec!["issue-client", "--"];
+    args.extend(roles);
+    let out = env.ok(&args);
+    assert_eq!(out.lines().count(), roles.len(), "{out}");
+    let mut serials = std::collections::HashSet::new();
+    for r in roles {
+        let crt = env.path(&format!("clients/{r}.crt"));
+        let info = CertInfo::from_file(&crt).unwrap();
+        assert_eq!(info.common_name.as_deref(), Some(r));
+        assert_eq!(info.extended_key_usage, ["clientAuth"]);
+        assert!(info.sans.is_empty());
+        assert!(key_matches_cert(
+            &env.path(&format!("clients/{r}.key")),
+            &crt
+        ));
+        assert!(serials.insert(info.serial.clone()));
+        assert!(info.serial.as_bytes().len() >= 8, "at least 64 bits");
+    }
+}
+
+#[test]
+fn keys_are_0600_whatever_the_umask() {
+    let env = Env::new();
+    let script = format!(
+        "umask 000 && {bin} --dir {dir} init && {bin} --dir {dir} issue-client alice && {bin} --dir {dir} issue-server db",
+        bin = pgca_bin(),
+        dir = env.ca.display()
+    );
+    let st = Command::new("sh").arg("-c").arg(&script).status().unwrap();
+    assert!(st.success());
+    for k in [
+        "server-ca.key",
+        "client-ca.key",
+        "clients/alice.key",
+        "servers/db.key",
+    ] {
+        assert_eq!(mode(&env.path(k)), 0o600, "{k}");
+    }
+    assert_eq!(mode(&env.ca), 0o700);
+}
+
+#[test]
+fn force_replaces_cert_and_key_together_and_keeps_the_old_pair() {
+    let env = Env::init(&[]);
+    env.ok(&["issue-client", "alice"]);
+    let old = CertInfo::from_file(&env.path("clients/alice.crt")).unwrap();
+    let out = env.ok(&["issue-client", "alice", "--force", "--key-type", "ed25519"]);
+    assert!(out.starts_with("replaced client certificate"), "{out}");
+    let new = CertInfo::from_file(&env.path("clients/alice.crt")).unwrap();
+    assert_ne!(old.serial, new.serial);
+    assert_eq!(new.key_type, "ed25519");
+    assert!(key_matches_cert(
+        &env.path("clients/alice.key"),
+        &env.path("clients/alice.crt")
+    ));
+    let archived = env.path(&format!("clients/archive/{}/alice.crt", old.serial));
+    assert_eq!(
+        CertInfo::from_file(&archived).unwrap().serial,
+        old.serial,
+        "old pair kept"
+    );
+    let list = env.ok(&["list"]);
+    assert!(
+        list.contains(&format!("{}  ", old.serial)) && list.contains("superseded"),
+        "{list}"
+    );
+}
+
+#[test]
+fn list_table_and_json() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "bob", "--validity", "30d"]);
+    let table = env.ok(&["list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("KIND")
+            && lines[0].contains("NOT AFTER")
+            && lines[0].ends_with("STATE")
+    );
+    assert_eq!(lines.len(), 5, "{table}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--json"])).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let bob = rows.iter().find(|r| r["name"] == "bob").unwrap();
+    assert_eq!(bob["kind"], "client");
+    assert_eq!(bob["state"], "valid");
+    assert!(bob["days_left"].as_i64().unwrap() >= 29);
+    assert_eq!(bob["serial"].as_str().unwrap().len(), 32);
+    assert!(bob["cert"].as_str().unwrap().ends_with("clients/bob.crt"));
+    assert!(bob["not_after"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn inspect_text_and_json() {
+    let env = Env::init(&["--server-host", "localhost", "--server-host", "127.0.0.1"]);
+    let crt = env.path("servers/localhost.crt");
+    let text = env.ok(&["inspect", crt.to_str().unwrap()]);
+    for want in [
+        "subject:             CN=localhost",
+        "SANs:                localhost, 127.0.0.1",
+        "extended key usage:  serverAuth",
+        "key type:            ecdsa-p256",
+        "signature:           ecdsa-with-SHA256",
+        "days left",
+        "SHA-256 fingerprint:",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "--json", crt.to_str().unwrap()])).unwrap();
+    assert_eq!(json["common_name"], "localhost");
+    assert_eq!(json["is_ca"], false);
+    assert!(json["days_left"].as_i64().unwrap() >= 364);
+    assert_eq!(
+        json["sha256_fingerprint"].as_str().unwrap().len(),
+        32 * 3 - 1
+    );
+    let ca = CertInfo::from_file(&env.path("server-ca.crt")).unwrap();
+    assert_eq!(
+        json["authority_key_id"].as_str(),
+        ca.subject_key_id.as_deref()
+    );
+}
+
+/// One row of the bad-input table.
+struct Bad {
+    what: &'static str,
+    setup: fn(&Env),
+    args: Vec<String>,
+    message: &'static str,
+}
+
+fn bad(what: &'static str, setup: fn(&Env), args: &[&str], message: &'static str) -> Bad {
+    Bad {
+        what,
+        setup,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        message,
+    }
+}
+
+fn no_setup(_: &Env) {}
+fn do_init(env: &Env) {
+    env.ok(&["init"]);
+}
+fn init_and_alice(env: &Env) {
+    env.ok(&["init"]);
+    env.ok(&["issue-client", "alice"]);
+}
+
+#[test]
+fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
+    let long_role = "x".repeat(64);
+    let rows = vec![
+        bad(
+            "issue before init",
+            no_setup,
+            &["issue-client", "alice"],
+            "no CA in ",
+        ),
+        bad(
+            "issue-server before init",
+            no_setup,
+            &["issue-server", "db"],
+            "run `pgca init`",
+        ),
+        bad("list before init", no_setup, &["list"], "no CA in "),
+        bad(
+            "init on an existing CA",
+            do_init,
+            &["init"],
+            "already holds a CA",
+        ),
+        bad(
+            "init over leftovers",
+            |e| {
+                fs::create_dir_all(&e.ca).unwrap();
+                fs::write(e.ca.join("server-ca.key"), "x").unwrap();
+            },
+            &["init"],
+            "holds ",
+        ),
+        bad(
+            "empty role",
+            do_init,
+            &["issue-client", ""],
+            "invalid role name \"\": empty",
+        ),
+        bad(
+            "over-long role",
+            do_init,
+            &["issue-client", &long_role],
+            "longer than 63 bytes",
+        ),
+        bad(
+            "newline in role",
+            do_init,
+            &["issue-client", "x\n[evil]\nhost=attacker"],
+            "control characters",
+        ),
+        bad(
+            "tab in role",
+            do_init,
+            &["issue-client", "a\tb"],
+            "control characters",
+        ),
+        bad(
+            "slash in role",
+            do_init,
+            &["issue-client", "a/b"],
+            "'/' is not allowed",
+        ),
+        bad(
+            "dot-dot role",
+            do_init,
+            &["issue-client", ".."],
+            "cannot be file names",
+        ),
+        bad(
+            "one bad role in a batch",
+            do_init,
+            &["issue-client", "good1", "good2", "bad/role"],
+            "'/'",
+        ),
+        bad(
+            "duplicate role",
+            do_init,
+            &["issue-client", "bob", "bob"],
+            "\"bob\" is given twice",
+        ),
+        bad(
+            "host with space",
+            do_init,
+            &["issue-server", "db host"],
+            "spaces are not allowed",
+        ),
+        bad(
+            "empty host",
+            do_init,
+            &["issue-server", ""],
+            "invalid host name \"\": empty",
+        ),
+        bad(
+            "empty label",
+            do_init,
+            &["issue-server", "a..b"],
+            "empty label",
+        ),
+        bad(
+            "trailing junk",
+            do_init,
+            &["issue-server", "db.example.com!"],
+            "only letters",
+        ),
+        bad(
+            "trailing dot",
+            do_init,
+            &["issue-server", "db.example.com."],
+            "trailing dot",
+        ),
+        bad(
+            "bad wildcard",
+            do_init,
+            &["issue-server", "db.*.com"],
+            "wildcard",
+        ),
+        bad(
+            "not quite an IP",
+            do_init,
+            &["issue-server", "10.0.0.256"],
+            "not a valid one",
+        ),
+        bad(
+            "duplicate host",
+            do_init,
+            &["issue-server", "db", "DB"],
+            "given twice",
+        ),
+        bad(
+            "zero validity",
+            do_init,
+            &["issue-client", "a", "--validity", "0d"],
+            "greater than zero",
+        ),
+        bad(
+            "negative validity",
+            do_init,
+            &["issue-client", "a", "--validity", "-5d"],
+            "must be positive",
+        ),
+        bad(
+            "unparseable validity",
+            do_init,
+            &["issue-client", "a", "--validity", "soon"],
+            "invalid duration \"soon\"",
+        ),
+        bad(
+            "validity without unit",
+            do_init,
+            &["issue-client", "a", "--validity", "90"],
+            "missing unit",
+        ),
+        bad(
+            "validity past the CA",
+            do_init,
+            &["issue-client", "a", "--validity", "11y"],
+            "after the client CA does",
+        ),
+        bad(
+            "server validity past the CA",
+            do_init,
+            &["issue-server", "db", "--validity", "20y"],
+            "after the server CA does",
+        ),
+        bad(
+            "unknown key type",
+            do_init,
+            &["issue-client", "a", "--key-type", "rsa1024"],
+            "unknown key type \"rsa1024\"",
+        ),
+        bad(
+            "unknown CA key type",
+            no_setup,
+            &["init", "--key-type", "dsa"],
+            "unknown key type",
+        ),
+        bad(
+            "existing cert without --force",
+            init_and_alice,
+            &["issue-client", "alice"],
+            "alice.crt already exists: use --force",
+        ),
+        bad(
+            "existing cert in a batch",
+            init_and_alice,
+            &["issue-client", "zed", "alice"],
+            "alice.crt already exists",
+        ),
+        bad(
+            "corrupt CA key",
+            |e| {
+                do_init(e);
+                fs::write(e.ca.join("client-ca.key"), "garbage").unwrap();
+            },
+            &["issue-client", "a"],
+            "client-ca.key: not a PEM file",
+        ),
+        bad(
+            "CA key of the other CA",
+            |e| {
+                do_init(e);
+                fs::copy(e.ca.join("server-ca.key"), e.ca.join("client-ca.key")).unwrap();
+            },
+            &["issue-client", "a"],
+            "client-ca.key does not match certificate",
+        ),
+        bad(
+            "missing CA key",
+            |e| {
+                do_init(e);
+                fs::remove_file(e.ca.join("server-ca.key")).unwrap();
+            },
+            &["issue-server", "db"],
+            "cannot read CA key",
+        ),
+        bad(
+            "corrupt CA certificate",
+            |e| {
+                do_init(e);
+                fs::write(
+                    e.ca.join("client-ca.crt"),
+                    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                )
+                .unwrap();
+            },
+            &["issue-client", "a"],
+            "cannot use certificate",
+        ),
+        bad(
+            "CA certificate replaced by a leaf",
+            |e| {
+                init_and_alice(e);
+                fs::copy(e.ca.join("clients/alice.crt"), e.ca.join("client-ca.crt")).unwrap();
+            },
+            &["issue-client", "b"],
+            "not a CA certificate",
+        ),
+        bad(
+            "empty org",
+            no_setup,
+            &["init", "--org", ""],
+            "invalid organisation name",
+        ),
+        bad(
+            "zero CA validity",
+            no_setup,
+            &["init", "--ca-validity", "0y"],
+            "greater than zero",
+        ),
+        bad(
+            "bad host at init",
+            no_setup,
+            &["init", "--server-host", "a b"],
+            "spaces are not allowed",
+        ),
+        bad(
+            "server cert outliving new CAs",
+            no_setup,
+            &[
+                "init",
+                "--server-host",
+                "db",
+                "--ca-validity",
+                "30d",
+                "--validity",
+                "1y",
+            ],
+            "outlive the CAs",
+        ),
+        bad(
+            "inspect a missing file",
+            no_setup,
+            &["inspect", "/nonexistent/x.crt"],
+            "cannot read certificate /nonexistent/x.crt",
+        ),
+        bad(
+            "inspect a key",
+            init_and_alice,
+            &["inspect", "@/clients/alice.key"],
+            "no CERTIFICATE block",
+        ),
+        bad(
+            "corrupt inventory",
+            |e| {
+                init_and_alice(e);
+                let p = e.ca.join("inventory.jsonl");
+                let mut s = fs::read_to_string(&p).unwrap();
+                s.insert_str(0, "not json\n");
+                fs::write(p, s).unwrap();
+            },
+            &["list"],
+            "is corrupt at line 1",
+        ),
+    ];
+    assert!(rows.len() >= 40, "the table holds {} rows", rows.len());
+    for row in rows {
+        let env = Env::new();
+        (row.setup)(&env);
+        let before = snapshot(env.tmp.path());
+        let args: Vec<String> = row
+            .args
+            .iter()
+            .map(|a| a.replace("@/", &format!("{}/", env.ca.display())))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let line = env.fails(&args);
+        assert!(
+            line.contains(row.message),
+            "{}: expected {:?} in {line:?}",
+            row.what,
+            row.message
+        );
+        assert_eq!(
+            before,
+            snapshot(env.tmp.path()),
+            "{}: files changed",
+            row.what
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_directory_is_a_clean_failure() {
+    let env = Env::init(&[]);
+    let before = snapshot(&env.ca);
+    // Root ignores permission bits, so run as an unprivileged user when we are root.
+    let is_root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let out = if is_root {
+        fs::set_permissions(
+            env.tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        Command::new("runuser")
+            .args(["-u", "nobody", "--", pgca_bin(), "--dir"])
+            .arg(&env.ca)
+            .args(["issue-client", "alice"])
+            .output()
+            .unwrap()
+    } else {
+        fs::set_permissions(&env.ca, std::os::unix::fs::PermissionsExt::from_mode(0o500)).unwrap();
+        let out = env.run(&["issue-client", "alice"]);
+        fs::set_permissions(&env.ca, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        out
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out.stderr);
+    assert!(
+        line.contains("permission denied") && line.contains(env.ca.to_str().unwrap()),
+        "{line}"
+    );
+    assert_eq!(before, snapshot(&env.ca));
+}
+
+#[test]
+fn concurrent_processes_never_share_a_serial_or_corrupt_the_inventory() {
+    let env = Env::init(&[]);
+    let children: Vec<_> = (0..4)
+        .map(|p| {
+            let roles: Vec<String> = (0..25).map(|i| format!("p{p}-r{i}")).collect();
+            Command::new(pgca_bin())
+                .arg("--dir")
+                .arg(&env.ca)
+                .arg("issue-client")
+                .arg("--quiet")
+                .args(&roles)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let rows: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--json"])).unwrap();
+    let clients: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "client")
+        .collect();
+    assert_eq!(clients.len(), 100);
+    let serials: std::collections::HashSet<&str> = clients
+        .iter()
+        .map(|r| r["serial"].as_str().unwrap())
+        .collect();
+    assert_eq!(serials.len(), 100);
+    for r in &clients {
+        let name = r["name"].as_str().unwrap();
+        let crt = env.path(&format!("clients/{name}.crt"));
+        assert_eq!(
+            CertInfo::from_file(&crt).unwrap().serial.to_string(),
+            r["serial"].as_str().unwrap()
+        );
+        assert!(key_matches_cert(
+            &env.path(&format!("clients/{name}.key")),
+            &crt
+        ));
+    }
+    assert!(!env.path(".pending").exists());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    for args in [
+        &["bogus"][..],
+        &["issue-client"],
+        &["init", "--no-such-flag"],
+        &[],
+    ] {
+        let out = Command::new(pgca_bin()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let help = Command::new(pgca_bin()).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    for want in [
+        "Exit status:",
+        "0  success",
+        "1  failure",
+        "2  usage error",
+        "PGCA_DIR",
+        "issue-client",
+    ] {
+        assert!(text.contains(want), "--help lacks {want:?}");
+    }
+    let version = Command::new(pgca_bin()).arg("--version").output().unwrap();
+    assert!(
+        String::from_utf8(version.stdout)
+            .unwrap()
+            .starts_with("pgca ")
+    );
+}
+
+#[test]
+fn the_directory_comes_from_pgca_dir_or_the_default() {
+    let env = Env::new();
+    let st = Command::new(pgca_bin())
+        .arg("init")
+        .env("PGCA_DIR", &env.ca)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(env.path("inventory.jsonl").exists());
+
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(pgca_bin())
+        .arg("init")
+        .env_remove("PGCA_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(home.path().join(".local/share/pgca/client-ca.crt").exists());
+}
