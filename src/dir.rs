@@ -226,20 +226,14 @@ impl CaDir {
         check_no_ca(&root)?; // another `init` may have won the race for the lock
         remove_stale_staging(&root)?;
 
-        let server = ca::create(
-            Side::Server,
-            &opts.org,
-            opts.key_type,
-            not_before,
-            not_after,
-        )?;
-        let client = ca::create(
-            Side::Client,
-            &opts.org,
-            opts.key_type,
-            not_before,
-            not_after,
-        )?;
+        // Two keys, two cores: an RSA-4096 init takes the time of one key, not two.
+        let make = |side| ca::create(side, &opts.org, opts.key_type, not_before, not_after);
+        let (server, client) = std::thread::scope(|s| {
+            let server = s.spawn(|| make(Side::Server));
+            let client = make(Side::Client);
+            (server.join().expect("CA generation does not panic"), client)
+        });
+        let (server, client) = (server?, client?);
 
         let staging = storage::temp_path(&root.join(INIT_STAGING));
         DirBuilder::new()
@@ -535,6 +529,30 @@ impl CaDir {
         Ok(())
     }
 
+    /// Refuses to overwrite an existing certificate without `force`; returns, per request, the
+    /// serial a replacement would supersede.
+    fn check_replaceable(
+        &self,
+        kind: CertKind,
+        requests: &[(String, LeafProfile)],
+        force: bool,
+    ) -> Result<Vec<Option<Serial>>> {
+        let mut replaced = Vec::with_capacity(requests.len());
+        for (name, _) in requests {
+            let crt = self.cert_path(kind, name);
+            let exists = crt.symlink_metadata().is_ok();
+            if exists && !force {
+                return Err(Error::CertExists(crt));
+            }
+            replaced.push(if exists {
+                self.live_serial(kind, name)
+            } else {
+                None
+            });
+        }
+        Ok(replaced)
+    }
+
     /// The serial the `.live` link of a name points at, if any.
     fn live_serial(&self, kind: CertKind, name: &str) -> Option<Serial> {
         let target = fs::read_link(self.leaf_dir(kind).join(format!("{name}.live"))).ok()?;
@@ -556,35 +574,36 @@ impl CaDir {
             }
         }
 
-        let _lock = self.write_lock()?;
-        let mut replaced = Vec::with_capacity(requests.len());
-        for (name, _) in &requests {
-            let crt = self.cert_path(kind, name);
-            let exists = crt.symlink_metadata().is_ok();
-            if exists && !opts.force {
-                return Err(Error::CertExists(crt));
-            }
-            replaced.push(if exists {
-                self.live_serial(kind, name)
-            } else {
-                None
-            });
-        }
-        let ca = CaSigner::load(&self.root, side)?;
         let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
         let not_after = now + opts.validity.duration();
+
+        // Fail fast on what can be seen without the lock; all of it is checked again under it.
+        self.check_replaceable(kind, &requests, opts.force)?;
+        let ca = CaSigner::load(&self.root, side)?;
+        ca.check_can_sign_until(now, not_after)?;
+        drop(ca);
+
+        // Keys are generated before taking the lock, on every core: generation dominates
+        // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
+        let keys = parallel_map(requests.iter().collect(), |_| {
+            PrivateKey::generate(opts.key_type)
+        })?;
+
+        let _lock = self.write_lock()?;
+        let replaced = self.check_replaceable(kind, &requests, opts.force)?;
+        let ca = CaSigner::load(&self.root, side)?;
         ca.check_can_sign_until(now, not_after)?;
         let issuer = ca.issuer()?;
-
         // Everything is signed in memory before anything is written.
-        let mut made = Vec::with_capacity(requests.len());
-        for (name, profile) in requests {
-            let key = PrivateKey::generate(opts.key_type)?;
-            let serial = Serial::random();
-            let cert_pem =
-                issue::sign_leaf(&profile, &key, &issuer, &serial, not_before, not_after)?;
-            made.push((name, profile, key.to_pem(), cert_pem, serial));
-        }
+        let made: Vec<Made> = parallel_map(
+            requests.into_iter().zip(keys).collect(),
+            |((name, profile), key)| {
+                let serial = Serial::random();
+                let cert_pem =
+                    issue::sign_leaf(&profile, &key, &issuer, &serial, not_before, not_after)?;
+                Ok((name, profile, key.to_pem(), cert_pem, serial))
+            },
+        )?;
 
         self.begin_pending()?;
         let archive = self.archive_dir(kind);
@@ -650,6 +669,54 @@ impl CaDir {
             })
             .collect())
     }
+}
+
+/// A signed pair before it is written: name, profile, key PEM, certificate PEM, serial.
+type Made = (
+    String,
+    LeafProfile,
+    zeroize::Zeroizing<String>,
+    String,
+    Serial,
+);
+
+/// Maps `f` over `items` on every available core, keeping the order; the first error wins.
+fn parallel_map<T: Send, U: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<U> + Sync,
+) -> Result<Vec<U>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let c: Vec<T> = items.by_ref().take(chunk).collect();
+        if c.is_empty() {
+            break;
+        }
+        chunks.push(c);
+    }
+    let f = &f;
+    let results: Vec<Result<Vec<U>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(f).collect::<Result<Vec<U>>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("issuing does not panic"))
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// Writes a key and certificate into a fresh directory `dest`, via a temporary directory renamed

@@ -191,8 +191,22 @@ impl PrivateKey {
     }
 
     /// The key as PKCS#8 PEM; the returned buffer is wiped when dropped.
+    ///
+    /// Ed25519 keys are written as PKCS#8 v1 (RFC 8410, no embedded public key): ring produces
+    /// v2, which OpenSSL 3.0, and so PostgreSQL and libpq, refuse as "unsupported".
     pub fn to_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.pair.serialize_pem())
+        let der = Zeroizing::new(self.pair.serialize_der());
+        let der = match self.key_type {
+            KeyType::Ed25519 => ed25519_pkcs8_v1(&der),
+            _ => der,
+        };
+        let block = pem::Pem::new("PRIVATE KEY", der.to_vec());
+        let text = pem::encode_config(
+            &block,
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
+        block.into_contents().zeroize();
+        Zeroizing::new(text)
     }
 
     /// The key's type.
@@ -222,6 +236,25 @@ impl Drop for PrivateKey {
     fn drop(&mut self) {
         self.pair.zeroize();
     }
+}
+
+/// The PKCS#8 v1 encoding of an Ed25519 key: this fixed prefix, then the 32-byte seed.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// Re-encodes an Ed25519 PKCS#8 document (v1 or ring's v2) as v1.
+fn ed25519_pkcs8_v1(der: &[u8]) -> Zeroizing<Vec<u8>> {
+    // In both versions the seed is the 32 bytes after OCTET STRING { OCTET STRING (32) }.
+    let at = der
+        .windows(4)
+        .position(|w| w == [0x04, 0x22, 0x04, 0x20])
+        .expect("an Ed25519 PKCS#8 key holds its seed")
+        + 4;
+    let mut v = Zeroizing::new(Vec::with_capacity(48));
+    v.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+    v.extend_from_slice(&der[at..at + 32]);
+    v
 }
 
 fn generate_rsa(bits: usize) -> Result<KeyPair> {
@@ -286,6 +319,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.ends_with("unsupported or corrupt PKCS#8 key"), "{e}");
+    }
+
+    #[test]
+    fn ed25519_keys_are_written_as_pkcs8_v1() {
+        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let der = pem::parse(key.to_pem().as_bytes()).unwrap().into_contents();
+        assert_eq!(der.len(), 48);
+        assert_eq!(der[..16], ED25519_PKCS8_V1_PREFIX);
+        let again = PrivateKey::from_pem(&key.to_pem(), Path::new("k")).unwrap();
+        assert_eq!(again.public_key_der(), key.public_key_der());
     }
 
     #[test]
