@@ -1,0 +1,304 @@
+//! A throwaway PostgreSQL cluster for end-to-end tests.
+//!
+//! PostgreSQL refuses to run as root, so when the tests run as root the cluster is created and
+//! started as the `postgres` user (`runuser -u postgres --`). It lives in a temporary directory,
+//! listens on 127.0.0.1 only, on a free port, with its Unix socket in that directory, and is
+//! stopped by its pid when dropped. No other address is ever touched.
+#![allow(dead_code)]
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The directory of PostgreSQL's server binaries: `$PG_BINDIR`, else the newest
+/// `/usr/lib/postgresql/*/bin` (Debian's layout), else whatever `initdb` is on PATH.
+pub fn bindir() -> PathBuf {
+    if let Some(d) = std::env::var_os("PG_BINDIR") {
+        return PathBuf::from(d);
+    }
+    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    found.sort();
+    if let Some((v, bin)) = found.pop() {
+        assert!(
+            v >= 15,
+            "PostgreSQL {v} found; pgca's tests need 15 or newer (iPAddress SANs)"
+        );
+        return bin;
+    }
+    let out = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+        .unwrap();
+    let path = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !path.trim().is_empty(),
+        "PostgreSQL is not installed: run `make deps` (apt-get install postgresql)"
+    );
+    PathBuf::from(path.trim()).parent().unwrap().to_path_buf()
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+fn id_of(flag: &str) -> u32 {
+    let out = Command::new("id")
+        .args([flag, "postgres"])
+        .output()
+        .expect("id");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a postgres user exists (installed with PostgreSQL)")
+}
+
+/// A command run as the cluster's owner.
+pub fn as_owner(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Gives a file or directory to the cluster's owner (when running as root).
+pub fn give_to_owner(path: &Path) {
+    if is_root() {
+        std::os::unix::fs::chown(path, Some(id_of("-u")), Some(id_of("-g"))).unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn check(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub struct Cluster {
+    pub base: tempfile::TempDir,
+    pub data: PathBuf,
+    pub port: u16,
+    bin: PathBuf,
+    pid: Option<u32>,
+}
+
+impl Cluster {
+    /// initdb a cluster (not started). pg_hba.conf allows the superuser over the Unix socket
+    /// (trust) and, over TCP, only `hostssl ... cert` from 127.0.0.1.
+    pub fn new() -> Cluster {
+        let bin = bindir();
+        let base = tempfile::Builder::new()
+            .prefix("pgca-pg-")
+            .tempdir()
+            .unwrap();
+        give_to_owner(base.path());
+        let data = base.path().join("data");
+        check(
+            as_owner(&bin.join("initdb"))
+                .args(["-D"])
+                .arg(&data)
+                .args([
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "--no-instructions",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ])
+                .output()
+                .unwrap(),
+            "initdb",
+        );
+        let port = free_port();
+        let c = Cluster {
+            base,
+            data,
+            port,
+            bin,
+            pid: None,
+        };
+        c.append_conf(&format!(
+            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nfsync = off\n",
+            c.base.path().display()
+        ));
+        c.write_hba("local all all trust\nhostssl all all 127.0.0.1/32 cert\n");
+        c
+    }
+
+    pub fn append_conf(&self, text: &str) {
+        let p = self.data.join("postgresql.conf");
+        let mut s = fs::read_to_string(&p).unwrap();
+        s.push('\n');
+        s.push_str(text);
+        fs::write(&p, s).unwrap();
+    }
+
+    pub fn write_hba(&self, text: &str) {
+        fs::write(self.data.join("pg_hba.conf"), text).unwrap();
+    }
+
+    /// Copies a server certificate, its key and the client CA into the data directory, owned by
+    /// the cluster's owner (key 0600), and configures TLS as the PostgreSQL guides ask.
+    pub fn install_tls(&self, cert: &Path, key: &Path, client_ca: &Path) {
+        for (src, name, mode) in [
+            (cert, "server.crt", 0o644),
+            (key, "server.key", 0o600),
+            (client_ca, "client-ca.crt", 0o644),
+        ] {
+            let dst = self.data.join(name);
+            let _ = fs::remove_file(&dst);
+            fs::write(&dst, fs::read(src).unwrap()).unwrap();
+            fs::set_permissions(&dst, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+            give_to_owner(&dst);
+        }
+    }
+
+    pub fn enable_tls(&self) {
+        self.append_conf(
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'client-ca.crt'\n\
+             ssl_min_protocol_version = 'TLSv1.3'\n",
+        );
+    }
+
+    fn log(&self) -> PathBuf {
+        self.base.path().join("server.log")
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(self.log()).unwrap_or_default()
+    }
+
+    pub fn start(&mut self) {
+        let out = as_owner(&self.bin.join("pg_ctl"))
+            .args(["-D"])
+            .arg(&self.data)
+            .args(["-l"])
+            .arg(self.log())
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log_text()
+        );
+        let pidfile = fs::read_to_string(self.data.join("postmaster.pid")).unwrap();
+        self.pid = pidfile.lines().next().and_then(|l| l.trim().parse().ok());
+    }
+
+    /// Stops the server by its pid: SIGINT (fast shutdown), then SIGKILL after 20 s.
+    pub fn stop(&mut self) {
+        let Some(pid) = self.pid.take() else { return };
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            if Instant::now() > deadline {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // postmaster.pid goes with a clean shutdown; wait for it so a restart does not race.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.data.join("postmaster.pid").exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.start();
+    }
+
+    /// Runs SQL as the superuser over the Unix socket.
+    pub fn sql(&self, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.base.path())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(check(out, sql).stdout).unwrap()
+    }
+
+    /// Connects with psql over TCP to 127.0.0.1 with `conninfo` (plus port and hostaddr), runs
+    /// `sql`; returns (success, stdout, stderr). The environment holds no PG* variables and an
+    /// empty HOME, so nothing but the connection string configures libpq.
+    pub fn psql(&self, conninfo: &str, sql: &str) -> (bool, String, String) {
+        let home = tempfile::tempdir().unwrap();
+        let conn = format!(
+            "{conninfo} port={} hostaddr=127.0.0.1 connect_timeout=10",
+            self.port
+        );
+        let mut cmd = Command::new(self.bin.join("psql"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PG") {
+                cmd.env_remove(k);
+            }
+        }
+        let out = cmd
+            .env("HOME", home.path())
+            .args(["-X", "-A", "-t", "-c", sql, &conn])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

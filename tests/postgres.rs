@@ -1,0 +1,234 @@
+//! pgca's certificates against a real PostgreSQL 15 server and libpq's psql.
+//!
+//! The server runs with `ssl = on`, `ssl_min_protocol_version = 'TLSv1.3'`, the client CA as
+//! `ssl_ca_file`, and pg_hba.conf `hostssl all all 127.0.0.1/32 cert`; clients connect with
+//! `sslmode=verify-full`.
+
+mod common;
+mod pg;
+
+use std::path::Path;
+
+use common::Env;
+use pg::Cluster;
+
+/// A libpq connection string for `user` with the client pair of `role` from `ca`.
+fn conn(ca: &Path, host: &str, user: &str, role: &str) -> String {
+    format!(
+        "host={host} user={user} dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
+        ca.join("server-ca.crt").display(),
+        ca.join(format!("clients/{role}.crt")).display(),
+        ca.join(format!("clients/{role}.key")).display(),
+    )
+}
+
+const WHO: &str =
+    "SELECT current_user || ' ' || version FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+
+#[test]
+fn verify_full_connects_as_the_role_for_every_key_type() {
+    let types = [
+        "ecdsa-p256",
+        "ecdsa-p384",
+        "ed25519",
+        "rsa2048",
+        "rsa3072",
+        "rsa4096",
+    ];
+    // Issue everything first, in parallel: RSA-4096 keys take seconds each.
+    let envs: Vec<Env> = std::thread::scope(|s| {
+        let handles: Vec<_> = types
+            .iter()
+            .map(|kt| {
+                s.spawn(move || {
+                    let env = Env::init(&[
+                        "--key-type",
+                        kt,
+                        "--server-host",
+                        "localhost",
+                        "--server-host",
+                        "127.0.0.1",
+                    ]);
+                    env.ok(&["issue-client", "alice", "--key-type", kt]);
+                    env
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+
+    let mut cluster = Cluster::new();
+    cluster.enable_tls();
+    let mut started = false;
+    for (kt, env) in types.iter().zip(&envs) {
+        cluster.install_tls(
+            &env.path("servers/localhost.crt"),
+            &env.path("servers/localhost.key"),
+            &env.path("client-ca.crt"),
+        );
+        if started {
+            cluster.restart();
+        } else {
+            cluster.start();
+            cluster.sql("CREATE ROLE alice LOGIN");
+            started = true;
+        }
+        let (ok, out, err) = cluster.psql(&conn(&env.ca, "localhost", "alice", "alice"), WHO);
+        assert!(ok, "{kt}: {err}\n{}", cluster.log_text());
+        assert_eq!(out, "alice TLSv1.3", "{kt}");
+        // The server certificate also carries 127.0.0.1 as an iPAddress SAN.
+        let (ok, out, err) = cluster.psql(&conn(&env.ca, "127.0.0.1", "alice", "alice"), WHO);
+        assert!(ok && out == "alice TLSv1.3", "{kt} by IP: {err}");
+    }
+}
+
+#[test]
+fn the_server_refuses_the_wrong_role_ca_and_protocol_and_the_client_the_wrong_host() {
+    let env = Env::init(&["--server-host", "localhost", "--server-host", "127.0.0.1"]);
+    env.ok(&["issue-client", "alice", "bob"]);
+    let other = Env::init(&["--server-host", "localhost"]);
+    other.ok(&["issue-client", "alice"]);
+
+    let mut cluster = Cluster::new();
+    cluster.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("client-ca.crt"),
+    );
+    cluster.enable_tls();
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN");
+
+    // The right certificates: in.
+    let (ok, out, err) = cluster.psql(
+        &conn(&env.ca, "localhost", "alice", "alice"),
+        "SELECT current_user",
+    );
+    assert!(ok && out == "alice", "{err}");
+    let (ok, out, err) = cluster.psql(
+        &conn(&env.ca, "localhost", "bob", "bob"),
+        "SELECT current_user",
+    );
+    assert!(ok && out == "bob", "{err}");
+
+    // bob with alice's certificate: the CN is not the role.
+    let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "bob", "alice"), "SELECT 1");
+    assert!(!ok);
+    assert!(
+        err.contains("certificate authentication failed for user \"bob\""),
+        "{err}"
+    );
+
+    // alice's certificate from another pgca directory's client CA: unknown CA.
+    let foreign = format!(
+        "host=localhost user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
+        env.path("server-ca.crt").display(),
+        other.path("clients/alice.crt").display(),
+        other.path("clients/alice.key").display()
+    );
+    let (ok, _, err) = cluster.psql(&foreign, "SELECT 1");
+    assert!(!ok);
+    assert!(err.contains("unknown ca"), "{err}");
+
+    // Trusting another directory's server CA: the server is not verified.
+    let (ok, _, err) = cluster.psql(&conn(&other.ca, "localhost", "alice", "alice"), "SELECT 1");
+    assert!(!ok);
+    assert!(err.contains("certificate verify failed"), "{err}");
+
+    // TLS 1.2 is refused by ssl_min_protocol_version.
+    let (ok, _, _) = cluster.psql(
+        &(conn(&env.ca, "localhost", "alice", "alice") + " ssl_max_protocol_version=TLSv1.2"),
+        "SELECT 1",
+    );
+    assert!(!ok, "a TLS 1.2 connection was accepted");
+
+    // A server certificate for another name: verify-full refuses host=localhost.
+    env.ok(&["issue-server", "db.example.com"]);
+    cluster.install_tls(
+        &env.path("servers/db.example.com.crt"),
+        &env.path("servers/db.example.com.key"),
+        &env.path("client-ca.crt"),
+    );
+    cluster.restart();
+    let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "alice", "alice"), "SELECT 1");
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "server certificate for \"db.example.com\" does not match host name \"localhost\""
+        ),
+        "{err}"
+    );
+
+    // A server certificate for an IP address only: host=127.0.0.1 verifies through the iPAddress SAN.
+    env.ok(&["issue-server", "127.0.0.1"]);
+    cluster.install_tls(
+        &env.path("servers/127.0.0.1.crt"),
+        &env.path("servers/127.0.0.1.key"),
+        &env.path("client-ca.crt"),
+    );
+    cluster.restart();
+    let (ok, out, err) = cluster.psql(
+        &conn(&env.ca, "127.0.0.1", "alice", "alice"),
+        "SELECT current_user",
+    );
+    assert!(ok && out == "alice", "{err}");
+    let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "alice", "alice"), "SELECT 1");
+    assert!(
+        !ok && err.contains("does not match host name \"localhost\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_certificate_replaced_with_force_is_used_by_the_next_connection() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let mut cluster = Cluster::new();
+    cluster.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("client-ca.crt"),
+    );
+    cluster.enable_tls();
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+    let serial = |c: &Cluster| {
+        let (ok, out, err) = c.psql(
+            &conn(&env.ca, "localhost", "alice", "alice"),
+            "SELECT client_serial FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        );
+        assert!(ok, "{err}");
+        out
+    };
+    let before = serial(&cluster);
+    env.ok(&["issue-client", "alice", "--force"]);
+    let after = serial(&cluster);
+    assert_ne!(
+        before, after,
+        "libpq read the new pair through the same paths"
+    );
+    let new: pgca::CertInfo = pgca::CertInfo::from_file(&env.path("clients/alice.crt")).unwrap();
+    // pg_stat_ssl shows the serial in decimal.
+    assert_eq!(after, hex_to_decimal(&new.serial.to_string()));
+}
+
+fn hex_to_decimal(hex: &str) -> String {
+    let mut digits = vec![0u32]; // little-endian base 10
+    for c in hex.chars() {
+        let mut carry = c.to_digit(16).unwrap();
+        for d in digits.iter_mut() {
+            let v = *d * 16 + carry;
+            *d = v % 10;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push(carry % 10);
+            carry /= 10;
+        }
+    }
+    digits
+        .iter()
+        .rev()
+        .map(|d| char::from_digit(*d, 10).unwrap())
+        .collect()
+}
