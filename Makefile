@@ -31,3 +31,7 @@ demo: build
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
+
+# pgca side by side with the openssl recipe; see bench/bench.sh for N and SAMPLE.
+bench: build
+	@bench/bench.sh

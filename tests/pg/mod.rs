@@ -223,7 +223,14 @@ impl Cluster {
 
     /// Stops the server by its pid: SIGINT (fast shutdown), then SIGKILL after 20 s.
     pub fn stop(&mut self) {
-        let Some(pid) = self.pid.take() else { return };
+        // The current postmaster, which may have been restarted behind our back (the guide does).
+        let current = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse().ok()));
+        let Some(pid) = current.or(self.pid.take()) else {
+            return;
+        };
+        self.pid = None;
         let _ = Command::new("kill")
             .args(["-INT", &pid.to_string()])
             .status();

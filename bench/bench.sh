@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# make bench: pgca side by side with the openssl recipe of PostgreSQL's security guides
+# (shared/seeds: `openssl req -new -x509` per CA, `openssl req -new` + `openssl x509 -req` per
+# certificate), in one run, on this machine. Prints a markdown table.
+#
+#   N        certificates to issue with pgca (default 1000)
+#   SAMPLE   certificates the openssl recipe issues; its time is scaled to N (default 100)
+set -euo pipefail
+pgca=${PGCA:-target/release/pgca}
+N=${N:-1000}
+SAMPLE=${SAMPLE:-100}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1f×", b / a; else print "-" }'; }
+
+# --- pgca -------------------------------------------------------------------------------------
+t0=$(now)
+"$pgca" --dir "$work/pgca" init >/dev/null
+t1=$(now)
+pgca_init=$(secs "$t0" "$t1")
+
+seq -f 'user%g' 1 "$N" > "$work/roles"
+t0=$(now)
+xargs -a "$work/roles" "$pgca" --dir "$work/pgca" issue-client --quiet
+t1=$(now)
+pgca_issue=$(secs "$t0" "$t1")
+[ "$(find "$work/pgca/clients" -maxdepth 1 -name '*.crt' | wc -l)" -eq "$N" ] || { echo "bench: pgca issued the wrong number" >&2; exit 1; }
+
+# --- the seed's openssl recipe ----------------------------------------------------------------
+# $1: key options for openssl req (the seed uses the default, RSA-2048)
+openssl_init() {
+  local d=$1; shift
+  mkdir -p "$d"
+  openssl req -sha256 -new -x509 -days 3650 -nodes "$@" -subj "/CN=server CA" \
+    -out "$d/server-ca.crt" -keyout "$d/server-ca.key" 2>/dev/null
+  openssl req -sha256 -new -x509 -days 3650 -nodes "$@" -subj "/CN=client CA" \
+    -out "$d/client-ca.crt" -keyout "$d/client-ca.key" 2>/dev/null
+}
+openssl_issue() {
+  local d=$1 count=$2; shift 2
+  for i in $(seq 1 "$count"); do
+    openssl req -sha256 -new -nodes "$@" -subj "/CN=user$i" -out "$d/user$i.csr" -keyout "$d/user$i.key" 2>/dev/null
+    openssl x509 -req -sha256 -days 365 -in "$d/user$i.csr" -CA "$d/client-ca.crt" -CAkey "$d/client-ca.key" \
+      -CAcreateserial -out "$d/user$i.crt" 2>/dev/null
+  done
+}
+
+declare -A o_init o_issue
+for variant in rsa ec; do
+  case $variant in
+    rsa) opts=() ;;                                                    # as the seed: RSA-2048
+    ec) opts=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1) ;;     # pgca's default key type
+  esac
+  d="$work/openssl-$variant"
+  t0=$(now); openssl_init "$d" "${opts[@]}"; t1=$(now)
+  o_init[$variant]=$(secs "$t0" "$t1")
+  t0=$(now); openssl_issue "$d" "$SAMPLE" "${opts[@]}"; t1=$(now)
+  o_issue[$variant]=$(awk -v s="$(secs "$t0" "$t1")" -v n="$N" -v k="$SAMPLE" 'BEGIN { printf "%.3f", s * n / k }')
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+echo "pgca $("$pgca" --version | cut -d' ' -f2), $(openssl version | cut -d' ' -f1-2), $(nproc) cores ($cpu), $(date -u +%Y-%m-%d)"
+echo
+echo "| task | pgca (ecdsa-p256) | openssl recipe, RSA-2048 (as the guides) | openssl recipe, EC P-256 | speed-up vs RSA / EC |"
+echo "|---|---|---|---|---|"
+echo "| init: server CA + client CA | ${pgca_init} s | ${o_init[rsa]} s | ${o_init[ec]} s | $(ratio "$pgca_init" "${o_init[rsa]}") / $(ratio "$pgca_init" "${o_init[ec]}") |"
+echo "| issue $N client certificates | ${pgca_issue} s | ${o_issue[rsa]} s | ${o_issue[ec]} s | $(ratio "$pgca_issue" "${o_issue[rsa]}") / $(ratio "$pgca_issue" "${o_issue[ec]}") |"
+echo
+echo "pgca issues all $N in one call, every key and certificate fsync-ed before the inventory commit."
+echo "The openssl recipe ran $SAMPLE certificates (two processes each, no fsync) and is scaled to $N."

@@ -1,0 +1,103 @@
+//! docs/guide.md, run as written: every ```sh block, in order, against a throwaway cluster.
+
+mod pg;
+
+use std::path::Path;
+use std::process::Command;
+
+use pg::Cluster;
+
+/// The ```sh blocks of a markdown file, in order.
+fn sh_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated code block");
+    blocks
+}
+
+#[test]
+fn the_guide_runs_as_written_and_ends_in_a_verify_full_connection() {
+    assert!(
+        pg::is_root(),
+        "the guide installs files as root with `install -o postgres`: run the tests as root"
+    );
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))
+            .unwrap();
+    let blocks = sh_blocks(&guide);
+    assert!(
+        blocks.len() >= 6,
+        "the guide has {} sh blocks",
+        blocks.len()
+    );
+
+    let mut cluster = Cluster::new();
+    cluster.start();
+    let work = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let pgca_dir = work.path().join("pgca");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_pgca"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}:{}",
+        bin_dir.display(),
+        pg::bindir().display(),
+        std::env::var("PATH").unwrap()
+    );
+
+    let mut transcript = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let mut cmd = Command::new("bash");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PG") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(["-euo", "pipefail", "-c", block])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("PGCA_DIR", &pgca_dir)
+            .env("PGDATA", &cluster.data)
+            .env("PGHOST", cluster.base.path())
+            .env("PGPORT", cluster.port.to_string());
+        // Client connections name host=localhost (that is what verify-full checks) but dial only
+        // 127.0.0.1, never ::1; the admin's `runuser -- psql` blocks use the Unix socket.
+        if !block.contains("runuser") {
+            cmd.env("PGHOSTADDR", "127.0.0.1");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        transcript.push_str(&stdout);
+        assert!(
+            out.status.success(),
+            "guide block {} failed ({}):\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server log\n{}",
+            i + 1,
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            cluster.log_text()
+        );
+    }
+    let last = transcript
+        .lines()
+        .rev()
+        .find(|l| l.contains("alice"))
+        .unwrap_or_default();
+    assert!(
+        last.contains("alice") && last.contains("TLSv1.3"),
+        "the guide's connection printed:\n{transcript}"
+    );
+}
