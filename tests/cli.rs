@@ -485,6 +485,16 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "cannot read CA key",
         ),
         bad(
+            "unreadable CA key",
+            |e| {
+                do_init(e);
+                fs::remove_file(e.ca.join("client-ca.key")).unwrap();
+                fs::create_dir(e.ca.join("client-ca.key")).unwrap();
+            },
+            &["issue-client", "a"],
+            "client-ca.key: is a directory",
+        ),
+        bad(
             "corrupt CA certificate",
             |e| {
                 do_init(e);
