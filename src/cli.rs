@@ -70,6 +70,95 @@ pub enum Command {
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
     Inspect(InspectArgs),
+
+    /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate
+    ///
+    /// Without --data-dir, paths are relative to the data directory, where deploy-server puts
+    /// the files; with it, absolute.
+    ServerConfig(ServerConfigArgs),
+
+    /// Install a server certificate, its key and the client CA into a PostgreSQL data directory
+    ///
+    /// Writes DATA/pgca-tls/ (key 0600, everything owned by the database user, certificate and
+    /// key switched together in one rename) and DATA/pgca_ssl.conf, to be included from
+    /// postgresql.conf with include_if_exists. The deployment is recorded: renewal repeats it.
+    /// Reload PostgreSQL afterwards (pg_ctl reload, or SELECT pg_reload_conf()).
+    DeployServer(DeployServerArgs),
+
+    /// Copy a role's certificate, key and the server CA to libpq's defaults in ~/.postgresql
+    ///
+    /// postgresql.crt, postgresql.key (0600) and root.crt: then sslmode=verify-full needs no
+    /// other connection option. Existing files are replaced only with --force.
+    ClientInstall(ClientInstallArgs),
+
+    /// Print shell export lines that point libpq at a role's certificate
+    ///
+    /// eval "$(pgca env alice --host db.example.com)" && psql dbname=postgres
+    Env(EnvArgs),
+}
+
+/// `pgca server-config`.
+#[derive(Debug, Args)]
+pub struct ServerConfigArgs {
+    /// The server certificate's name (its first host name)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The data directory the files are deployed to (makes the paths absolute)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `pgca deploy-server`.
+#[derive(Debug, Args)]
+pub struct DeployServerArgs {
+    /// The server certificate's name (its first host name)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The PostgreSQL data directory
+    #[arg(long, value_name = "DIR", required = true)]
+    pub data_dir: PathBuf,
+
+    /// Owner of the installed files [default: the data directory's owner, the database user]
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+}
+
+/// `pgca client-install`.
+#[derive(Debug, Args)]
+pub struct ClientInstallArgs {
+    /// The role
+    #[arg(value_name = "ROLE")]
+    pub role: String,
+
+    /// Where to install [default: ~/.postgresql]
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+
+    /// Replace existing files
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `pgca env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The role
+    #[arg(value_name = "ROLE")]
+    pub role: String,
+
+    /// The server's host name (must be one of its certificate's names)
+    #[arg(long, value_name = "HOST", required = true)]
+    pub host: String,
+
+    /// The server's port [default: libpq's, 5432]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// The database [default: libpq's, the role name]
+    #[arg(long, value_name = "DB")]
+    pub dbname: Option<String>,
 }
 
 /// Options shared by the commands that issue a certificate.

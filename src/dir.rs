@@ -448,7 +448,7 @@ impl CaDir {
     }
 
     /// Takes the write lock, first finishing or undoing whatever a crashed writer left.
-    fn write_lock(&self) -> Result<DirLock> {
+    pub(crate) fn write_lock(&self) -> Result<DirLock> {
         let lock = DirLock::exclusive(&self.root)?;
         if self.root.join(PENDING).exists() {
             self.recover()?;

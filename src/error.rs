@@ -108,6 +108,40 @@ pub enum Error {
     #[error("{} already exists: use --force to replace it", .0.display())]
     CertExists(PathBuf),
 
+    /// A certificate that should exist has not been issued.
+    #[error("no {kind} certificate for {name:?} in {}: run `pgca {command} {name}`", dir.display())]
+    NotIssued {
+        /// `server` or `client`.
+        kind: &'static str,
+        /// The name or role.
+        name: String,
+        /// The CA directory.
+        dir: PathBuf,
+        /// The command that issues it.
+        command: &'static str,
+    },
+
+    /// A directory that should be a PostgreSQL data directory is not one.
+    #[error("{} is not a PostgreSQL data directory (no PG_VERSION file)", .0.display())]
+    NotADataDir(PathBuf),
+
+    /// A user name that the system does not know.
+    #[error("unknown user {0:?}")]
+    UnknownUser(String),
+
+    /// A TCP port that is not a number from 1 to 65535.
+    #[error("invalid port {0:?}: expected a number from 1 to 65535")]
+    InvalidPort(String),
+
+    /// A path libpq would misread.
+    #[error("cannot use {} for libpq: {reason}", path.display())]
+    UnsafePath {
+        /// The path.
+        path: PathBuf,
+        /// How libpq would misread it.
+        reason: &'static str,
+    },
+
     /// A private key file could not be parsed.
     #[error("cannot use key {}: {reason}", path.display())]
     BadKey {
@@ -193,6 +227,11 @@ impl Error {
             path,
             source,
         }
+    }
+
+    /// Like [`Error::io`], public for the binary.
+    pub fn io_at(action: &'static str, path: impl AsRef<Path>) -> impl FnOnce(io::Error) -> Error {
+        Error::io(action, path)
     }
 
     /// Wraps an rcgen error.

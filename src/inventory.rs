@@ -117,6 +117,25 @@ impl Issued {
     }
 }
 
+/// A server certificate installed into a PostgreSQL data directory (`pgca deploy-server`).
+/// Renewal installs the new certificate wherever the old one was deployed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Deployment {
+    /// The server certificate's name.
+    pub name: String,
+    /// The data directory, absolute.
+    pub data_dir: std::path::PathBuf,
+    /// The serial installed.
+    pub serial: Serial,
+    /// The `--owner` given, if any (otherwise the data directory's owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// One line of the inventory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -124,6 +143,8 @@ impl Issued {
 pub enum Event {
     /// A certificate was issued.
     Issued(Issued),
+    /// A server certificate was deployed into a data directory.
+    Deployed(Deployment),
 }
 
 /// The state of a certificate, derived from the inventory and the time.
@@ -191,6 +212,7 @@ impl std::fmt::Display for CertState {
 pub struct Ledger {
     issued: Vec<Issued>,
     current: HashMap<(CertKind, String), usize>,
+    deployments: Vec<Deployment>,
     /// Whether the last line was torn (an interrupted write); it was skipped.
     pub torn_tail: bool,
 }
@@ -206,6 +228,21 @@ impl Ledger {
         self.current
             .get(&(kind, name.to_string()))
             .map(|&i| &self.issued[i])
+    }
+
+    /// The latest deployment of each (server name, data directory), in first-deployed order.
+    pub fn deployments(&self) -> Vec<&Deployment> {
+        let mut latest: Vec<&Deployment> = Vec::new();
+        for d in &self.deployments {
+            match latest
+                .iter_mut()
+                .find(|l| l.name == d.name && l.data_dir == d.data_dir)
+            {
+                Some(l) => *l = d,
+                None => latest.push(d),
+            }
+        }
+        latest
     }
 
     /// Whether `issued` is the latest certificate of its name.
@@ -229,6 +266,7 @@ impl Ledger {
                     .insert((i.kind, i.name.clone()), self.issued.len());
                 self.issued.push(i);
             }
+            Event::Deployed(d) => self.deployments.push(d),
         }
     }
 }

@@ -44,6 +44,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ca;
+pub mod client;
 pub mod dir;
 pub mod duration;
 pub mod error;
@@ -53,6 +54,7 @@ mod issue;
 pub mod keys;
 pub mod names;
 pub mod serial;
+pub mod server;
 mod storage;
 pub mod timefmt;
 

@@ -67,6 +67,57 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::ServerConfig(a) => {
+            let ca = CaDir::open(dir()?)?;
+            let data_dir = a
+                .data_dir
+                .as_deref()
+                .map(|d| std::fs::canonicalize(d).map_err(Error::io_at("open data directory", d)))
+                .transpose()?;
+            emit(&pgca::server::server_config_text(
+                &ca,
+                &a.name,
+                data_dir.as_deref(),
+            )?);
+            Ok(())
+        }
+        Command::DeployServer(a) => {
+            let ca = CaDir::open(dir()?)?;
+            let d = ca.deploy_server(&a.name, &a.data_dir, a.owner.as_deref())?;
+            emit(&format!(
+                "deployed server certificate {} (serial {}) to {}
+  include it at the end of postgresql.conf:  include_if_exists = '{}'
+  then reload PostgreSQL: pg_ctl reload, or SELECT pg_reload_conf()
+",
+                a.name,
+                d.serial,
+                d.data_dir.display(),
+                d.include_file.display()
+            ));
+            Ok(())
+        }
+        Command::ClientInstall(a) => {
+            let role: RoleName = a.role.parse()?;
+            let ca = CaDir::open(dir()?)?;
+            let done = ca.client_install(&role, a.to.as_deref(), a.force)?;
+            emit(&format!(
+                "installed role {:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt
+  connect with: psql \"host=HOST user={} sslmode=verify-full\"
+",
+                role.as_str(),
+                done.dir.display(),
+                role.as_str()
+            ));
+            Ok(())
+        }
+        Command::Env(a) => {
+            let role: RoleName = a.role.parse()?;
+            let host: HostName = a.host.parse()?;
+            let port = a.port.as_deref().map(parse_port).transpose()?;
+            let ca = CaDir::open(dir()?)?;
+            emit(&ca.client_env(&role, &host, port, a.dbname.as_deref())?);
+            Ok(())
+        }
         Command::Inspect(a) => {
             let info = CertInfo::from_file(&a.file)?;
             let now = timefmt::now();
@@ -134,6 +185,13 @@ fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {
     }
     opts.force = a.force;
     Ok(opts)
+}
+
+fn parse_port(s: &str) -> Result<u16> {
+    s.parse::<u16>()
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or(Error::InvalidPort(s.to_string()))
 }
 
 fn parse_all<T: std::str::FromStr<Err = Error>>(items: &[String]) -> Result<Vec<T>> {

@@ -44,6 +44,58 @@ pub(crate) fn create_file(
     Ok(())
 }
 
+/// Replaces (or creates) `path` atomically: a temporary file with `mode`, fsync, rename, fsync
+/// of the directory. Readers see the old content or the new, never a mix.
+/// With `owner`, the temporary file is given to that uid:gid before it is renamed into place.
+pub(crate) fn replace_file(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    what: &'static str,
+) -> Result<()> {
+    let tmp = temp_path(path);
+    create_file(&tmp, contents, mode, what)?;
+    if let Some(ids) = owner
+        && let Err(e) = chown(&tmp, ids)
+    {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(what, path)(e));
+    }
+    sync_dir(parent(path))
+}
+
+/// Gives `path` (not following a final symlink) to `uid:gid`.
+pub(crate) fn chown(path: &Path, owner: (u32, u32)) -> Result<()> {
+    std::os::unix::fs::lchown(path, Some(owner.0), Some(owner.1))
+        .map_err(Error::io("change owner of", path))
+}
+
+/// This process's effective uid (from `/proc/self/status`; no libc needed).
+pub(crate) fn effective_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// The uid and gid of a user, by name or number, from `/etc/passwd`.
+pub(crate) fn lookup_user(user: &str) -> Result<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").map_err(Error::io("read", "/etc/passwd"))?;
+    for line in passwd.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() >= 4 && (f[0] == user || f[2] == user) {
+            if let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse()) {
+                return Ok((uid, gid));
+            }
+        }
+    }
+    Err(Error::UnknownUser(user.to_string()))
+}
+
 /// A fresh name beside `path` for a temporary file or directory: `.NAME.tmp-PID-RANDOM`.
 /// Temporary names start with `.` and contain `.tmp-`, so recovery can find and remove them.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {

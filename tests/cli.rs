@@ -264,6 +264,15 @@ fn no_setup(_: &Env) {}
 fn do_init(env: &Env) {
     env.ok(&["init"]);
 }
+fn init_and_server(env: &Env) {
+    env.ok(&["init", "--server-host", "localhost"]);
+}
+fn init_with_data_dir(env: &Env) {
+    init_and_server(env);
+    let data = env.tmp.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+}
 fn init_and_alice(env: &Env) {
     env.ok(&["init"]);
     env.ok(&["issue-client", "alice"]);
@@ -571,6 +580,94 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             },
             &["list"],
             "is corrupt at line 1",
+        ),
+        bad(
+            "deploy to a non-data-dir",
+            init_and_server,
+            &["deploy-server", "localhost", "--data-dir", "@/.."],
+            "is not a PostgreSQL data directory",
+        ),
+        bad(
+            "deploy to a missing dir",
+            init_and_server,
+            &[
+                "deploy-server",
+                "localhost",
+                "--data-dir",
+                "/nonexistent/pg",
+            ],
+            "cannot open data directory /nonexistent/pg",
+        ),
+        bad(
+            "deploy an unknown server",
+            init_with_data_dir,
+            &["deploy-server", "db", "--data-dir", "@/../data"],
+            "no server certificate for \"db\"",
+        ),
+        bad(
+            "deploy to an unknown owner",
+            init_with_data_dir,
+            &[
+                "deploy-server",
+                "localhost",
+                "--data-dir",
+                "@/../data",
+                "--owner",
+                "no-such-user",
+            ],
+            "unknown user \"no-such-user\"",
+        ),
+        bad(
+            "server-config for an unknown server",
+            do_init,
+            &["server-config", "db"],
+            "run `pgca issue-server db`",
+        ),
+        bad(
+            "client-install an unknown role",
+            do_init,
+            &["client-install", "bob", "--to", "@/../home"],
+            "no client certificate for \"bob\"",
+        ),
+        bad(
+            "client-install a bad role",
+            do_init,
+            &["client-install", "a/b", "--to", "@/../home"],
+            "'/' is not allowed",
+        ),
+        bad(
+            "client-install over existing files",
+            |e| {
+                init_and_alice(e);
+                fs::create_dir_all(e.tmp.path().join("home")).unwrap();
+                fs::write(e.tmp.path().join("home/postgresql.key"), "mine").unwrap();
+            },
+            &["client-install", "alice", "--to", "@/../home"],
+            "postgresql.key already exists: use --force",
+        ),
+        bad(
+            "env with a bad port",
+            init_and_alice,
+            &["env", "alice", "--host", "db", "--port", "0"],
+            "invalid port \"0\"",
+        ),
+        bad(
+            "env with a non-numeric port",
+            init_and_alice,
+            &["env", "alice", "--host", "db", "--port", "x"],
+            "invalid port",
+        ),
+        bad(
+            "env with a bad host",
+            init_and_alice,
+            &["env", "alice", "--host", "a b"],
+            "spaces are not allowed",
+        ),
+        bad(
+            "env for an unknown role",
+            do_init,
+            &["env", "carol", "--host", "db"],
+            "no client certificate for \"carol\"",
         ),
     ];
     assert!(rows.len() >= 40, "the table holds {} rows", rows.len());

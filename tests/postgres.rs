@@ -232,3 +232,108 @@ fn hex_to_decimal(hex: &str) -> String {
         .map(|d| char::from_digit(*d, 10).unwrap())
         .collect()
 }
+
+/// The pg_hba.conf lines `pgca server-config` prints (everything after its pg_hba header).
+fn hba_lines_of(server_config: &str) -> String {
+    let start = server_config
+        .find("# pg_hba.conf")
+        .expect("server-config prints pg_hba lines");
+    server_config[start..]
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn a_cluster_configured_only_from_pgca_output_serves_verify_full_clients() {
+    let env = Env::init(&["--server-host", "localhost", "--server-host", "127.0.0.1"]);
+    env.ok(&["issue-client", "alice"]);
+    let mut cluster = Cluster::new();
+
+    // Server: deploy-server's files and include file, server-config's pg_hba lines. Nothing else
+    // but the harness's own socket access for the superuser.
+    let data = cluster.data.to_str().unwrap().to_string();
+    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    let config = env.ok(&["server-config", "localhost", "--data-dir", &data]);
+    cluster.write_hba(&format!("local all all trust\n{}", hba_lines_of(&config)));
+    cluster.start();
+    assert_eq!(cluster.sql("SHOW ssl").trim(), "on");
+    assert_eq!(
+        cluster.sql("SHOW ssl_min_protocol_version").trim(),
+        "TLSv1.3"
+    );
+    cluster.sql("CREATE ROLE alice LOGIN");
+
+    // Client 1: client-install, then a connection string with nothing but host, user, sslmode.
+    let home = tempfile::tempdir().unwrap();
+    let pgdir = home.path().join(".postgresql");
+    env.ok(&["client-install", "alice", "--to", pgdir.to_str().unwrap()]);
+    assert_eq!(common::mode(&pgdir.join("postgresql.key")), 0o600);
+    let (ok, out, err) = cluster.psql_env(
+        "host=localhost user=alice dbname=postgres sslmode=verify-full",
+        "SELECT current_user",
+        home.path(),
+        &[],
+    );
+    assert!(ok && out == "alice", "{err}\n{}", cluster.log_text());
+
+    // Client 2: pgca env, eval-ed by a shell.
+    let script = format!(
+        "eval \"$({} --dir {} env alice --host localhost --port {})\" && psql -X -A -t -c 'SELECT current_user' dbname=postgres",
+        common::pgca_bin(),
+        env.ca.display(),
+        cluster.port
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("PGHOSTADDR", "127.0.0.1")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alice");
+
+    // A new server certificate, deployed again and reloaded, is what the next handshake serves.
+    let before = cluster.served_serial();
+    assert_eq!(
+        before,
+        pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+            .unwrap()
+            .serial
+            .to_string()
+    );
+    env.ok(&["issue-server", "localhost", "127.0.0.1", "--force"]);
+    env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    cluster.sql("SELECT pg_reload_conf()");
+    let want = pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+        .unwrap()
+        .serial
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cluster.served_serial() != want && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(cluster.served_serial(), want);
+    let (ok, _, err) = cluster.psql_env(
+        "host=localhost user=alice dbname=postgres sslmode=verify-full",
+        "SELECT 1",
+        home.path(),
+        &[],
+    );
+    assert!(ok, "{err}");
+}

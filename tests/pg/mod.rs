@@ -281,6 +281,17 @@ impl Cluster {
     /// empty HOME, so nothing but the connection string configures libpq.
     pub fn psql(&self, conninfo: &str, sql: &str) -> (bool, String, String) {
         let home = tempfile::tempdir().unwrap();
+        self.psql_env(conninfo, sql, home.path(), &[])
+    }
+
+    /// Like [`Cluster::psql`], with `HOME` and extra environment variables of the caller's.
+    pub fn psql_env(
+        &self,
+        conninfo: &str,
+        sql: &str,
+        home: &Path,
+        env: &[(&str, &str)],
+    ) -> (bool, String, String) {
         let conn = format!(
             "{conninfo} port={} hostaddr=127.0.0.1 connect_timeout=10",
             self.port
@@ -292,7 +303,8 @@ impl Cluster {
             }
         }
         let out = cmd
-            .env("HOME", home.path())
+            .env("HOME", home)
+            .envs(env.iter().copied())
             .args(["-X", "-A", "-t", "-c", sql, &conn])
             .output()
             .unwrap();
@@ -301,6 +313,23 @@ impl Cluster {
             String::from_utf8_lossy(&out.stdout).trim().to_string(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+}
+
+impl Cluster {
+    /// The serial (hex, lowercase) of the certificate the server presents now, as openssl
+    /// s_client sees it through PostgreSQL's STARTTLS.
+    pub fn served_serial(&self) -> String {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl s_client -starttls postgres -connect 127.0.0.1:{} </dev/null 2>/dev/null | openssl x509 -noout -serial",
+                self.port
+            ))
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout).trim().to_lowercase();
+        s.strip_prefix("serial=").unwrap_or(&s).to_string()
     }
 }
 
