@@ -122,10 +122,8 @@ impl CaDir {
             dir.join("postgresql.key"),
             dir.join("root.crt"),
         ];
-        if !force {
-            if let Some(f) = files.iter().find(|f| fs::symlink_metadata(f).is_ok()) {
-                return Err(Error::CertExists(f.clone()));
-            }
+        if !force && let Some(f) = files.iter().find(|f| fs::symlink_metadata(f).is_ok()) {
+            return Err(Error::CertExists(f.clone()));
         }
         let (cert, key, root) = {
             let _lock = DirLock::shared(self.root())?;

@@ -407,8 +407,9 @@ mod tests {
         append(&p, std::slice::from_ref(&a2)).unwrap();
         let l = read(&p).unwrap();
         assert_eq!(l.issued().len(), 4);
-        let Event::Issued(a2) = a2;
-        let Event::Issued(a1) = a1;
+        let (Event::Issued(a1), Event::Issued(a2)) = (a1, a2) else {
+            unreachable!()
+        };
         assert_eq!(l.current(CertKind::Client, "alice"), Some(&a2));
         let now = datetime!(2026-02-01 0:00 UTC);
         assert_eq!(l.state(&a1, now), CertState::Superseded);
