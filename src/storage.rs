@@ -87,10 +87,11 @@ pub(crate) fn lookup_user(user: &str) -> Result<(u32, u32)> {
     let passwd = fs::read_to_string("/etc/passwd").map_err(Error::io("read", "/etc/passwd"))?;
     for line in passwd.lines() {
         let f: Vec<&str> = line.split(':').collect();
-        if f.len() >= 4 && (f[0] == user || f[2] == user) {
-            if let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse()) {
-                return Ok((uid, gid));
-            }
+        if f.len() >= 4
+            && (f[0] == user || f[2] == user)
+            && let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse())
+        {
+            return Ok((uid, gid));
         }
     }
     Err(Error::UnknownUser(user.to_string()))
