@@ -41,6 +41,7 @@
 //! - [`dir`]: the CA directory, its layout, locking and crash recovery.
 //! - [`inventory`]: the append-only record of everything issued.
 //! - [`inspect`]: reading certificates back.
+//! - [`service`]: libpq's `pg_service.conf`, where clients find the certificates.
 #![forbid(unsafe_code)]
 
 pub mod ca;
@@ -53,6 +54,7 @@ mod issue;
 pub mod keys;
 pub mod names;
 pub mod serial;
+pub mod service;
 mod storage;
 pub mod timefmt;
 
