@@ -213,6 +213,83 @@ pub enum Error {
         /// The library's message.
         reason: String,
     },
+
+    /// Neither the caller, `PGSERVICEFILE` nor `HOME` says where the service file is.
+    #[error("no service file: {0}")]
+    NoServiceFile(&'static str),
+
+    /// A service name libpq would read differently from what was meant.
+    #[error("invalid service name {name:?}: {reason}")]
+    InvalidServiceName {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A key pgca does not write into a service section.
+    #[error(
+        "pgca does not write the service key {0:?}: expected one of {keys}",
+        keys = crate::service::WRITABLE_KEYS.join(", ")
+    )]
+    UnknownServiceKey(String),
+
+    /// A value libpq would read differently from what was meant.
+    #[error("invalid value {} for service key {key}: {reason}", shown(value))]
+    InvalidServiceValue {
+        /// The key (one pgca writes).
+        key: String,
+        /// The value as given; `None` for secrets (`sslpassword`), which messages never show.
+        value: Option<String>,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// The service file holds the service already and `--force` was not given.
+    #[error("service {name:?} already exists in {}: use --force to replace it", path.display())]
+    ServiceExists {
+        /// The service name.
+        name: String,
+        /// The service file.
+        path: PathBuf,
+    },
+
+    /// The service file holds the service more than once: pgca does not guess which to edit.
+    #[error(
+        "service {name:?} appears {} times in {} (lines {}): libpq uses the first (line {}); \
+         pgca will not guess which one to change: edit the file by hand",
+        lines.len(), path.display(), join_lines(lines), lines.first().copied().unwrap_or(0)
+    )]
+    DuplicateService {
+        /// The service name.
+        name: String,
+        /// The service file.
+        path: PathBuf,
+        /// The 1-based lines of its headers, in file order.
+        lines: Vec<usize>,
+    },
+
+    /// The service file does not hold the service.
+    #[error("no service {name:?} in {}", path.display())]
+    NoSuchService {
+        /// The service name.
+        name: String,
+        /// The service file.
+        path: PathBuf,
+    },
+
+    /// libpq would fail reading the file before it gets the service, e.g. at an over-long line.
+    #[error("libpq cannot read service {name:?} from {}: line {line} {reason}", path.display())]
+    UnreadableService {
+        /// The service name.
+        name: String,
+        /// The service file.
+        path: PathBuf,
+        /// The 1-based line at fault.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -241,6 +318,27 @@ impl Error {
             reason: e.to_string(),
         }
     }
+}
+
+/// A value for a message: quoted and escaped (the first 40 characters of a long one), or
+/// `(hidden)` for a secret.
+fn shown(value: &Option<String>) -> String {
+    match value {
+        Some(v) if v.chars().count() > 40 => {
+            format!("{:?}…", v.chars().take(40).collect::<String>())
+        }
+        Some(v) => format!("{v:?}"),
+        None => "(hidden)".to_string(),
+    }
+}
+
+/// `3, 17, 40`.
+fn join_lines(lines: &[usize]) -> String {
+    lines
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The OS error in the lowercase words of the rest of the message, without the `(os error N)` tail.

@@ -41,6 +41,9 @@
 //! - [`dir`]: the CA directory, its layout, locking and crash recovery.
 //! - [`inventory`]: the append-only record of everything issued.
 //! - [`inspect`]: reading certificates back.
+//! - [`server`]: PostgreSQL's side: configuration lines and deploying into a data directory.
+//! - [`client`]: libpq's side: default files and environment variables.
+//! - [`service`]: libpq's `pg_service.conf`, where clients find the certificates.
 #![forbid(unsafe_code)]
 
 pub mod ca;
@@ -55,6 +58,7 @@ pub mod keys;
 pub mod names;
 pub mod serial;
 pub mod server;
+pub mod service;
 mod storage;
 pub mod timefmt;
 
