@@ -91,10 +91,100 @@ pub enum Command {
     /// other connection option. Existing files are replaced only with --force.
     ClientInstall(ClientInstallArgs),
 
+    /// Add, remove, list or show pg_service.conf entries for verify-full connections
+    ///
+    /// The file is --file, else $PGSERVICEFILE, else ~/.pg_service.conf: the order libpq uses.
+    /// (libpq also reads $PGSYSCONFDIR/pg_service.conf, but only for a service the user's file
+    /// lacks; the two are never merged.) Everything else in the file is kept byte for byte.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+
     /// Print shell export lines that point libpq at a role's certificate
     ///
     /// eval "$(pgca env alice --host db.example.com)" && psql dbname=postgres
     Env(EnvArgs),
+}
+
+/// `pgca service ...`.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write a service entry: host, port, user, dbname, sslmode=verify-full, sslrootcert,
+    /// sslcert, sslkey (absolute paths); an existing entry is replaced only with --force
+    Add(ServiceAddArgs),
+    /// Remove a service entry
+    Remove(ServiceNameArgs),
+    /// List the services in the file
+    List(ServiceListArgs),
+    /// Show a service entry as libpq reads it
+    Show(ServiceNameArgs),
+}
+
+/// Where the service file is.
+#[derive(Debug, Args)]
+pub struct ServiceFileArg {
+    /// The service file [default: $PGSERVICEFILE, else ~/.pg_service.conf]
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+/// Connection options of a service entry.
+#[derive(Debug, Args)]
+pub struct ServiceConnArgs {
+    /// The server's host name (one of its certificate's names)
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// The server's port
+    #[arg(long, value_name = "PORT", default_value = "5432")]
+    pub port: String,
+
+    /// The database (libpq's default: the role name)
+    #[arg(long, value_name = "DB")]
+    pub dbname: Option<String>,
+
+    #[command(flatten)]
+    pub file: ServiceFileArg,
+}
+
+/// `pgca service add`.
+#[derive(Debug, Args)]
+pub struct ServiceAddArgs {
+    /// The service name (psql "service=NAME")
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The role whose certificate the entry uses
+    #[arg(long, value_name = "ROLE", required = true)]
+    pub role: String,
+
+    #[command(flatten)]
+    pub conn: ServiceConnArgs,
+
+    /// Replace an existing entry of that name
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `pgca service remove` and `show`.
+#[derive(Debug, Args)]
+pub struct ServiceNameArgs {
+    /// The service name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub file: ServiceFileArg,
+}
+
+/// `pgca service list`.
+#[derive(Debug, Args)]
+pub struct ServiceListArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub file: ServiceFileArg,
 }
 
 /// `pgca server-config`.
@@ -221,6 +311,13 @@ pub struct IssueClientArgs {
 
     #[command(flatten)]
     pub issue: IssueArgs,
+
+    /// Also write a pg_service.conf entry NAME for the role (one role only; needs --host)
+    #[arg(long, value_name = "NAME", requires = "host")]
+    pub service: Option<String>,
+
+    #[command(flatten)]
+    pub conn: ServiceConnArgs,
 
     /// Print nothing on success
     #[arg(long, short)]

@@ -55,6 +55,11 @@ impl CaDir {
     /// Refuses a key path with `:`, which libpq builds with OpenSSL engines read as `engine:key`.
     pub fn client_paths(&self, role: &RoleName) -> Result<ClientPaths> {
         self.current_cert(CertKind::Client, role.as_str())?;
+        self.client_paths_unchecked(role)
+    }
+
+    /// [`CaDir::client_paths`] without checking that the certificate exists (yet).
+    pub fn client_paths_unchecked(&self, role: &RoleName) -> Result<ClientPaths> {
         let root =
             fs::canonicalize(self.root()).map_err(Error::io("open CA directory", self.root()))?;
         let abs = CaDir::open(&root)?;
@@ -70,6 +75,59 @@ impl CaDir {
             });
         }
         Ok(paths)
+    }
+
+    /// The `key=value` settings of a verify-full service entry for `role` (absolute paths).
+    /// With `check`, the role's certificate must already exist.
+    pub fn service_entries(
+        &self,
+        role: &RoleName,
+        host: &HostName,
+        port: u16,
+        dbname: Option<&str>,
+        check: bool,
+    ) -> Result<Vec<(&'static str, String)>> {
+        let p = if check {
+            self.client_paths(role)?
+        } else {
+            self.client_paths_unchecked(role)?
+        };
+        let mut e = vec![
+            ("host", host.to_string()),
+            ("port", port.to_string()),
+            ("user", role.as_str().to_string()),
+        ];
+        if let Some(db) = dbname {
+            e.push(("dbname", db.to_string()));
+        }
+        e.extend([
+            ("sslmode", "verify-full".to_string()),
+            ("sslrootcert", p.root_cert.display().to_string()),
+            ("sslcert", p.cert.display().to_string()),
+            ("sslkey", p.key.display().to_string()),
+        ]);
+        Ok(e)
+    }
+
+    /// Writes (or, with `force`, replaces) the section `service` of the service file at `file`
+    /// with [`CaDir::service_entries`]. Everything else in the file is kept byte for byte.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_service(
+        &self,
+        file: &Path,
+        service: &str,
+        role: &RoleName,
+        host: &HostName,
+        port: u16,
+        dbname: Option<&str>,
+        force: bool,
+    ) -> Result<crate::service::Upserted> {
+        let entries = self.service_entries(role, host, port, dbname, true)?;
+        let mut sf = crate::service::read_file(file)?;
+        let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let done = sf.upsert(service, &pairs, force)?;
+        sf.save()?;
+        Ok(done)
     }
 
     /// `export` lines for a POSIX shell that make libpq connect as `role` with verify-full:

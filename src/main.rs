@@ -46,17 +46,55 @@ fn run(cli: Cli) -> Result<()> {
         Command::IssueClient(a) => {
             let roles = parse_all::<RoleName>(&a.roles)?;
             let opts = issue_options(&a.issue)?;
+            if a.service.is_none()
+                && (a.conn.host.is_some() || a.conn.dbname.is_some() || a.conn.file.file.is_some())
+            {
+                usage_error("--host, --dbname and --file go with --service");
+            }
+            if a.service.is_some() && roles.len() != 1 {
+                usage_error("--service takes exactly one ROLE");
+            }
             let ca = CaDir::open(dir()?)?;
-            let issued = ca.issue_clients(&roles, &opts)?;
-            if !a.quiet {
-                let mut out = String::new();
-                for i in &issued {
-                    out.push_str(&describe_client(i));
+            // Check the service entry before issuing: a bad name or value must issue nothing.
+            let pending = match &a.service {
+                Some(service) => {
+                    let host: HostName = a.conn.host.as_deref().unwrap_or_default().parse()?;
+                    let port = parse_port(&a.conn.port)?;
+                    let entries = ca.service_entries(
+                        &roles[0],
+                        &host,
+                        port,
+                        a.conn.dbname.as_deref(),
+                        false,
+                    )?;
+                    let mut sf = pgca::service::read_file(&pgca::service::resolve_path(
+                        a.conn.file.file.as_deref(),
+                    )?)?;
+                    let pairs: Vec<(&str, &str)> =
+                        entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    sf.upsert(service, &pairs, opts.force)?;
+                    Some((service, sf))
                 }
+                None => None,
+            };
+            let issued = ca.issue_clients(&roles, &opts)?;
+            let mut out = String::new();
+            for i in &issued {
+                out.push_str(&describe_client(i));
+            }
+            if let Some((service, sf)) = pending {
+                sf.save()?;
+                out.push_str(&format!(
+                    "wrote service {service:?} to {}: psql \"service={service}\"\n",
+                    sf.path().display()
+                ));
+            }
+            if !a.quiet {
                 emit(&out);
             }
             Ok(())
         }
+        Command::Service(s) => service(s, dir),
         Command::List(a) => {
             let ca = CaDir::open(dir()?)?;
             let rows = ca.list(timefmt::now())?;
@@ -173,6 +211,123 @@ fn init(dir: &Path, a: &cli::InitArgs) -> Result<()> {
     }
     emit(&out);
     Ok(())
+}
+
+fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBuf>) -> Result<()> {
+    use cli::ServiceCommand as S;
+    use pgca::service;
+    match cmd {
+        S::Add(a) => {
+            let role: RoleName = a.role.parse()?;
+            let Some(host) = a.conn.host.as_deref() else {
+                usage_error("service add needs --host HOST")
+            };
+            let host: HostName = host.parse()?;
+            let port = parse_port(&a.conn.port)?;
+            let file = service::resolve_path(a.conn.file.file.as_deref())?;
+            let ca = CaDir::open(dir()?)?;
+            let done = ca.add_service(
+                &file,
+                &a.name,
+                &role,
+                &host,
+                port,
+                a.conn.dbname.as_deref(),
+                a.force,
+            )?;
+            let verb = if matches!(done, service::Upserted::Replaced) {
+                "replaced"
+            } else {
+                "added"
+            };
+            emit(&format!(
+                "{verb} service {:?} in {}: psql \"service={}\"\n",
+                a.name,
+                file.display(),
+                a.name
+            ));
+        }
+        S::Remove(a) => {
+            let file = service::resolve_path(a.file.file.as_deref())?;
+            let mut sf = service::read_file(&file)?;
+            sf.remove(&a.name)?;
+            sf.save()?;
+            emit(&format!(
+                "removed service {:?} from {}\n",
+                a.name,
+                file.display()
+            ));
+        }
+        S::List(a) => {
+            let file = service::resolve_path(a.file.file.as_deref())?;
+            let sections = service::read_file(&file)?.sections();
+            if a.json {
+                let v: Vec<serde_json::Value> = sections
+                    .iter()
+                    .map(|s| {
+                        let entries: serde_json::Map<String, serde_json::Value> =
+                            s.entries.iter().map(|e| (e.key.clone(), e.value.clone().into())).collect();
+                        serde_json::json!({ "name": s.name, "line": s.line, "used_by_libpq": s.shadowed_by.is_none(), "entries": entries })
+                    })
+                    .collect();
+                emit(&(serde_json::to_string_pretty(&v).expect("json") + "\n"));
+            } else {
+                let mut out = String::new();
+                for s in &sections {
+                    let get = |k: &str| {
+                        s.entries
+                            .iter()
+                            .find(|e| e.key == k)
+                            .map_or("-", |e| e.value.as_str())
+                    };
+                    let note = match s.shadowed_by {
+                        Some(first) => {
+                            format!("  (ignored by libpq: line {first} has the same name)")
+                        }
+                        None => String::new(),
+                    };
+                    out.push_str(&format!(
+                        "{}  line {}  user={} host={} sslmode={}{note}\n",
+                        s.name.escape_debug(),
+                        s.line,
+                        get("user"),
+                        get("host"),
+                        get("sslmode")
+                    ));
+                }
+                emit(&out);
+            }
+        }
+        S::Show(a) => {
+            let file = service::resolve_path(a.file.file.as_deref())?;
+            let sf = service::read_file(&file)?;
+            let Some(s) = sf.get(&a.name) else {
+                return Err(Error::NoSuchService {
+                    name: a.name.clone(),
+                    path: file,
+                });
+            };
+            let mut out = format!("[{}]\n", s.name);
+            for e in &s.entries {
+                let v = if e.key == "sslpassword" {
+                    "(hidden)"
+                } else {
+                    e.value.as_str()
+                };
+                out.push_str(&format!("{}={v}\n", e.key));
+            }
+            emit(&out);
+        }
+    }
+    Ok(())
+}
+
+/// A command line that parsed but does not make sense: clap's usage error, exit status 2.
+fn usage_error(msg: &str) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, msg)
+        .exit()
 }
 
 fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {

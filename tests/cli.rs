@@ -273,6 +273,21 @@ fn init_with_data_dir(env: &Env) {
     fs::create_dir(&data).unwrap();
     fs::write(data.join("PG_VERSION"), "15\n").unwrap();
 }
+fn with_service(env: &Env) {
+    init_and_alice(env);
+    let file = env.tmp.path().join("svc");
+    env.ok(&[
+        "service",
+        "add",
+        "db",
+        "--role",
+        "alice",
+        "--host",
+        "db",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+}
 fn init_and_alice(env: &Env) {
     env.ok(&["init"]);
     env.ok(&["issue-client", "alice"]);
@@ -644,6 +659,112 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             },
             &["client-install", "alice", "--to", "@/../home"],
             "postgresql.key already exists: use --force",
+        ),
+        bad(
+            "service with [ in its name",
+            init_and_alice,
+            &[
+                "service", "add", "[x", "--role", "alice", "--host", "db", "--file", "@/../svc",
+            ],
+            "'[' and ']' are not allowed",
+        ),
+        bad(
+            "service for an unknown role",
+            do_init,
+            &[
+                "service", "add", "db", "--role", "bob", "--host", "db", "--file", "@/../svc",
+            ],
+            "no client certificate for \"bob\"",
+        ),
+        bad(
+            "service with a bad host",
+            init_and_alice,
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "a..b", "--file", "@/../svc",
+            ],
+            "empty label",
+        ),
+        bad(
+            "service with a bad port",
+            init_and_alice,
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "db", "--port", "99999",
+                "--file", "@/../svc",
+            ],
+            "invalid port",
+        ),
+        bad(
+            "service with an injected dbname",
+            init_and_alice,
+            &[
+                "service",
+                "add",
+                "db",
+                "--role",
+                "alice",
+                "--host",
+                "db",
+                "--dbname",
+                "x\n[evil]\nhost=attacker",
+                "--file",
+                "@/../svc",
+            ],
+            "control character",
+        ),
+        bad(
+            "service with a padded dbname",
+            init_and_alice,
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "db", "--dbname", " x",
+                "--file", "@/../svc",
+            ],
+            "whitespace",
+        ),
+        bad(
+            "service that exists",
+            with_service,
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "db", "--file", "@/../svc",
+            ],
+            "service \"db\" already exists",
+        ),
+        bad(
+            "remove a missing service",
+            with_service,
+            &["service", "remove", "nope", "--file", "@/../svc"],
+            "nope",
+        ),
+        bad(
+            "show a missing service",
+            with_service,
+            &["service", "show", "nope", "--file", "@/../svc"],
+            "nope",
+        ),
+        bad(
+            "issue with a bad service name issues nothing",
+            do_init,
+            &[
+                "issue-client",
+                "bob",
+                "--service",
+                "a]b",
+                "--host",
+                "db",
+                "--file",
+                "@/../svc",
+            ],
+            "'[' and ']' are not allowed",
+        ),
+        bad(
+            "service file that is a directory",
+            |e| {
+                init_and_alice(e);
+                fs::create_dir(e.tmp.path().join("svc")).unwrap();
+            },
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "db", "--file", "@/../svc",
+            ],
+            "svc",
         ),
         bad(
             "env with a bad port",

@@ -28,7 +28,7 @@ fn sh_blocks(markdown: &str) -> Vec<String> {
 }
 
 /// The guides, in the order a reader follows them.
-const GUIDES: &[&str] = &["docs/server.md"];
+const GUIDES: &[&str] = &["docs/server.md", "docs/client.md"];
 
 #[test]
 fn the_guides_run_as_written() {
@@ -98,5 +98,21 @@ fn the_guides_run_as_written() {
     assert!(
         transcript.contains("\non\nTLSv1.3\n"),
         "the server guide's SHOW printed:\n{transcript}"
+    );
+    // The client guide connects three ways (service entry, ~/.postgresql, environment): each
+    // prints alice, the first with TLSv1.3.
+    let alice = transcript
+        .lines()
+        .filter(|l| l.trim_start().starts_with("alice"))
+        .count();
+    assert_eq!(
+        alice, 3,
+        "the client guide's connections printed:\n{transcript}"
+    );
+    assert!(
+        transcript
+            .lines()
+            .any(|l| l.contains("alice") && l.contains("TLSv1.3")),
+        "{transcript}"
     );
 }

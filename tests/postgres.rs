@@ -337,3 +337,72 @@ fn a_cluster_configured_only_from_pgca_output_serves_verify_full_clients() {
     );
     assert!(ok, "{err}");
 }
+
+#[test]
+fn psql_connects_by_service_name_and_foreign_service_file_content_survives() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let mut cluster = Cluster::new();
+    cluster.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("client-ca.crt"),
+    );
+    cluster.enable_tls();
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+
+    // A service file an admin already has: comments, CRLF, other services, odd spacing.
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("services.conf");
+    let foreign = "# company services\r\n[reporting]\r\nhost=reports.example.com\r\nport=6432\r\n\r\n  # indented comment\r\n[legacy]\r\ndbname=old\r\n";
+    std::fs::write(&file, foreign).unwrap();
+    let port = cluster.port.to_string();
+    env.ok(&[
+        "issue-client",
+        "alice",
+        "--service",
+        "db",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--dbname",
+        "postgres",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    let merged = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        merged.starts_with(foreign),
+        "the foreign content changed:\n{merged:?}"
+    );
+    assert!(
+        merged[foreign.len()..].starts_with("\r\n[db]\r\n"),
+        "{merged:?}"
+    );
+
+    let pgservicefile = file.to_str().unwrap();
+    let (ok, out, err) = cluster.psql_env(
+        "service=db",
+        WHO,
+        home.path(),
+        &[("PGSERVICEFILE", pgservicefile)],
+    );
+    assert!(ok, "{err}\n{}", cluster.log_text());
+    assert_eq!(out, "alice TLSv1.3");
+
+    // Renewed in place (--force): the same entry keeps working, and the file is unchanged.
+    env.ok(&["issue-client", "alice", "--force"]);
+    let (ok, _, err) = cluster.psql_env(
+        "service=db",
+        "SELECT 1",
+        home.path(),
+        &[("PGSERVICEFILE", pgservicefile)],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), merged);
+
+    // Removing it restores the admin's file exactly.
+    env.ok(&["service", "remove", "db", "--file", pgservicefile]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), foreign);
+}
