@@ -718,7 +718,7 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
                 "service", "add", "db", "--role", "alice", "--host", "db", "--dbname", " x",
                 "--file", "@/../svc",
             ],
-            "whitespace",
+            "white space at either end",
         ),
         bad(
             "service that exists",
