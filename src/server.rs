@@ -141,7 +141,9 @@ impl CaDir {
     }
 
     /// Installs the server certificate `name`, its key and the client CA into a PostgreSQL data
-    /// directory, owned by `owner` (default: the data directory's owner, i.e. the database user),
+    /// directory, owned by `owner` (default: the data directory's owner, i.e. the database user;
+    /// `root` gives root-owned files with the key 0640 in the database user's group, the other
+    /// ownership PostgreSQL accepts),
     /// writes `DATA/pgca_ssl.conf`, and records the deployment so renewal can repeat it.
     pub fn deploy_server(
         &self,
@@ -154,12 +156,17 @@ impl CaDir {
         if !data_dir.join("PG_VERSION").is_file() {
             return Err(Error::NotADataDir(data_dir));
         }
+        let m = fs::metadata(&data_dir).map_err(Error::io("read", &data_dir))?;
         let ids = match owner {
+            // PostgreSQL's other accepted form: owned by root, mode 0640, the database user's group.
+            Some(u) if storage::lookup_user(u)?.0 == 0 => (0, m.gid()),
             Some(u) => storage::lookup_user(u)?,
-            None => {
-                let m = fs::metadata(&data_dir).map_err(Error::io("read", &data_dir))?;
-                (m.uid(), m.gid())
-            }
+            None => (m.uid(), m.gid()),
+        };
+        let key_mode = if ids.0 == 0 && m.uid() != 0 {
+            0o640
+        } else {
+            KEY_MODE
         };
 
         // Read a matching pair while no writer can swap it.
@@ -192,7 +199,7 @@ impl CaDir {
             .map_err(Error::io("create directory", &tmp))?;
         let staged = (|| {
             for (file, bytes, mode) in [
-                ("server.key", &key_pem[..], KEY_MODE),
+                ("server.key", &key_pem[..], key_mode),
                 ("server.crt", &cert_pem[..], PUBLIC_MODE),
                 ("client-ca.crt", &ca_pem[..], PUBLIC_MODE),
             ] {

@@ -597,6 +597,32 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "is corrupt at line 1",
         ),
         bad(
+            "deploy before init",
+            no_setup,
+            &["deploy-server", "localhost", "--data-dir", "/tmp"],
+            "no CA in ",
+        ),
+        bad(
+            "client-install before init",
+            no_setup,
+            &["client-install", "alice", "--to", "@/../home"],
+            "no CA in ",
+        ),
+        bad(
+            "service add before init",
+            no_setup,
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "db", "--file", "@/../svc",
+            ],
+            "no CA in ",
+        ),
+        bad(
+            "env before init",
+            no_setup,
+            &["env", "alice", "--host", "db"],
+            "no CA in ",
+        ),
+        bad(
             "deploy to a non-data-dir",
             init_and_server,
             &["deploy-server", "localhost", "--data-dir", "@/.."],

@@ -406,3 +406,40 @@ fn psql_connects_by_service_name_and_foreign_service_file_content_survives() {
     env.ok(&["service", "remove", "db", "--file", pgservicefile]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), foreign);
 }
+
+#[test]
+fn deploy_server_with_owner_root_uses_postgresqls_root_0640_rule() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let mut cluster = Cluster::new();
+    let data = cluster.data.to_str().unwrap().to_string();
+    let out = env.ok(&[
+        "deploy-server",
+        "localhost",
+        "--data-dir",
+        &data,
+        "--owner",
+        "root",
+    ]);
+    let key = cluster.data.join("pgca-tls/current/server.key");
+    let m = std::fs::metadata(&key).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o640));
+    assert_eq!(m.gid(), std::fs::metadata(&cluster.data).unwrap().gid());
+    let include = out
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.start(); // PostgreSQL accepts the root-owned key
+    cluster.sql("CREATE ROLE alice LOGIN");
+    let (ok, out, err) = cluster.psql(
+        &conn(&env.ca, "localhost", "alice", "alice"),
+        "SELECT current_user",
+    );
+    assert!(ok && out == "alice", "{err}");
+}
