@@ -16,7 +16,7 @@
 //! (or by root with 0640); following the `current` link is fine, since it checks with `stat`.
 
 use std::fs::{self, DirBuilder};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::dir::CaDir;
@@ -163,10 +163,12 @@ impl CaDir {
             Some(u) => storage::lookup_user(u)?,
             None => (m.uid(), m.gid()),
         };
-        let key_mode = if ids.0 == 0 && m.uid() != 0 {
-            0o640
+        // Root-owned for another database user: the group must reach the files.
+        let group_access = ids.0 == 0 && m.uid() != 0;
+        let (key_mode, dir_mode) = if group_access {
+            (0o640, 0o750)
         } else {
-            KEY_MODE
+            (KEY_MODE, DIR_MODE)
         };
 
         // Read a matching pair while no writer can swap it.
@@ -191,6 +193,8 @@ impl CaDir {
         let tls = data_dir.join(TLS_DIR);
         storage::ensure_private_dir(&tls)?;
         storage::chown(&tls, ids)?;
+        fs::set_permissions(&tls, fs::Permissions::from_mode(dir_mode))
+            .map_err(Error::io("set permissions of", &tls))?;
         let version = format!("{}.{}", info.serial, storage::random_hex(3));
         let tmp = storage::temp_path(&tls.join(&version));
         DirBuilder::new()
@@ -208,6 +212,8 @@ impl CaDir {
                 storage::chown(&p, ids)?;
             }
             storage::chown(&tmp, ids)?;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(dir_mode))
+                .map_err(Error::io("set permissions of", &tmp))?;
             fs::rename(&tmp, tls.join(&version))
                 .map_err(Error::io("move into place", tls.join(&version)))
         })();
