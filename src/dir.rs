@@ -520,7 +520,9 @@ impl CaDir {
             &Path::new("archive").join(serial.to_string()),
             &leaf.join(&live),
         )?;
-        for ext in ["crt", "key"] {
+        // The key link first: a certificate link without its key would make libpq fail
+        // ("certificate present, but not private key"); a key without a certificate is unused.
+        for ext in ["key", "crt"] {
             storage::ensure_symlink(
                 &Path::new(&live).join(format!("{name}.{ext}")),
                 &leaf.join(format!("{name}.{ext}")),
