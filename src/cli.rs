@@ -17,6 +17,14 @@ Exit status:
 
 The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else ~/.local/share/pgca.";
 
+const CHECK_EXIT_CODES: &str = "\
+Exit status (Nagios plugin convention; the most severe finding wins: CRITICAL, WARNING, UNKNOWN):
+  0  OK        nothing due
+  1  WARNING   a certificate due for renewal, or a CA due for rollover
+  2  CRITICAL  a certificate expired or not yet valid, a key that does not match its
+               certificate, a CA that expires before a certificate it signed
+  3  UNKNOWN   the directory or a file could not be read, or is corrupt";
+
 const KEY_TYPES: &str = "ecdsa-p256 (default), ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096";
 
 /// pgca: a certificate authority for PostgreSQL TLS.
@@ -70,6 +78,22 @@ pub enum Command {
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
     Inspect(InspectArgs),
+
+    /// Check every certificate and both CAs for expiry; changes nothing (for monitoring)
+    ///
+    /// Due: less than a third of a certificate's lifetime left (or less than --within); a CA
+    /// once it expires within a year, before a freshly issued 1-year certificate would. Reads
+    /// the certificates on disk, and checks each key against its certificate.
+    #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
+    Check(CheckArgs),
+
+    /// Renew due certificates, deploy renewed server certificates again, run a hook (for cron)
+    ///
+    /// Same subject, SANs, usage, key type and lifetime; a new serial and (unless --reuse-key) a
+    /// new key; certificate and key switch together, NAME.prev keeps the replaced pair. Nothing
+    /// due: no output with --quiet, exit 0. Renewed: a line each, exit 0. Any failure: exit 1,
+    /// the rest still renewed. One renewal runs at a time; a second waits.
+    Renew(RenewArgs),
 
     /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate
     ///
@@ -185,6 +209,55 @@ pub struct ServiceListArgs {
 
     #[command(flatten)]
     pub file: ServiceFileArg,
+}
+
+/// `pgca check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Due when less than DUR is left (e.g. 30d) instead of a third of the lifetime
+    #[arg(long, value_name = "DUR")]
+    pub within: Option<String>,
+
+    /// Print every certificate as JSON (state, not-after, seconds left, path)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write a node_exporter textfile (atomically) with expiry and state per certificate
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
+}
+
+/// `pgca renew`.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Renew only these (roles or server names)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Due when less than DUR is left (e.g. 30d) instead of a third of the lifetime
+    #[arg(long, value_name = "DUR")]
+    pub within: Option<String>,
+
+    /// Renew whether due or not
+    #[arg(long)]
+    pub force: bool,
+
+    /// Keep the current key (a new certificate and serial for the same key)
+    #[arg(long)]
+    pub reuse_key: bool,
+
+    /// Print nothing when nothing is due
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Wait a random 0..SECS seconds first, so a fleet of cron jobs does not start at once
+    #[arg(long, value_name = "SECS")]
+    pub random_delay: Option<u64>,
+
+    /// After renewing anything, run CMD with its ARGs (no shell; must come last), with
+    /// PGCA_RENEWED set to the renewed certificates, one KIND/NAME a line, and PGCA_DIR
+    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
+    pub exec: Vec<String>,
 }
 
 /// `pgca server-config`.

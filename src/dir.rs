@@ -365,9 +365,20 @@ impl CaDir {
     ) -> Result<Vec<IssuedCert>> {
         let requests = roles
             .iter()
-            .map(|r| (r.as_str().to_string(), LeafProfile::client(r.as_str())))
+            .map(|r| {
+                LeafRequest::new(
+                    r.as_str().to_string(),
+                    LeafProfile::client(r.as_str()),
+                    opts,
+                )
+            })
             .collect();
-        self.issue_batch(Side::Client, requests, opts)
+        self.issue_batch(
+            Side::Client,
+            requests,
+            opts.force,
+            opts.now.unwrap_or_else(timefmt::now),
+        )
     }
 
     /// Issues a server certificate: CN = `names[0]`, every name a SAN, EKU serverAuth.
@@ -389,11 +400,13 @@ impl CaDir {
                 reason: "too long to be a file name",
             });
         }
+        let request = LeafRequest::new(file_name, LeafProfile::server(names), opts);
         Ok(self
             .issue_batch(
                 Side::Server,
-                vec![(file_name, LeafProfile::server(names))],
-                opts,
+                vec![request],
+                opts.force,
+                opts.now.unwrap_or_else(timefmt::now),
             )?
             .remove(0))
     }
@@ -516,10 +529,15 @@ impl CaDir {
     fn link_current(&self, kind: CertKind, name: &str, serial: &Serial) -> Result<()> {
         let leaf = self.leaf_dir(kind);
         let live = format!("{name}.live");
-        storage::swap_symlink(
-            &Path::new("archive").join(serial.to_string()),
-            &leaf.join(&live),
-        )?;
+        let target = Path::new("archive").join(serial.to_string());
+        let previous = fs::read_link(leaf.join(&live))
+            .ok()
+            .filter(|p| p != &target);
+        storage::swap_symlink(&target, &leaf.join(&live))?;
+        // NAME.prev: the pair just replaced, kept until the next renewal.
+        if let Some(previous) = previous {
+            storage::swap_symlink(&previous, &leaf.join(format!("{name}.prev")))?;
+        }
         // The key link first: a certificate link without its key would make libpq fail
         // ("certificate present, but not private key"); a key without a certificate is unused.
         for ext in ["key", "crt"] {
@@ -536,11 +554,11 @@ impl CaDir {
     fn check_replaceable(
         &self,
         kind: CertKind,
-        requests: &[(String, LeafProfile)],
+        names: &[&str],
         force: bool,
     ) -> Result<Vec<Option<Serial>>> {
-        let mut replaced = Vec::with_capacity(requests.len());
-        for (name, _) in requests {
+        let mut replaced = Vec::with_capacity(names.len());
+        for name in names {
             let crt = self.cert_path(kind, name);
             let exists = crt.symlink_metadata().is_ok();
             if exists && !force {
@@ -561,51 +579,67 @@ impl CaDir {
         target.file_name()?.to_str()?.parse().ok()
     }
 
-    fn issue_batch(
+    pub(crate) fn issue_batch(
         &self,
         side: Side,
-        requests: Vec<(String, LeafProfile)>,
-        opts: &IssueOptions,
+        requests: Vec<LeafRequest>,
+        force: bool,
+        now: OffsetDateTime,
     ) -> Result<Vec<IssuedCert>> {
         let kind = side.leaf_kind();
-        let now = opts.now.unwrap_or_else(timefmt::now);
         let mut seen = HashSet::new();
-        for (name, _) in &requests {
-            if !seen.insert(name.as_str()) {
-                return Err(Error::DuplicateName(name.clone()));
+        for r in &requests {
+            if !seen.insert(r.name.as_str()) {
+                return Err(Error::DuplicateName(r.name.clone()));
             }
         }
-
         let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
-        let not_after = now + opts.validity.duration();
+        let latest = requests
+            .iter()
+            .map(|r| r.validity)
+            .max()
+            .map(|v| now + v.duration())
+            .unwrap_or(now);
+        let owned: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
+        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
 
         // Fail fast on what can be seen without the lock; all of it is checked again under it.
-        self.check_replaceable(kind, &requests, opts.force)?;
+        self.check_replaceable(kind, &names, force)?;
         let ca = CaSigner::load(&self.root, side)?;
-        ca.check_can_sign_until(now, not_after)?;
+        ca.check_can_sign_until(now, latest)?;
         drop(ca);
 
         // Keys are generated before taking the lock, on every core: generation dominates
         // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
-        let keys = parallel_map(requests.iter().collect(), |_| {
-            PrivateKey::generate(opts.key_type)
+        let requests = parallel_map(requests, |mut r| {
+            if r.key.is_none() {
+                r.key = Some(PrivateKey::generate(r.key_type)?);
+            }
+            Ok(r)
         })?;
 
         let _lock = self.write_lock()?;
-        let replaced = self.check_replaceable(kind, &requests, opts.force)?;
+        let replaced = self.check_replaceable(kind, &names, force)?;
         let ca = CaSigner::load(&self.root, side)?;
-        ca.check_can_sign_until(now, not_after)?;
+        ca.check_can_sign_until(now, latest)?;
         let issuer = ca.issuer()?;
         // Everything is signed in memory before anything is written.
-        let made: Vec<Made> = parallel_map(
-            requests.into_iter().zip(keys).collect(),
-            |((name, profile), key)| {
-                let serial = Serial::random();
-                let cert_pem =
-                    issue::sign_leaf(&profile, &key, &issuer, &serial, not_before, not_after)?;
-                Ok((name, profile, key.to_pem(), cert_pem, serial))
-            },
-        )?;
+        let made: Vec<Made> = parallel_map(requests, |r| {
+            let key = r.key.expect("generated above");
+            let serial = Serial::random();
+            let not_after = now + r.validity.duration();
+            let cert_pem =
+                issue::sign_leaf(&r.profile, &key, &issuer, &serial, not_before, not_after)?;
+            Ok(Made {
+                name: r.name,
+                profile: r.profile,
+                key_type: key.key_type(),
+                key_pem: key.to_pem(),
+                cert_pem,
+                serial,
+                not_after,
+            })
+        })?;
 
         self.begin_pending()?;
         let archive = self.archive_dir(kind);
@@ -613,23 +647,24 @@ impl CaDir {
         let stored = (|| {
             storage::ensure_private_dir(&self.leaf_dir(kind))?;
             storage::ensure_private_dir(&archive)?;
-            for (name, _, key_pem, cert_pem, serial) in &made {
-                let dest = archive.join(serial.to_string());
-                write_pair(&dest, name, key_pem.as_bytes(), cert_pem.as_bytes())?;
+            for m in &made {
+                let dest = archive.join(m.serial.to_string());
+                write_pair(&dest, &m.name, m.key_pem.as_bytes(), m.cert_pem.as_bytes())?;
                 written.push(dest);
             }
             storage::sync_dir(&archive)?;
             let leaf = side.leaf_dir();
             let events: Vec<Event> = made
                 .iter()
-                .map(|(name, profile, _, _, serial)| {
+                .map(|m| {
+                    let (name, serial) = (&m.name, &m.serial);
                     Event::Issued(Issued::new(
                         serial.clone(),
                         kind,
                         name.clone(),
-                        profile.sans.iter().map(ToString::to_string).collect(),
-                        opts.key_type,
-                        (not_before, not_after),
+                        m.profile.sans.iter().map(ToString::to_string).collect(),
+                        m.key_type,
+                        (not_before, m.not_after),
                         now,
                         (
                             format!("{leaf}/archive/{serial}/{name}.crt"),
@@ -649,8 +684,8 @@ impl CaDir {
             return Err(e);
         }
         // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
-        for (name, _, _, _, serial) in &made {
-            self.link_current(kind, name, serial)?;
+        for m in &made {
+            self.link_current(kind, &m.name, &m.serial)?;
         }
         storage::sync_dir(&self.leaf_dir(kind))?;
         self.end_pending()?;
@@ -658,32 +693,57 @@ impl CaDir {
         Ok(made
             .into_iter()
             .zip(replaced)
-            .map(|((name, _, _, _, serial), replaced)| IssuedCert {
+            .map(|(m, replaced)| IssuedCert {
                 kind,
-                cert_path: self.cert_path(kind, &name),
-                key_path: self.key_path(kind, &name),
-                name,
-                serial,
-                key_type: opts.key_type,
+                cert_path: self.cert_path(kind, &m.name),
+                key_path: self.key_path(kind, &m.name),
+                name: m.name,
+                serial: m.serial,
+                key_type: m.key_type,
                 not_before,
-                not_after,
+                not_after: m.not_after,
                 replaced,
             })
             .collect())
     }
 }
 
-/// A signed pair before it is written: name, profile, key PEM, certificate PEM, serial.
-type Made = (
-    String,
-    LeafProfile,
-    zeroize::Zeroizing<String>,
-    String,
-    Serial,
-);
+/// One certificate to issue in a batch.
+pub(crate) struct LeafRequest {
+    /// The file name: the role, or the server's first name.
+    pub(crate) name: String,
+    pub(crate) profile: LeafProfile,
+    pub(crate) key_type: KeyType,
+    pub(crate) validity: Validity,
+    /// A key to certify (`renew --reuse-key`); otherwise a new one of `key_type`.
+    pub(crate) key: Option<PrivateKey>,
+}
+
+impl LeafRequest {
+    fn new(name: String, profile: LeafProfile, opts: &IssueOptions) -> LeafRequest {
+        LeafRequest {
+            name,
+            profile,
+            key_type: opts.key_type,
+            validity: opts.validity,
+            key: None,
+        }
+    }
+}
+
+/// A signed pair before it is written.
+struct Made {
+    name: String,
+    profile: LeafProfile,
+    key_type: KeyType,
+    key_pem: zeroize::Zeroizing<String>,
+    cert_pem: String,
+    serial: Serial,
+    not_after: OffsetDateTime,
+}
 
 /// Maps `f` over `items` on every available core, keeping the order; the first error wins.
-fn parallel_map<T: Send, U: Send>(
+pub(crate) fn parallel_map<T: Send, U: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> Result<U> + Sync,
 ) -> Result<Vec<U>> {

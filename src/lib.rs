@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ca;
+pub mod check;
 pub mod client;
 pub mod dir;
 pub mod duration;
@@ -56,6 +57,7 @@ pub mod inventory;
 mod issue;
 pub mod keys;
 pub mod names;
+pub mod renew;
 pub mod serial;
 pub mod server;
 pub mod service;

@@ -18,7 +18,7 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors exit with status 2 here
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("pgca: {e}");
             ExitCode::FAILURE
@@ -26,14 +26,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     let dir = || {
         cli.dir
             .clone()
             .or_else(pgca::default_dir)
             .ok_or(Error::NoDirectory)
     };
-    match &cli.command {
+    let done: Result<()> = match &cli.command {
         Command::Init(a) => init(&dir()?, a),
         Command::IssueServer(a) => {
             let names = parse_all::<HostName>(&a.names)?;
@@ -105,6 +105,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Check(a) => return Ok(check(a, dir)),
+        Command::Renew(a) => return renew(a, dir),
         Command::ServerConfig(a) => {
             let ca = CaDir::open(dir()?)?;
             let data_dir = a
@@ -169,7 +171,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 fn init(dir: &Path, a: &cli::InitArgs) -> Result<()> {
@@ -211,6 +214,123 @@ fn init(dir: &Path, a: &cli::InitArgs) -> Result<()> {
     }
     emit(&out);
     Ok(())
+}
+
+/// `pgca check`: Nagios output and exit status; anything that stops the check is UNKNOWN (3).
+fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> ExitCode {
+    use pgca::check::{CheckOptions, Status};
+    let report = (|| {
+        let mut opts = CheckOptions::default();
+        opts.within = parse_opt::<Validity>(&a.within)?;
+        let report = CaDir::open(dir()?)?.check(&opts)?;
+        if let Some(path) = &a.prometheus {
+            pgca::check::write_textfile(path, &report.prometheus())?;
+        }
+        Ok::<_, Error>(report)
+    })();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            emit(&format!("PGCA UNKNOWN - {e}\n"));
+            return ExitCode::from(Status::Unknown.exit_code());
+        }
+    };
+    if a.json {
+        emit(&(serde_json::to_string_pretty(&report).expect("report serialises") + "\n"));
+    } else {
+        let mut out = report.summary() + "\n";
+        for f in report
+            .certificates
+            .iter()
+            .filter(|f| f.status != Status::Ok)
+        {
+            out.push_str(&format!("{}: {}\n", f.status, f.detail));
+        }
+        emit(&out);
+    }
+    ExitCode::from(report.status.exit_code())
+}
+
+/// `pgca renew`.
+fn renew(a: &cli::RenewArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Result<ExitCode> {
+    let mut opts = pgca::renew::RenewOptions::default();
+    opts.within = parse_opt::<Validity>(&a.within)?;
+    opts.names = a.names.clone();
+    opts.force = a.force;
+    opts.reuse_key = a.reuse_key;
+    let ca = CaDir::open(dir()?)?;
+    if let Some(max) = a.random_delay.filter(|&m| m > 0) {
+        std::thread::sleep(std::time::Duration::from_millis(random_below(max * 1000)));
+    }
+    let report = ca.renew(&opts)?;
+    let mut out = String::new();
+    for r in &report.renewed {
+        let i = &r.issued;
+        out.push_str(&format!(
+            "renewed {} {}: serial {} -> {}, expires {}\n",
+            i.kind,
+            i.name,
+            r.old_serial,
+            i.serial,
+            timefmt::human(i.not_after)
+        ));
+        for d in &r.redeployed {
+            out.push_str(&format!(
+                "  deployed to {} (reload PostgreSQL to use it)\n",
+                d.display()
+            ));
+        }
+    }
+    if report.renewed.is_empty() && !a.quiet {
+        out.push_str("nothing to renew\n");
+    }
+    emit(&out);
+    let mut failed = !report.failures.is_empty();
+    for f in &report.failures {
+        eprintln!("pgca: {f}");
+    }
+    if !report.renewed.is_empty() && !a.exec.is_empty() {
+        let renewed: Vec<String> = report
+            .renewed
+            .iter()
+            .map(|r| format!("{}/{}", r.issued.kind, r.issued.name))
+            .collect();
+        let status = std::process::Command::new(&a.exec[0])
+            .args(&a.exec[1..])
+            .env("PGCA_RENEWED", renewed.join("\n"))
+            .env("PGCA_DIR", ca.root())
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!(
+                    "pgca: hook {:?} failed: {s} (the renewal stands)",
+                    a.exec[0]
+                );
+                failed = true;
+            }
+            Err(e) => {
+                eprintln!(
+                    "pgca: cannot run hook {:?}: {e} (the renewal stands)",
+                    a.exec[0]
+                );
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A uniformly random number below `n` (for --random-delay).
+fn random_below(n: u64) -> u64 {
+    let mut b = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .expect("random source");
+    u64::from_le_bytes(b) % n.max(1)
 }
 
 fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBuf>) -> Result<()> {

@@ -1,0 +1,483 @@
+//! Expiry monitoring: what `pgca check` reports. It changes nothing.
+//!
+//! Every current certificate in the inventory is read **from disk** (a certificate replaced by
+//! hand is seen as it is), with its key, and both CAs:
+//!
+//! | finding | status |
+//! |---|---|
+//! | more than a third of its lifetime left (or more than `--within`) | OK |
+//! | less than a third left (or less than `--within`): due for renewal | WARNING |
+//! | a CA that expires within a year, before a freshly issued 1-year certificate would (or within `--within`) | WARNING |
+//! | expired, or not yet valid | CRITICAL |
+//! | the key does not match the certificate | CRITICAL |
+//! | the CA expires before a certificate it signed | CRITICAL |
+//! | a file missing, unreadable or corrupt; the directory unreadable | UNKNOWN |
+//!
+//! The overall status is the most severe one found, in the order CRITICAL, WARNING, UNKNOWN, OK,
+//! and the exit status follows the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL,
+//! 3 UNKNOWN.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::dir::{CaDir, DEFAULT_LEAF_VALIDITY};
+use crate::duration::Validity;
+use crate::error::{Error, Result};
+use crate::inspect::CertInfo;
+use crate::inventory::CertKind;
+use crate::keys::PrivateKey;
+use crate::serial::Serial;
+use crate::{Side, storage, timefmt};
+
+/// A Nagios status. Ordered by how much it matters: `Ok < Unknown < Warning < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// Nothing to do.
+    Ok,
+    /// Something could not be read: its state is not known.
+    Unknown,
+    /// Due for renewal.
+    Warning,
+    /// Expired, not yet valid, or broken.
+    Critical,
+}
+
+impl Status {
+    /// The Nagios plugin exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Unknown => 3,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "OK",
+            Status::Unknown => "UNKNOWN",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+        })
+    }
+}
+
+/// What `check` found about one certificate.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// What it is.
+    pub kind: CertKind,
+    /// Role, server name, or `server-ca`/`client-ca`.
+    pub name: String,
+    /// The certificate file read.
+    pub path: PathBuf,
+    /// Its serial, if it could be read.
+    pub serial: Option<Serial>,
+    /// Its end of validity, if it could be read.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_after: Option<OffsetDateTime>,
+    /// Seconds until it expires (negative once expired).
+    pub seconds_left: Option<i64>,
+    /// The status.
+    pub status: Status,
+    /// A word for the state: `valid`, `due`, `expired`, `not-yet-valid`, `key-mismatch`,
+    /// `outlives-ca`, `missing`, `unreadable`.
+    pub state: &'static str,
+    /// One line for people.
+    pub detail: String,
+}
+
+/// Options for [`CaDir::check`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// Due when less than this is left (instead of a third of the lifetime).
+    pub within: Option<Validity>,
+    /// The time to check at; `None` for now.
+    pub now: Option<OffsetDateTime>,
+}
+
+/// The result of [`CaDir::check`].
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// The most severe status found.
+    pub status: Status,
+    /// Every certificate looked at: the two CAs first.
+    pub certificates: Vec<Finding>,
+}
+
+impl CheckReport {
+    /// How many findings have each status: (ok, warning, critical, unknown).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let n = |s| self.certificates.iter().filter(|f| f.status == s).count();
+        (
+            n(Status::Ok),
+            n(Status::Warning),
+            n(Status::Critical),
+            n(Status::Unknown),
+        )
+    }
+
+    /// The Nagios summary line, e.g. `PGCA WARNING - 1 due, 0 critical, 0 unknown, 41 ok`.
+    pub fn summary(&self) -> String {
+        let (ok, warning, critical, unknown) = self.counts();
+        format!(
+            "PGCA {} - {warning} due, {critical} critical, {unknown} unknown, {ok} ok",
+            self.status
+        )
+    }
+
+    /// A node_exporter textfile: expiry time, due and expired flags per certificate, and the
+    /// overall status.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        type Metric = (&'static str, &'static str, fn(&Finding) -> Option<String>);
+        let metrics: [Metric; 3] = [
+            (
+                "pgca_certificate_expiry_timestamp_seconds",
+                "When the certificate expires, in Unix time.",
+                |f| f.not_after.map(|t| t.unix_timestamp().to_string()),
+            ),
+            (
+                "pgca_certificate_due",
+                "1 when the certificate is due for renewal (or its CA for rollover).",
+                |f| {
+                    f.serial
+                        .as_ref()
+                        .map(|_| u8::from(f.status == Status::Warning).to_string())
+                },
+            ),
+            (
+                "pgca_certificate_expired",
+                "1 when the certificate has expired or is not yet valid.",
+                |f| {
+                    f.serial.as_ref().map(|_| {
+                        u8::from(matches!(f.state, "expired" | "not-yet-valid")).to_string()
+                    })
+                },
+            ),
+        ];
+        for (metric, help, value) in metrics {
+            out.push_str(&format!("# HELP {metric} {help}\n# TYPE {metric} gauge\n"));
+            for f in &self.certificates {
+                if let Some(v) = value(f) {
+                    out.push_str(&format!(
+                        "{metric}{{kind=\"{}\",name=\"{}\",serial=\"{}\"}} {v}\n",
+                        f.kind,
+                        label(&f.name),
+                        f.serial
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        out.push_str(
+            "# HELP pgca_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
+        );
+        out.push_str("# TYPE pgca_check_status gauge\n");
+        out.push_str(&format!("pgca_check_status {}\n", self.status.exit_code()));
+        out
+    }
+}
+
+/// A Prometheus label value: `\`, `"` and newlines escaped.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Whether a certificate valid from `not_before` to `not_after` is due at `now`: with `within`,
+/// when less than that is left; otherwise when less than a third of its lifetime is left,
+/// compared exactly in seconds (`3 × left < lifetime`). Expired certificates are due.
+pub fn is_due(
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+    within: Option<Validity>,
+) -> bool {
+    let left = (not_after - now).whole_seconds() as i128;
+    match within {
+        Some(w) => left < w.seconds() as i128,
+        None => 3 * left < (not_after - not_before).whole_seconds() as i128,
+    }
+}
+
+/// Writes a Prometheus textfile atomically (node_exporter never reads half a file).
+pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
+    storage::replace_file(
+        path,
+        text.as_bytes(),
+        storage::PUBLIC_MODE,
+        None,
+        "write metrics file",
+    )
+}
+
+impl CaDir {
+    /// Looks at both CAs and every current certificate, on disk. Changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pgca::{CaDir, InitOptions, check::{CheckOptions, Status}};
+    /// let tmp = tempfile::tempdir()?;
+    /// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
+    /// let report = ca.check(&CheckOptions::default())?;
+    /// assert_eq!(report.status, Status::Ok);
+    /// # Ok::<(), pgca::Error>(())
+    /// ```
+    pub fn check(&self, opts: &CheckOptions) -> Result<CheckReport> {
+        let now = opts.now.unwrap_or_else(timefmt::now);
+        let ledger = self.inventory()?;
+        let mut findings = Vec::new();
+        let mut ca_end = [None, None];
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            let path = self.ca_cert_path(side);
+            let f = match CertInfo::from_file(&path) {
+                Ok(info) => {
+                    ca_end[i] = Some(info.not_after);
+                    judge_ca(side, path, &info, now, opts.within)
+                }
+                Err(e) => unreadable(side.ca_kind(), side.ca_kind().name(), path, &e),
+            };
+            findings.push(f);
+        }
+        let current: Vec<_> = ledger
+            .issued()
+            .iter()
+            .filter(|i| !i.kind.is_ca() && ledger.is_current(i))
+            .collect();
+        let leaves = crate::dir::parallel_map(current, |i| {
+            let ca_not_after = ca_end[usize::from(i.kind == CertKind::Client)];
+            Ok(self.judge_leaf(i.kind, &i.name, now, opts.within, ca_not_after))
+        })?;
+        findings.extend(leaves);
+        let status = findings
+            .iter()
+            .map(|f| f.status)
+            .max()
+            .unwrap_or(Status::Ok);
+        Ok(CheckReport {
+            status,
+            certificates: findings,
+        })
+    }
+
+    fn judge_leaf(
+        &self,
+        kind: CertKind,
+        name: &str,
+        now: OffsetDateTime,
+        within: Option<Validity>,
+        ca_not_after: Option<OffsetDateTime>,
+    ) -> Finding {
+        let path = self.cert_path(kind, name);
+        let info = match CertInfo::from_file(&path) {
+            Ok(info) => info,
+            Err(e) => return unreadable(kind, name, path, &e),
+        };
+        let key_path = self.key_path(kind, name);
+        let key = storage::read(&key_path, "read key").and_then(|pem| {
+            let pem = zeroize::Zeroizing::new(pem);
+            PrivateKey::from_pem(&String::from_utf8_lossy(&pem), &key_path)
+        });
+        let mut f = finding(kind, name, path, &info, now);
+        match key {
+            Err(e) => {
+                f.status = Status::Unknown;
+                f.state = "unreadable";
+                f.detail = e.to_string();
+                return f;
+            }
+            Ok(k) if k.public_key_der() != info.spki_der => {
+                f.status = Status::Critical;
+                f.state = "key-mismatch";
+                f.detail = format!(
+                    "{kind} {name}: key {} does not match the certificate",
+                    key_path.display()
+                );
+                return f;
+            }
+            Ok(_) => {}
+        }
+        let which = if kind == CertKind::Server {
+            "server"
+        } else {
+            "client"
+        };
+        if let Some(ca_end) = ca_not_after.filter(|&c| c < info.not_after) {
+            f.status = Status::Critical;
+            f.state = "outlives-ca";
+            f.detail = format!(
+                "{kind} {name}: the {which} CA expires {}, before this certificate ({}): renew the CA",
+                timefmt::human(ca_end),
+                timefmt::human(info.not_after)
+            );
+            return f;
+        }
+        judge_validity(&mut f, &info, now, within);
+        f
+    }
+}
+
+fn finding(
+    kind: CertKind,
+    name: &str,
+    path: PathBuf,
+    info: &CertInfo,
+    now: OffsetDateTime,
+) -> Finding {
+    Finding {
+        kind,
+        name: name.to_string(),
+        path,
+        serial: Some(info.serial.clone()),
+        not_after: Some(info.not_after),
+        seconds_left: Some((info.not_after - now).whole_seconds()),
+        status: Status::Ok,
+        state: "valid",
+        detail: String::new(),
+    }
+}
+
+fn unreadable(kind: CertKind, name: &str, path: PathBuf, e: &Error) -> Finding {
+    let missing =
+        matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
+    Finding {
+        kind,
+        name: name.to_string(),
+        path,
+        serial: None,
+        not_after: None,
+        seconds_left: None,
+        status: Status::Unknown,
+        state: if missing { "missing" } else { "unreadable" },
+        detail: e.to_string(),
+    }
+}
+
+/// Expired, not yet valid, due or valid; sets status, state and detail.
+fn judge_validity(f: &mut Finding, info: &CertInfo, now: OffsetDateTime, within: Option<Validity>) {
+    let days = crate::inspect::days_between(now, info.not_after);
+    let (status, state, detail) = if now >= info.not_after {
+        (
+            Status::Critical,
+            "expired",
+            format!(
+                "expired {} ({} days ago)",
+                timefmt::human(info.not_after),
+                -days
+            ),
+        )
+    } else if now < info.not_before {
+        (
+            Status::Critical,
+            "not-yet-valid",
+            format!("not valid before {}", timefmt::human(info.not_before)),
+        )
+    } else if is_due(info.not_before, info.not_after, now, within) {
+        (
+            Status::Warning,
+            "due",
+            format!(
+                "due for renewal: expires {} ({days} days left)",
+                timefmt::human(info.not_after)
+            ),
+        )
+    } else {
+        (
+            Status::Ok,
+            "valid",
+            format!(
+                "expires {} ({days} days left)",
+                timefmt::human(info.not_after)
+            ),
+        )
+    };
+    f.status = status;
+    f.state = state;
+    f.detail = format!("{} {}: {detail}", f.kind, f.name);
+}
+
+/// The CA rule: warn once the CA would expire before a freshly issued certificate of the default
+/// validity (1 year), or within `--within` if that is longer. A 10-year CA is quiet for 9 years.
+fn judge_ca(
+    side: Side,
+    path: PathBuf,
+    info: &CertInfo,
+    now: OffsetDateTime,
+    within: Option<Validity>,
+) -> Finding {
+    let kind = side.ca_kind();
+    let mut f = finding(kind, kind.name(), path, info, now);
+    let horizon = within.map_or(DEFAULT_LEAF_VALIDITY, |w| w.max(DEFAULT_LEAF_VALIDITY));
+    judge_validity(&mut f, info, now, Some(horizon));
+    if f.state == "due" {
+        f.detail = format!(
+            "the {} CA expires {} ({} days left), before a {} certificate issued now would: roll it over",
+            side.name(),
+            timefmt::human(info.not_after),
+            crate::inspect::days_between(now, info.not_after),
+            DEFAULT_LEAF_VALIDITY
+        );
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn due_is_exact() {
+        let nb = datetime!(2026-01-01 0:00 UTC);
+        let na = nb + time::Duration::seconds(3_000);
+        assert!(!is_due(nb, na, nb + time::Duration::seconds(2_000), None));
+        assert!(is_due(nb, na, nb + time::Duration::seconds(2_001), None));
+        let within = Some(Validity::days(30));
+        assert!(!is_due(nb, nb + time::Duration::days(31), nb, within));
+        assert!(is_due(
+            nb,
+            nb + time::Duration::days(30) - time::Duration::seconds(1),
+            nb,
+            within
+        ));
+    }
+
+    #[test]
+    fn exit_codes_and_severity_order() {
+        assert_eq!(
+            [
+                Status::Ok,
+                Status::Warning,
+                Status::Critical,
+                Status::Unknown
+            ]
+            .map(Status::exit_code),
+            [0, 1, 2, 3]
+        );
+        assert!(
+            Status::Critical > Status::Warning
+                && Status::Warning > Status::Unknown
+                && Status::Unknown > Status::Ok
+        );
+    }
+
+    #[test]
+    fn prometheus_labels_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
