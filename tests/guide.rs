@@ -28,7 +28,7 @@ fn sh_blocks(markdown: &str) -> Vec<String> {
 }
 
 /// The guides, in the order a reader follows them.
-const GUIDES: &[&str] = &["docs/server.md", "docs/client.md"];
+const GUIDES: &[&str] = &["docs/server.md", "docs/client.md", "docs/renewal.md"];
 
 #[test]
 fn the_guides_run_as_written() {
@@ -106,8 +106,13 @@ fn the_guides_run_as_written() {
         .filter(|l| l.trim_start().starts_with("alice"))
         .count();
     assert_eq!(
-        alice, 3,
-        "the client guide's connections printed:\n{transcript}"
+        alice, 4,
+        "the client and renewal guides' connections printed:\n{transcript}"
+    );
+    assert!(transcript.contains("PGCA OK - 0 due"), "{transcript}");
+    assert!(
+        transcript.contains("renewed server localhost"),
+        "{transcript}"
     );
     assert!(
         transcript
@@ -115,4 +120,71 @@ fn the_guides_run_as_written() {
             .any(|l| l.contains("alice") && l.contains("TLSv1.3")),
         "{transcript}"
     );
+}
+
+/// The `pgca ...` command of every crontab line, systemd ExecStart and Nagios command_line in
+/// docs/renewal.md, run against a real CA directory: the snippets' flags must work as printed.
+#[test]
+fn the_renewal_snippets_run() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/renewal.md"))
+            .unwrap();
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.starts_with("```crontab")
+            || line.starts_with("```ini")
+            || line.starts_with("```nagios")
+        {
+            in_block = true;
+        } else if line.starts_with("```") {
+            in_block = false;
+        } else if in_block && let Some(at) = line.find("pgca --dir") {
+            commands.push(
+                line[at..]
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert_eq!(
+        commands.len(),
+        3,
+        "crontab, systemd and Nagios: {commands:?}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("ca");
+    let bin = env!("CARGO_BIN_EXE_pgca");
+    assert!(
+        Command::new(bin)
+            .arg("--dir")
+            .arg(&ca)
+            .arg("init")
+            .status()
+            .unwrap()
+            .success()
+    );
+    for cmd in commands {
+        assert_eq!(cmd[1], "--dir");
+        // The snippet's own arguments, with the directory swapped for the test's and a random
+        // delay of 0 instead of up to half an hour. Nothing is due, so renew does not run its
+        // hook, and check finds everything OK.
+        let mut args = cmd[3..].to_vec();
+        if let Some(i) = args.iter().position(|a| a == "--random-delay") {
+            args[i + 1] = "0".into();
+        }
+        let out = Command::new(bin)
+            .arg("--dir")
+            .arg(&ca)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -443,3 +443,122 @@ fn deploy_server_with_owner_root_uses_postgresqls_root_0640_rule() {
     );
     assert!(ok && out == "alice", "{err}");
 }
+
+#[test]
+fn renew_from_cron_redeploys_reloads_and_clients_keep_connecting() {
+    // Everything issued 250 days ago with a 1-year life: due (less than a third left).
+    let env = Env::new();
+    let past = pgca::timefmt::now() - time::Duration::days(250);
+    let mut init = pgca::InitOptions::default();
+    init.now = Some(past);
+    let ca = pgca::CaDir::init(&env.ca, &init).unwrap();
+    let mut opts = pgca::IssueOptions::default();
+    opts.now = Some(past);
+    ca.issue_server(
+        &["localhost".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        &opts,
+    )
+    .unwrap();
+    ca.issue_client(&"alice".parse().unwrap(), &opts).unwrap();
+
+    let mut cluster = Cluster::new();
+    let data = cluster.data.to_str().unwrap().to_string();
+    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+    let home = tempfile::tempdir().unwrap();
+    let services = home.path().join("pg_service.conf");
+    let port = cluster.port.to_string();
+    env.ok(&[
+        "service",
+        "add",
+        "db",
+        "--role",
+        "alice",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--dbname",
+        "postgres",
+        "--file",
+        services.to_str().unwrap(),
+    ]);
+    let service_env = [("PGSERVICEFILE", services.to_str().unwrap())];
+    let (ok, _, err) = cluster.psql_env("service=db", "SELECT 1", home.path(), &service_env);
+    assert!(ok, "{err}");
+
+    // Monitoring sees it due.
+    let out = env.run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // cron: renew, deploy again, and reload PostgreSQL through the hook.
+    let old = cluster.served_serial();
+    let pg_ctl = pg::bindir().join("pg_ctl");
+    let out = env.ok(&[
+        "renew",
+        "--exec",
+        "runuser",
+        "-u",
+        "postgres",
+        "--",
+        pg_ctl.to_str().unwrap(),
+        "reload",
+        "-D",
+        &data,
+    ]);
+    assert!(
+        out.contains("renewed server localhost") && out.contains("renewed client alice"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("deployed to {data}")), "{out}");
+    let new = pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+        .unwrap()
+        .serial
+        .to_string();
+    assert_ne!(old, new);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cluster.served_serial() != new && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        cluster.served_serial(),
+        new,
+        "the reloaded server serves the renewed certificate"
+    );
+    let out = env.run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // alice, renewed in place, still connects through the same service entry.
+    let (ok, out, err) = cluster.psql_env(
+        "service=db",
+        "SELECT client_serial FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        home.path(),
+        &service_env,
+    );
+    assert!(ok, "{err}");
+    let alice = pgca::CertInfo::from_file(&env.path("clients/alice.crt"))
+        .unwrap()
+        .serial
+        .to_string();
+    assert_eq!(out, hex_to_decimal(&alice));
+}
