@@ -647,9 +647,29 @@ impl CaDir {
         let stored = (|| {
             storage::ensure_private_dir(&self.leaf_dir(kind))?;
             storage::ensure_private_dir(&archive)?;
+            // Each pair goes into a temporary directory; small batches fsync each file, bulk
+            // batches make them all durable with one barrier. Only then is anything renamed
+            // into the archive.
+            let bulk = made.len() >= BULK_BATCH;
+            let mut staged = Vec::with_capacity(made.len());
             for m in &made {
                 let dest = archive.join(m.serial.to_string());
-                write_pair(&dest, &m.name, m.key_pem.as_bytes(), m.cert_pem.as_bytes())?;
+                let tmp = storage::temp_path(&dest);
+                written.push(tmp.clone());
+                write_pair(
+                    &tmp,
+                    &m.name,
+                    m.key_pem.as_bytes(),
+                    m.cert_pem.as_bytes(),
+                    !bulk,
+                )?;
+                staged.push((tmp, dest));
+            }
+            if bulk {
+                storage::sync_filesystem(&archive)?;
+            }
+            for (tmp, dest) in staged {
+                fs::rename(&tmp, &dest).map_err(Error::io("move into place", &dest))?;
                 written.push(dest);
             }
             storage::sync_dir(&archive)?;
@@ -781,33 +801,30 @@ pub(crate) fn parallel_map<T: Send, U: Send>(
     Ok(out)
 }
 
-/// Writes a key and certificate into a fresh directory `dest`, via a temporary directory renamed
-/// into place: `dest` either holds the complete, fsync-ed pair or does not exist.
-fn write_pair(dest: &Path, name: &str, key_pem: &[u8], cert_pem: &[u8]) -> Result<()> {
-    let tmp = storage::temp_path(dest);
+/// Batches of at least this many certificates are made durable with one filesystem barrier.
+const BULK_BATCH: usize = 16;
+
+/// Writes a key (mode 0600 from creation) and certificate into a fresh temporary directory
+/// `tmp`, fsync-ing each file unless the caller syncs the filesystem before renaming `tmp`.
+fn write_pair(tmp: &Path, name: &str, key_pem: &[u8], cert_pem: &[u8], fsync: bool) -> Result<()> {
     DirBuilder::new()
         .mode(DIR_MODE)
-        .create(&tmp)
-        .map_err(Error::io("create directory", &tmp))?;
-    let r = storage::create_file(
+        .create(tmp)
+        .map_err(Error::io("create directory", tmp))?;
+    storage::create_file_with(
         &tmp.join(format!("{name}.key")),
         key_pem,
         KEY_MODE,
+        fsync,
         "write key",
+    )?;
+    storage::create_file_with(
+        &tmp.join(format!("{name}.crt")),
+        cert_pem,
+        PUBLIC_MODE,
+        fsync,
+        "write certificate",
     )
-    .and_then(|()| {
-        storage::create_file(
-            &tmp.join(format!("{name}.crt")),
-            cert_pem,
-            PUBLIC_MODE,
-            "write certificate",
-        )
-    })
-    .and_then(|()| fs::rename(&tmp, dest).map_err(Error::io("move into place", dest)));
-    if r.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    r
 }
 
 /// Refuses a directory that already holds a CA, or pieces of one.

@@ -29,13 +29,27 @@ pub(crate) fn create_file(
     mode: u32,
     what: &'static str,
 ) -> Result<()> {
+    create_file_with(path, contents, mode, true, what)
+}
+
+/// [`create_file`], with the fsync only if `fsync`: otherwise the caller makes the data durable
+/// with [`sync_filesystem`] before renaming anything into place.
+pub(crate) fn create_file_with(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    fsync: bool,
+    what: &'static str,
+) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .open(path)
         .map_err(Error::io(what, path))?;
-    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    let written = file
+        .write_all(contents)
+        .and_then(|()| if fsync { file.sync_all() } else { Ok(()) });
     if let Err(e) = written {
         drop(file);
         let _ = fs::remove_file(path);
@@ -137,6 +151,13 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(Error::io("sync directory", dir))
+}
+
+/// Makes everything written to the filesystem holding `dir` durable (syncfs(2)): one barrier for
+/// a whole batch of files, instead of an fsync each.
+pub(crate) fn sync_filesystem(dir: &Path) -> Result<()> {
+    let d = File::open(dir).map_err(Error::io("open", dir))?;
+    rustix::fs::syncfs(&d).map_err(|e| Error::io("sync filesystem of", dir)(e.into()))
 }
 
 /// Creates a directory with mode 0700; an existing directory is fine.
