@@ -5,6 +5,7 @@
 #
 #   N        certificates to issue with pgca (default 1000)
 #   SAMPLE   certificates the openssl recipe issues; its time is scaled to N (default 100)
+#   CHECK_SIZES  inventory sizes for the `pgca check` row (default "1000 10000 100000")
 set -euo pipefail
 pgca=${PGCA:-target/release/pgca}
 N=${N:-1000}
@@ -69,5 +70,33 @@ echo "|---|---|---|---|---|"
 echo "| init: server CA + client CA | ${pgca_init} s | ${o_init[rsa]} s | ${o_init[ec]} s | $(ratio "$pgca_init" "${o_init[rsa]}") / $(ratio "$pgca_init" "${o_init[ec]}") |"
 echo "| issue $N client certificates | ${pgca_issue} s | ${o_issue[rsa]} s | ${o_issue[ec]} s | $(ratio "$pgca_issue" "${o_issue[rsa]}") / $(ratio "$pgca_issue" "${o_issue[ec]}") |"
 echo
-echo "pgca issues all $N in one call, every key and certificate fsync-ed before the inventory commit."
+echo "pgca issues all $N in one call, every key and certificate durable before the inventory commit."
 echo "The openssl recipe ran $SAMPLE certificates (two processes each, no fsync) and is scaled to $N."
+
+# --- pgca check over a growing inventory vs `openssl x509 -checkend` per certificate ------------
+CHECK_SIZES=${CHECK_SIZES:-"1000 10000 100000"}
+cdir="$work/check"
+"$pgca" --dir "$cdir" init >/dev/null
+have=0
+echo
+echo "| certificates | pgca check | peak RSS | openssl x509 -checkend loop (sampled) | speed-up |"
+echo "|---|---|---|---|---|"
+for size in $CHECK_SIZES; do
+  if [ "$size" -gt "$have" ]; then
+    seq -f 'c%g' $((have + 1)) "$size" | xargs -n 5000 "$pgca" --dir "$cdir" issue-client --quiet
+    have=$size
+  fi
+  /usr/bin/time -f '%e %M' -o "$work/time" "$pgca" --dir "$cdir" check >/dev/null || true
+  read -r check_s check_kb < "$work/time"
+  # openssl: one process per certificate, as a cron script would loop; timed on a sample.
+  find "$cdir/clients" -maxdepth 1 -name '*.crt' > "$work/all"
+  head -n "$SAMPLE" "$work/all" > "$work/sample"
+  t0=$(now)
+  while read -r f; do openssl x509 -checkend 2592000 -noout -in "$f" >/dev/null; done < "$work/sample"
+  t1=$(now)
+  o_check=$(awk -v s="$(secs "$t0" "$t1")" -v n="$size" -v k="$SAMPLE" 'BEGIN { printf "%.2f", s * n / k }')
+  echo "| $size | ${check_s} s | $((check_kb / 1024)) MiB | ${o_check} s | $(ratio "$check_s" "$o_check") |"
+done
+echo
+echo "pgca check reads every certificate and key from disk and checks that they match; the openssl"
+echo "loop only reads the certificate (one process each), timed on $SAMPLE and scaled."
