@@ -149,18 +149,17 @@ impl CheckReport {
             ),
             (
                 "pgca_certificate_due",
-                "1 when the certificate is due for renewal (or its CA for rollover).",
+                "1 when the certificate (or CRL) is due for renewal, or its CA for rollover.",
                 |f| {
-                    f.serial
-                        .as_ref()
+                    f.not_after
                         .map(|_| u8::from(f.status == Status::Warning).to_string())
                 },
             ),
             (
                 "pgca_certificate_expired",
-                "1 when the certificate has expired or is not yet valid.",
+                "1 when the certificate (or CRL) has expired, or is not yet valid.",
                 |f| {
-                    f.serial.as_ref().map(|_| {
+                    f.not_after.map(|_| {
                         u8::from(matches!(f.state, "expired" | "not-yet-valid")).to_string()
                     })
                 },
@@ -254,6 +253,11 @@ impl CaDir {
             };
             findings.push(f);
         }
+        for side in Side::BOTH {
+            if let Some(f) = self.judge_crl(side, &ledger, now, opts.within) {
+                findings.push(f);
+            }
+        }
         let current: Vec<_> = ledger
             .issued()
             .iter()
@@ -273,6 +277,60 @@ impl CaDir {
             status,
             certificates: findings,
         })
+    }
+
+    /// A CRL, once one exists for the CA: due when a third of its period is left, CRITICAL once
+    /// past nextUpdate (PostgreSQL then refuses every client certificate of that CA).
+    fn judge_crl(
+        &self,
+        side: Side,
+        ledger: &crate::inventory::Ledger,
+        now: OffsetDateTime,
+        within: Option<Validity>,
+    ) -> Option<Finding> {
+        let path = self.crl_path(side);
+        let kind = side.ca_kind();
+        let name = format!("{}-ca.crl", side.name());
+        if !path.exists() && ledger.last_crl(kind).is_none() {
+            return None;
+        }
+        let crl = match crate::inspect::CrlInfo::from_file(&path) {
+            Ok(c) => c,
+            Err(e) => return Some(unreadable(kind, &name, path, &e)),
+        };
+        let next = crl.next_update.unwrap_or(crl.this_update);
+        let mut f = Finding {
+            kind,
+            name: name.clone(),
+            path,
+            serial: None,
+            not_after: Some(next),
+            seconds_left: Some((next - now).whole_seconds()),
+            status: Status::Ok,
+            state: "valid",
+            detail: format!("{name}: next update {}", timefmt::human(next)),
+        };
+        let who = if side == Side::Client {
+            "PostgreSQL refuses every client certificate"
+        } else {
+            "libpq with sslcrl refuses the server"
+        };
+        if now >= next {
+            f.status = Status::Critical;
+            f.state = "expired";
+            f.detail = format!(
+                "{name}: past its next update {} ({who}): run pgca renew",
+                timefmt::human(next)
+            );
+        } else if is_due(crl.this_update, next, now, within) {
+            f.status = Status::Warning;
+            f.state = "due";
+            f.detail = format!(
+                "{name}: due, next update {} ({who} after that): run pgca renew",
+                timefmt::human(next)
+            );
+        }
+        Some(f)
     }
 
     fn judge_leaf(

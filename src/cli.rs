@@ -95,6 +95,17 @@ pub enum Command {
     /// the rest still renewed. One renewal runs at a time; a second waits.
     Renew(RenewArgs),
 
+    /// Revoke a certificate (by name or serial) and write its CA's CRL
+    ///
+    /// By name, the current certificate of that name (--all: every one). The CRL
+    /// (DIR/client-ca.crl or DIR/server-ca.crl) lists every revoked certificate of the CA; the
+    /// client CA's is deployed again to every deploy-server target: reload PostgreSQL to
+    /// enforce it. From then on the CRL must stay current (pgca check, pgca renew).
+    Revoke(RevokeArgs),
+
+    /// Write both CRLs afresh (v2, next CRL number, nextUpdate 30 days on by default)
+    Crl(CrlArgs),
+
     /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate
     ///
     /// Without --data-dir, paths are relative to the data directory, where deploy-server puts
@@ -166,6 +177,11 @@ pub struct ServiceConnArgs {
     #[arg(long, value_name = "DB")]
     pub dbname: Option<String>,
 
+    /// Add sslcrl with the server CA's CRL (it must exist: pgca crl), so libpq refuses a
+    /// revoked server certificate
+    #[arg(long)]
+    pub crl: bool,
+
     #[command(flatten)]
     pub file: ServiceFileArg,
 }
@@ -211,6 +227,35 @@ pub struct ServiceListArgs {
     pub file: ServiceFileArg,
 }
 
+/// `pgca revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// A role, a server name, or a serial (hex, as `pgca list` shows it)
+    #[arg(value_name = "NAME|SERIAL")]
+    pub target: String,
+
+    /// Why: keyCompromise, cessationOfOperation, affiliationChanged, superseded,
+    /// privilegeWithdrawn, cACompromise or unspecified
+    #[arg(long, value_name = "REASON", default_value = "unspecified")]
+    pub reason: String,
+
+    /// Revoke every certificate of that name, not only the current one
+    #[arg(long)]
+    pub all: bool,
+
+    /// Time until the CRL's nextUpdate [default: the CRL's period so far, or 30d]
+    #[arg(long, value_name = "DUR")]
+    pub next_update: Option<String>,
+}
+
+/// `pgca crl`.
+#[derive(Debug, Args)]
+pub struct CrlArgs {
+    /// Time until nextUpdate [default: each CRL's period so far, or 30d]
+    #[arg(long, value_name = "DUR")]
+    pub next_update: Option<String>,
+}
+
 /// `pgca check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -245,6 +290,10 @@ pub struct RenewArgs {
     /// Keep the current key (a new certificate and serial for the same key)
     #[arg(long)]
     pub reuse_key: bool,
+
+    /// Also revoke each replaced certificate (reason superseded)
+    #[arg(long)]
+    pub revoke_old: bool,
 
     /// Print nothing when nothing is due
     #[arg(long, short)]

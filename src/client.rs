@@ -85,6 +85,7 @@ impl CaDir {
         host: &HostName,
         port: u16,
         dbname: Option<&str>,
+        crl: bool,
         check: bool,
     ) -> Result<Vec<(&'static str, String)>> {
         let p = if check {
@@ -106,6 +107,14 @@ impl CaDir {
             ("sslcert", p.cert.display().to_string()),
             ("sslkey", p.key.display().to_string()),
         ]);
+        if crl {
+            let path = self.crl_path(Side::Server);
+            if !path.exists() {
+                return Err(Error::NoCrl(path));
+            }
+            let abs = fs::canonicalize(&path).map_err(Error::io("open CRL", &path))?;
+            e.push(("sslcrl", abs.display().to_string()));
+        }
         Ok(e)
     }
 
@@ -120,9 +129,10 @@ impl CaDir {
         host: &HostName,
         port: u16,
         dbname: Option<&str>,
+        crl: bool,
         force: bool,
     ) -> Result<crate::service::Upserted> {
-        let entries = self.service_entries(role, host, port, dbname, true)?;
+        let entries = self.service_entries(role, host, port, dbname, crl, true)?;
         let mut sf = crate::service::read_file(file)?;
         let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let done = sf.upsert(service, &pairs, force)?;
@@ -218,6 +228,12 @@ impl CaDir {
         let owner = (Some(ids.0) != storage::effective_uid()).then_some(ids);
         if created && let Some(ids) = owner {
             storage::chown(&dir, ids)?;
+        }
+        // The server CA's CRL, where libpq looks for one (~/.postgresql/root.crl), if there is one.
+        let crl_path = self.crl_path(Side::Server);
+        if crl_path.exists() {
+            let crl = storage::read(&crl_path, "read CRL")?;
+            storage::replace_file(&dir.join("root.crl"), &crl, PUBLIC_MODE, owner, "write")?;
         }
         for (path, bytes, mode) in [
             (&files[2], &root[..], PUBLIC_MODE),

@@ -129,6 +129,39 @@ pub enum Error {
     #[error("unknown user {0:?}")]
     UnknownUser(String),
 
+    /// A revocation reason pgca does not know.
+    #[error(
+        "unknown revocation reason {0:?}: expected one of unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn"
+    )]
+    UnknownReason(String),
+
+    /// An attempt to revoke one of the CAs.
+    #[error(
+        "{0} cannot be revoked: a CA is not listed in its own CRL; to retire it, create a new CA directory and move to it"
+    )]
+    RevokeCa(&'static str),
+
+    /// No certificate has that name or serial.
+    #[error("no certificate named {target:?} in {}{}", dir.display(), if *serial_like { " (and no certificate with that serial)" } else { ", and it is not a serial (hex digits, optionally separated by ':')" })]
+    NotFound {
+        /// The name or serial given.
+        target: String,
+        /// The CA directory.
+        dir: PathBuf,
+        /// Whether it looked like a serial.
+        serial_like: bool,
+    },
+
+    /// A name that is both a server and a client certificate.
+    #[error(
+        "{0:?} names both a server and a client certificate: give the serial instead (see `pgca list`)"
+    )]
+    Ambiguous(String),
+
+    /// A CRL that is asked for but has not been written yet.
+    #[error("{} does not exist yet: run `pgca crl` to write the CRLs", .0.display())]
+    NoCrl(PathBuf),
+
     /// A TCP port that is not a number from 1 to 65535.
     #[error("invalid port {0:?}: expected a number from 1 to 65535")]
     InvalidPort(String),

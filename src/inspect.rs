@@ -95,6 +95,101 @@ impl CertInfo {
     }
 }
 
+/// The facts of a CRL.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct CrlInfo {
+    /// Issuer DN.
+    pub issuer: String,
+    /// thisUpdate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    /// nextUpdate (RFC 5280 requires it; pgca always writes it).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_update: Option<OffsetDateTime>,
+    /// The CRL number.
+    pub number: Option<u64>,
+    /// authorityKeyIdentifier key id, hex.
+    pub authority_key_id: Option<String>,
+    /// Revoked serials with the revocation time and reason.
+    pub revoked: Vec<RevokedEntry>,
+}
+
+/// One entry of a CRL.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct RevokedEntry {
+    /// The serial.
+    pub serial: Serial,
+    /// When it was revoked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The reason, by its RFC 5280 name; `None` when absent (unspecified).
+    pub reason: Option<String>,
+}
+
+impl CrlInfo {
+    /// Parses a CRL file (PEM `X509 CRL`).
+    pub fn from_file(path: &Path) -> Result<CrlInfo> {
+        let bytes = crate::storage::read(path, "read CRL")?;
+        CrlInfo::from_pem(&bytes).map_err(|reason| Error::BadCert {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    /// Parses the first `X509 CRL` block of PEM text.
+    pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CrlInfo, String> {
+        let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
+        let der = blocks
+            .into_iter()
+            .find(|b| b.tag() == "X509 CRL")
+            .map(|b| b.into_contents())
+            .ok_or_else(|| "no X509 CRL block in the PEM file".to_string())?;
+        let (_, crl) = x509_parser::parse_x509_crl(&der).map_err(|e| format!("not a CRL ({e})"))?;
+        let reasons = [
+            "unspecified",
+            "keyCompromise",
+            "cACompromise",
+            "affiliationChanged",
+            "superseded",
+            "cessationOfOperation",
+            "certificateHold",
+            "unused",
+            "removeFromCRL",
+            "privilegeWithdrawn",
+            "aACompromise",
+        ];
+        let mut aki = None;
+        for ext in crl.extensions() {
+            if let ParsedExtension::AuthorityKeyIdentifier(a) = ext.parsed_extension() {
+                aki = a.key_identifier.as_ref().map(|k| hex_colon(k.0, false));
+            }
+        }
+        Ok(CrlInfo {
+            issuer: crl.issuer().to_string(),
+            this_update: crl.last_update().to_datetime(),
+            next_update: crl.next_update().map(|t| t.to_datetime()),
+            number: crl.crl_number().and_then(|n| n.to_string().parse().ok()),
+            authority_key_id: aki,
+            revoked: crl
+                .iter_revoked_certificates()
+                .map(|r| RevokedEntry {
+                    serial: Serial::from_bytes(r.raw_serial()),
+                    at: r.revocation_date.to_datetime(),
+                    reason: r.reason_code().map(|(_, c)| {
+                        reasons
+                            .get(c.0 as usize)
+                            .copied()
+                            .unwrap_or("unknown")
+                            .to_string()
+                    }),
+                })
+                .collect(),
+        })
+    }
+}
+
 /// Whole days from `from` to `to`, rounded towards minus infinity.
 pub fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
     (to.unix_timestamp() - from.unix_timestamp()).div_euclid(86_400)

@@ -136,6 +136,39 @@ pub struct Deployment {
     pub at: OffsetDateTime,
 }
 
+/// A certificate revoked with `pgca revoke`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// The serial revoked.
+    pub serial: Serial,
+    /// Its kind.
+    pub kind: CertKind,
+    /// Its name.
+    pub name: String,
+    /// Why.
+    pub reason: crate::revoke::Reason,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// A CRL written (its number must only ever grow).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CrlRecord {
+    /// Whose CRL: `server-ca` or `client-ca`.
+    pub ca: CertKind,
+    /// The CRL number.
+    pub number: u64,
+    /// thisUpdate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_update: OffsetDateTime,
+}
+
 /// One line of the inventory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -145,6 +178,10 @@ pub enum Event {
     Issued(Issued),
     /// A server certificate was deployed into a data directory.
     Deployed(Deployment),
+    /// A certificate was revoked.
+    Revoked(Revocation),
+    /// A CRL was written.
+    CrlIssued(CrlRecord),
 }
 
 /// The state of a certificate, derived from the inventory and the time.
@@ -162,6 +199,8 @@ pub enum CertState {
     NotYetValid,
     /// A later certificate was issued for the same name.
     Superseded,
+    /// Revoked with `pgca revoke`.
+    Revoked,
 }
 
 impl CertState {
@@ -173,6 +212,7 @@ impl CertState {
             CertState::Expired => "expired",
             CertState::NotYetValid => "not-yet-valid",
             CertState::Superseded => "superseded",
+            CertState::Revoked => "revoked",
         }
     }
 
@@ -213,6 +253,8 @@ pub struct Ledger {
     issued: Vec<Issued>,
     current: HashMap<(CertKind, String), usize>,
     deployments: Vec<Deployment>,
+    revoked: HashMap<Serial, Revocation>,
+    crls: Vec<CrlRecord>,
     /// Whether the last line was torn (an interrupted write); it was skipped.
     pub torn_tail: bool,
 }
@@ -251,8 +293,26 @@ impl Ledger {
             .is_some_and(|c| c.serial == issued.serial)
     }
 
+    /// The revocation of a serial, if it was revoked.
+    pub fn revocation(&self, serial: &Serial) -> Option<&Revocation> {
+        self.revoked.get(serial)
+    }
+
+    /// Every revocation.
+    pub fn revocations(&self) -> impl Iterator<Item = &Revocation> {
+        self.revoked.values()
+    }
+
+    /// The last CRL written for a CA (`ServerCa` or `ClientCa`).
+    pub fn last_crl(&self, ca: CertKind) -> Option<&CrlRecord> {
+        self.crls.iter().rev().find(|c| c.ca == ca)
+    }
+
     /// The state of a recorded certificate at `now`.
     pub fn state(&self, issued: &Issued, now: OffsetDateTime) -> CertState {
+        if self.revoked.contains_key(&issued.serial) {
+            return CertState::Revoked;
+        }
         if !self.is_current(issued) {
             return CertState::Superseded;
         }
@@ -267,6 +327,10 @@ impl Ledger {
                 self.issued.push(i);
             }
             Event::Deployed(d) => self.deployments.push(d),
+            Event::Revoked(r) => {
+                self.revoked.entry(r.serial.clone()).or_insert(r);
+            }
+            Event::CrlIssued(c) => self.crls.push(c),
         }
     }
 }

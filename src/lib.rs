@@ -58,6 +58,7 @@ mod issue;
 pub mod keys;
 pub mod names;
 pub mod renew;
+pub mod revoke;
 pub mod serial;
 pub mod server;
 pub mod service;

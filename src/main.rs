@@ -65,6 +65,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         &host,
                         port,
                         a.conn.dbname.as_deref(),
+                        a.conn.crl,
                         false,
                     )?;
                     let mut sf = pgca::service::read_file(&pgca::service::resolve_path(
@@ -106,6 +107,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(())
         }
         Command::Check(a) => return Ok(check(a, dir)),
+        Command::Revoke(a) => {
+            let reason: pgca::revoke::Reason = a.reason.parse()?;
+            let next = parse_opt::<Validity>(&a.next_update)?;
+            let ca = CaDir::open(dir()?)?;
+            let done = ca.revoke(&a.target, reason, a.all, next)?;
+            let mut out = String::new();
+            for (kind, name, serial) in &done.already {
+                out.push_str(&format!(
+                    "{kind} {name} (serial {serial}) was revoked already: nothing to do\n"
+                ));
+            }
+            for (kind, name, serial) in &done.revoked {
+                out.push_str(&format!(
+                    "revoked {kind} {name} (serial {serial}, {reason})\n"
+                ));
+            }
+            if let Some(crl) = &done.crl {
+                out.push_str(&format!("  wrote {}\n", crl.display()));
+            }
+            for d in &done.redeployed {
+                out.push_str(&format!(
+                    "  deployed to {}: reload PostgreSQL to enforce it\n",
+                    d.display()
+                ));
+            }
+            emit(&out);
+            Ok(())
+        }
+        Command::Crl(a) => {
+            let next = parse_opt::<Validity>(&a.next_update)?;
+            let ca = CaDir::open(dir()?)?;
+            let mut out = String::new();
+            for c in ca.issue_crls(next, None)? {
+                out.push_str(&format!(
+                    "wrote {} (CRL number {}, next update {})\n",
+                    ca.root().join(format!("{}.crl", c.ca)).display(),
+                    c.number,
+                    timefmt::human(c.next_update)
+                ));
+            }
+            emit(&out);
+            Ok(())
+        }
         Command::Renew(a) => return renew(a, dir),
         Command::ServerConfig(a) => {
             let ca = CaDir::open(dir()?)?;
@@ -159,6 +203,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(())
         }
         Command::Inspect(a) => {
+            // A CRL file is shown as a CRL.
+            let bytes =
+                std::fs::read(&a.file).map_err(Error::io_at("read certificate", &a.file))?;
+            if String::from_utf8_lossy(&bytes).contains("-----BEGIN X509 CRL-----") {
+                let crl = pgca::inspect::CrlInfo::from_file(&a.file)?;
+                if a.json {
+                    emit(&(serde_json::to_string_pretty(&crl).expect("json") + "\n"));
+                } else {
+                    emit(&crl_text(&a.file, &crl));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let info = CertInfo::from_file(&a.file)?;
             let now = timefmt::now();
             if a.json {
@@ -258,6 +314,7 @@ fn renew(a: &cli::RenewArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Re
     opts.names = a.names.clone();
     opts.force = a.force;
     opts.reuse_key = a.reuse_key;
+    opts.revoke_old = a.revoke_old;
     let ca = CaDir::open(dir()?)?;
     if let Some(max) = a.random_delay.filter(|&m| m > 0) {
         std::thread::sleep(std::time::Duration::from_millis(random_below(max * 1000)));
@@ -281,7 +338,15 @@ fn renew(a: &cli::RenewArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Re
             ));
         }
     }
-    if report.renewed.is_empty() && !a.quiet {
+    for c in &report.crls {
+        out.push_str(&format!(
+            "renewed {}.crl: CRL number {}, next update {}\n",
+            c.ca,
+            c.number,
+            timefmt::human(c.next_update)
+        ));
+    }
+    if report.renewed.is_empty() && report.crls.is_empty() && !a.quiet {
         out.push_str("nothing to renew\n");
     }
     emit(&out);
@@ -289,12 +354,8 @@ fn renew(a: &cli::RenewArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Re
     for f in &report.failures {
         eprintln!("pgca: {f}");
     }
-    if !report.renewed.is_empty() && !a.exec.is_empty() {
-        let renewed: Vec<String> = report
-            .renewed
-            .iter()
-            .map(|r| format!("{}/{}", r.issued.kind, r.issued.name))
-            .collect();
+    let renewed = report.renewed_names();
+    if !renewed.is_empty() && !a.exec.is_empty() {
         let status = std::process::Command::new(&a.exec[0])
             .args(&a.exec[1..])
             .env("PGCA_RENEWED", renewed.join("\n"))
@@ -353,6 +414,7 @@ fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBu
                 &host,
                 port,
                 a.conn.dbname.as_deref(),
+                a.conn.crl,
                 a.force,
             )?;
             let verb = if matches!(done, service::Upserted::Replaced) {
@@ -600,6 +662,28 @@ fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String 
     rows.into_iter()
         .map(|(k, v)| format!("{:<w$} {v}\n", format!("{k}:")))
         .collect()
+}
+
+fn crl_text(file: &Path, c: &pgca::inspect::CrlInfo) -> String {
+    let mut out = format!(
+        "file:         {}\nissuer:       {}\nCRL number:   {}\nthis update:  {}\nnext update:  {}\nauthority key id: {}\nrevoked:      {}\n",
+        file.display(),
+        c.issuer,
+        c.number.map_or("-".to_string(), |n| n.to_string()),
+        timefmt::human(c.this_update),
+        c.next_update.map_or("-".to_string(), timefmt::human),
+        c.authority_key_id.as_deref().unwrap_or("-"),
+        c.revoked.len()
+    );
+    for r in &c.revoked {
+        out.push_str(&format!(
+            "  {}  {}  {}\n",
+            r.serial,
+            timefmt::human(r.at),
+            r.reason.as_deref().unwrap_or("unspecified")
+        ));
+    }
+    out
 }
 
 /// Writes to stdout; a closed pipe (`pgca list | head`) is not an error.

@@ -42,6 +42,8 @@ pub struct RenewOptions {
     pub force: bool,
     /// Certify the existing key again instead of generating a new one.
     pub reuse_key: bool,
+    /// Revoke each replaced certificate (reason superseded) instead of only superseding it.
+    pub revoke_old: bool,
     /// The time to renew at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
 }
@@ -64,8 +66,24 @@ pub struct Renewal {
 pub struct RenewReport {
     /// Renewed certificates.
     pub renewed: Vec<Renewal>,
+    /// CRLs re-issued because they were due (or with `force`).
+    pub crls: Vec<crate::inventory::CrlRecord>,
     /// What failed, one line each (the rest was still attempted).
     pub failures: Vec<String>,
+}
+
+impl RenewReport {
+    /// The renewed items, one `KIND/NAME` each (`server/db.example.com`, `client/alice`,
+    /// `crl/client-ca`): what the hook gets in `PGCA_RENEWED`.
+    pub fn renewed_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .renewed
+            .iter()
+            .map(|r| format!("{}/{}", r.issued.kind, r.issued.name))
+            .collect();
+        v.extend(self.crls.iter().map(|c| format!("crl/{}", c.ca)));
+        v
+    }
 }
 
 impl CaDir {
@@ -128,7 +146,65 @@ impl CaDir {
             }
         }
 
-        // Deploy renewed server certificates wherever they were deployed before.
+        if opts.revoke_old {
+            for r in &report.renewed {
+                if let Err(e) = self.revoke(
+                    &r.old_serial.to_string(),
+                    crate::revoke::Reason::Superseded,
+                    false,
+                    None,
+                ) {
+                    report.failures.push(format!(
+                        "cannot revoke the replaced {} {}: {e}",
+                        r.issued.kind, r.issued.name
+                    ));
+                }
+            }
+        }
+
+        // CRLs: re-issued when a third of their period is left, like certificates.
+        for side in Side::BOTH {
+            if ledger.last_crl(side.ca_kind()).is_none() && !self.crl_path(side).exists() {
+                continue;
+            }
+            let due = match crate::inspect::CrlInfo::from_file(&self.crl_path(side)) {
+                Ok(c) => {
+                    let next = c.next_update.unwrap_or(c.this_update);
+                    opts.force || is_due(c.this_update, next, now, opts.within)
+                }
+                Err(_) => true, // missing or corrupt: write a good one
+            };
+            if due {
+                match self.reissue_crl(side, now) {
+                    Ok(rec) => report.crls.push(rec),
+                    Err(e) => report
+                        .failures
+                        .push(format!("cannot re-issue the {} CA's CRL: {e}", side.name())),
+                }
+            }
+        }
+        let client_crl_renewed = report.crls.iter().any(|c| c.ca == CertKind::ClientCa);
+
+        // Deploy renewed server certificates wherever they were deployed before (and every
+        // deployment when the client CRL changed).
+        if client_crl_renewed {
+            for d in ledger.deployments() {
+                if report
+                    .renewed
+                    .iter()
+                    .any(|r| r.issued.kind == CertKind::Server && r.issued.name == d.name)
+                {
+                    continue; // deployed below
+                }
+                if let Err(e) = self.deploy_server(&d.name, &d.data_dir, d.owner.as_deref()) {
+                    report.failures.push(format!(
+                        "cannot deploy server {} to {}: {e}",
+                        d.name,
+                        d.data_dir.display()
+                    ));
+                }
+            }
+        }
         for r in report
             .renewed
             .iter_mut()

@@ -40,7 +40,8 @@ fn conf_quote(p: &Path) -> String {
 
 /// The postgresql.conf lines for TLS. With `data_dir`, paths are absolute; without, relative to
 /// the data directory (which is how PostgreSQL reads relative paths).
-pub fn postgresql_conf(data_dir: Option<&Path>) -> String {
+/// With `crl`, also `ssl_crl_file` (the client CA's CRL, deployed beside it).
+pub fn postgresql_conf(data_dir: Option<&Path>, crl: bool) -> String {
     let base = data_dir
         .map_or_else(|| PathBuf::from(TLS_DIR), |d| d.join(TLS_DIR))
         .join("current");
@@ -63,6 +64,11 @@ pub fn postgresql_conf(data_dir: Option<&Path>) -> String {
             "refuse TLS 1.2 and older",
         ),
     ];
+    let crl_row = (
+        format!("ssl_crl_file = {}", conf_quote(&base.join("client-ca.crl"))),
+        "revoked client certificates are refused; keep it current (pgca renew)",
+    );
+    let rows: Vec<_> = rows.into_iter().chain(crl.then_some(crl_row)).collect();
     let w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     rows.iter()
         .map(|(line, why)| format!("{line:<w$}  # {why}\n"))
@@ -97,7 +103,7 @@ pub fn server_config_text(ca: &CaDir, name: &str, data_dir: Option<&Path>) -> Re
         info.sans.join(", host="),
         include.display(),
         conf_quote(&include),
-        postgresql_conf(data_dir),
+        postgresql_conf(data_dir, ca.crl_path(Side::Client).exists()),
         pg_hba_conf()
     ))
 }
@@ -172,7 +178,7 @@ impl CaDir {
         };
 
         // Read a matching pair while no writer can swap it.
-        let (cert_pem, key_pem, ca_pem, info) = {
+        let (cert_pem, key_pem, ca_pem, info, crl_pem) = {
             let _lock = DirLock::shared(self.root())?;
             let info = self.current_cert(CertKind::Server, name)?;
             let cert_path = self.cert_path(CertKind::Server, name);
@@ -187,7 +193,15 @@ impl CaDir {
                 });
             }
             let ca_pem = storage::read(&self.ca_cert_path(Side::Client), "read CA certificate")?;
-            (cert_pem, key_pem, ca_pem, info)
+            // The client CA's CRL goes along once there is one: PostgreSQL then refuses revoked
+            // client certificates.
+            let crl_path = self.crl_path(Side::Client);
+            let crl_pem = if crl_path.exists() {
+                Some(storage::read(&crl_path, "read CRL")?)
+            } else {
+                None
+            };
+            (cert_pem, key_pem, ca_pem, info, crl_pem)
         };
 
         let tls = data_dir.join(TLS_DIR);
@@ -202,11 +216,17 @@ impl CaDir {
             .create(&tmp)
             .map_err(Error::io("create directory", &tmp))?;
         let staged = (|| {
+            let crl = crl_pem
+                .as_deref()
+                .map(|c| ("client-ca.crl", c, PUBLIC_MODE));
             for (file, bytes, mode) in [
                 ("server.key", &key_pem[..], key_mode),
                 ("server.crt", &cert_pem[..], PUBLIC_MODE),
                 ("client-ca.crt", &ca_pem[..], PUBLIC_MODE),
-            ] {
+            ]
+            .into_iter()
+            .chain(crl)
+            {
                 let p = tmp.join(file);
                 storage::create_file(&p, bytes, mode, "write")?;
                 storage::chown(&p, ids)?;
@@ -247,7 +267,7 @@ impl CaDir {
              # Include it at the end of postgresql.conf:  include_if_exists = {}\n{}",
             info.serial,
             conf_quote(&include),
-            postgresql_conf(Some(&data_dir))
+            postgresql_conf(Some(&data_dir), crl_pem.is_some())
         );
         storage::replace_file(&include, text.as_bytes(), PUBLIC_MODE, Some(ids), "write")?;
 
@@ -281,13 +301,17 @@ mod tests {
     #[test]
     fn conf_paths_are_quoted_for_postgresql() {
         assert_eq!(conf_quote(Path::new("/a/it's")), "'/a/it''s'");
-        let relative = postgresql_conf(None);
+        let relative = postgresql_conf(None, false);
+        assert!(!relative.contains("ssl_crl_file"));
+        assert!(
+            postgresql_conf(None, true).contains("ssl_crl_file = 'pgca-tls/current/client-ca.crl'")
+        );
         assert!(
             relative.contains("ssl_cert_file = 'pgca-tls/current/server.crt'"),
             "{relative}"
         );
         assert!(relative.contains("ssl_min_protocol_version = 'TLSv1.3'"));
-        let absolute = postgresql_conf(Some(Path::new("/var/lib/pg")));
+        let absolute = postgresql_conf(Some(Path::new("/var/lib/pg")), false);
         assert!(
             absolute.contains("ssl_ca_file = '/var/lib/pg/pgca-tls/current/client-ca.crt'"),
             "{absolute}"

@@ -793,6 +793,70 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "svc",
         ),
         bad(
+            "revoke an unknown name",
+            init_and_alice,
+            &["revoke", "bob"],
+            "no certificate named \"bob\"",
+        ),
+        bad(
+            "revoke an unknown serial",
+            init_and_alice,
+            &["revoke", "0123456789abcdef0123456789abcdef"],
+            "and no certificate with that serial",
+        ),
+        bad(
+            "revoke a malformed serial",
+            init_and_alice,
+            &["revoke", "zz:zz:zz"],
+            "it is not a serial",
+        ),
+        bad(
+            "revoke with an unknown reason",
+            init_and_alice,
+            &["revoke", "alice", "--reason", "stolen"],
+            "unknown revocation reason \"stolen\"",
+        ),
+        bad(
+            "revoke the client CA by name",
+            init_and_alice,
+            &["revoke", "client-ca"],
+            "client-ca cannot be revoked",
+        ),
+        bad(
+            "revoke the server CA by serial",
+            |e| {
+                init_and_alice(e);
+                let serial = pgca::CertInfo::from_file(&e.ca.join("server-ca.crt"))
+                    .unwrap()
+                    .serial
+                    .to_string();
+                fs::write(e.tmp.path().join("serial"), serial).unwrap();
+            },
+            &["revoke", "@serial"],
+            "server-ca cannot be revoked",
+        ),
+        bad(
+            "revoke with a zero CRL period",
+            init_and_alice,
+            &["revoke", "alice", "--next-update", "0d"],
+            "greater than zero",
+        ),
+        bad(
+            "crl with a bad period",
+            do_init,
+            &["crl", "--next-update", "soon"],
+            "invalid duration",
+        ),
+        bad(
+            "a service with a CRL that does not exist",
+            init_and_alice,
+            &[
+                "service", "add", "db", "--role", "alice", "--host", "db", "--crl", "--file",
+                "@/../svc",
+            ],
+            "run `pgca crl`",
+        ),
+        bad(
             "env with a bad port",
             init_and_alice,
             &["env", "alice", "--host", "db", "--port", "0"],
@@ -822,10 +886,17 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
         let env = Env::new();
         (row.setup)(&env);
         let before = snapshot(env.tmp.path());
+        let serial = fs::read_to_string(env.tmp.path().join("serial")).unwrap_or_default();
         let args: Vec<String> = row
             .args
             .iter()
-            .map(|a| a.replace("@/", &format!("{}/", env.ca.display())))
+            .map(|a| {
+                if a == "@serial" {
+                    serial.clone()
+                } else {
+                    a.replace("@/", &format!("{}/", env.ca.display()))
+                }
+            })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let line = env.fails(&args);

@@ -562,3 +562,72 @@ fn renew_from_cron_redeploys_reloads_and_clients_keep_connecting() {
         .to_string();
     assert_eq!(out, hex_to_decimal(&alice));
 }
+
+#[test]
+fn revoked_certificates_are_refused_by_postgresql_and_by_libpq_with_sslcrl() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice", "bob"]);
+    let mut cluster = Cluster::new();
+    let data = cluster.data.to_str().unwrap().to_string();
+    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN");
+    for role in ["alice", "bob"] {
+        let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", role, role), "SELECT 1");
+        assert!(ok, "{role}: {err}");
+    }
+
+    // Revoke alice: the CRL is deployed with the server's files; a reload enforces it.
+    let out = env.ok(&["revoke", "alice", "--reason", "keyCompromise"]);
+    assert!(out.contains(&format!("deployed to {data}")), "{out}");
+    assert!(
+        std::fs::read_to_string(cluster.data.join("pgca_ssl.conf"))
+            .unwrap()
+            .contains("ssl_crl_file")
+    );
+    cluster.sql("SELECT pg_reload_conf()");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "alice", "alice"), "SELECT 1");
+        if !ok || std::time::Instant::now() > deadline {
+            break (ok, err);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(!refused.0, "alice still connects after the revocation");
+    assert!(refused.1.contains("certificate revoked"), "{}", refused.1);
+    let (ok, out, err) = cluster.psql(
+        &conn(&env.ca, "localhost", "bob", "bob"),
+        "SELECT current_user",
+    );
+    assert!(ok && out == "bob", "bob must still connect: {err}");
+
+    // The server side: with the server CA's CRL (sslcrl), libpq refuses a revoked server certificate.
+    let sslcrl = format!(" sslcrl='{}'", env.path("server-ca.crl").display());
+    env.ok(&["crl"]);
+    let (ok, _, err) = cluster.psql(
+        &(conn(&env.ca, "localhost", "bob", "bob") + &sslcrl),
+        "SELECT 1",
+    );
+    assert!(ok, "a clean server CRL: {err}");
+    env.ok(&["revoke", "localhost", "--reason", "keyCompromise"]);
+    let (ok, _, err) = cluster.psql(
+        &(conn(&env.ca, "localhost", "bob", "bob") + &sslcrl),
+        "SELECT 1",
+    );
+    assert!(!ok, "verify-full accepted a revoked server certificate");
+    // libpq says only this much; the revocation is the one difference, as the same connection
+    // without sslcrl shows.
+    assert!(err.contains("certificate verify failed"), "{err}");
+    let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "bob", "bob"), "SELECT 1");
+    assert!(ok, "without sslcrl: {err}");
+}

@@ -1,0 +1,381 @@
+//! Revocation: `pgca revoke`, the two CRLs (`DIR/client-ca.crl`, `DIR/server-ca.crl`), and
+//! keeping them fresh.
+//!
+//! A CRL is created the first time a certificate of that CA is revoked (or with `pgca crl`);
+//! from then on it must stay current: PostgreSQL refuses **every** client certificate of a CA
+//! whose CRL in `ssl_crl_file` is past its nextUpdate, and libpq with `sslcrl` likewise refuses
+//! the server. `pgca check` warns when a third of a CRL's period is left, `pgca renew` re-issues
+//! it then and deploys it again.
+//!
+//! CRLs are v2 with a strictly increasing CRL number (recorded in the inventory), the
+//! authorityKeyIdentifier of the CA, a reason code per entry, thisUpdate five minutes in the
+//! past and nextUpdate 30 days later by default.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ca::CaSigner;
+use crate::dir::{BACKDATE_SECONDS, CaDir};
+use crate::duration::Validity;
+use crate::error::{Error, Result};
+use crate::inventory::{self, CertKind, CrlRecord, Event, Ledger, Revocation};
+use crate::serial::Serial;
+use crate::{Side, storage, timefmt};
+
+/// Default CRL period: 30 days. Short enough that a CRL a cron job forgot is noticed (check
+/// warns after 20 days), long enough that a missed day or two does no harm.
+pub const DEFAULT_CRL_VALIDITY: Validity = Validity::days(30);
+
+/// Why a certificate was revoked (RFC 5280 §5.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reason {
+    /// No reason given (not written into the CRL entry).
+    Unspecified,
+    /// The key leaked, or may have: a lost laptop.
+    KeyCompromise,
+    /// The CA's key leaked.
+    #[serde(rename = "cACompromise")]
+    CaCompromise,
+    /// The subject changed organisation or role.
+    AffiliationChanged,
+    /// Replaced by a newer certificate.
+    Superseded,
+    /// No longer needed: someone left, a server was retired.
+    CessationOfOperation,
+    /// Its privileges were withdrawn.
+    PrivilegeWithdrawn,
+}
+
+impl Reason {
+    /// Every reason, by its RFC 5280 name.
+    pub const ALL: [Reason; 7] = [
+        Reason::Unspecified,
+        Reason::KeyCompromise,
+        Reason::CaCompromise,
+        Reason::AffiliationChanged,
+        Reason::Superseded,
+        Reason::CessationOfOperation,
+        Reason::PrivilegeWithdrawn,
+    ];
+
+    /// The RFC 5280 name, e.g. `keyCompromise`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Unspecified => "unspecified",
+            Reason::KeyCompromise => "keyCompromise",
+            Reason::CaCompromise => "cACompromise",
+            Reason::AffiliationChanged => "affiliationChanged",
+            Reason::Superseded => "superseded",
+            Reason::CessationOfOperation => "cessationOfOperation",
+            Reason::PrivilegeWithdrawn => "privilegeWithdrawn",
+        }
+    }
+
+    fn rcgen(self) -> rcgen::RevocationReason {
+        use rcgen::RevocationReason as R;
+        match self {
+            Reason::Unspecified => R::Unspecified,
+            Reason::KeyCompromise => R::KeyCompromise,
+            Reason::CaCompromise => R::CaCompromise,
+            Reason::AffiliationChanged => R::AffiliationChanged,
+            Reason::Superseded => R::Superseded,
+            Reason::CessationOfOperation => R::CessationOfOperation,
+            Reason::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
+        }
+    }
+}
+
+impl FromStr for Reason {
+    type Err = Error;
+
+    /// Accepts the RFC 5280 names in any case (`keyCompromise`, `keycompromise`).
+    fn from_str(s: &str) -> Result<Self> {
+        Reason::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| Error::UnknownReason(s.to_string()))
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What [`CaDir::revoke`] did.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Revoked {
+    /// Certificates revoked now (kind, name, serial).
+    pub revoked: Vec<(CertKind, String, Serial)>,
+    /// Certificates that were revoked already (nothing to do for them).
+    pub already: Vec<(CertKind, String, Serial)>,
+    /// The CRL written, if any.
+    pub crl: Option<PathBuf>,
+    /// Data directories the new client CRL was deployed to.
+    pub redeployed: Vec<PathBuf>,
+}
+
+impl CaDir {
+    /// The CRL file of a CA: `DIR/server-ca.crl` or `DIR/client-ca.crl`.
+    pub fn crl_path(&self, side: Side) -> PathBuf {
+        self.root().join(format!("{}-ca.crl", side.name()))
+    }
+
+    /// Revokes the certificate with serial `target`, or the current certificate named `target`
+    /// (every certificate of that name with `all`), and writes that CA's CRL. Revoking what is
+    /// revoked already changes nothing. The CAs themselves cannot be revoked.
+    pub fn revoke(
+        &self,
+        target: &str,
+        reason: Reason,
+        all: bool,
+        crl_validity: Option<Validity>,
+    ) -> Result<Revoked> {
+        let now = timefmt::now();
+        let mut out = Revoked {
+            revoked: Vec::new(),
+            already: Vec::new(),
+            crl: None,
+            redeployed: Vec::new(),
+        };
+        let side = {
+            let _lock = self.write_lock()?;
+            let ledger = inventory::read(&inventory::path_in(self.root()))?;
+            let targets = resolve(&ledger, target, all, self)?;
+            let side = if targets[0].0 == CertKind::Server {
+                Side::Server
+            } else {
+                Side::Client
+            };
+            let mut events = Vec::new();
+            for (kind, name, serial) in targets {
+                if ledger.revocation(&serial).is_some() {
+                    out.already.push((kind, name, serial));
+                } else {
+                    events.push(Event::Revoked(Revocation {
+                        serial: serial.clone(),
+                        kind,
+                        name: name.clone(),
+                        reason,
+                        at: now,
+                    }));
+                    out.revoked.push((kind, name, serial));
+                }
+            }
+            if events.is_empty() {
+                return Ok(out);
+            }
+            inventory::append(&inventory::path_in(self.root()), &events)?;
+            let ledger = inventory::read(&inventory::path_in(self.root()))?;
+            let validity = crl_validity.unwrap_or_else(|| period_of(&ledger, side));
+            self.write_crl(side, &ledger, validity, now)?;
+            out.crl = Some(self.crl_path(side));
+            side
+        };
+        if side == Side::Client {
+            out.redeployed = self.redeploy_all()?;
+        }
+        Ok(out)
+    }
+
+    /// Writes both CRLs afresh (`pgca crl`): the revoked certificates of each CA, the next CRL
+    /// number, `validity` (default: the period each CRL had, or 30 days) until nextUpdate.
+    pub fn issue_crls(
+        &self,
+        validity: Option<Validity>,
+        now: Option<OffsetDateTime>,
+    ) -> Result<Vec<CrlRecord>> {
+        let now = now.unwrap_or_else(timefmt::now);
+        let records = {
+            let _lock = self.write_lock()?;
+            let ledger = inventory::read(&inventory::path_in(self.root()))?;
+            let mut records = Vec::new();
+            for side in Side::BOTH {
+                let v = validity.unwrap_or_else(|| period_of(&ledger, side));
+                records.push(self.write_crl(side, &ledger, v, now)?);
+            }
+            records
+        };
+        self.redeploy_all()?;
+        Ok(records)
+    }
+
+    /// Re-issues one CRL with the period it had (for `renew`); the caller deploys.
+    pub(crate) fn reissue_crl(&self, side: Side, now: OffsetDateTime) -> Result<CrlRecord> {
+        let _lock = self.write_lock()?;
+        let ledger = inventory::read(&inventory::path_in(self.root()))?;
+        self.write_crl(side, &ledger, period_of(&ledger, side), now)
+    }
+
+    /// Signs and writes a CRL for `side` from the revocations in `ledger`, records it. Must be
+    /// called under the write lock.
+    fn write_crl(
+        &self,
+        side: Side,
+        ledger: &Ledger,
+        validity: Validity,
+        now: OffsetDateTime,
+    ) -> Result<CrlRecord> {
+        let ca = CaSigner::load(self.root(), side)?;
+        let issuer = ca.issuer()?;
+        let number = ledger.last_crl(side.ca_kind()).map_or(1, |c| c.number + 1);
+        let this_update = now - time::Duration::seconds(BACKDATE_SECONDS);
+        let next_update = now + validity.duration();
+        let ski = ca.info.subject_key_id.as_deref().map(hex_bytes);
+        let params = CertificateRevocationListParams {
+            this_update,
+            next_update,
+            crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
+            issuing_distribution_point: None,
+            revoked_certs: ledger
+                .revocations()
+                .filter(|r| r.kind == side.leaf_kind())
+                .map(|r| RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(r.serial.as_bytes()),
+                    revocation_time: r.at,
+                    reason_code: Some(r.reason.rcgen()),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: match ski {
+                Some(ski) => KeyIdMethod::PreSpecified(ski),
+                None => KeyIdMethod::Sha256,
+            },
+        };
+        let crl = params
+            .signed_by(&issuer)
+            .map_err(Error::rcgen("signing the CRL"))?;
+        let pem = crl.pem().map_err(Error::rcgen("encoding the CRL"))?;
+        storage::replace_file(
+            &self.crl_path(side),
+            pem.as_bytes(),
+            storage::PUBLIC_MODE,
+            None,
+            "write CRL",
+        )?;
+        let record = CrlRecord {
+            ca: side.ca_kind(),
+            number,
+            this_update,
+            next_update,
+        };
+        inventory::append(
+            &inventory::path_in(self.root()),
+            &[Event::CrlIssued(record.clone())],
+        )?;
+        Ok(record)
+    }
+
+    /// Deploys every recorded server deployment again (a new client CRL goes with it).
+    pub(crate) fn redeploy_all(&self) -> Result<Vec<PathBuf>> {
+        let ledger = self.inventory()?;
+        let mut done = Vec::new();
+        for d in ledger.deployments() {
+            if self
+                .cert_path(CertKind::Server, &d.name)
+                .symlink_metadata()
+                .is_ok()
+            {
+                done.push(
+                    self.deploy_server(&d.name, &d.data_dir, d.owner.as_deref())?
+                        .data_dir,
+                );
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// The period of the last CRL of `side`, or the default.
+fn period_of(ledger: &Ledger, side: Side) -> Validity {
+    ledger
+        .last_crl(side.ca_kind())
+        .and_then(|c| {
+            Validity::from_seconds(
+                (c.next_update - c.this_update).whole_seconds() - BACKDATE_SECONDS,
+            )
+        })
+        .unwrap_or(DEFAULT_CRL_VALIDITY)
+}
+
+/// `ab:cd` → bytes.
+fn hex_bytes(s: &str) -> Vec<u8> {
+    s.split(':')
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect()
+}
+
+/// The certificates `target` names: a serial, or a name (its current certificate; every one of
+/// that name with `all`).
+fn resolve(
+    ledger: &Ledger,
+    target: &str,
+    all: bool,
+    ca: &CaDir,
+) -> Result<Vec<(CertKind, String, Serial)>> {
+    if let Ok(serial) = target.parse::<Serial>()
+        && let Some(i) = ledger.issued().iter().find(|i| i.serial == serial)
+    {
+        if i.kind.is_ca() {
+            return Err(Error::RevokeCa(i.kind.name()));
+        }
+        return Ok(vec![(i.kind, i.name.clone(), serial)]);
+    }
+    if target == "server-ca" || target == "client-ca" {
+        return Err(Error::RevokeCa(if target == "server-ca" {
+            "server-ca"
+        } else {
+            "client-ca"
+        }));
+    }
+    let named: Vec<_> = ledger
+        .issued()
+        .iter()
+        .filter(|i| !i.kind.is_ca() && i.name == target)
+        .collect();
+    if named.is_empty() {
+        return Err(Error::NotFound {
+            target: target.to_string(),
+            dir: ca.root().to_path_buf(),
+            serial_like: target.parse::<Serial>().is_ok(),
+        });
+    }
+    let kinds: std::collections::HashSet<CertKind> = named.iter().map(|i| i.kind).collect();
+    if kinds.len() > 1 {
+        return Err(Error::Ambiguous(target.to_string()));
+    }
+    Ok(named
+        .into_iter()
+        .filter(|i| all || ledger.is_current(i))
+        .map(|i| (i.kind, i.name.clone(), i.serial.clone()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_parse_by_their_rfc_names() {
+        for r in Reason::ALL {
+            assert_eq!(r.name().parse::<Reason>().unwrap(), r);
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.name())
+            );
+        }
+        assert_eq!(
+            "KEYCOMPROMISE".parse::<Reason>().unwrap(),
+            Reason::KeyCompromise
+        );
+        assert!("stolen".parse::<Reason>().is_err());
+    }
+}
