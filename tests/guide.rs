@@ -28,7 +28,12 @@ fn sh_blocks(markdown: &str) -> Vec<String> {
 }
 
 /// The guides, in the order a reader follows them.
-const GUIDES: &[&str] = &["docs/server.md", "docs/client.md", "docs/renewal.md"];
+const GUIDES: &[&str] = &[
+    "docs/server.md",
+    "docs/client.md",
+    "docs/renewal.md",
+    "docs/revocation.md",
+];
 
 #[test]
 fn the_guides_run_as_written() {
@@ -106,9 +111,10 @@ fn the_guides_run_as_written() {
         .filter(|l| l.trim_start().starts_with("alice"))
         .count();
     assert_eq!(
-        alice, 4,
-        "the client and renewal guides' connections printed:\n{transcript}"
+        alice, 6,
+        "the client, renewal and revocation guides' connections printed:\n{transcript}"
     );
+    assert!(transcript.contains("revoked client bob"), "{transcript}");
     assert!(transcript.contains("PGCA OK - 0 due"), "{transcript}");
     assert!(
         transcript.contains("renewed server localhost"),
