@@ -235,7 +235,7 @@ impl CaDir {
     /// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
     /// let report = ca.check(&CheckOptions::default())?;
     /// assert_eq!(report.status, Status::Ok);
-    /// # Ok::<(), pgca::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn check(&self, opts: &CheckOptions) -> Result<CheckReport> {
         let now = opts.now.unwrap_or_else(timefmt::now);
