@@ -94,7 +94,11 @@ pub(crate) struct CaSigner {
 
 impl CaSigner {
     /// Loads a CA from its directory and checks that key and certificate belong together.
-    pub(crate) fn load(dir: &Path, side: Side) -> Result<CaSigner> {
+    pub(crate) fn load(
+        dir: &Path,
+        side: Side,
+        passphrase: Option<&crate::Passphrase>,
+    ) -> Result<CaSigner> {
         let cert_path = dir.join(side.ca_cert_file());
         let key_path = dir.join(side.ca_key_file());
         let cert_bytes = storage::read(&cert_path, "read CA certificate")?;
@@ -117,7 +121,7 @@ impl CaSigner {
             path: key_path.clone(),
             reason: "not a PEM file".into(),
         })?;
-        let key = PrivateKey::from_pem(key_text, &key_path)?;
+        let key = PrivateKey::from_pem_with(key_text, &key_path, passphrase)?;
         if key.public_key_der() != info.spki_der {
             return Err(Error::KeyMismatch {
                 key: key_path,

@@ -111,6 +111,8 @@ pub struct CheckOptions {
 pub struct CheckReport {
     /// The most severe status found.
     pub status: Status,
+    /// Whether both CA keys are stored encrypted (`pgca init --no-passphrase` stores them plain).
+    pub ca_keys_encrypted: bool,
     /// Every certificate looked at: the two CAs first.
     pub certificates: Vec<Finding>,
 }
@@ -273,8 +275,12 @@ impl CaDir {
             .map(|f| f.status)
             .max()
             .unwrap_or(Status::Ok);
+        let ca_keys_encrypted = Side::BOTH
+            .iter()
+            .all(|&s| self.ca_key_encrypted(s).unwrap_or(true));
         Ok(CheckReport {
             status,
+            ca_keys_encrypted,
             certificates: findings,
         })
     }

@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "PGCA_DIR", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
+    /// Read the CA keys' passphrase from FILE (first line); else $PGCA_PASSPHRASE_FILE, else
+    /// $PGCA_PASSPHRASE (less safe), else a prompt on a terminal
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -78,6 +83,13 @@ pub enum Command {
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
     Inspect(InspectArgs),
+
+    /// Change the passphrase of the CA keys (both, or the server or client CA's)
+    ///
+    /// The current passphrase comes from --passphrase-file, the environment or a prompt; the new
+    /// one from --new-passphrase-file or a prompt (asked twice). Each key file is replaced in one
+    /// rename: the old file stays until the new one is complete.
+    Passwd(PasswdArgs),
 
     /// Check every certificate and both CAs for expiry; changes nothing (for monitoring)
     ///
@@ -225,6 +237,22 @@ pub struct ServiceListArgs {
 
     #[command(flatten)]
     pub file: ServiceFileArg,
+}
+
+/// `pgca passwd`.
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Which CA key: server or client [default: both]
+    #[arg(value_name = "WHICH", value_parser = ["server", "client"])]
+    pub which: Option<String>,
+
+    /// Read the new passphrase from FILE (first line) instead of asking
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+
+    /// Store the key(s) unencrypted
+    #[arg(long, conflicts_with = "new_passphrase_file")]
+    pub no_passphrase: bool,
 }
 
 /// `pgca revoke`.
@@ -411,6 +439,10 @@ pub struct InitArgs {
     /// Organisation (O=) in both CA subjects
     #[arg(long, value_name = "NAME", default_value = "pgca")]
     pub org: String,
+
+    /// Store the CA keys unencrypted (by default they are encrypted with a passphrase)
+    #[arg(long)]
+    pub no_passphrase: bool,
 }
 
 /// `pgca issue-server`.

@@ -82,6 +82,9 @@ pub struct InitOptions {
     pub ca_validity: Validity,
     /// The time to issue at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
+    /// Encrypt both CA keys with this passphrase (the command line always asks for one unless
+    /// given `--no-passphrase`); `None` writes them unencrypted.
+    pub passphrase: Option<crate::Passphrase>,
 }
 
 impl Default for InitOptions {
@@ -91,6 +94,7 @@ impl Default for InitOptions {
             key_type: KeyType::default(),
             ca_validity: DEFAULT_CA_VALIDITY,
             now: None,
+            passphrase: None,
         }
     }
 }
@@ -188,6 +192,7 @@ pub struct ListEntry {
 #[derive(Clone, Debug)]
 pub struct CaDir {
     root: PathBuf,
+    passphrase: Option<crate::Passphrase>,
 }
 
 impl CaDir {
@@ -226,8 +231,16 @@ impl CaDir {
         check_no_ca(&root)?; // another `init` may have won the race for the lock
         remove_stale_staging(&root)?;
 
-        // Two keys, two cores: an RSA-4096 init takes the time of one key, not two.
-        let make = |side| ca::create(side, &opts.org, opts.key_type, not_before, not_after);
+        // Two keys, two cores: an RSA-4096 init, or the two key derivations of encrypted keys,
+        // take the time of one.
+        let make = |side| -> Result<(ca::NewCa, zeroize::Zeroizing<String>)> {
+            let new = ca::create(side, &opts.org, opts.key_type, not_before, not_after)?;
+            let pem = match &opts.passphrase {
+                Some(p) => new.key.to_encrypted_pem(p)?,
+                None => new.key.to_pem(),
+            };
+            Ok((new, pem))
+        };
         let (server, client) = std::thread::scope(|s| {
             let server = s.spawn(|| make(Side::Server));
             let client = make(Side::Client);
@@ -243,11 +256,11 @@ impl CaDir {
         let result = (|| {
             let mut events = Vec::new();
             let mut files = Vec::new();
-            for (side, new) in [(Side::Server, &server), (Side::Client, &client)] {
+            for (side, (new, key_pem)) in [(Side::Server, &server), (Side::Client, &client)] {
                 let (cert_name, key_name) = (side.ca_cert_file(), side.ca_key_file());
                 storage::create_file(
                     &staging.join(key_name),
-                    new.key.to_pem().as_bytes(),
+                    key_pem.as_bytes(),
                     KEY_MODE,
                     "write CA key",
                 )?;
@@ -283,7 +296,10 @@ impl CaDir {
         })();
         let _ = fs::remove_dir_all(&staging);
         result?;
-        Ok(CaDir { root })
+        Ok(CaDir {
+            root,
+            passphrase: opts.passphrase.clone(),
+        })
     }
 
     /// Opens an initialised CA directory.
@@ -321,7 +337,48 @@ impl CaDir {
                 return Err(Error::MissingCaFile(root.join(side.ca_cert_file())));
             }
         }
-        Ok(CaDir { root })
+        Ok(CaDir {
+            root,
+            passphrase: None,
+        })
+    }
+
+    /// The same directory, decrypting its CA keys with `passphrase` when they are encrypted.
+    pub fn with_passphrase(mut self, passphrase: crate::Passphrase) -> CaDir {
+        self.passphrase = Some(passphrase);
+        self
+    }
+
+    pub(crate) fn passphrase(&self) -> Option<&crate::Passphrase> {
+        self.passphrase.as_ref()
+    }
+
+    /// Re-encrypts a CA key with `new` (or stores it unencrypted with `None`), atomically: the key
+    /// file is replaced by a complete new one in a single rename, never lost or half-written.
+    /// The current passphrase must be set ([`CaDir::with_passphrase`]) if the key is encrypted.
+    pub fn change_passphrase(&self, side: Side, new: Option<&crate::Passphrase>) -> Result<()> {
+        let _lock = self.write_lock()?;
+        let signer = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
+        let pem = match new {
+            Some(p) => signer.key.to_encrypted_pem(p)?,
+            None => signer.key.to_pem(),
+        };
+        storage::replace_file(
+            &self.root.join(side.ca_key_file()),
+            pem.as_bytes(),
+            KEY_MODE,
+            None,
+            "write CA key",
+        )
+    }
+
+    /// Whether a CA key is stored encrypted (so signing with it needs the passphrase).
+    pub fn ca_key_encrypted(&self, side: Side) -> Result<bool> {
+        let path = self.root.join(side.ca_key_file());
+        let pem = zeroize::Zeroizing::new(storage::read(&path, "read CA key")?);
+        Ok(crate::keys::is_encrypted_pem(&String::from_utf8_lossy(
+            &pem,
+        )))
     }
 
     /// The directory.
@@ -604,10 +661,11 @@ impl CaDir {
         let names: Vec<&str> = owned.iter().map(String::as_str).collect();
 
         // Fail fast on what can be seen without the lock; all of it is checked again under it.
+        // The CA is loaded once, here: an encrypted key costs a deliberate key derivation, and a
+        // wrong passphrase should fail before any key is generated.
         self.check_replaceable(kind, &names, force)?;
-        let ca = CaSigner::load(&self.root, side)?;
+        let ca = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
         ca.check_can_sign_until(now, latest)?;
-        drop(ca);
 
         // Keys are generated before taking the lock, on every core: generation dominates
         // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
@@ -620,8 +678,6 @@ impl CaDir {
 
         let _lock = self.write_lock()?;
         let replaced = self.check_replaceable(kind, &names, force)?;
-        let ca = CaSigner::load(&self.root, side)?;
-        ca.check_can_sign_until(now, latest)?;
         let issuer = ca.issuer()?;
         // Everything is signed in memory before anything is written.
         let made: Vec<Made> = parallel_map(requests, |r| {

@@ -162,6 +162,29 @@ pub enum Error {
     #[error("{} does not exist yet: run `pgca crl` to write the CRLs", .0.display())]
     NoCrl(PathBuf),
 
+    /// The passphrase does not decrypt the key.
+    #[error("wrong passphrase for {}", .0.display())]
+    WrongPassphrase(PathBuf),
+
+    /// A CA key is encrypted and no passphrase was given.
+    #[error("{} is encrypted: give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE (standard input is not a terminal to ask on)", .0.display())]
+    NeedPassphrase(PathBuf),
+
+    /// A passphrase source that gives no usable passphrase.
+    #[error("unusable passphrase from {from}: {reason}")]
+    BadPassphrase {
+        /// The file, variable or prompt.
+        from: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// `init` encrypts the CA keys and found no passphrase.
+    #[error(
+        "pgca init encrypts the CA keys: give --passphrase-file FILE, set PGCA_PASSPHRASE_FILE, run it on a terminal, or choose --no-passphrase"
+    )]
+    NoPassphraseForInit,
+
     /// A TCP port that is not a number from 1 to 65535.
     #[error("invalid port {0:?}: expected a number from 1 to 65535")]
     InvalidPort(String),

@@ -15,6 +15,8 @@ use pgca::{
 
 use cli::{Cli, Command};
 
+const UNENCRYPTED_NOTE: &str = "note: the CA keys are stored unencrypted (pgca init --no-passphrase); pgca passwd encrypts them\n";
+
 fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors exit with status 2 here
     match run(cli) {
@@ -33,12 +35,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             .or_else(pgca::default_dir)
             .ok_or(Error::NoDirectory)
     };
+    let sources = pgca::passphrase::Sources::with_file(cli.passphrase_file.clone());
     let done: Result<()> = match &cli.command {
-        Command::Init(a) => init(&dir()?, a),
+        Command::Init(a) => init(&dir()?, a, &sources),
+        Command::Passwd(a) => passwd(a, dir()?, &sources),
         Command::IssueServer(a) => {
             let names = parse_all::<HostName>(&a.names)?;
             let opts = issue_options(&a.issue)?;
-            let ca = CaDir::open(dir()?)?;
+            let ca = signing_ca(dir()?, &sources, &[Side::Server])?;
             let issued = ca.issue_server(&names, &opts)?;
             emit(&describe_server(&issued, &names));
             Ok(())
@@ -54,7 +58,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if a.service.is_some() && roles.len() != 1 {
                 usage_error("--service takes exactly one ROLE");
             }
-            let ca = CaDir::open(dir()?)?;
+            let ca = signing_ca(dir()?, &sources, &[Side::Client])?;
             // Check the service entry before issuing: a bad name or value must issue nothing.
             let pending = match &a.service {
                 Some(service) => {
@@ -102,7 +106,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if a.json {
                 emit(&(serde_json::to_string_pretty(&rows).expect("rows serialise") + "\n"));
             } else {
-                emit(&list_table(&rows));
+                let mut out = list_table(&rows);
+                if !Side::BOTH
+                    .iter()
+                    .all(|&s| ca.ca_key_encrypted(s).unwrap_or(true))
+                {
+                    out.push_str(UNENCRYPTED_NOTE);
+                }
+                emit(&out);
             }
             Ok(())
         }
@@ -110,7 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Revoke(a) => {
             let reason: pgca::revoke::Reason = a.reason.parse()?;
             let next = parse_opt::<Validity>(&a.next_update)?;
-            let ca = CaDir::open(dir()?)?;
+            let ca = signing_ca(dir()?, &sources, &Side::BOTH)?;
             let done = ca.revoke(&a.target, reason, a.all, next)?;
             let mut out = String::new();
             for (kind, name, serial) in &done.already {
@@ -137,7 +148,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Crl(a) => {
             let next = parse_opt::<Validity>(&a.next_update)?;
-            let ca = CaDir::open(dir()?)?;
+            let ca = signing_ca(dir()?, &sources, &Side::BOTH)?;
             let mut out = String::new();
             for c in ca.issue_crls(next, None)? {
                 out.push_str(&format!(
@@ -150,7 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(&out);
             Ok(())
         }
-        Command::Renew(a) => return renew(a, dir),
+        Command::Renew(a) => return renew(a, dir, &sources),
         Command::ServerConfig(a) => {
             let ca = CaDir::open(dir()?)?;
             let data_dir = a
@@ -231,7 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     done.map(|()| ExitCode::SUCCESS)
 }
 
-fn init(dir: &Path, a: &cli::InitArgs) -> Result<()> {
+fn init(dir: &Path, a: &cli::InitArgs, sources: &pgca::passphrase::Sources) -> Result<()> {
     // Check every value before anything is created.
     let hosts = parse_all::<HostName>(&a.server_hosts)?;
     let key_type = parse_opt::<KeyType>(&a.key_type)?.unwrap_or_default();
@@ -246,6 +257,12 @@ fn init(dir: &Path, a: &cli::InitArgs) -> Result<()> {
     }
     let mut opts = InitOptions::default();
     opts.org = a.org.clone();
+    if !a.no_passphrase {
+        let p = sources
+            .get("new passphrase for the CA keys", true)?
+            .ok_or(Error::NoPassphraseForInit)?;
+        opts.passphrase = Some(p);
+    }
     opts.key_type = key_type;
     opts.ca_validity = ca_validity;
     let ca = CaDir::init(dir, &opts)?;
@@ -302,20 +319,27 @@ fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Ex
         {
             out.push_str(&format!("{}: {}\n", f.status, f.detail));
         }
+        if !report.ca_keys_encrypted {
+            out.push_str(UNENCRYPTED_NOTE);
+        }
         emit(&out);
     }
     ExitCode::from(report.status.exit_code())
 }
 
 /// `pgca renew`.
-fn renew(a: &cli::RenewArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Result<ExitCode> {
+fn renew(
+    a: &cli::RenewArgs,
+    dir: impl Fn() -> Result<std::path::PathBuf>,
+    sources: &pgca::passphrase::Sources,
+) -> Result<ExitCode> {
     let mut opts = pgca::renew::RenewOptions::default();
     opts.within = parse_opt::<Validity>(&a.within)?;
     opts.names = a.names.clone();
     opts.force = a.force;
     opts.reuse_key = a.reuse_key;
     opts.revoke_old = a.revoke_old;
-    let ca = CaDir::open(dir()?)?;
+    let ca = signing_ca(dir()?, sources, &Side::BOTH)?;
     if let Some(max) = a.random_delay.filter(|&m| m > 0) {
         std::thread::sleep(std::time::Duration::from_millis(random_below(max * 1000)));
     }
@@ -510,6 +534,69 @@ fn usage_error(msg: &str) -> ! {
     Cli::command()
         .error(clap::error::ErrorKind::ArgumentConflict, msg)
         .exit()
+}
+
+/// Opens the CA directory for a command that signs with the given CAs' keys, with the
+/// passphrase (asked for only when one of those keys is encrypted).
+fn signing_ca(
+    dir: std::path::PathBuf,
+    sources: &pgca::passphrase::Sources,
+    sides: &[Side],
+) -> Result<CaDir> {
+    let ca = CaDir::open(dir)?;
+    for &side in sides {
+        if ca.ca_key_encrypted(side)? {
+            return match sources.get("passphrase for the CA keys", false)? {
+                Some(p) => Ok(ca.with_passphrase(p)),
+                None => Err(Error::NeedPassphrase(ca.root().join(side.ca_key_file()))),
+            };
+        }
+    }
+    Ok(ca)
+}
+
+/// `pgca passwd`.
+fn passwd(
+    a: &cli::PasswdArgs,
+    dir: std::path::PathBuf,
+    sources: &pgca::passphrase::Sources,
+) -> Result<()> {
+    let sides: Vec<Side> = match a.which.as_deref() {
+        Some("server") => vec![Side::Server],
+        Some("client") => vec![Side::Client],
+        _ => Side::BOTH.to_vec(),
+    };
+    let ca = signing_ca(dir, sources, &sides)?;
+    let new = if a.no_passphrase {
+        None
+    } else {
+        let next = pgca::passphrase::Sources::with_file(a.new_passphrase_file.clone());
+        // The new passphrase comes from its own file or the terminal, never from the variables
+        // that hold the current one.
+        let p = match &a.new_passphrase_file {
+            Some(_) => next.get("new passphrase", true)?,
+            None => pgca::passphrase::prompt_new()?,
+        };
+        Some(p.ok_or(Error::BadPassphrase {
+            from: "--new-passphrase-file or a terminal".into(),
+            reason: "none given",
+        })?)
+    };
+    let mut out = String::new();
+    for side in sides {
+        ca.change_passphrase(side, new.as_ref())?;
+        let how = if new.is_some() {
+            "encrypted with the new passphrase"
+        } else {
+            "stored unencrypted"
+        };
+        out.push_str(&format!(
+            "{}: {how}\n",
+            ca.root().join(side.ca_key_file()).display()
+        ));
+    }
+    emit(&out);
+    Ok(())
 }
 
 fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {

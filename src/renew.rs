@@ -111,6 +111,24 @@ impl CaDir {
             }
         }
 
+        // A wrong or missing passphrase fails the whole run once, up front, not once per
+        // certificate.
+        let mut needed = Vec::new();
+        for r in &current {
+            let wanted = opts.names.is_empty() || opts.names.contains(&r.name);
+            let side = if r.kind == CertKind::Server {
+                Side::Server
+            } else {
+                Side::Client
+            };
+            if wanted && !needed.contains(&side) {
+                needed.push(side);
+            }
+        }
+        for side in needed {
+            crate::ca::CaSigner::load(self.root(), side, self.passphrase())?;
+        }
+
         let mut report = RenewReport::default();
         for record in current {
             if !opts.names.is_empty() && !opts.names.contains(&record.name) {

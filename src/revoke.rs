@@ -155,6 +155,8 @@ impl CaDir {
             } else {
                 Side::Client
             };
+            // The CA key first: a wrong passphrase must leave the inventory untouched.
+            let signer = CaSigner::load(self.root(), side, self.passphrase())?;
             let mut events = Vec::new();
             for (kind, name, serial) in targets {
                 if ledger.revocation(&serial).is_some() {
@@ -176,7 +178,7 @@ impl CaDir {
             inventory::append(&inventory::path_in(self.root()), &events)?;
             let ledger = inventory::read(&inventory::path_in(self.root()))?;
             let validity = crl_validity.unwrap_or_else(|| period_of(&ledger, side));
-            self.write_crl(side, &ledger, validity, now)?;
+            self.write_crl(&signer, &ledger, validity, now)?;
             out.crl = Some(self.crl_path(side));
             side
         };
@@ -198,9 +200,13 @@ impl CaDir {
             let _lock = self.write_lock()?;
             let ledger = inventory::read(&inventory::path_in(self.root()))?;
             let mut records = Vec::new();
-            for side in Side::BOTH {
-                let v = validity.unwrap_or_else(|| period_of(&ledger, side));
-                records.push(self.write_crl(side, &ledger, v, now)?);
+            let signers = Side::BOTH
+                .iter()
+                .map(|&side| CaSigner::load(self.root(), side, self.passphrase()))
+                .collect::<Result<Vec<_>>>()?;
+            for signer in &signers {
+                let v = validity.unwrap_or_else(|| period_of(&ledger, signer.side));
+                records.push(self.write_crl(signer, &ledger, v, now)?);
             }
             records
         };
@@ -212,19 +218,20 @@ impl CaDir {
     pub(crate) fn reissue_crl(&self, side: Side, now: OffsetDateTime) -> Result<CrlRecord> {
         let _lock = self.write_lock()?;
         let ledger = inventory::read(&inventory::path_in(self.root()))?;
-        self.write_crl(side, &ledger, period_of(&ledger, side), now)
+        let signer = CaSigner::load(self.root(), side, self.passphrase())?;
+        self.write_crl(&signer, &ledger, period_of(&ledger, side), now)
     }
 
     /// Signs and writes a CRL for `side` from the revocations in `ledger`, records it. Must be
     /// called under the write lock.
     fn write_crl(
         &self,
-        side: Side,
+        ca: &CaSigner,
         ledger: &Ledger,
         validity: Validity,
         now: OffsetDateTime,
     ) -> Result<CrlRecord> {
-        let ca = CaSigner::load(self.root(), side)?;
+        let side = ca.side;
         let issuer = ca.issuer()?;
         let number = ledger.last_crl(side.ca_kind()).map_or(1, |c| c.number + 1);
         let this_update = now - time::Duration::seconds(BACKDATE_SECONDS);

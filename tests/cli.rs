@@ -9,8 +9,10 @@ use std::process::Command;
 use common::{Env, mode, one_line, pgca_bin, snapshot};
 use pgca::{CertInfo, PrivateKey};
 
+/// Whether a key (encrypted with the test passphrase, or not) belongs to a certificate.
 fn key_matches_cert(key: &Path, cert: &Path) -> bool {
-    let k = PrivateKey::from_pem(&fs::read_to_string(key).unwrap(), key).unwrap();
+    let pass = pgca::Passphrase::new("test passphrase");
+    let k = PrivateKey::from_pem_with(&fs::read_to_string(key).unwrap(), key, Some(&pass)).unwrap();
     k.public_key_der() == CertInfo::from_file(cert).unwrap().spki_der
 }
 
@@ -143,9 +145,10 @@ fn issue_client_many_roles_including_unusual_valid_names() {
 fn keys_are_0600_whatever_the_umask() {
     let env = Env::new();
     let script = format!(
-        "umask 000 && {bin} --dir {dir} init && {bin} --dir {dir} issue-client alice && {bin} --dir {dir} issue-server db",
+        "umask 000 && export PGCA_PASSPHRASE_FILE={pass} && {bin} --dir {dir} init && {bin} --dir {dir} issue-client alice && {bin} --dir {dir} issue-server db",
         bin = pgca_bin(),
-        dir = env.ca.display()
+        dir = env.ca.display(),
+        pass = env.passphrase_file().display()
     );
     let st = Command::new("sh").arg("-c").arg(&script).status().unwrap();
     assert!(st.success());
@@ -261,11 +264,17 @@ fn bad(what: &'static str, setup: fn(&Env), args: &[&str], message: &'static str
 }
 
 fn no_setup(_: &Env) {}
+// The table's directories are unencrypted, so that its ~100 rows do not each pay for key
+// derivation; the passphrase rows and tests/passphrase.rs cover encrypted keys.
 fn do_init(env: &Env) {
+    env.ok(&["init", "--no-passphrase"]);
+}
+fn encrypted_init(env: &Env) {
     env.ok(&["init"]);
+    env.ok(&["issue-client", "alice"]);
 }
 fn init_and_server(env: &Env) {
-    env.ok(&["init", "--server-host", "localhost"]);
+    env.ok(&["init", "--no-passphrase", "--server-host", "localhost"]);
 }
 fn init_with_data_dir(env: &Env) {
     init_and_server(env);
@@ -289,7 +298,7 @@ fn with_service(env: &Env) {
     ]);
 }
 fn init_and_alice(env: &Env) {
-    env.ok(&["init"]);
+    env.ok(&["init", "--no-passphrase"]);
     env.ok(&["issue-client", "alice"]);
 }
 
@@ -857,6 +866,61 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "run `pgca crl`",
         ),
         bad(
+            "wrong passphrase",
+            |e| {
+                encrypted_init(e);
+                fs::write(e.passphrase_file(), "not the passphrase\n").unwrap();
+            },
+            &["issue-client", "bob"],
+            "wrong passphrase for",
+        ),
+        bad(
+            "wrong passphrase for renew",
+            |e| {
+                encrypted_init(e);
+                fs::write(e.passphrase_file(), "not the passphrase\n").unwrap();
+            },
+            &["renew", "--force"],
+            "wrong passphrase for",
+        ),
+        bad(
+            "wrong passphrase for revoke",
+            |e| {
+                encrypted_init(e);
+                fs::write(e.passphrase_file(), "not the passphrase\n").unwrap();
+            },
+            &["revoke", "alice"],
+            "wrong passphrase for",
+        ),
+        bad(
+            "empty passphrase file",
+            |e| {
+                encrypted_init(e);
+                fs::write(e.passphrase_file(), "\n").unwrap();
+            },
+            &["crl"],
+            "unusable passphrase from",
+        ),
+        bad(
+            "missing passphrase file",
+            |e| {
+                encrypted_init(e);
+                fs::remove_file(e.passphrase_file()).unwrap();
+            },
+            &["issue-server", "db"],
+            "cannot read passphrase file",
+        ),
+        bad(
+            "passwd with a wrong passphrase",
+            |e| {
+                encrypted_init(e);
+                fs::write(e.tmp.path().join("new"), "new passphrase\n").unwrap();
+                fs::write(e.passphrase_file(), "not the passphrase\n").unwrap();
+            },
+            &["passwd", "--new-passphrase-file", "@/../new"],
+            "wrong passphrase for",
+        ),
+        bad(
             "env with a bad port",
             init_and_alice,
             &["env", "alice", "--host", "db", "--port", "0"],
@@ -960,6 +1024,7 @@ fn concurrent_processes_never_share_a_serial_or_corrupt_the_inventory() {
                 .arg("issue-client")
                 .arg("--quiet")
                 .args(&roles)
+                .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
                 .spawn()
                 .unwrap()
         })
@@ -1031,7 +1096,7 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
 fn the_directory_comes_from_pgca_dir_or_the_default() {
     let env = Env::new();
     let st = Command::new(pgca_bin())
-        .arg("init")
+        .args(["init", "--no-passphrase"])
         .env("PGCA_DIR", &env.ca)
         .status()
         .unwrap();
@@ -1040,7 +1105,7 @@ fn the_directory_comes_from_pgca_dir_or_the_default() {
 
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(pgca_bin())
-        .arg("init")
+        .args(["init", "--no-passphrase"])
         .env_remove("PGCA_DIR")
         .env_remove("XDG_DATA_HOME")
         .env("HOME", home.path())

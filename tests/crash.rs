@@ -79,7 +79,7 @@ fn directory_is_consistent(ca: &Path) {
 
 #[test]
 fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
-    let env = Env::init(&[]);
+    let env = Env::init(&["--no-passphrase"]); // key protection is not what this test is about
     let roles =
         |round: usize| -> Vec<String> { (0..300).map(|i| format!("r{round}-{i}")).collect() };
 

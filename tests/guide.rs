@@ -79,6 +79,8 @@ fn the_guides_run_as_written() {
             .env("PATH", &path)
             .env("HOME", home.path())
             .env("PGCA_DIR", &pgca_dir)
+            .env("PGCA_PASSPHRASE_FILE", work.path().join("pgca-passphrase"))
+            .stdin(std::process::Stdio::null())
             .env("PGDATA", &cluster.data)
             .env("PGHOST", cluster.base.path())
             .env("PGPORT", cluster.port.to_string());
@@ -166,7 +168,7 @@ fn the_renewal_snippets_run() {
         Command::new(bin)
             .arg("--dir")
             .arg(&ca)
-            .arg("init")
+            .args(["init", "--no-passphrase"])
             .status()
             .unwrap()
             .success()

@@ -195,7 +195,9 @@ fn a_stale_crl_is_critical_and_renew_fixes_it() {
     env.ok(&["issue-client", "alice"]);
     env.ok(&["revoke", "alice"]);
     // Re-issue it as if written 2 days ago with a 1-day period: past its nextUpdate.
-    let ca = CaDir::open(&env.ca).unwrap();
+    let ca = CaDir::open(&env.ca)
+        .unwrap()
+        .with_passphrase(pgca::Passphrase::new("test passphrase"));
     ca.issue_crls(
         Some("1d".parse().unwrap()),
         Some(pgca::timefmt::now() - time::Duration::days(2)),

@@ -20,11 +20,19 @@ pub struct Env {
 }
 
 impl Env {
-    /// A fresh temp dir; the CA directory (`<tmp>/ca`) is not created.
+    /// A fresh temp dir; the CA directory (`<tmp>/ca`) is not created. Every `pgca` run gets
+    /// `PGCA_PASSPHRASE_FILE` pointing at `<tmp>/passphrase`, so the CA keys are encrypted as
+    /// they are by default.
     pub fn new() -> Env {
         let tmp = tempfile::tempdir().expect("tempdir");
         let ca = tmp.path().join("ca");
+        std::fs::write(tmp.path().join("passphrase"), "test passphrase\n").unwrap();
         Env { tmp, ca }
+    }
+
+    /// The passphrase file every run uses.
+    pub fn passphrase_file(&self) -> PathBuf {
+        self.tmp.path().join("passphrase")
     }
 
     /// A temp dir with `pgca init` done.
@@ -43,6 +51,9 @@ impl Env {
             .arg(&self.ca)
             .args(args)
             .env_remove("PGCA_DIR")
+            .env_remove("PGCA_PASSPHRASE")
+            .env("PGCA_PASSPHRASE_FILE", self.passphrase_file())
+            .stdin(std::process::Stdio::null())
             .output()
             .expect("run pgca")
     }
@@ -86,6 +97,8 @@ pub fn one_line(stderr: &[u8]) -> String {
 }
 
 /// Everything below `root`, not following links: path → description (type, mode, bytes or target).
+/// Empty lock files (`.lock`, `.renew.lock`) are left out: taking a lock creates one, and they
+/// hold no data.
 pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
@@ -96,6 +109,10 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
             let p = e.path();
             let rel = p.strip_prefix(root).unwrap().to_path_buf();
             let md = fs::symlink_metadata(&p).unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".lock") && md.len() == 0 {
+                continue;
+            }
             let mode = md.permissions().mode() & 0o7777;
             if md.file_type().is_symlink() {
                 out.insert(
