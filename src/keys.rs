@@ -267,6 +267,11 @@ impl PrivateKey {
             path: path.to_path_buf(),
             reason: reason.to_string(),
         };
+        if pem_text.contains("Proc-Type: 4,ENCRYPTED") {
+            return Err(bad(
+                "legacy encrypted PEM (Proc-Type: 4,ENCRYPTED) is not supported: convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`",
+            ));
+        }
         let block = pem::parse(pem_text).map_err(|_| bad("not a PEM file"))?;
         let der = Zeroizing::new(block.into_contents());
         let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())

@@ -175,6 +175,7 @@ fn the_renewal_snippets_run() {
     );
     for cmd in commands {
         assert_eq!(cmd[1], "--dir");
+        // The CA is unencrypted here, so the snippets' --passphrase-file is never read.
         // The snippet's own arguments, with the directory swapped for the test's and a random
         // delay of 0 instead of up to half an hour. Nothing is due, so renew does not run its
         // hook, and check finds everything OK.

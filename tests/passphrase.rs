@@ -1,0 +1,290 @@
+//! Encrypted CA keys: the format openssl reads and writes, every passphrase source for every
+//! command that signs, wrong and missing passphrases, passwd, and the terminal prompt.
+
+mod common;
+
+use std::fs;
+use std::process::{Command, Stdio};
+
+use common::{Env, openssl, p, pgca_bin, snapshot};
+
+/// Runs pgca with exactly the passphrase environment given (nothing inherited), stdin closed.
+fn run_with(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(pgca_bin());
+    c.arg("--dir")
+        .arg(&env.ca)
+        .args(args)
+        .env_remove("PGCA_PASSPHRASE")
+        .env_remove("PGCA_PASSPHRASE_FILE")
+        .stdin(Stdio::null());
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn ca_keys_are_pkcs8_pbes2_that_openssl_decrypts() {
+    let env = Env::init(&[]);
+    for side in ["server", "client"] {
+        let key = env.path(&format!("{side}-ca.key"));
+        let text = fs::read_to_string(&key).unwrap();
+        assert!(
+            text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{text}"
+        );
+        assert!(!text.contains("Proc-Type"));
+        let pass = format!("file:{}", env.passphrase_file().display());
+        let (ok, from_key) = openssl(&["pkey", "-in", p(&key), "-passin", &pass, "-pubout"]);
+        assert!(ok, "{from_key}");
+        let (_, from_cert) = openssl(&[
+            "x509",
+            "-in",
+            p(&env.path(&format!("{side}-ca.crt"))),
+            "-pubkey",
+            "-noout",
+        ]);
+        assert_eq!(from_key, from_cert, "{side}: the decrypted key is the CA's");
+        let (ok, _) = openssl(&["pkey", "-in", p(&key), "-passin", "pass:wrong", "-noout"]);
+        assert!(!ok, "openssl must refuse a wrong passphrase");
+        let (_, asn1) = openssl(&["asn1parse", "-in", p(&key)]);
+        assert!(
+            asn1.contains(":PBES2") && asn1.contains(":scrypt") && asn1.contains(":aes-256-cbc"),
+            "{asn1}"
+        );
+    }
+}
+
+#[test]
+fn a_key_encrypted_by_openssl_pkcs8_is_read() {
+    let env = Env::init(&["--no-passphrase"]);
+    let key = env.path("client-ca.key");
+    let enc = env.tmp.path().join("enc.key");
+    let pass = format!("file:{}", env.passphrase_file().display());
+    let (ok, out) = openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        p(&key),
+        "-out",
+        p(&enc),
+        "-passout",
+        &pass,
+    ]);
+    assert!(ok, "{out}");
+    fs::copy(&enc, &key).unwrap();
+    env.ok(&["issue-client", "alice"]);
+    let out = run_with(
+        &env,
+        &["issue-client", "bob"],
+        &[("PGCA_PASSPHRASE", "wrong")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase for"));
+}
+
+#[test]
+fn every_signing_command_works_with_every_source_and_fails_cleanly_without() {
+    let file = |env: &Env| env.passphrase_file().display().to_string();
+    let commands: [&[&str]; 5] = [
+        &["issue-client", "bob"],
+        &["issue-server", "db"],
+        &["renew", "--force", "alice"],
+        &["revoke", "alice"],
+        &["crl"],
+    ];
+    for cmd in commands {
+        for source in [
+            "--passphrase-file",
+            "PGCA_PASSPHRASE_FILE",
+            "PGCA_PASSPHRASE",
+        ] {
+            let env = Env::init(&[]);
+            env.ok(&["issue-client", "alice"]);
+            let f = file(&env);
+            let out = match source {
+                "--passphrase-file" => {
+                    let mut args = vec!["--passphrase-file", f.as_str()];
+                    args.extend_from_slice(cmd);
+                    run_with(&env, &args, &[])
+                }
+                "PGCA_PASSPHRASE_FILE" => run_with(&env, cmd, &[("PGCA_PASSPHRASE_FILE", &f)]),
+                _ => run_with(&env, cmd, &[("PGCA_PASSPHRASE", "test passphrase")]),
+            };
+            assert!(
+                out.status.success(),
+                "{cmd:?} with {source}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Wrong, and none at all (standard input is not a terminal): one line, exit 1, nothing written.
+        let env = Env::init(&[]);
+        env.ok(&["issue-client", "alice"]);
+        let before = snapshot(&env.ca);
+        for (vars, message) in [
+            (&[("PGCA_PASSPHRASE", "wrong")][..], "wrong passphrase for"),
+            (
+                &[],
+                "is encrypted: give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE",
+            ),
+        ] {
+            let out = run_with(&env, cmd, vars);
+            assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+            let line = common::one_line(&out.stderr);
+            assert!(line.contains(message), "{cmd:?}: {line}");
+            assert_eq!(before, snapshot(&env.ca), "{cmd:?} changed files");
+        }
+    }
+}
+
+#[test]
+fn init_without_a_passphrase_refuses_and_creates_nothing() {
+    let env = Env::new();
+    let out = run_with(&env, &["init"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::one_line(&out.stderr).contains("pgca init encrypts the CA keys"));
+    assert!(!env.ca.exists());
+    // --no-passphrase: plain keys, and list and check say so.
+    assert!(
+        run_with(&env, &["init", "--no-passphrase"], &[])
+            .status
+            .success()
+    );
+    assert!(
+        fs::read_to_string(env.path("client-ca.key"))
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    for cmd in ["list", "check"] {
+        let out = String::from_utf8(run_with(&env, &[cmd], &[]).stdout).unwrap();
+        assert!(
+            out.contains("note: the CA keys are stored unencrypted"),
+            "{cmd}: {out}"
+        );
+    }
+}
+
+#[test]
+fn passwd_re_encrypts_and_the_old_passphrase_stops_working() {
+    let env = Env::init(&[]);
+    let new = env.tmp.path().join("new");
+    fs::write(&new, "a new passphrase\n").unwrap();
+    env.ok(&["passwd", "--new-passphrase-file", new.to_str().unwrap()]);
+    let out = env.run(&["issue-client", "bob"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"),
+        "the old passphrase still works"
+    );
+    let newf = new.display().to_string();
+    assert!(
+        run_with(
+            &env,
+            &["issue-client", "bob"],
+            &[("PGCA_PASSPHRASE_FILE", &newf)]
+        )
+        .status
+        .success()
+    );
+    let (ok, out) = openssl(&[
+        "pkey",
+        "-in",
+        p(&env.path("client-ca.key")),
+        "-passin",
+        &format!("file:{newf}"),
+        "-noout",
+    ]);
+    assert!(ok, "{out}");
+    // Only the server key, back to unencrypted.
+    assert!(
+        run_with(
+            &env,
+            &["passwd", "server", "--no-passphrase"],
+            &[("PGCA_PASSPHRASE_FILE", &newf)]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        fs::read_to_string(env.path("server-ca.key"))
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    assert!(
+        fs::read_to_string(env.path("client-ca.key"))
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED")
+    );
+    assert_eq!(common::mode(&env.path("server-ca.key")), 0o600);
+}
+
+#[test]
+fn the_prompt_reads_from_the_terminal_without_echo() {
+    // `script` runs pgca on a pseudo-terminal, so standard input is a terminal.
+    let env = Env::new();
+    let cmd = format!("{} --dir {} init", pgca_bin(), env.ca.display());
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("PGCA_PASSPHRASE")
+        .env_remove("PGCA_PASSPHRASE_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            let mut stdin = c.stdin.take().unwrap();
+            // Typed after the prompt appears: the terminal would otherwise echo it before pgca
+            // turns echo off.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            stdin.write_all(b"typed secret\n")?;
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            stdin.write_all(b"typed secret\n")?;
+            drop(stdin);
+            c.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("new passphrase for the CA keys:"), "{text}");
+    assert!(
+        !text.contains("typed secret"),
+        "the passphrase was echoed:\n{text}"
+    );
+    let (ok, err) = openssl(&[
+        "pkey",
+        "-in",
+        p(&env.path("client-ca.key")),
+        "-passin",
+        "pass:typed secret",
+        "-noout",
+    ]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn legacy_encrypted_pem_is_refused_with_a_clear_message() {
+    let env = Env::init(&["--no-passphrase"]);
+    let key = env.path("client-ca.key");
+    let legacy = env.tmp.path().join("legacy.key");
+    let (ok, out) = openssl(&[
+        "pkey",
+        "-in",
+        p(&key),
+        "-out",
+        p(&legacy),
+        "-aes256",
+        "-passout",
+        "pass:x",
+        "-traditional",
+    ]);
+    assert!(ok, "{out}");
+    fs::copy(&legacy, &key).unwrap();
+    let out = run_with(&env, &["issue-client", "bob"], &[("PGCA_PASSPHRASE", "x")]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = common::one_line(&out.stderr);
+    assert!(
+        line.contains("client-ca.key") && line.contains("openssl pkcs8 -topk8 -v2 aes-256-cbc"),
+        "{line}"
+    );
+}
