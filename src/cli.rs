@@ -99,6 +99,15 @@ pub enum Command {
     #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
     Check(CheckArgs),
 
+    /// Check the whole CA directory and every deployment; report every problem (a doctor)
+    ///
+    /// Each key matches its certificate; each certificate chains to its CA with the right EKU;
+    /// key files are 0600 (deployed: PostgreSQL's rule); the inventory agrees with the files; the
+    /// CRLs verify; deployed copies are current; no leftovers. Changes nothing. Encrypted CA keys
+    /// are checked only when a passphrase file or variable is given (verify never prompts).
+    #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
+    Verify(VerifyArgs),
+
     /// Renew due certificates, deploy renewed server certificates again, run a hook (for cron)
     ///
     /// Same subject, SANs, usage, key type and lifetime; a new serial and (unless --reuse-key) a
@@ -298,6 +307,14 @@ pub struct CheckArgs {
     /// Also write a node_exporter textfile (atomically) with expiry and state per certificate
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+}
+
+/// `pgca verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pgca renew`.

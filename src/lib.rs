@@ -65,6 +65,7 @@ pub mod server;
 pub mod service;
 mod storage;
 pub mod timefmt;
+pub mod verify;
 
 pub use ca::Side;
 pub use dir::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, default_dir};

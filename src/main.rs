@@ -118,6 +118,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(())
         }
         Command::Check(a) => return Ok(check(a, dir)),
+        Command::Verify(a) => return Ok(verify(a, dir, &sources)),
         Command::Revoke(a) => {
             let reason: pgca::revoke::Reason = a.reason.parse()?;
             let next = parse_opt::<Validity>(&a.next_update)?;
@@ -321,6 +322,48 @@ fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Ex
         }
         if !report.ca_keys_encrypted {
             out.push_str(UNENCRYPTED_NOTE);
+        }
+        emit(&out);
+    }
+    ExitCode::from(report.status.exit_code())
+}
+
+/// `pgca verify`: Nagios output and exit status, like check.
+fn verify(
+    a: &cli::VerifyArgs,
+    dir: impl Fn() -> Result<std::path::PathBuf>,
+    sources: &pgca::passphrase::Sources,
+) -> ExitCode {
+    use pgca::check::Status;
+    let report = (|| {
+        let mut ca = CaDir::open(dir()?)?;
+        // Never a prompt: a doctor runs from monitoring too.
+        let given = sources.file.is_some()
+            || std::env::var_os("PGCA_PASSPHRASE_FILE").is_some()
+            || std::env::var_os("PGCA_PASSPHRASE").is_some();
+        if given && let Some(p) = sources.get("passphrase", false)? {
+            ca = ca.with_passphrase(p);
+        }
+        ca.verify(None)
+    })();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            emit(&format!("PGCA UNKNOWN - {e}\n"));
+            return ExitCode::from(Status::Unknown.exit_code());
+        }
+    };
+    if a.json {
+        emit(&(serde_json::to_string_pretty(&report).expect("report serialises") + "\n"));
+    } else {
+        let mut out = format!(
+            "PGCA {} - {} certificates checked, {} problems\n",
+            report.status,
+            report.certificates,
+            report.problems.len()
+        );
+        for p in &report.problems {
+            out.push_str(&format!("{}: {}: {}\n", p.status, p.path.display(), p.what));
         }
         emit(&out);
     }

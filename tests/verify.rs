@@ -1,0 +1,190 @@
+//! `pgca verify`: a healthy directory is OK; each kind of damage is found, with its status, and
+//! verify itself changes nothing.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use common::{Env, snapshot};
+
+/// A CA with a server certificate deployed to a (fake) data directory, two clients and a CRL;
+/// with `encrypted` CA keys or not (key derivation is slow and beside the point of most cases).
+fn healthy_with(encrypted: bool) -> Env {
+    let env = if encrypted {
+        Env::init(&["--server-host", "localhost"])
+    } else {
+        Env::init(&["--server-host", "localhost", "--no-passphrase"])
+    };
+    env.ok(&["issue-client", "alice", "bob"]);
+    env.ok(&["crl"]);
+    let data = env.tmp.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+    env.ok(&[
+        "deploy-server",
+        "localhost",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    env
+}
+
+fn healthy() -> Env {
+    healthy_with(false)
+}
+
+fn verify(env: &Env) -> (i32, String) {
+    let before = snapshot(env.tmp.path());
+    let out = env.run(&["verify"]);
+    assert_eq!(before, snapshot(env.tmp.path()), "verify changed files");
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn a_healthy_directory_is_ok() {
+    let env = healthy_with(true);
+    let (code, out) = verify(&env);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("PGCA OK - 3 certificates checked, 0 problems"),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run(&["verify", "--json"]).stdout).unwrap();
+    assert_eq!(json["status"], "OK");
+}
+
+#[test]
+fn every_kind_of_damage_is_found() {
+    type Damage = fn(&Env);
+    let cases: Vec<(&str, Damage, i32, &str)> = vec![
+        (
+            "a key that is not its certificate's",
+            |e| {
+                fs::write(
+                    e.path("clients/alice.key"),
+                    fs::read(e.path("clients/bob.key")).unwrap(),
+                )
+                .unwrap()
+            },
+            2,
+            "the key does not match its certificate",
+        ),
+        (
+            "a readable key",
+            |e| {
+                let k = fs::canonicalize(e.path("clients/bob.key")).unwrap();
+                fs::set_permissions(k, fs::Permissions::from_mode(0o644)).unwrap();
+            },
+            2,
+            "readable by others",
+        ),
+        (
+            "a certificate from another CA",
+            |e| {
+                let other = Env::init(&["--no-passphrase"]);
+                other.ok(&["issue-client", "alice"]);
+                fs::write(
+                    e.path("clients/alice.crt"),
+                    fs::read(other.path("clients/alice.crt")).unwrap(),
+                )
+                .unwrap();
+            },
+            2,
+            "does not chain to the client CA",
+        ),
+        (
+            "a missing certificate",
+            |e| {
+                let target = fs::canonicalize(e.path("clients/bob.crt")).unwrap();
+                fs::remove_file(target).unwrap();
+            },
+            2,
+            "recorded in the inventory but unreadable",
+        ),
+        (
+            "a CRL not signed by its CA",
+            |e| {
+                fs::write(
+                    e.path("client-ca.crl"),
+                    fs::read(e.path("server-ca.crl")).unwrap(),
+                )
+                .unwrap()
+            },
+            2,
+            "not signed by the client CA",
+        ),
+        (
+            "a deployed key readable by others",
+            |e| {
+                let k = fs::canonicalize(e.tmp.path().join("data/pgca-tls/current/server.key"))
+                    .unwrap();
+                fs::set_permissions(k, fs::Permissions::from_mode(0o644)).unwrap();
+            },
+            2,
+            "server.key: the key is mode 644",
+        ),
+        (
+            "a stale deployment",
+            |e| {
+                e.ok(&["issue-server", "localhost", "--force"]);
+            },
+            1,
+            "differs from",
+        ),
+        (
+            "an unknown archived pair",
+            |e| fs::create_dir(e.path("clients/archive/0123456789abcdef0123456789abcdef")).unwrap(),
+            1,
+            "the inventory does not know",
+        ),
+        (
+            "a temporary file",
+            |e| fs::write(e.path("clients/.alice.live.tmp-1-0123456789ab"), "").unwrap(),
+            1,
+            "a temporary file left",
+        ),
+        (
+            "an interrupted write",
+            |e| fs::write(e.path(".pending"), "").unwrap(),
+            1,
+            "an interrupted write",
+        ),
+        (
+            "a CA directory others can read",
+            |e| fs::set_permissions(&e.ca, fs::Permissions::from_mode(0o755)).unwrap(),
+            1,
+            "not 0700",
+        ),
+        (
+            "a CA key that belongs to the other CA",
+            |e| {
+                fs::write(
+                    e.path("client-ca.key"),
+                    fs::read(e.path("server-ca.key")).unwrap(),
+                )
+                .unwrap()
+            },
+            2,
+            "client-ca.key: the key does not match its certificate",
+        ),
+    ];
+    for (what, damage, code, message) in cases {
+        let env = healthy();
+        damage(&env);
+        let (got, out) = verify(&env);
+        assert_eq!(got, code, "{what}:\n{out}");
+        assert!(
+            out.contains(message),
+            "{what}: expected {message:?} in\n{out}"
+        );
+        assert!(
+            out.lines().next().unwrap().starts_with("PGCA "),
+            "{what}: {out}"
+        );
+    }
+}
