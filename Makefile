@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: all build test deps lint fmt demo bench clean-demo
+.PHONY: all build test deps lint fmt demo bench clean-demo stress
 
 all: build
 
@@ -35,3 +35,7 @@ clean-demo:
 # pgca side by side with the openssl recipe; see bench/bench.sh for N and SAMPLE.
 bench: build
 	@bench/bench.sh
+
+# More kill -9 rounds than make test runs (200 bulk issues and 200 renewals cut short).
+stress:
+	PGCA_STRESS_ROUNDS=200 $(CARGO) test --locked --release --test crash -- --nocapture

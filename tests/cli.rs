@@ -1017,7 +1017,7 @@ fn concurrent_processes_never_share_a_serial_or_corrupt_the_inventory() {
     let env = Env::init(&[]);
     let children: Vec<_> = (0..4)
         .map(|p| {
-            let roles: Vec<String> = (0..25).map(|i| format!("p{p}-r{i}")).collect();
+            let roles: Vec<String> = (0..250).map(|i| format!("p{p}-r{i}")).collect();
             Command::new(pgca_bin())
                 .arg("--dir")
                 .arg(&env.ca)
@@ -1039,12 +1039,12 @@ fn concurrent_processes_never_share_a_serial_or_corrupt_the_inventory() {
         .iter()
         .filter(|r| r["kind"] == "client")
         .collect();
-    assert_eq!(clients.len(), 100);
+    assert_eq!(clients.len(), 1000);
     let serials: std::collections::HashSet<&str> = clients
         .iter()
         .map(|r| r["serial"].as_str().unwrap())
         .collect();
-    assert_eq!(serials.len(), 100);
+    assert_eq!(serials.len(), 1000);
     for r in &clients {
         let name = r["name"].as_str().unwrap();
         let crt = env.path(&format!("clients/{name}.crt"));

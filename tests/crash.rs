@@ -77,13 +77,41 @@ fn directory_is_consistent(ca: &Path) {
     live_pairs_are_whole(ca);
 }
 
+/// Rounds of kills per test: PGCA_STRESS_ROUNDS (make stress), else `default`.
+fn rounds(default: usize) -> usize {
+    std::env::var("PGCA_STRESS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pgca(env: &Env, args: &[&str]) -> std::process::Output {
+    Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// After the next writer has run, `pgca verify` must find nothing wrong.
+fn verify_is_clean(env: &Env, when: &str) {
+    let out = pgca(env, &["verify"]);
+    assert!(
+        out.status.success(),
+        "{when}: pgca verify:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
     let env = Env::init(&["--no-passphrase"]); // key protection is not what this test is about
+    let batch = 150;
     let roles =
-        |round: usize| -> Vec<String> { (0..300).map(|i| format!("r{round}-{i}")).collect() };
+        |round: usize| -> Vec<String> { (0..batch).map(|i| format!("r{round}-{i}")).collect() };
 
-    // Calibrate: how long does a 300-role batch take here?
+    // Calibrate: how long does a batch take here?
     let t = Instant::now();
     let st = Command::new(pgca_bin())
         .arg("--dir")
@@ -95,11 +123,11 @@ fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
     assert!(st.success());
     let full = t.elapsed();
 
-    let rounds = 16;
+    let rounds = rounds(30);
     let mut killed_mid_batch = 0;
     for round in 1..=rounds {
-        // Spread the kill over the batch, from its very start to just past its end.
-        let delay = full.mul_f64(round as f64 / rounds as f64 * 1.1);
+        // Spread the kills over the batch, from its very start to just past its end.
+        let delay = full.mul_f64((round % 16) as f64 / 16.0 * 1.1);
         let mut child = Command::new(pgca_bin())
             .arg("--dir")
             .arg(&env.ca)
@@ -116,31 +144,120 @@ fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
         }
         live_pairs_are_whole(&env.ca);
         // The next writer recovers; then everything must agree.
-        let probe = format!("probe-{round}");
-        let out = Command::new(pgca_bin())
-            .arg("--dir")
-            .arg(&env.ca)
-            .args(["issue-client", "--quiet", &probe])
-            .output()
-            .unwrap();
+        let out = pgca(
+            &env,
+            &["issue-client", "--quiet", &format!("probe-{round}")],
+        );
         assert!(
             out.status.success(),
             "after the crash: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         directory_is_consistent(&env.ca);
+        verify_is_clean(&env, &format!("round {round}"));
         // A batch is all or nothing: either every role of the round is there or none is.
         let present = roles(round)
             .iter()
             .filter(|r| env.ca.join(format!("clients/{r}.crt")).exists())
             .count();
         assert!(
-            present == 0 || present == 300,
-            "round {round}: {present} of 300 roles after the crash"
+            present == 0 || present == batch,
+            "round {round}: {present} of {batch} roles after the crash"
         );
     }
     assert!(
         killed_mid_batch >= rounds / 2,
         "only {killed_mid_batch} kills hit a running batch"
+    );
+}
+
+#[test]
+fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
+    let env = Env::init(&["--no-passphrase"]);
+    let names: Vec<String> = (0..60).map(|i| format!("c{i}")).collect();
+    let out = pgca(
+        &env,
+        &[
+            &["issue-client", "--quiet"][..],
+            &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    );
+    assert!(out.status.success());
+
+    let t = Instant::now();
+    assert!(
+        pgca(&env, &["renew", "--force", "--quiet"])
+            .status
+            .success()
+    );
+    let full = t.elapsed();
+
+    let rounds = rounds(20);
+    let mut killed_mid_run = 0;
+    for round in 1..=rounds {
+        // What each name holds before this round: after the kill it must hold that pair or a
+        // newer one that the inventory recorded, whole either way.
+        let before: Vec<String> = names
+            .iter()
+            .map(|n| {
+                CertInfo::from_file(&env.ca.join(format!("clients/{n}.crt")))
+                    .unwrap()
+                    .serial
+                    .to_string()
+            })
+            .collect();
+        let delay = full.mul_f64((round % 10) as f64 / 10.0 * 1.1);
+        let mut child = Command::new(pgca_bin())
+            .arg("--dir")
+            .arg(&env.ca)
+            .args(["renew", "--force", "--quiet"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        live_pairs_are_whole(&env.ca);
+        let out = pgca(
+            &env,
+            &["issue-client", "--quiet", &format!("probe-{round}")],
+        );
+        assert!(
+            out.status.success(),
+            "after the crash: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        directory_is_consistent(&env.ca);
+        verify_is_clean(&env, &format!("renew round {round}"));
+        let ledger = CaDir::open(&env.ca).unwrap().inventory().unwrap();
+        for (n, old) in names.iter().zip(&before) {
+            let now = CertInfo::from_file(&env.ca.join(format!("clients/{n}.crt")))
+                .unwrap()
+                .serial
+                .to_string();
+            if &now != old {
+                // Renewed: the replaced pair is still whole behind NAME.prev.
+                let prev = env.ca.join(format!("clients/{n}.prev"));
+                assert_eq!(
+                    CertInfo::from_file(&prev.join(format!("{n}.crt")))
+                        .unwrap()
+                        .serial
+                        .to_string(),
+                    *old,
+                    "{n}"
+                );
+                assert!(
+                    ledger.issued().iter().any(|i| i.serial.to_string() == now),
+                    "{n}: unrecorded serial"
+                );
+            }
+        }
+    }
+    assert!(
+        killed_mid_run >= rounds / 2,
+        "only {killed_mid_run} kills hit a running renewal"
     );
 }
