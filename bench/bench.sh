@@ -17,9 +17,14 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1f×", b / a; else print "-" }'; }
 
+# The CA keys are encrypted by default; the issuing rows use unencrypted keys to measure issuing,
+# and the key-derivation row below measures what encryption adds per signing command.
+export PGCA_PASSPHRASE_FILE="$work/passphrase"
+echo "bench passphrase" > "$PGCA_PASSPHRASE_FILE"
+
 # --- pgca -------------------------------------------------------------------------------------
 t0=$(now)
-"$pgca" --dir "$work/pgca" init >/dev/null
+"$pgca" --dir "$work/pgca" init --no-passphrase >/dev/null
 t1=$(now)
 pgca_init=$(secs "$t0" "$t1")
 
@@ -76,8 +81,10 @@ echo "The openssl recipe ran $SAMPLE certificates (two processes each, no fsync)
 # --- pgca check over a growing inventory vs `openssl x509 -checkend` per certificate ------------
 CHECK_SIZES=${CHECK_SIZES:-"1000 10000 100000"}
 cdir="$work/check"
-"$pgca" --dir "$cdir" init >/dev/null
+"$pgca" --dir "$cdir" init --no-passphrase >/dev/null
 have=0
+extra=0
+declare -A per_cert
 echo
 echo "| certificates | pgca check | peak RSS | openssl x509 -checkend loop (sampled) | speed-up |"
 echo "|---|---|---|---|---|"
@@ -86,6 +93,10 @@ for size in $CHECK_SIZES; do
     seq -f 'c%g' $((have + 1)) "$size" | xargs -n 5000 "$pgca" --dir "$cdir" issue-client --quiet
     have=$size
   fi
+  # Per-certificate issue time at this inventory size: a batch of 200 more.
+  seq -f "x${size}-%g" 1 200 > "$work/extra"
+  t0=$(now); xargs -a "$work/extra" "$pgca" --dir "$cdir" issue-client --quiet; t1=$(now)
+  per_cert[$size]=$(awk -v s="$(secs "$t0" "$t1")" 'BEGIN { printf "%.2f", s * 1000 / 200 }')
   /usr/bin/time -f '%e %M' -o "$work/time" "$pgca" --dir "$cdir" check >/dev/null || true
   read -r check_s check_kb < "$work/time"
   # openssl: one process per certificate, as a cron script would loop; timed on a sample.
@@ -100,3 +111,27 @@ done
 echo
 echo "pgca check reads every certificate and key from disk and checks that they match; the openssl"
 echo "loop only reads the certificate (one process each), timed on $SAMPLE and scaled."
+
+echo
+echo "| inventory size | per-certificate issue time (batch of 200) |"
+echo "|---|---|"
+for size in $CHECK_SIZES; do echo "| $size | ${per_cert[$size]} ms |"; done
+
+# --- what encryption of the CA keys costs a signing command, and start-up ----------------------
+edir="$work/encrypted"
+"$pgca" --dir "$edir" init >/dev/null
+t0=$(now); for i in 1 2 3 4 5; do "$pgca" --dir "$edir" issue-client --quiet "e$i"; done; t1=$(now)
+enc=$(awk -v s="$(secs "$t0" "$t1")" 'BEGIN { printf "%.3f", s / 5 }')
+pdir="$work/plain"
+"$pgca" --dir "$pdir" init --no-passphrase >/dev/null
+t0=$(now); for i in 1 2 3 4 5; do "$pgca" --dir "$pdir" issue-client --quiet "p$i"; done; t1=$(now)
+plain=$(awk -v s="$(secs "$t0" "$t1")" 'BEGIN { printf "%.3f", s / 5 }')
+t0=$(now); for i in $(seq 1 100); do "$pgca" --version >/dev/null; done; t1=$(now)
+startup=$(awk -v s="$(secs "$t0" "$t1")" 'BEGIN { printf "%.1f", s * 10 }')
+echo
+echo "| command | time |"
+echo "|---|---|"
+echo "| issue-client, one certificate, CA key encrypted (scrypt N=2^14 r=8 p=8) | ${enc} s |"
+echo "| issue-client, one certificate, CA key unencrypted | ${plain} s |"
+echo "| key derivation per signing command (the difference) | $(awk -v a="$enc" -v b="$plain" 'BEGIN { printf "%.3f", a - b }') s |"
+echo "| pgca --version (start-up, mean of 100) | ${startup} ms |"
