@@ -353,9 +353,14 @@ impl CaDir {
             Err(e) => return unreadable(kind, name, path, &e),
         };
         let key_path = self.key_path(kind, name);
+        // An encrypted client key (issue-client --encrypt-key) is only checked for presence: its
+        // passphrase is the client's.
         let key = storage::read(&key_path, "read key").and_then(|pem| {
-            let pem = zeroize::Zeroizing::new(pem);
-            PrivateKey::from_pem(&String::from_utf8_lossy(&pem), &key_path)
+            let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pem).into_owned());
+            if crate::keys::is_encrypted_pem(&pem) {
+                return Ok(None);
+            }
+            PrivateKey::from_pem(&pem, &key_path).map(Some)
         });
         let mut f = finding(kind, name, path, &info, now);
         match key {
@@ -365,7 +370,7 @@ impl CaDir {
                 f.detail = e.to_string();
                 return f;
             }
-            Ok(k) if k.public_key_der() != info.spki_der => {
+            Ok(Some(k)) if k.public_key_der() != info.spki_der => {
                 f.status = Status::Critical;
                 f.state = "key-mismatch";
                 f.detail = format!(

@@ -340,6 +340,11 @@ pub struct RenewArgs {
     #[arg(long)]
     pub revoke_old: bool,
 
+    /// The passphrase of encrypted client keys (issue-client --encrypt-key): needed to renew
+    /// them, and the new keys are encrypted with it
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
+
     /// Print nothing when nothing is due
     #[arg(long, short)]
     pub quiet: bool,
@@ -486,6 +491,19 @@ pub struct IssueClientArgs {
     /// Also write a pg_service.conf entry NAME for the role (one role only; needs --host)
     #[arg(long, value_name = "NAME", requires = "host")]
     pub service: Option<String>,
+
+    /// Encrypt the client key (PKCS#8, scrypt + AES-256) with its own passphrase, from
+    /// --key-passphrase-file or a prompt; libpq decrypts it with sslpassword or asks for it
+    #[arg(long)]
+    pub encrypt_key: bool,
+
+    /// The client key's passphrase (first line of FILE); implies --encrypt-key
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// Put the key's passphrase into the service entry as sslpassword (the file is 0600)
+    #[arg(long, requires = "service")]
+    pub sslpassword: bool,
 
     #[command(flatten)]
     pub conn: ServiceConnArgs,

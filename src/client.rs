@@ -198,8 +198,15 @@ impl CaDir {
             let info = self.current_cert(CertKind::Client, role.as_str())?;
             let key_path = self.key_path(CertKind::Client, role.as_str());
             let key = zeroize::Zeroizing::new(storage::read(&key_path, "read key")?);
-            let parsed = PrivateKey::from_pem(&String::from_utf8_lossy(&key), &key_path)?;
-            if parsed.public_key_der() != info.spki_der {
+            let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&key).into_owned());
+            // An encrypted key is copied as it is (libpq asks for its passphrase, or takes
+            // sslpassword); only a plain one can be checked against the certificate here.
+            let parsed = if crate::keys::is_encrypted_pem(&text) {
+                None
+            } else {
+                Some(PrivateKey::from_pem(&text, &key_path)?)
+            };
+            if parsed.is_some_and(|p| p.public_key_der() != info.spki_der) {
                 return Err(Error::KeyMismatch {
                     key: key_path,
                     cert: self.cert_path(CertKind::Client, role.as_str()),

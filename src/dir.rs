@@ -111,6 +111,9 @@ pub struct IssueOptions {
     pub force: bool,
     /// The time to issue at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
+    /// Write the new key encrypted with this passphrase (a client's own, never the CA's);
+    /// libpq decrypts it with `sslpassword`.
+    pub key_passphrase: Option<crate::Passphrase>,
 }
 
 impl Default for IssueOptions {
@@ -120,6 +123,7 @@ impl Default for IssueOptions {
             key_type: KeyType::default(),
             force: false,
             now: None,
+            key_passphrase: None,
         }
     }
 }
@@ -690,7 +694,11 @@ impl CaDir {
                 name: r.name,
                 profile: r.profile,
                 key_type: key.key_type(),
-                key_pem: key.to_pem(),
+                key_pem: match &r.key_passphrase {
+                    Some(p) => key.to_encrypted_pem(p)?,
+                    None => key.to_pem(),
+                },
+                encrypted_key: r.key_passphrase.is_some(),
                 cert_pem,
                 serial,
                 not_after,
@@ -734,7 +742,7 @@ impl CaDir {
                 .iter()
                 .map(|m| {
                     let (name, serial) = (&m.name, &m.serial);
-                    Event::Issued(Issued::new(
+                    let mut issued = Issued::new(
                         serial.clone(),
                         kind,
                         name.clone(),
@@ -746,7 +754,9 @@ impl CaDir {
                             format!("{leaf}/archive/{serial}/{name}.crt"),
                             format!("{leaf}/archive/{serial}/{name}.key"),
                         ),
-                    ))
+                    );
+                    issued.encrypted_key = m.encrypted_key;
+                    Event::Issued(issued)
                 })
                 .collect();
             inventory::append(&inventory::path_in(&self.root), &events)
@@ -793,6 +803,8 @@ pub(crate) struct LeafRequest {
     pub(crate) validity: Validity,
     /// A key to certify (`renew --reuse-key`); otherwise a new one of `key_type`.
     pub(crate) key: Option<PrivateKey>,
+    /// Encrypt the key file with this passphrase.
+    pub(crate) key_passphrase: Option<crate::Passphrase>,
 }
 
 impl LeafRequest {
@@ -803,6 +815,7 @@ impl LeafRequest {
             key_type: opts.key_type,
             validity: opts.validity,
             key: None,
+            key_passphrase: opts.key_passphrase.clone(),
         }
     }
 }
@@ -813,6 +826,7 @@ struct Made {
     profile: LeafProfile,
     key_type: KeyType,
     key_pem: zeroize::Zeroizing<String>,
+    encrypted_key: bool,
     cert_pem: String,
     serial: Serial,
     not_after: OffsetDateTime,

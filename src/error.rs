@@ -185,6 +185,12 @@ pub enum Error {
     )]
     NoPassphraseForInit,
 
+    /// A client key that is encrypted, renewed without its passphrase.
+    #[error(
+        "{0}'s key is encrypted: renew it with --key-passphrase-file FILE (the new key is encrypted with it too)"
+    )]
+    NeedKeyPassphrase(String),
+
     /// A TCP port that is not a number from 1 to 65535.
     #[error("invalid port {0:?}: expected a number from 1 to 65535")]
     InvalidPort(String),

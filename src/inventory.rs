@@ -87,6 +87,9 @@ pub struct Issued {
     pub cert: String,
     /// The key file, relative to the CA directory.
     pub key: String,
+    /// Whether the key file is encrypted (`issue-client --encrypt-key`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted_key: bool,
 }
 
 impl Issued {
@@ -113,6 +116,7 @@ impl Issued {
             issued_at,
             cert: files.0,
             key: files.1,
+            encrypted_key: false,
         }
     }
 }

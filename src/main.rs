@@ -49,7 +49,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::IssueClient(a) => {
             let roles = parse_all::<RoleName>(&a.roles)?;
-            let opts = issue_options(&a.issue)?;
+            let mut opts = issue_options(&a.issue)?;
+            if a.sslpassword && !(a.encrypt_key || a.key_passphrase_file.is_some()) {
+                usage_error("--sslpassword goes with --encrypt-key");
+            }
+            if a.encrypt_key || a.key_passphrase_file.is_some() {
+                let p = pgca::passphrase::key_passphrase(a.key_passphrase_file.as_deref(), true)?
+                    .ok_or(Error::BadPassphrase {
+                    from: "--key-passphrase-file or a terminal".into(),
+                    reason: "--encrypt-key needs a passphrase for the client key",
+                })?;
+                opts.key_passphrase = Some(p);
+            }
             if a.service.is_none()
                 && (a.conn.host.is_some() || a.conn.dbname.is_some() || a.conn.file.file.is_some())
             {
@@ -75,8 +86,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let mut sf = pgca::service::read_file(&pgca::service::resolve_path(
                         a.conn.file.file.as_deref(),
                     )?)?;
-                    let pairs: Vec<(&str, &str)> =
+                    let mut pairs: Vec<(&str, &str)> =
                         entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let password = opts.key_passphrase.as_ref().map(|p| {
+                        zeroize::Zeroizing::new(String::from_utf8_lossy(p.as_bytes()).into_owned())
+                    });
+                    if a.sslpassword
+                        && let Some(pw) = &password
+                    {
+                        pairs.push(("sslpassword", pw.as_str()));
+                    }
                     sf.upsert(service, &pairs, opts.force)?;
                     Some((service, sf))
                 }
@@ -304,10 +323,7 @@ fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Ex
     })();
     let report = match report {
         Ok(r) => r,
-        Err(e) => {
-            emit(&format!("PGCA UNKNOWN - {e}\n"));
-            return ExitCode::from(Status::Unknown.exit_code());
-        }
+        Err(e) => return unknown(&e),
     };
     if a.json {
         emit(&(serde_json::to_string_pretty(&report).expect("report serialises") + "\n"));
@@ -328,13 +344,19 @@ fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Ex
     ExitCode::from(report.status.exit_code())
 }
 
+/// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), said on stdout where Nagios
+/// reads it.
+fn unknown(e: &Error) -> ExitCode {
+    emit(&format!("PGCA UNKNOWN - {e}\n"));
+    ExitCode::from(pgca::check::Status::Unknown.exit_code())
+}
+
 /// `pgca verify`: Nagios output and exit status, like check.
 fn verify(
     a: &cli::VerifyArgs,
     dir: impl Fn() -> Result<std::path::PathBuf>,
     sources: &pgca::passphrase::Sources,
 ) -> ExitCode {
-    use pgca::check::Status;
     let report = (|| {
         let mut ca = CaDir::open(dir()?)?;
         // Never a prompt: a doctor runs from monitoring too.
@@ -348,10 +370,7 @@ fn verify(
     })();
     let report = match report {
         Ok(r) => r,
-        Err(e) => {
-            emit(&format!("PGCA UNKNOWN - {e}\n"));
-            return ExitCode::from(Status::Unknown.exit_code());
-        }
+        Err(e) => return unknown(&e),
     };
     if a.json {
         emit(&(serde_json::to_string_pretty(&report).expect("report serialises") + "\n"));
@@ -382,6 +401,9 @@ fn renew(
     opts.force = a.force;
     opts.reuse_key = a.reuse_key;
     opts.revoke_old = a.revoke_old;
+    if let Some(f) = &a.key_passphrase_file {
+        opts.key_passphrase = Some(pgca::Passphrase::from_file(f)?);
+    }
     let ca = signing_ca(dir()?, sources, &Side::BOTH)?;
     if let Some(max) = a.random_delay.filter(|&m| m > 0) {
         std::thread::sleep(std::time::Duration::from_millis(random_below(max * 1000)));

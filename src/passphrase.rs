@@ -92,31 +92,32 @@ impl Sources {
             }
             return Ok(Some(Passphrase::new(p)));
         }
-        if !std::io::stdin().is_terminal() {
-            return Ok(None);
-        }
-        let first = prompt_no_echo(&format!("{prompt}: "))?;
-        if confirm {
-            let again = prompt_no_echo("the same again: ")?;
-            if first.as_bytes() != again.as_bytes() {
-                return Err(Error::BadPassphrase {
-                    from: "the prompt".into(),
-                    reason: "the two entries differ",
-                });
-            }
-        }
-        Ok(Some(first))
+        ask(prompt, confirm)
+    }
+}
+
+/// The passphrase of a client key (`issue-client --encrypt-key`, `renew`): from its own `file`,
+/// else a prompt (asked twice with `confirm`). Never from the CA passphrase's sources: a client's
+/// passphrase is the client's.
+pub fn key_passphrase(file: Option<&Path>, confirm: bool) -> Result<Option<Passphrase>> {
+    match file {
+        Some(f) => Passphrase::from_file(f).map(Some),
+        None => ask("passphrase for the new client key", confirm),
     }
 }
 
 /// Asks for a new passphrase twice on the terminal; `None` when standard input is not one.
 pub fn prompt_new() -> Result<Option<Passphrase>> {
+    ask("new passphrase", true)
+}
+
+/// Asks on the terminal (twice with `confirm`); `None` when standard input is not a terminal.
+fn ask(what: &str, confirm: bool) -> Result<Option<Passphrase>> {
     if !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    let first = prompt_no_echo("new passphrase: ")?;
-    let again = prompt_no_echo("the same again: ")?;
-    if first.as_bytes() != again.as_bytes() {
+    let first = prompt_no_echo(&format!("{what}: "))?;
+    if confirm && first.as_bytes() != prompt_no_echo("the same again: ")?.as_bytes() {
         return Err(Error::BadPassphrase {
             from: "the prompt".into(),
             reason: "the two entries differ",

@@ -44,6 +44,9 @@ pub struct RenewOptions {
     pub reuse_key: bool,
     /// Revoke each replaced certificate (reason superseded) instead of only superseding it.
     pub revoke_old: bool,
+    /// The passphrase of encrypted client keys (`issue-client --encrypt-key`): their renewal
+    /// needs it, and the new key is encrypted with it again.
+    pub key_passphrase: Option<crate::Passphrase>,
     /// The time to renew at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
 }
@@ -145,7 +148,7 @@ impl CaDir {
             if !opts.force && !is_due(info.not_before, info.not_after, now, opts.within) {
                 continue;
             }
-            match self.renew_one(record.kind, &record.name, &info, opts.reuse_key, now) {
+            match self.renew_one(record.kind, &record.name, &info, opts, now) {
                 Ok(issued) => {
                     self.prune_archive(
                         record.kind,
@@ -252,7 +255,7 @@ impl CaDir {
         kind: CertKind,
         name: &str,
         info: &CertInfo,
-        reuse_key: bool,
+        opts: &RenewOptions,
         now: OffsetDateTime,
     ) -> Result<IssuedCert> {
         let side = if kind == CertKind::Server {
@@ -282,10 +285,21 @@ impl CaDir {
             input: format!("{lifetime}s"),
             reason: "the certificate's lifetime cannot be repeated",
         })?;
-        let key = if reuse_key {
-            let path = self.key_path(kind, name);
-            let pem = zeroize::Zeroizing::new(crate::storage::read(&path, "read key")?);
-            Some(PrivateKey::from_pem(&String::from_utf8_lossy(&pem), &path)?)
+        // An encrypted key stays encrypted: its renewal needs the passphrase, never drops it.
+        let path = self.key_path(kind, name);
+        let pem = zeroize::Zeroizing::new(
+            String::from_utf8_lossy(&crate::storage::read(&path, "read key")?).into_owned(),
+        );
+        let encrypted = crate::keys::is_encrypted_pem(&pem);
+        if encrypted && opts.key_passphrase.is_none() {
+            return Err(Error::NeedKeyPassphrase(format!("{kind} {name}")));
+        }
+        let key = if opts.reuse_key {
+            Some(PrivateKey::from_pem_with(
+                &pem,
+                &path,
+                opts.key_passphrase.as_ref(),
+            )?)
         } else {
             None
         };
@@ -299,6 +313,11 @@ impl CaDir {
             key_type,
             validity,
             key,
+            key_passphrase: if encrypted {
+                opts.key_passphrase.clone()
+            } else {
+                None
+            },
         };
         Ok(self.issue_batch(side, vec![request], true, now)?.remove(0))
     }

@@ -288,3 +288,73 @@ fn legacy_encrypted_pem_is_refused_with_a_clear_message() {
         "{line}"
     );
 }
+
+#[test]
+fn an_encrypted_client_key_stays_encrypted_through_renewal() {
+    let env = Env::init(&[]);
+    let kp = env.tmp.path().join("alice-pass");
+    fs::write(&kp, "alice's own\n").unwrap();
+    let kpf = kp.to_str().unwrap();
+    env.ok(&[
+        "issue-client",
+        "alice",
+        "--encrypt-key",
+        "--key-passphrase-file",
+        kpf,
+    ]);
+    let key = env.path("clients/alice.key");
+    assert!(
+        fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    let (ok, from_key) = openssl(&[
+        "pkey",
+        "-in",
+        p(&key),
+        "-passin",
+        &format!("file:{kpf}"),
+        "-pubout",
+    ]);
+    assert!(ok, "{from_key}");
+    let (_, from_cert) = openssl(&[
+        "x509",
+        "-in",
+        p(&env.path("clients/alice.crt")),
+        "-pubkey",
+        "-noout",
+    ]);
+    assert_eq!(from_key, from_cert);
+    // check and verify are content with a key they cannot open; client-install copies it as it is.
+    assert_eq!(env.run(&["check"]).status.code(), Some(0));
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    let home = env.tmp.path().join("home");
+    env.ok(&["client-install", "alice", "--to", home.to_str().unwrap()]);
+    assert_eq!(
+        fs::read(home.join("postgresql.key")).unwrap(),
+        fs::read(&key).unwrap()
+    );
+
+    // Renewal never drops the encryption: without the passphrase it is refused, with it the new
+    // key is encrypted again.
+    let out = env.run(&["renew", "--force", "alice"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("key is encrypted: renew it with --key-passphrase-file")
+    );
+    env.ok(&["renew", "--force", "alice", "--key-passphrase-file", kpf]);
+    let renewed = fs::read_to_string(&key).unwrap();
+    assert!(renewed.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    assert!(
+        openssl(&[
+            "pkey",
+            "-in",
+            p(&key),
+            "-passin",
+            &format!("file:{kpf}"),
+            "-noout"
+        ])
+        .0
+    );
+}

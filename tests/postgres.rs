@@ -233,6 +233,25 @@ fn hex_to_decimal(hex: &str) -> String {
         .collect()
 }
 
+/// `pgca deploy-server localhost` into the cluster's data directory, and the `include_if_exists`
+/// line it asks for, appended to postgresql.conf as an admin would.
+fn deploy_and_include(env: &Env, cluster: &Cluster, extra: &[&str]) -> String {
+    let data = cluster.data.to_str().unwrap();
+    let mut args = vec!["deploy-server", "localhost", "--data-dir", data];
+    args.extend_from_slice(extra);
+    let deployed = env.ok(&args);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    deployed
+}
+
 /// The pg_hba.conf lines `pgca server-config` prints (everything after its pg_hba header).
 fn hba_lines_of(server_config: &str) -> String {
     let start = server_config
@@ -254,16 +273,7 @@ fn a_cluster_configured_only_from_pgca_output_serves_verify_full_clients() {
     // Server: deploy-server's files and include file, server-config's pg_hba lines. Nothing else
     // but the harness's own socket access for the superuser.
     let data = cluster.data.to_str().unwrap().to_string();
-    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    deploy_and_include(&env, &cluster, &[]);
     let config = env.ok(&["server-config", "localhost", "--data-dir", &data]);
     cluster.write_hba(&format!("local all all trust\n{}", hba_lines_of(&config)));
     cluster.start();
@@ -412,29 +422,12 @@ fn deploy_server_with_owner_root_uses_postgresqls_root_0640_rule() {
     let env = Env::init(&["--server-host", "localhost"]);
     env.ok(&["issue-client", "alice"]);
     let mut cluster = Cluster::new();
-    let data = cluster.data.to_str().unwrap().to_string();
-    let out = env.ok(&[
-        "deploy-server",
-        "localhost",
-        "--data-dir",
-        &data,
-        "--owner",
-        "root",
-    ]);
+    deploy_and_include(&env, &cluster, &["--owner", "root"]);
     let key = cluster.data.join("pgca-tls/current/server.key");
     let m = std::fs::metadata(&key).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o640));
     assert_eq!(m.gid(), std::fs::metadata(&cluster.data).unwrap().gid());
-    let include = out
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
     cluster.start(); // PostgreSQL accepts the root-owned key
     cluster.sql("CREATE ROLE alice LOGIN");
     let (ok, out, err) = cluster.psql(
@@ -463,16 +456,7 @@ fn renew_from_cron_redeploys_reloads_and_clients_keep_connecting() {
 
     let mut cluster = Cluster::new();
     let data = cluster.data.to_str().unwrap().to_string();
-    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    deploy_and_include(&env, &cluster, &[]);
     cluster.start();
     cluster.sql("CREATE ROLE alice LOGIN");
     let home = tempfile::tempdir().unwrap();
@@ -569,16 +553,7 @@ fn revoked_certificates_are_refused_by_postgresql_and_by_libpq_with_sslcrl() {
     env.ok(&["issue-client", "alice", "bob"]);
     let mut cluster = Cluster::new();
     let data = cluster.data.to_str().unwrap().to_string();
-    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    deploy_and_include(&env, &cluster, &[]);
     cluster.start();
     cluster.sql("CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN");
     for role in ["alice", "bob"] {
@@ -630,4 +605,48 @@ fn revoked_certificates_are_refused_by_postgresql_and_by_libpq_with_sslcrl() {
     assert!(err.contains("certificate verify failed"), "{err}");
     let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "bob", "bob"), "SELECT 1");
     assert!(ok, "without sslcrl: {err}");
+}
+
+#[test]
+fn an_encrypted_client_key_connects_with_sslpassword_from_the_service_entry() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster, &[]);
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+    let home = tempfile::tempdir().unwrap();
+    let kp = home.path().join("alice-pass");
+    std::fs::write(&kp, "alice's own\n").unwrap();
+    let services = home.path().join("pg_service.conf");
+    let port = cluster.port.to_string();
+    env.ok(&[
+        "issue-client",
+        "alice",
+        "--encrypt-key",
+        "--key-passphrase-file",
+        kp.to_str().unwrap(),
+        "--service",
+        "db",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--dbname",
+        "postgres",
+        "--sslpassword",
+        "--file",
+        services.to_str().unwrap(),
+    ]);
+    assert_eq!(common::mode(&services), 0o600, "the file holds a password");
+    let (ok, out, err) = cluster.psql_env(
+        "service=db",
+        "SELECT current_user",
+        home.path(),
+        &[("PGSERVICEFILE", services.to_str().unwrap())],
+    );
+    assert!(ok && out == "alice", "{err}");
+    // Without sslpassword (and no terminal to ask on) libpq cannot use the key.
+    let (ok, _, err) = cluster.psql(&conn(&env.ca, "localhost", "alice", "alice"), "SELECT 1");
+    assert!(!ok, "an encrypted key worked without its passphrase");
+    assert!(err.contains("private key"), "{err}");
 }
