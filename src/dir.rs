@@ -114,6 +114,25 @@ pub struct IssueOptions {
     /// Write the new key encrypted with this passphrase (a client's own, never the CA's);
     /// libpq decrypts it with `sslpassword`.
     pub key_passphrase: Option<crate::Passphrase>,
+    /// Told (done, total) as the keys of a batch are made: the long part of a bulk issue.
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback for long batches: called with (done, total) from the worker threads.
+#[derive(Clone)]
+pub struct Progress(std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl Progress {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(usize, usize) + Send + Sync + 'static) -> Progress {
+        Progress(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 impl Default for IssueOptions {
@@ -124,6 +143,7 @@ impl Default for IssueOptions {
             force: false,
             now: None,
             key_passphrase: None,
+            progress: None,
         }
     }
 }
@@ -439,6 +459,7 @@ impl CaDir {
             requests,
             opts.force,
             opts.now.unwrap_or_else(timefmt::now),
+            opts.progress.as_ref(),
         )
     }
 
@@ -468,6 +489,7 @@ impl CaDir {
                 vec![request],
                 opts.force,
                 opts.now.unwrap_or_else(timefmt::now),
+                None,
             )?
             .remove(0))
     }
@@ -646,6 +668,7 @@ impl CaDir {
         requests: Vec<LeafRequest>,
         force: bool,
         now: OffsetDateTime,
+        progress: Option<&Progress>,
     ) -> Result<Vec<IssuedCert>> {
         let kind = side.leaf_kind();
         let mut seen = HashSet::new();
@@ -673,9 +696,17 @@ impl CaDir {
 
         // Keys are generated before taking the lock, on every core: generation dominates
         // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
+        let total = requests.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
         let requests = parallel_map(requests, |mut r| {
             if r.key.is_none() {
                 r.key = Some(PrivateKey::generate(r.key_type)?);
+            }
+            if let Some(p) = progress {
+                (p.0)(
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                    total,
+                );
             }
             Ok(r)
         })?;

@@ -68,7 +68,7 @@ pub mod timefmt;
 pub mod verify;
 
 pub use ca::Side;
-pub use dir::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, default_dir};
+pub use dir::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, Progress, default_dir};
 pub use duration::Validity;
 pub use error::{Error, Result};
 pub use inspect::CertInfo;

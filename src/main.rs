@@ -101,7 +101,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => None,
             };
+            // Long bulk runs show their progress on a terminal, and nothing extra elsewhere.
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            if terminal && !a.quiet && roles.len() >= 100 {
+                opts.progress = Some(progress_line());
+            }
             let issued = ca.issue_clients(&roles, &opts)?;
+            if opts.progress.is_some() {
+                eprintln!();
+            }
             let mut out = String::new();
             for i in &issued {
                 out.push_str(&describe_client(i));
@@ -472,6 +480,24 @@ fn renew(
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// `\rpgca: 1200/10000 keys` on stderr, redrawn at most every 100 ms and at the end.
+fn progress_line() -> pgca::Progress {
+    let last = std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
+    pgca::Progress::new(move |done, total| {
+        let mut last = last.lock().expect("progress lock");
+        if done == total || last.elapsed() >= std::time::Duration::from_millis(100) {
+            *last = std::time::Instant::now();
+            let width = 30;
+            let filled = width * done / total.max(1);
+            eprint!(
+                "\rpgca: [{}{}] {done}/{total} keys",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        }
     })
 }
 

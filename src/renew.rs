@@ -319,7 +319,9 @@ impl CaDir {
                 None
             },
         };
-        Ok(self.issue_batch(side, vec![request], true, now)?.remove(0))
+        Ok(self
+            .issue_batch(side, vec![request], true, now, None)?
+            .remove(0))
     }
 
     /// Keeps the pair in use and the one it replaced (`NAME.prev`); removes older pairs of the

@@ -1118,3 +1118,34 @@ fn the_directory_comes_from_pgca_dir_or_the_default() {
     );
     assert!(home.path().join(".local/share/pgca/client-ca.crt").exists());
 }
+
+#[test]
+fn bulk_issue_shows_progress_on_a_terminal_and_nothing_elsewhere() {
+    let env = Env::init(&["--no-passphrase"]);
+    let roles: Vec<String> = (0..150).map(|i| format!("p{i}")).collect();
+    // Not a terminal: stderr stays empty.
+    let mut args = vec!["issue-client"];
+    args.extend(roles.iter().map(String::as_str));
+    let out = env.run(&args);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A terminal (script gives pgca a pseudo-terminal): a progress bar that reaches the end.
+    let more: Vec<String> = (0..150).map(|i| format!("q{i}")).collect();
+    let cmd = format!(
+        "{} --dir {} issue-client {} > /dev/null",
+        pgca_bin(),
+        env.ca.display(),
+        more.join(" ")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("] 150/150 keys"), "{text:?}");
+}
