@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: all build test deps lint fmt demo bench clean-demo stress
+.PHONY: all build test deps lint fmt demo bench clean-demo stress fuzz
 
 all: build
 
@@ -13,6 +13,8 @@ build:
 # then runs every test: unit, CLI, interop (openssl, rustls-webpki), PostgreSQL end-to-end, doctests.
 test: deps
 	$(CARGO) test --locked
+	# The fuzz targets are built (not run: make fuzz does that) so they cannot rot.
+	$(CARGO) build --locked --manifest-path fuzz/Cargo.toml --target-dir target --bins
 
 deps:
 	@scripts/install-deps.sh
@@ -39,3 +41,20 @@ bench: build
 # More kill -9 rounds than make test runs (200 bulk issues and 200 renewals cut short).
 stress:
 	PGCA_STRESS_ROUNDS=200 $(CARGO) test --locked --release --test crash -- --nocapture
+
+# Coverage-guided fuzzing of the pg_service.conf merger and of certificate/CRL/key import,
+# FUZZ_SECONDS per target (libFuzzer, with the instrumentation cargo-fuzz would add).
+FUZZ_SECONDS ?= 60
+# An explicit target keeps the instrumentation out of build scripts and proc macros.
+FUZZ_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
+FUZZ_RUSTFLAGS = -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+	-Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks
+fuzz:
+	cd fuzz && RUSTFLAGS="$(FUZZ_RUSTFLAGS)" CARGO_TARGET_DIR=../target/fuzz \
+		$(CARGO) build --release --locked --bins --target $(FUZZ_TARGET)
+	for t in service_file import; do \
+		mkdir -p target/fuzz-corpus/$$t target/fuzz-artifacts; \
+		target/fuzz/$(FUZZ_TARGET)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-artifact_prefix=target/fuzz-artifacts/$$t- target/fuzz-corpus/$$t fuzz/seeds/$$t || exit 1; \
+	done

@@ -1,0 +1,21 @@
+//! Reading what others hand pgca: certificates, CRLs, keys (plain or encrypted), serials,
+//! durations, names. None of it may panic, whatever the bytes.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = pgca::CertInfo::from_pem(data);
+    let _ = pgca::CertInfo::from_der(data);
+    let _ = pgca::inspect::CrlInfo::from_pem(data);
+    let text = String::from_utf8_lossy(data);
+    let _ = pgca::PrivateKey::from_pem(&text, Path::new("fuzz.key"));
+    let _ = pgca::PrivateKey::from_pem_with(&text, Path::new("fuzz.key"), Some(&pgca::Passphrase::new("x")));
+    let _ = text.parse::<pgca::Serial>();
+    let _ = text.parse::<pgca::Validity>();
+    let _ = text.parse::<pgca::RoleName>();
+    let _ = text.parse::<pgca::HostName>();
+    let _ = text.parse::<pgca::KeyType>();
+});
