@@ -13,7 +13,8 @@ Exit status:
   0  success
   1  failure: bad input (a name, duration or key type), an existing certificate without --force,
      a file that cannot be read or written, a CA that cannot sign
-  2  usage error: unknown command or option, missing argument
+    2  usage error: unknown command or option, missing argument
+check and verify follow the Nagios convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else ~/.local/share/pgca.";
 
@@ -39,7 +40,7 @@ const KEY_TYPES: &str = "ecdsa-p256 (default), ecdsa-p384, ed25519, rsa2048, rsa
 ///   pgca issue-client alice
 ///   pgca list
 #[derive(Debug, Parser)]
-#[command(name = "pgca", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+#[command(name = "pgca", version, verbatim_doc_comment, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The CA directory (created by `init`, mode 0700)
     #[arg(long, global = true, env = "PGCA_DIR", value_name = "DIR")]

@@ -616,11 +616,13 @@ impl CaDir {
         let previous = fs::read_link(leaf.join(&live))
             .ok()
             .filter(|p| p != &target);
-        storage::swap_symlink(&target, &leaf.join(&live))?;
-        // NAME.prev: the pair just replaced, kept until the next renewal.
+        // NAME.prev: the pair about to be replaced, kept until the next renewal. It is pointed
+        // there before NAME.live moves, so that a crash between the two renames leaves both on
+        // the old pair (and recovery, finding NAME.live still old, does both again).
         if let Some(previous) = previous {
             storage::swap_symlink(&previous, &leaf.join(format!("{name}.prev")))?;
         }
+        storage::swap_symlink(&target, &leaf.join(&live))?;
         // The key link first: a certificate link without its key would make libpq fail
         // ("certificate present, but not private key"); a key without a certificate is unused.
         for ext in ["key", "crt"] {
