@@ -4,8 +4,17 @@ fn main() {
     let ca = pgca::CaDir::open(&dir).unwrap();
     let t = std::time::Instant::now();
     let ledger = ca.inventory().unwrap();
-    println!("inventory: {:?} ({} records)", t.elapsed(), ledger.issued().len());
-    let names: Vec<_> = ledger.issued().iter().filter(|i| i.kind == pgca::CertKind::Client).map(|i| i.name.clone()).collect();
+    println!(
+        "inventory: {:?} ({} records)",
+        t.elapsed(),
+        ledger.issued().len()
+    );
+    let names: Vec<_> = ledger
+        .issued()
+        .iter()
+        .filter(|i| i.kind == pgca::CertKind::Client)
+        .map(|i| i.name.clone())
+        .collect();
     let t = std::time::Instant::now();
     for n in &names {
         let _ = pgca::CertInfo::from_file(&ca.cert_path(pgca::CertKind::Client, n)).unwrap();
