@@ -104,6 +104,35 @@ fn verify_is_clean(env: &Env, when: &str) {
     );
 }
 
+/// Runs `pgca ARGS`, kills it (SIGKILL) after `delay`; whether it was still running then.
+fn kill_after(env: &Env, args: &[String], delay: std::time::Duration) -> bool {
+    let mut child = Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(args)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    running
+}
+
+/// Right after a kill: every live pair is whole. Then the next writer (a probe issue) recovers,
+/// and the inventory, the files and `pgca verify` must all agree.
+fn recover_and_check(env: &Env, round: usize, label: &str) {
+    live_pairs_are_whole(&env.ca);
+    let out = pgca(env, &["issue-client", "--quiet", &format!("probe-{round}")]);
+    assert!(
+        out.status.success(),
+        "after the crash: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    directory_is_consistent(&env.ca);
+    verify_is_clean(env, label);
+}
+
 #[test]
 fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
     let env = Env::init(&["--no-passphrase"]); // key protection is not what this test is about
@@ -128,33 +157,12 @@ fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
     for round in 1..=rounds {
         // Spread the kills over the batch, from its very start to just past its end.
         let delay = full.mul_f64((round % 16) as f64 / 16.0 * 1.1);
-        let mut child = Command::new(pgca_bin())
-            .arg("--dir")
-            .arg(&env.ca)
-            .args(["issue-client", "--quiet"])
-            .args(roles(round))
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        let finished = child.try_wait().unwrap().is_some();
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        if !finished {
+        let mut args = vec!["issue-client".to_string(), "--quiet".to_string()];
+        args.extend(roles(round));
+        if kill_after(&env, &args, delay) {
             killed_mid_batch += 1;
         }
-        live_pairs_are_whole(&env.ca);
-        // The next writer recovers; then everything must agree.
-        let out = pgca(
-            &env,
-            &["issue-client", "--quiet", &format!("probe-{round}")],
-        );
-        assert!(
-            out.status.success(),
-            "after the crash: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        directory_is_consistent(&env.ca);
-        verify_is_clean(&env, &format!("round {round}"));
+        recover_and_check(&env, round, &format!("round {round}"));
         // A batch is all or nothing: either every role of the round is there or none is.
         let present = roles(round)
             .iter()
@@ -208,30 +216,11 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
             })
             .collect();
         let delay = full.mul_f64((round % 10) as f64 / 10.0 * 1.1);
-        let mut child = Command::new(pgca_bin())
-            .arg("--dir")
-            .arg(&env.ca)
-            .args(["renew", "--force", "--quiet"])
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_none() {
+        let args = ["renew", "--force", "--quiet"].map(String::from);
+        if kill_after(&env, &args, delay) {
             killed_mid_run += 1;
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        live_pairs_are_whole(&env.ca);
-        let out = pgca(
-            &env,
-            &["issue-client", "--quiet", &format!("probe-{round}")],
-        );
-        assert!(
-            out.status.success(),
-            "after the crash: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        directory_is_consistent(&env.ca);
-        verify_is_clean(&env, &format!("renew round {round}"));
+        recover_and_check(&env, round, &format!("renew round {round}"));
         let ledger = CaDir::open(&env.ca).unwrap().inventory().unwrap();
         for (n, old) in names.iter().zip(&before) {
             let now = CertInfo::from_file(&env.ca.join(format!("clients/{n}.crt")))
