@@ -622,7 +622,7 @@ impl CaDir {
         if let Some(previous) = previous {
             storage::swap_symlink(&previous, &leaf.join(format!("{name}.prev")))?;
         }
-        storage::swap_symlink(&target, &leaf.join(&live))?;
+        storage::ensure_symlink(&target, &leaf.join(&live))?;
         // The key link first: a certificate link without its key would make libpq fail
         // ("certificate present, but not private key"); a key without a certificate is unused.
         for ext in ["key", "crt"] {

@@ -181,10 +181,21 @@ pub(crate) fn swap_symlink(target: &Path, link: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates the symlink `link` → `target` unless it already points there.
+/// Creates the symlink `link` → `target` unless it already points there. A new link is made in
+/// place (symlink(2) is atomic on its own); an existing one is replaced by [`swap_symlink`].
 pub(crate) fn ensure_symlink(target: &Path, link: &Path) -> Result<()> {
     match fs::read_link(link) {
         Ok(t) if t == target => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match std::os::unix::fs::symlink(target, link) {
+                Ok(()) => Ok(()),
+                // Raced by another writer: replace it as if it had been there.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    swap_symlink(target, link)
+                }
+                Err(e) => Err(Error::io("create link", link)(e)),
+            }
+        }
         _ => swap_symlink(target, link),
     }
 }
