@@ -95,6 +95,41 @@ impl CertInfo {
     }
 }
 
+/// What `pgca check` needs of a certificate, read without building any text: serial, validity
+/// and public key. [`CertInfo`] reads everything (names, extensions, fingerprint), and costs
+/// several times as much.
+#[derive(Clone, Debug)]
+pub(crate) struct CertFacts {
+    pub(crate) serial: Serial,
+    pub(crate) not_before: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
+    pub(crate) spki_der: Vec<u8>,
+}
+
+impl CertFacts {
+    /// Reads the first certificate of a PEM file; errors as [`CertInfo::from_file`].
+    pub(crate) fn from_file(path: &Path) -> Result<CertFacts> {
+        let bytes = crate::storage::read(path, "read certificate")?;
+        let bad = |reason: String| Error::BadCert {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let der = first_cert_der(&bytes).map_err(bad)?;
+        let (rest, cert) = X509Certificate::from_der(&der)
+            .map_err(|e| bad(format!("not an X.509 certificate ({e})")))?;
+        if !rest.is_empty() {
+            return Err(bad("trailing bytes after the certificate".into()));
+        }
+        let validity = cert.validity();
+        Ok(CertFacts {
+            serial: Serial::from_bytes(cert.raw_serial()),
+            not_before: validity.not_before.to_datetime(),
+            not_after: validity.not_after.to_datetime(),
+            spki_der: cert.public_key().raw.to_vec(),
+        })
+    }
+}
+
 /// The facts of a CRL.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
@@ -197,6 +232,9 @@ pub fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
 
 /// The DER of the first `CERTIFICATE` block in PEM text.
 pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    if let Some(der) = first_block_fast(pem_bytes, "CERTIFICATE") {
+        return Ok(der);
+    }
     let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
     if blocks.is_empty() {
         return Err("not a PEM file".into());
@@ -206,6 +244,19 @@ pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, S
         .find(|b| b.tag() == "CERTIFICATE")
         .map(|b| b.into_contents())
         .ok_or_else(|| "no CERTIFICATE block in the PEM file".to_string())
+}
+
+/// The first `label` block of PEM text, decoded by the strict RFC 7468 decoder, which is several
+/// times faster than the `pem` crate (`check` decodes two blocks per certificate). `None` for
+/// anything it does not take; callers then fall back to the lenient parser and its messages.
+pub(crate) fn first_block_fast(pem_bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(pem_bytes).ok()?;
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = start + text[start..].find(&end)? + end.len();
+    let (found, der) = pkcs8::der::pem::decode_vec(&pem_bytes[start..stop]).ok()?;
+    (found == label).then_some(der)
 }
 
 fn hex_colon(bytes: &[u8], upper: bool) -> String {

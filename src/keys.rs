@@ -330,6 +330,67 @@ fn ed25519_pkcs8_v1(der: &[u8]) -> Zeroizing<Vec<u8>> {
     v
 }
 
+/// The SubjectPublicKeyInfo (DER) that an unencrypted PKCS#8 PEM key records for itself, read
+/// without any key arithmetic: the `publicKey` field of an ECDSA key (RFC 5915), the modulus and
+/// exponent of an RSA key, or a PKCS#8 v2 key's public key. `None` when the key records none (an
+/// Ed25519 PKCS#8 v1 key holds only its seed) or cannot be read this way.
+///
+/// This is what `pgca check` compares with each certificate: about a microsecond a key instead
+/// of the scalar multiplication that [`PrivateKey::from_pem`] spends validating the pair. It
+/// trusts the key file's own record of its public key; `pgca verify` loads every key in full.
+pub(crate) fn recorded_public_key(pem_text: &str) -> Option<Vec<u8>> {
+    use pkcs8::der::Encode;
+    use pkcs8::der::asn1::BitStringRef;
+    use pkcs8::der::{Decode, Reader};
+    const EC: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const RSA: pkcs8::ObjectIdentifier =
+        pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let der = Zeroizing::new(crate::inspect::first_block_fast(
+        pem_text.as_bytes(),
+        "PRIVATE KEY",
+    )?);
+    let info = pkcs8::PrivateKeyInfo::from_der(&der).ok()?;
+    let public: Vec<u8> = match (info.public_key, info.algorithm.oid) {
+        (Some(public), _) => public.to_vec(),
+        (None, EC) => {
+            // ECPrivateKey ::= SEQUENCE { version, privateKey OCTET STRING,
+            //   parameters [0] OPTIONAL, publicKey [1] BIT STRING OPTIONAL }
+            use pkcs8::der::TagNumber;
+            use pkcs8::der::asn1::{AnyRef, ContextSpecific, OctetStringRef};
+            let mut reader = pkcs8::der::SliceReader::new(info.private_key).ok()?;
+            let public = reader
+                .sequence(|r| {
+                    let _version = u8::decode(r)?;
+                    let _secret = OctetStringRef::decode(r)?;
+                    let _params = ContextSpecific::<AnyRef<'_>>::decode_explicit(r, TagNumber::N0)?;
+                    let public =
+                        ContextSpecific::<BitStringRef<'_>>::decode_explicit(r, TagNumber::N1)?;
+                    Ok(public.and_then(|p| p.value.as_bytes().map(<[u8]>::to_vec)))
+                })
+                .ok()?;
+            reader.finish(()).ok()?;
+            public?
+        }
+        (None, RSA) => {
+            use rsa::pkcs1::{RsaPrivateKey, RsaPublicKey};
+            let key = RsaPrivateKey::from_der(info.private_key).ok()?;
+            RsaPublicKey {
+                modulus: key.modulus,
+                public_exponent: key.public_exponent,
+            }
+            .to_der()
+            .ok()?
+        }
+        _ => return None,
+    };
+    pkcs8::spki::SubjectPublicKeyInfoRef {
+        algorithm: info.algorithm,
+        subject_public_key: BitStringRef::from_bytes(&public).ok()?,
+    }
+    .to_der()
+    .ok()
+}
+
 /// Whether PEM text holds an encrypted private key (PKCS#8 `ENCRYPTED PRIVATE KEY`, or the legacy
 /// `Proc-Type: 4,ENCRYPTED` header, which pgca refuses to read).
 pub fn is_encrypted_pem(pem_text: &str) -> bool {
@@ -409,6 +470,47 @@ mod tests {
         assert_eq!(der[..16], ED25519_PKCS8_V1_PREFIX);
         let again = PrivateKey::from_pem(&key.to_pem(), Path::new("k")).unwrap();
         assert_eq!(again.public_key_der(), key.public_key_der());
+    }
+
+    #[test]
+    fn recorded_public_keys_match_the_key_pairs() {
+        for k in [KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::Rsa2048] {
+            let key = PrivateKey::generate(k).unwrap();
+            assert_eq!(
+                recorded_public_key(&key.to_pem()),
+                Some(key.public_key_der()),
+                "{k}"
+            );
+        }
+        // An Ed25519 PKCS#8 v1 key records no public key: check falls back to loading it.
+        let ed = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        assert_eq!(recorded_public_key(&ed.to_pem()), None);
+        for junk in [
+            "hello",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            assert_eq!(recorded_public_key(junk), None);
+        }
+    }
+
+    /// Keys made by `openssl genpkey` (P-256, and RSA-1024 to keep the text short), with the
+    /// public keys that `openssl pkey -pubout -outform DER` printed for them.
+    #[test]
+    fn recorded_public_keys_of_openssl_keys() {
+        const EC: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUQQCf+iTUPWiRSi0\nyflNc4PqFgEBQFFgpjqGf/cyyJKhRANCAASEwmD+OKkg8vHHE5xkgW2KRFfNO47b\nBTCWi62jE75lnuLcGerpkmws6DOQ0aiEbt6M+lcxjW4CC2RQJFhBHSzq\n-----END PRIVATE KEY-----\n";
+        const EC_SPKI: &str = "3059301306072a8648ce3d020106082a8648ce3d0301070342000484c260fe38a920f2f1c7139c64816d8a4457cd3b8edb0530968bada313be659ee2dc19eae9926c2ce83390d1a8846ede8cfa57318d6e020b64502458411d2cea";
+        const RSA: &str = "-----BEGIN PRIVATE KEY-----\nMIICeAIBADANBgkqhkiG9w0BAQEFAASCAmIwggJeAgEAAoGBANVFIYMJunW1XqBb\n6ns5wy6ec/Xet21apCuUFpzQPV39qQYepgSI8SCYCuw+iK9xSkAb22GrFgPAL02c\nq+I1aA7mgFZynhD7qKZjVtovaFg5TfxDvA/jNNPN2QkvpKQ156ZRs4uKvGSpiHlP\nHdIDTMQWXsmllJ6+1+ay4mr6AuPpAgMBAAECgYBzTXTYy6Grkese95LGHGyR/8jh\n3Q9+Z8rqZJ31GgCTmFiRnnBTc1YqMQl2wDhV4gIqtuTc4Qp97KGmbFXhbs5agyXS\n7/BsrF8mxpRLMMicBYm9wY1Z6PzXAgRjQz7bUz/NkmO4aaR67vPKmC60x57BOG/b\n+rnd47q0XZrnLENDoQJBAPHZ/5MuyQ3vtHywkrPDbc8EXTVV20vQEH43kWKipRO8\nbQWbgywYwvNwcRsvP5s64Ot8Z//lY8XhfRdb522CMtMCQQDhvxeKCd1svbg7a9Rs\nLxUzgi8+3yhZf3eK2iHpUJ25S6ToFsxzAe37z5itIYQzGUehmXZv1GRRRyjeSmyb\noQDTAkEAgRRapZFY2UlQSSRsh+kMGGs53BeAvYvE4biCreQkus3cWhvP/J8SnZ8r\nntiu2AiqtsRlNVyWzaw1eVwhvn645QJBANpv5OAeUZLiNX3SBjc0i+hOhVbp6opH\nbC4AiqXP6v6ccpJdVTHH4TczFoIYl2o2gPienVrygqufFq2aCGPDNB8CQQCZTYFo\nKfahu5GmdQqjNgY+hmtKrKp7EowckjYl4MEndvCJJe2bsDAxHEOqQhKoqOffzFzz\nZg2Lhk7Oa2jKTA7B\n-----END PRIVATE KEY-----\n";
+        const RSA_SPKI: &str = "30819f300d06092a864886f70d010101050003818d0030818902818100d545218309ba75b55ea05bea7b39c32e9e73f5deb76d5aa42b94169cd03d5dfda9061ea60488f120980aec3e88af714a401bdb61ab1603c02f4d9cabe235680ee68056729e10fba8a66356da2f6858394dfc43bc0fe334d3cdd9092fa4a435e7a651b38b8abc64a988794f1dd2034cc4165ec9a5949ebed7e6b2e26afa02e3e90203010001";
+        let hex = |h: &str| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect::<Vec<u8>>()
+        };
+        assert_eq!(recorded_public_key(EC), Some(hex(EC_SPKI)));
+        assert_eq!(recorded_public_key(RSA), Some(hex(RSA_SPKI)));
+        let ring_ec = PrivateKey::from_pem(EC, Path::new("ec.key")).unwrap();
+        assert_eq!(ring_ec.public_key_der(), hex(EC_SPKI));
     }
 
     #[test]
