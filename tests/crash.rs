@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{Env, pgca_bin};
 use pgca::{CaDir, CertInfo, CertKind, PrivateKey};
@@ -104,19 +104,29 @@ fn verify_is_clean(env: &Env, when: &str) {
     );
 }
 
-/// Runs `pgca ARGS`, kills it (SIGKILL) after `delay`; whether it was still running then.
-fn kill_after(env: &Env, args: &[String], delay: std::time::Duration) -> bool {
+/// Runs `pgca ARGS` and kills it (SIGKILL) once `delay` has passed. `None` if it was still
+/// running then (the kill landed mid-run); otherwise how long it took, so that the caller can
+/// aim the next kills earlier when the disk has sped up.
+fn kill_after(env: &Env, args: &[String], delay: Duration) -> Option<Duration> {
+    let start = Instant::now();
     let mut child = Command::new(pgca_bin())
         .arg("--dir")
         .arg(&env.ca)
         .args(args)
         .spawn()
         .unwrap();
-    std::thread::sleep(delay);
-    let running = child.try_wait().unwrap().is_none();
-    let _ = child.kill();
-    let _ = child.wait();
-    running
+    loop {
+        let elapsed = start.elapsed();
+        if child.try_wait().unwrap().is_some() {
+            return Some(elapsed);
+        }
+        if elapsed >= delay {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep((delay - elapsed).min(Duration::from_millis(1)));
+    }
 }
 
 /// Right after a kill: every live pair is whole. Then the next writer (a probe issue) recovers,
@@ -142,7 +152,7 @@ fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
 
     // Calibrate: the fastest of three batches, so that the kills below land inside a batch
     // even when the disk speeds up (on this machine it varies from minute to minute).
-    let full = (0..3)
+    let mut full = (0..3)
         .map(|k| {
             let t = Instant::now();
             let st = Command::new(pgca_bin())
@@ -165,8 +175,9 @@ fn kill_9_during_bulk_issue_never_leaves_a_broken_pair() {
         let delay = full.mul_f64((round % 16) as f64 / 16.0 * 0.9);
         let mut args = vec!["issue-client".to_string(), "--quiet".to_string()];
         args.extend(roles(round));
-        if kill_after(&env, &args, delay) {
-            killed_mid_batch += 1;
+        match kill_after(&env, &args, delay) {
+            None => killed_mid_batch += 1,
+            Some(took) => full = full.min(took),
         }
         recover_and_check(&env, round, &format!("round {round}"));
         // A batch is all or nothing: either every role of the round is there or none is.
@@ -200,7 +211,7 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
     assert!(out.status.success());
 
     // The fastest of three renewals (see the bulk test's calibration).
-    let full = (0..3)
+    let mut full = (0..3)
         .map(|_| {
             let t = Instant::now();
             assert!(
@@ -229,8 +240,9 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
             .collect();
         let delay = full.mul_f64((round % 10) as f64 / 10.0 * 0.9);
         let args = ["renew", "--force", "--quiet"].map(String::from);
-        if kill_after(&env, &args, delay) {
-            killed_mid_run += 1;
+        match kill_after(&env, &args, delay) {
+            None => killed_mid_run += 1,
+            Some(took) => full = full.min(took),
         }
         recover_and_check(&env, round, &format!("renew round {round}"));
         let ledger = CaDir::open(&env.ca).unwrap().inventory().unwrap();
