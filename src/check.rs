@@ -269,10 +269,15 @@ impl CaDir {
         // The whole history is not needed past this point: freeing it halves the peak memory
         // of a large directory (the findings take its place).
         drop(ledger);
-        let leaves = crate::dir::parallel_map(current, |(kind, name)| {
-            let ca_not_after = ca_end[usize::from(kind == CertKind::Client)];
-            Ok(self.judge_leaf(kind, &name, now, opts.within, ca_not_after))
-        })?;
+        let readers = [CertKind::Server, CertKind::Client]
+            .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
+        // Four threads a core: on a cold cache the time is disk reads, and more of them in
+        // flight finish sooner; on a warm one the extra threads cost nothing measurable.
+        let leaves =
+            crate::dir::parallel_map_on(current, 4 * crate::dir::cores(), |(kind, name)| {
+                let i = usize::from(kind == CertKind::Client);
+                Ok(self.judge_leaf(kind, &name, &readers[i], now, opts.within, ca_end[i]))
+            })?;
         findings.extend(leaves);
         let status = findings
             .iter()
@@ -347,12 +352,16 @@ impl CaDir {
         &self,
         kind: CertKind,
         name: &str,
+        files: &storage::DirReader,
         now: OffsetDateTime,
         within: Option<Validity>,
         ca_not_after: Option<OffsetDateTime>,
     ) -> Finding {
         let path = self.cert_path(kind, name);
-        let info = match CertFacts::from_file(&path) {
+        let info = match files
+            .read(&format!("{name}.crt"), "read certificate")
+            .and_then(|pem| CertFacts::from_pem(&pem, &path))
+        {
             Ok(info) => info,
             Err(e) => return unreadable(kind, name, path, &e),
         };
@@ -362,16 +371,18 @@ impl CaDir {
         // The public key the key file records is compared first (no key arithmetic); a key that
         // records none, or seems not to match, is loaded in full, so that only a real mismatch
         // is reported.
-        let key = storage::read(&key_path, "read key").and_then(|pem| {
-            let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pem).into_owned());
-            if crate::keys::is_encrypted_pem(&pem) {
-                return Ok(None);
-            }
-            if crate::keys::recorded_public_key(&pem).as_ref() == Some(&info.spki_der) {
-                return Ok(Some(info.spki_der.clone()));
-            }
-            PrivateKey::from_pem(&pem, &key_path).map(|k| Some(k.public_key_der()))
-        });
+        let key = files
+            .read(&format!("{name}.key"), "read key")
+            .and_then(|pem| {
+                let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pem).into_owned());
+                if crate::keys::is_encrypted_pem(&pem) {
+                    return Ok(None);
+                }
+                if crate::keys::recorded_public_key(&pem).as_ref() == Some(&info.spki_der) {
+                    return Ok(Some(info.spki_der.clone()));
+                }
+                PrivateKey::from_pem(&pem, &key_path).map(|k| Some(k.public_key_der()))
+            });
         let mut f = finding(kind, name, path, &info, now);
         match key {
             Err(e) => {

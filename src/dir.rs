@@ -530,7 +530,7 @@ impl CaDir {
         Ok(rows)
     }
 
-    fn leaf_dir(&self, kind: CertKind) -> PathBuf {
+    pub(crate) fn leaf_dir(&self, kind: CertKind) -> PathBuf {
         let side = if kind == CertKind::Server {
             Side::Server
         } else {
@@ -870,36 +870,62 @@ pub(crate) fn parallel_map<T: Send, U: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> Result<U> + Sync,
 ) -> Result<Vec<U>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
+    parallel_map_on(items, cores(), f)
+}
+
+/// The number of cores this process may use.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Maps `f` over `items` on `threads` threads, keeping the order; the first error wins. The
+/// items are handed out in small chunks, so that a thread held up by a slow disk read does not
+/// leave the others idle at the end.
+pub(crate) fn parallel_map_on<T: Send, U: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> Result<U> + Sync,
+) -> Result<Vec<U>> {
+    const CHUNK: usize = 64;
+    let threads = threads.min(items.len().div_ceil(CHUNK)).max(1);
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let total = items.len();
+    let mut queue = std::collections::VecDeque::with_capacity(total.div_ceil(CHUNK));
     let mut items = items.into_iter();
-    loop {
-        let c: Vec<T> = items.by_ref().take(chunk).collect();
-        if c.is_empty() {
-            break;
-        }
-        chunks.push(c);
+    for start in (0..total).step_by(CHUNK) {
+        queue.push_back((start, items.by_ref().take(CHUNK).collect::<Vec<T>>()));
     }
+    let queue = std::sync::Mutex::new(queue);
     let f = &f;
-    let results: Vec<Result<Vec<U>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| s.spawn(move || c.into_iter().map(f).collect::<Result<Vec<U>>>()))
-            .collect();
+    // Each worker returns the chunks it did, by the index of their first item.
+    type Done<U> = Vec<(usize, Vec<U>)>;
+    let worker = || -> Result<Done<U>> {
+        let mut done = Vec::new();
+        loop {
+            let next = queue.lock().expect("no worker panics").pop_front();
+            let Some((start, chunk)) = next else {
+                return Ok(done);
+            };
+            done.push((start, chunk.into_iter().map(f).collect::<Result<Vec<U>>>()?));
+        }
+    };
+    let results: Vec<Result<Done<U>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(worker)).collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("issuing does not panic"))
+            .map(|h| h.join().expect("no worker panics"))
             .collect()
     });
-    let mut out = Vec::new();
+    let mut chunks = Vec::with_capacity(total.div_ceil(CHUNK));
     for r in results {
-        out.extend(r?);
+        chunks.extend(r?);
+    }
+    chunks.sort_unstable_by_key(|(start, _)| *start);
+    let mut out = Vec::with_capacity(total);
+    for (_, chunk) in chunks {
+        out.extend(chunk);
     }
     Ok(out)
 }
@@ -974,6 +1000,24 @@ fn is_temp_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_order_and_reports_an_error() {
+        for threads in [1, 2, 7] {
+            let out = parallel_map_on((0..1000).collect(), threads, |i: u32| Ok(i * 2)).unwrap();
+            assert_eq!(out, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+            let e = parallel_map_on((0..1000).collect(), threads, |i: u32| {
+                if i == 777 {
+                    Err(Error::DuplicateName(i.to_string()))
+                } else {
+                    Ok(i)
+                }
+            })
+            .unwrap_err();
+            assert!(matches!(e, Error::DuplicateName(n) if n == "777"));
+        }
+        assert!(parallel_map_on(Vec::<u8>::new(), 4, Ok).unwrap().is_empty());
+    }
 
     #[test]
     fn temp_names_never_match_a_roles_entries() {

@@ -109,12 +109,16 @@ pub(crate) struct CertFacts {
 impl CertFacts {
     /// Reads the first certificate of a PEM file; errors as [`CertInfo::from_file`].
     pub(crate) fn from_file(path: &Path) -> Result<CertFacts> {
-        let bytes = crate::storage::read(path, "read certificate")?;
+        CertFacts::from_pem(&crate::storage::read(path, "read certificate")?, path)
+    }
+
+    /// Reads the first certificate of PEM text read from `path`.
+    pub(crate) fn from_pem(bytes: &[u8], path: &Path) -> Result<CertFacts> {
         let bad = |reason: String| Error::BadCert {
             path: path.to_path_buf(),
             reason,
         };
-        let der = first_cert_der(&bytes).map_err(bad)?;
+        let der = first_cert_der(bytes).map_err(bad)?;
         let (rest, cert) = X509Certificate::from_der(&der)
             .map_err(|e| bad(format!("not an X.509 certificate ({e})")))?;
         if !rest.is_empty() {

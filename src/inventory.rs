@@ -364,7 +364,7 @@ pub fn read(path: &Path) -> Result<Ledger> {
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let event: Event = serde_json::from_slice(text).map_err(|e| Error::CorruptInventory {
+        let event: Event = parse_event(text).map_err(|e| Error::CorruptInventory {
             path: path.to_path_buf(),
             line: n,
             reason: e.to_string(),
@@ -372,6 +372,16 @@ pub fn read(path: &Path) -> Result<Ledger> {
         ledger.apply(event);
     }
     Ok(ledger)
+}
+
+/// One line of the inventory. Every line pgca writes starts with its tag, and an `issued` line
+/// goes straight to [`Issued`]: serde buffers an internally tagged enum before it can pick the
+/// variant, which made reading a 100,000-line inventory a fifth slower.
+fn parse_event(text: &[u8]) -> serde_json::Result<Event> {
+    if text.starts_with(br#"{"event":"issued","#) {
+        return serde_json::from_slice::<Issued>(text).map(Event::Issued);
+    }
+    serde_json::from_slice(text)
 }
 
 /// Appends events in one write and makes them durable. Must be called under the directory lock.
@@ -486,6 +496,21 @@ mod tests {
             l.current(CertKind::Server, "alice").is_some(),
             "kinds are separate namespaces"
         );
+    }
+
+    #[test]
+    fn the_issued_shortcut_reads_what_the_tagged_enum_reads() {
+        let e = rec("alice", CertKind::Client);
+        let line = serde_json::to_vec(&e).unwrap();
+        assert!(
+            line.starts_with(br#"{"event":"issued","#),
+            "the shortcut is taken"
+        );
+        assert_eq!(parse_event(&line).unwrap(), e);
+        assert_eq!(serde_json::from_slice::<Event>(&line).unwrap(), e);
+        // Anything else goes through the enum, including a line whose tag comes later.
+        let reordered = br#"{"kind":"client","event":"issued"}"#;
+        assert!(parse_event(reordered).is_err());
     }
 
     #[test]

@@ -336,8 +336,10 @@ fn ed25519_pkcs8_v1(der: &[u8]) -> Zeroizing<Vec<u8>> {
 /// Ed25519 PKCS#8 v1 key holds only its seed) or cannot be read this way.
 ///
 /// This is what `pgca check` compares with each certificate: about a microsecond a key instead
-/// of the scalar multiplication that [`PrivateKey::from_pem`] spends validating the pair. It
-/// trusts the key file's own record of its public key; `pgca verify` loads every key in full.
+/// of the scalar multiplication that [`PrivateKey::from_pem`] spends validating the pair. It is
+/// the comparison OpenSSL's `SSL_CTX_check_private_key` makes when PostgreSQL loads a key: it
+/// trusts the key file's own record of its public key. `pgca verify` loads every key in full
+/// and so also finds a key file whose record disagrees with its private key.
 pub(crate) fn recorded_public_key(pem_text: &str) -> Option<Vec<u8>> {
     use pkcs8::der::Encode;
     use pkcs8::der::asn1::BitStringRef;

@@ -75,6 +75,25 @@ fn every_kind_of_damage_is_found() {
             "the key does not match its certificate",
         ),
         (
+            // What check trusts (see check.rs): alice's public key recorded in bob's key file.
+            "a key whose recorded public key is not its own",
+            |e| {
+                let der = |n: &str| {
+                    pem::parse(fs::read(e.path(&format!("clients/{n}.key"))).unwrap())
+                        .unwrap()
+                        .into_contents()
+                };
+                let (alice, mut forged) = (der("alice"), der("bob"));
+                // A P-256 PKCS#8 key as ring writes it ends with the 65-byte public point.
+                let at = forged.len() - 65;
+                forged[at..].copy_from_slice(&alice[alice.len() - 65..]);
+                let text = pem::encode(&pem::Pem::new("PRIVATE KEY", forged));
+                fs::write(e.path("clients/alice.key"), text).unwrap();
+            },
+            2,
+            "clients/alice.key: unsupported or corrupt PKCS#8 key",
+        ),
+        (
             "a readable key",
             |e| {
                 let k = fs::canonicalize(e.path("clients/bob.key")).unwrap();
