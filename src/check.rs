@@ -371,7 +371,7 @@ impl CaDir {
             Ok(info) => info,
             Err(e) => return unreadable(kind, name, path, &e),
         };
-        let key_path = self.key_path(kind, name);
+
         // An encrypted client key (issue-client --encrypt-key) is only checked for presence: its
         // passphrase is the client's.
         // The public key the key file records is compared first (no key arithmetic); a key that
@@ -380,14 +380,18 @@ impl CaDir {
         let key = files
             .read(&format!("{name}.key"), "read key")
             .and_then(|pem| {
-                let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pem).into_owned());
+                let pem = zeroize::Zeroizing::new(match String::from_utf8(pem) {
+                    Ok(text) => text,
+                    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                });
                 if crate::keys::is_encrypted_pem(&pem) {
                     return Ok(None);
                 }
                 if crate::keys::recorded_public_key(&pem).as_ref() == Some(&info.spki_der) {
                     return Ok(Some(info.spki_der.clone()));
                 }
-                PrivateKey::from_pem(&pem, &key_path).map(|k| Some(k.public_key_der()))
+                PrivateKey::from_pem(&pem, &self.key_path(kind, name))
+                    .map(|k| Some(k.public_key_der()))
             });
         let mut f = finding(kind, name, path, &info, now);
         match key {
@@ -402,7 +406,7 @@ impl CaDir {
                 f.state = "key-mismatch";
                 f.detail = format!(
                     "{kind} {name}: key {} does not match the certificate",
-                    key_path.display()
+                    self.key_path(kind, name).display()
                 );
                 return f;
             }

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use serde::Serialize;
 use time::OffsetDateTime;
-use x509_parser::certificate::X509Certificate;
+use x509_parser::certificate::{X509Certificate, X509CertificateParser};
 use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::nom::Parser;
 use x509_parser::prelude::FromDer;
 
 use crate::error::{Error, Result};
@@ -119,7 +120,10 @@ impl CertFacts {
             reason,
         };
         let der = first_cert_der(bytes).map_err(bad)?;
-        let (rest, cert) = X509Certificate::from_der(&der)
+        // The extensions are split but not parsed: check needs none of them.
+        let (rest, cert) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(&der)
             .map_err(|e| bad(format!("not an X.509 certificate ({e})")))?;
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the certificate".into()));
@@ -236,7 +240,7 @@ pub fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
 
 /// The DER of the first `CERTIFICATE` block in PEM text.
 pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    if let Some(der) = first_block_fast(pem_bytes, "CERTIFICATE") {
+    if let Some(der) = first_public_block(pem_bytes, "CERTIFICATE") {
         return Ok(der);
     }
     let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
@@ -250,17 +254,52 @@ pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, S
         .ok_or_else(|| "no CERTIFICATE block in the PEM file".to_string())
 }
 
-/// The first `label` block of PEM text, decoded by the strict RFC 7468 decoder, which is several
-/// times faster than the `pem` crate (`check` decodes two blocks per certificate). `None` for
-/// anything it does not take; callers then fall back to the lenient parser and its messages.
+/// The first `label` block of PEM text holding public data (a certificate), without headers:
+/// the lines between the boundaries, base64-decoded by the (not constant-time) `base64` crate.
+/// `None` for anything else; callers then fall back to the lenient parser and its messages.
+fn first_public_block(pem_bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let (_, body) = pem_block(pem_bytes, label)?;
+    let mut b64 = Vec::with_capacity(body.len());
+    for line in body.split(|&b| b == b'\n') {
+        b64.extend_from_slice(line.trim_ascii());
+    }
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// The first `label` block of PEM text, decoded by the strict RFC 7468 decoder (constant-time
+/// base64, for keys), which is several times faster than the `pem` crate (`check` decodes two
+/// blocks per certificate). `None` for anything it does not take; callers then fall back to the
+/// lenient parser and its messages.
 pub(crate) fn first_block_fast(pem_bytes: &[u8], label: &str) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(pem_bytes).ok()?;
+    let (block, _) = pem_block(pem_bytes, label)?;
+    let (found, der) = pkcs8::der::pem::decode_vec(block).ok()?;
+    (found == label).then_some(der)
+}
+
+/// The first `-----BEGIN label-----` … `-----END label-----` block of PEM text, whole and as
+/// the text between its boundary lines. Quick for files that start with the block, as every
+/// file pgca writes does.
+fn pem_block<'a>(pem: &'a [u8], label: &str) -> Option<(&'a [u8], &'a [u8])> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
-    let start = text.find(&begin)?;
-    let stop = start + text[start..].find(&end)? + end.len();
-    let (found, der) = pkcs8::der::pem::decode_vec(&pem_bytes[start..stop]).ok()?;
-    (found == label).then_some(der)
+    let start = if pem.starts_with(begin.as_bytes()) {
+        0
+    } else {
+        pem.windows(begin.len())
+            .position(|w| w == begin.as_bytes())?
+    };
+    let body_start = start + begin.len();
+    // Base64 text holds no '-': the first one after the BEGIN line starts the END line.
+    let body_len = memchr::memchr(b'-', &pem[body_start..])?;
+    let end_start = body_start + body_len;
+    if !pem[end_start..].starts_with(end.as_bytes()) {
+        return None;
+    }
+    Some((
+        &pem[start..end_start + end.len()],
+        &pem[body_start..end_start],
+    ))
 }
 
 fn hex_colon(bytes: &[u8], upper: bool) -> String {

@@ -84,19 +84,21 @@ impl FromStr for Serial {
     type Err = BadSerial;
 
     fn from_str(s: &str) -> Result<Self, BadSerial> {
-        let hex: String = s.chars().filter(|&c| c != ':').collect();
-        if hex.is_empty() || hex.len() > 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // Every inventory line holds a serial: this is on the path of reading 100,000 of them.
+        let digits = s
+            .bytes()
+            .filter(|&b| b != b':')
+            .map(|b| char::from(b).to_digit(16).map(|d| d as u8).ok_or(BadSerial))
+            .collect::<Result<Vec<u8>, BadSerial>>()?;
+        if digits.is_empty() || digits.len() > 40 {
             return Err(BadSerial);
         }
-        let padded = if hex.len() % 2 == 1 {
-            format!("0{hex}")
-        } else {
-            hex
-        };
-        let bytes: Vec<u8> = (0..padded.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&padded[i..i + 2], 16).map_err(|_| BadSerial))
-            .collect::<Result<_, _>>()?;
+        let odd = digits.len() % 2;
+        let mut bytes = Vec::with_capacity(digits.len() / 2 + odd);
+        if odd == 1 {
+            bytes.push(digits[0]);
+        }
+        bytes.extend(digits[odd..].chunks_exact(2).map(|p| (p[0] << 4) | p[1]));
         Ok(Serial::from_bytes(&bytes))
     }
 }
