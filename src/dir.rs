@@ -597,7 +597,7 @@ impl CaDir {
         }
         for i in ledger.issued() {
             if !i.kind.is_ca() && ledger.is_current(i) {
-                self.link_current(i.kind, &i.name, &i.serial)?;
+                self.link_current(i.kind, &i.name, &i.serial, false)?;
             }
         }
         for kind in [CertKind::Server, CertKind::Client] {
@@ -609,24 +609,37 @@ impl CaDir {
     }
 
     /// Points `NAME.live` at `archive/<serial>` and makes sure `NAME.crt`/`NAME.key` go through it.
-    fn link_current(&self, kind: CertKind, name: &str, serial: &Serial) -> Result<()> {
+    /// `fresh`: the name had no certificate a moment ago (under the lock), so its links are
+    /// created without first looking for old ones; one that exists after all is replaced.
+    fn link_current(&self, kind: CertKind, name: &str, serial: &Serial, fresh: bool) -> Result<()> {
         let leaf = self.leaf_dir(kind);
         let live = format!("{name}.live");
         let target = Path::new("archive").join(serial.to_string());
-        let previous = fs::read_link(leaf.join(&live))
-            .ok()
-            .filter(|p| p != &target);
+        let link = |target: &Path, link: &Path| {
+            if fresh {
+                storage::new_symlink(target, link)
+            } else {
+                storage::ensure_symlink(target, link)
+            }
+        };
+        let previous = if fresh {
+            None
+        } else {
+            fs::read_link(leaf.join(&live))
+                .ok()
+                .filter(|p| p != &target)
+        };
         // NAME.prev: the pair about to be replaced, kept until the next renewal. It is pointed
         // there before NAME.live moves, so that a crash between the two renames leaves both on
         // the old pair (and recovery, finding NAME.live still old, does both again).
         if let Some(previous) = previous {
             storage::swap_symlink(&previous, &leaf.join(format!("{name}.prev")))?;
         }
-        storage::ensure_symlink(&target, &leaf.join(&live))?;
+        link(&target, &leaf.join(&live))?;
         // The key link first: a certificate link without its key would make libpq fail
         // ("certificate present, but not private key"); a key without a certificate is unused.
         for ext in ["key", "crt"] {
-            storage::ensure_symlink(
+            link(
                 &Path::new(&live).join(format!("{name}.{ext}")),
                 &leaf.join(format!("{name}.{ext}")),
             )?;
@@ -634,14 +647,14 @@ impl CaDir {
         Ok(())
     }
 
-    /// Refuses to overwrite an existing certificate without `force`; returns, per request, the
-    /// serial a replacement would supersede.
+    /// Refuses to overwrite an existing certificate without `force`; returns, per request,
+    /// whether the name has a certificate and the serial a replacement would supersede.
     fn check_replaceable(
         &self,
         kind: CertKind,
         names: &[&str],
         force: bool,
-    ) -> Result<Vec<Option<Serial>>> {
+    ) -> Result<Vec<(bool, Option<Serial>)>> {
         let mut replaced = Vec::with_capacity(names.len());
         for name in names {
             let crt = self.cert_path(kind, name);
@@ -649,11 +662,14 @@ impl CaDir {
             if exists && !force {
                 return Err(Error::CertExists(crt));
             }
-            replaced.push(if exists {
-                self.live_serial(kind, name)
-            } else {
-                None
-            });
+            replaced.push((
+                exists,
+                if exists {
+                    self.live_serial(kind, name)
+                } else {
+                    None
+                },
+            ));
         }
         Ok(replaced)
     }
@@ -803,8 +819,8 @@ impl CaDir {
             return Err(e);
         }
         // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
-        for m in &made {
-            self.link_current(kind, &m.name, &m.serial)?;
+        for (m, (existed, _)) in made.iter().zip(&replaced) {
+            self.link_current(kind, &m.name, &m.serial, !existed)?;
         }
         storage::sync_dir(&self.leaf_dir(kind))?;
         self.end_pending()?;
@@ -812,7 +828,7 @@ impl CaDir {
         Ok(made
             .into_iter()
             .zip(replaced)
-            .map(|(m, replaced)| IssuedCert {
+            .map(|(m, (_, replaced))| IssuedCert {
                 kind,
                 cert_path: self.cert_path(kind, &m.name),
                 key_path: self.key_path(kind, &m.name),

@@ -186,17 +186,18 @@ pub(crate) fn swap_symlink(target: &Path, link: &Path) -> Result<()> {
 pub(crate) fn ensure_symlink(target: &Path, link: &Path) -> Result<()> {
     match fs::read_link(link) {
         Ok(t) if t == target => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            match std::os::unix::fs::symlink(target, link) {
-                Ok(()) => Ok(()),
-                // Raced by another writer: replace it as if it had been there.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    swap_symlink(target, link)
-                }
-                Err(e) => Err(Error::io("create link", link)(e)),
-            }
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_symlink(target, link),
         _ => swap_symlink(target, link),
+    }
+}
+
+/// Creates the symlink `link` → `target`, expected not to exist: one symlink(2), no lookup
+/// first. If it exists after all, it is made to point at `target` as [`ensure_symlink`] does.
+pub(crate) fn new_symlink(target: &Path, link: &Path) -> Result<()> {
+    match std::os::unix::fs::symlink(target, link) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => ensure_symlink(target, link),
+        Err(e) => Err(Error::io("create link", link)(e)),
     }
 }
 
@@ -332,6 +333,15 @@ mod tests {
         assert_eq!(fs::read_link(&l).unwrap(), Path::new("b"));
         ensure_symlink(Path::new("b"), &l).unwrap();
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+        // A link expected to be new that exists after all is replaced, not an error.
+        new_symlink(Path::new("c"), &l).unwrap();
+        assert_eq!(fs::read_link(&l).unwrap(), Path::new("c"));
+        new_symlink(Path::new("d"), &d.path().join("fresh")).unwrap();
+        assert_eq!(
+            fs::read_link(d.path().join("fresh")).unwrap(),
+            Path::new("d")
+        );
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
     }
 
     #[test]
