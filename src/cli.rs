@@ -96,7 +96,8 @@ pub enum Command {
     ///
     /// Due: less than a third of a certificate's lifetime left (or less than --within); a CA
     /// once it expires within a year, before a freshly issued 1-year certificate would. Reads
-    /// the certificates on disk, and checks each key against its certificate.
+    /// the certificates on disk, and checks each key against its certificate (the public key
+    /// the key file records, as OpenSSL does when PostgreSQL loads it; pgca verify goes further).
     #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
     Check(CheckArgs),
 
