@@ -272,8 +272,8 @@ impl CaDir {
             .filter(|i| !i.kind.is_ca() && ledger.is_current(i))
             .map(|i| (i.kind, i.name.clone()))
             .collect();
-        // The whole history is not needed past this point: freeing it halves the peak memory
-        // of a large directory (the findings take its place).
+        // The whole history is not needed past this point: freeing it before the findings are
+        // built lowered the peak at 100,000 certificates from 104 to 85 MiB.
         drop(ledger);
         let readers = [CertKind::Server, CertKind::Client]
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
