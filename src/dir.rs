@@ -902,16 +902,18 @@ pub(crate) fn parallel_map_on<T: Send, U: Send>(
     threads: usize,
     f: impl Fn(T) -> Result<U> + Sync,
 ) -> Result<Vec<U>> {
-    const CHUNK: usize = 64;
-    let threads = threads.min(items.len().div_ceil(CHUNK)).max(1);
+    let total = items.len();
+    let threads = threads.min(total).max(1);
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
-    let total = items.len();
-    let mut queue = std::collections::VecDeque::with_capacity(total.div_ceil(CHUNK));
+    // Chunks of up to 64, but small enough that every thread gets work: a batch of three RSA
+    // keys (seconds each) still runs on every core.
+    let chunk = (total / (threads * 4)).clamp(1, 64);
+    let mut queue = std::collections::VecDeque::with_capacity(total.div_ceil(chunk));
     let mut items = items.into_iter();
-    for start in (0..total).step_by(CHUNK) {
-        queue.push_back((start, items.by_ref().take(CHUNK).collect::<Vec<T>>()));
+    for start in (0..total).step_by(chunk) {
+        queue.push_back((start, items.by_ref().take(chunk).collect::<Vec<T>>()));
     }
     let queue = std::sync::Mutex::new(queue);
     let f = &f;
@@ -934,7 +936,7 @@ pub(crate) fn parallel_map_on<T: Send, U: Send>(
             .map(|h| h.join().expect("no worker panics"))
             .collect()
     });
-    let mut chunks = Vec::with_capacity(total.div_ceil(CHUNK));
+    let mut chunks = Vec::with_capacity(total.div_ceil(chunk));
     for r in results {
         chunks.extend(r?);
     }
@@ -1033,6 +1035,16 @@ mod tests {
             assert!(matches!(e, Error::DuplicateName(n) if n == "777"));
         }
         assert!(parallel_map_on(Vec::<u8>::new(), 4, Ok).unwrap().is_empty());
+        // A small batch still uses every thread.
+        let ids = std::sync::Mutex::new(std::collections::HashSet::new());
+        let barrier = std::sync::Barrier::new(2);
+        parallel_map_on(vec![0, 1], 2, |_| {
+            barrier.wait(); // would deadlock if both items ran on one thread
+            ids.lock().unwrap().insert(std::thread::current().id());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids.lock().unwrap().len(), 2);
     }
 
     #[test]
