@@ -18,8 +18,8 @@
 //! nothing ever reads a new certificate with an old key.
 //!
 //! A write goes: sign everything in memory (bad input writes nothing) → create `.pending` →
-//! write each pair into `archive/.tmp-…`, fsync, rename to `archive/<serial>` → append to the
-//! inventory and fdatasync (the commit point) → swap the `.live` links → remove `.pending`.
+//! write each pair into `archive/<serial>` and make it durable (fsync, or one syncfs for a bulk
+//! batch) → append to the inventory and fdatasync (the commit point) → swap the `.live` links → remove `.pending`.
 //! If the process dies, the next writer finds `.pending` and recovers: archive directories the
 //! inventory does not know are removed, links of recorded certificates are rolled forward.
 
@@ -760,32 +760,30 @@ impl CaDir {
         let stored = (|| {
             storage::ensure_private_dir(&self.leaf_dir(kind))?;
             storage::ensure_private_dir(&archive)?;
-            // Each pair goes into a temporary directory; small batches fsync each file, bulk
-            // batches make them all durable with one barrier. Only then is anything renamed
-            // into the archive.
+            // Each pair is written straight into `archive/<serial>`: nothing refers to it until
+            // the inventory commit below, and recovery removes the archive directories the
+            // inventory does not know, so a temporary name and a rename would add nothing but a
+            // second entry per pair in a directory that holds every pair ever issued (at 100,000
+            // certificates each entry dirties its own block, which the fsync must write). Small
+            // batches fsync each file and then the archive; bulk batches make everything durable
+            // with one barrier.
             let bulk = made.len() >= BULK_BATCH;
-            let mut staged = Vec::with_capacity(made.len());
             for m in &made {
                 let dest = archive.join(m.serial.to_string());
-                let tmp = storage::temp_path(&dest);
-                written.push(tmp.clone());
+                written.push(dest.clone());
                 write_pair(
-                    &tmp,
+                    &dest,
                     &m.name,
                     m.key_pem.as_bytes(),
                     m.cert_pem.as_bytes(),
                     !bulk,
                 )?;
-                staged.push((tmp, dest));
             }
             if bulk {
                 storage::sync_filesystem(&archive)?;
+            } else {
+                storage::sync_dir(&archive)?;
             }
-            for (tmp, dest) in staged {
-                fs::rename(&tmp, &dest).map_err(Error::io("move into place", &dest))?;
-                written.push(dest);
-            }
-            storage::sync_dir(&archive)?;
             let leaf = side.leaf_dir();
             let events: Vec<Event> = made
                 .iter()
@@ -951,22 +949,22 @@ pub(crate) fn parallel_map_on<T: Send, U: Send>(
 /// Batches of at least this many certificates are made durable with one filesystem barrier.
 const BULK_BATCH: usize = 16;
 
-/// Writes a key (mode 0600 from creation) and certificate into a fresh temporary directory
-/// `tmp`, fsync-ing each file unless the caller syncs the filesystem before renaming `tmp`.
-fn write_pair(tmp: &Path, name: &str, key_pem: &[u8], cert_pem: &[u8], fsync: bool) -> Result<()> {
+/// Writes a key (mode 0600 from creation) and certificate into a fresh directory `dir`, fsync-ing
+/// each file unless the caller syncs the filesystem afterwards.
+fn write_pair(dir: &Path, name: &str, key_pem: &[u8], cert_pem: &[u8], fsync: bool) -> Result<()> {
     DirBuilder::new()
         .mode(DIR_MODE)
-        .create(tmp)
-        .map_err(Error::io("create directory", tmp))?;
+        .create(dir)
+        .map_err(Error::io("create directory", dir))?;
     storage::create_file_with(
-        &tmp.join(format!("{name}.key")),
+        &dir.join(format!("{name}.key")),
         key_pem,
         KEY_MODE,
         fsync,
         "write key",
     )?;
     storage::create_file_with(
-        &tmp.join(format!("{name}.crt")),
+        &dir.join(format!("{name}.crt")),
         cert_pem,
         PUBLIC_MODE,
         fsync,
