@@ -279,6 +279,27 @@ impl Ledger {
     }
 
     /// The current certificate of every name of every kind, in the order they were issued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pgca::inventory::CertKind;
+    /// use pgca::{CaDir, InitOptions, IssueOptions, RoleName};
+    ///
+    /// let tmp = tempfile::tempdir()?;
+    /// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
+    /// let alice: RoleName = "alice".parse()?;
+    /// ca.issue_client(&alice, &IssueOptions::default())?;
+    /// let mut force = IssueOptions::default();
+    /// force.force = true;
+    /// let again = ca.issue_client(&alice, &force)?;
+    ///
+    /// let ledger = ca.inventory()?;
+    /// let current: Vec<_> = ledger.all_current().into_iter().filter(|i| !i.kind.is_ca()).collect();
+    /// assert_eq!(current.len(), 1); // the first certificate was superseded
+    /// assert_eq!((current[0].kind, current[0].serial.clone()), (CertKind::Client, again.serial));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all_current(&self) -> Vec<&Issued> {
         let mut at: Vec<usize> = self
             .current
