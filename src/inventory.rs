@@ -360,13 +360,7 @@ impl Ledger {
     fn apply(&mut self, event: Event) {
         match event {
             Event::Issued(i) => {
-                let at = self.issued.len();
-                match self.current[kind_index(i.kind)].get_mut(i.name.as_str()) {
-                    Some(latest) => *latest = at,
-                    None => {
-                        self.current[kind_index(i.kind)].insert(i.name.clone(), at);
-                    }
-                }
+                note_latest(&mut self.current, i.kind, &i.name, self.issued.len());
                 self.issued.push(i);
             }
             Event::Deployed(d) => self.deployments.push(d),
@@ -385,6 +379,17 @@ fn kind_index(kind: CertKind) -> usize {
         CertKind::ClientCa => 1,
         CertKind::Server => 2,
         CertKind::Client => 3,
+    }
+}
+
+/// Records `at` as the latest entry of `kind` and `name`, allocating the name only the first time.
+fn note_latest(latest: &mut [HashMap<String, usize>; 4], kind: CertKind, name: &str, at: usize) {
+    let names = &mut latest[kind_index(kind)];
+    match names.get_mut(name) {
+        Some(last) => *last = at,
+        None => {
+            names.insert(name.to_owned(), at);
+        }
     }
 }
 
@@ -462,13 +467,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     for_each_line(path, |text| {
         if text.starts_with(br#"{"event":"issued","#) {
             let i: IssuedName<'_> = serde_json::from_slice(text)?;
-            let names = &mut latest[kind_index(i.kind)];
-            match names.get_mut(i.name.as_ref()) {
-                Some(last) => *last = at,
-                None => {
-                    names.insert(i.name.into_owned(), at);
-                }
-            }
+            note_latest(&mut latest, i.kind, &i.name, at);
             at += 1;
         } else if let Event::CrlIssued(c) = parse_event(text)? {
             crl_recorded[usize::from(c.ca == CertKind::ClientCa)] = true;
