@@ -84,6 +84,41 @@ impl Side {
     pub const BOTH: [Side; 2] = [Side::Server, Side::Client];
 }
 
+/// Refuses to sign with a CA key others can read, or in a CA directory others can write: the key
+/// may be copied, or swapped, by then.
+fn refuse_loose_permissions(dir: &Path, key_path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let key = std::fs::symlink_metadata(key_path).map_err(Error::io("read CA key", key_path))?;
+    if !key.file_type().is_file() {
+        return Err(Error::UnsafeCaKey {
+            path: key_path.to_path_buf(),
+            reason: "not a regular file".into(),
+        });
+    }
+    if key.mode() & 0o077 != 0 {
+        return Err(Error::UnsafeCaKey {
+            path: key_path.to_path_buf(),
+            reason: format!(
+                "it is mode {:04o}, readable by other users; chmod 600 {} (and consider the key compromised if others could read it)",
+                key.mode() & 0o777,
+                key_path.display()
+            ),
+        });
+    }
+    let d = std::fs::metadata(dir).map_err(Error::io("read", dir))?;
+    if d.mode() & 0o022 != 0 {
+        return Err(Error::UnsafeCaKey {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "the CA directory is mode {:04o}, writable by other users; chmod 700 {}",
+                d.mode() & 0o777,
+                dir.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A CA certificate with its key, ready to sign.
 pub(crate) struct CaSigner {
     pub(crate) side: Side,
@@ -116,6 +151,7 @@ impl CaSigner {
             path: cert_path.clone(),
             reason: "not a PEM file".into(),
         })?;
+        refuse_loose_permissions(dir, &key_path)?;
         let key_bytes = zeroize::Zeroizing::new(storage::read(&key_path, "read CA key")?);
         let key_text = std::str::from_utf8(&key_bytes).map_err(|_| Error::BadKey {
             path: key_path.clone(),

@@ -10,6 +10,7 @@
 //! | a CA that expires within a year, before a freshly issued 1-year certificate would (or within `--within`) | WARNING |
 //! | expired, or not yet valid | CRITICAL |
 //! | the key does not match the certificate | CRITICAL |
+//! | the file is not the certificate the inventory records (serial or SHA-256) | CRITICAL |
 //! | the CA expires before a certificate it signed | CRITICAL |
 //! | a file missing, unreadable or corrupt; the directory unreadable | UNKNOWN |
 //!
@@ -95,11 +96,17 @@ pub struct Finding {
     /// The status.
     pub status: Status,
     /// A word for the state: `valid`, `due`, `expired`, `not-yet-valid`, `key-mismatch`,
-    /// `outlives-ca`, `missing`, `unreadable`.
+    /// `not-recorded` (the file is not the certificate the inventory records), `outlives-ca`,
+    /// `missing`, `unreadable`.
     pub state: &'static str,
     /// One line for people.
     pub detail: String,
 }
+
+/// A current certificate's kind and name.
+type Named = (CertKind, String);
+/// What the inventory says its file must be: serial, and SHA-256 where recorded.
+type Expected = (Serial, Option<String>);
 
 /// Options for [`CaDir::check`].
 #[derive(Clone, Debug, Default)]
@@ -227,7 +234,6 @@ pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
         path,
         text.as_bytes(),
         storage::PUBLIC_MODE,
-        None,
         "write metrics file",
     )
 }
@@ -251,7 +257,7 @@ impl CaDir {
         // only those (not the whole history) is a fifth of its time at 100,000 certificates.
         // `pgca verify` reads every line in full.
         let inventory = {
-            let _lock = crate::storage::DirLock::shared(self.root())?;
+            let _lock = self.read_lock()?;
             crate::inventory::read_current(&crate::inventory::path_in(self.root()))?
         };
         let mut findings = Vec::new();
@@ -274,19 +280,21 @@ impl CaDir {
                 findings.push(f);
             }
         }
-        let current: Vec<(CertKind, String)> = inventory
+        let current: Vec<(Named, Expected)> = inventory
             .names
             .into_iter()
-            .filter(|(kind, _)| !kind.is_ca())
+            .zip(inventory.expected)
+            .filter(|((kind, _), _)| !kind.is_ca())
             .collect();
         let readers = [CertKind::Server, CertKind::Client]
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
         // Four threads a core: on a cold cache the time is disk reads, and more of them in
         // flight finish sooner; on a warm one the extra threads cost nothing measurable.
         let leaves =
-            crate::dir::parallel_map_on(current, 4 * crate::dir::cores(), |(kind, name)| {
+            crate::dir::parallel_map_on(current, 4 * crate::dir::cores(), |((kind, name), e)| {
                 let i = usize::from(kind == CertKind::Client);
-                Ok(self.judge_leaf(kind, &name, &readers[i], now, opts.within, ca_end[i]))
+                let f = self.judge_leaf(kind, &name, &readers[i], now, opts.within, ca_end[i], &e);
+                Ok(f)
             })?;
         findings.extend(leaves);
         let status = findings
@@ -358,6 +366,7 @@ impl CaDir {
         Some(f)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn judge_leaf(
         &self,
         kind: CertKind,
@@ -366,6 +375,7 @@ impl CaDir {
         now: OffsetDateTime,
         within: Option<Validity>,
         ca_not_after: Option<OffsetDateTime>,
+        expected: &Expected,
     ) -> Finding {
         let path = self.cert_path(kind, name);
         let info = match files
@@ -375,6 +385,18 @@ impl CaDir {
             Ok(info) => info,
             Err(e) => return unreadable(kind, name, path, &e),
         };
+        // The inventory decides what the file must be: anything else is planted or edited.
+        let (serial, sha256) = expected;
+        if info.serial != *serial || sha256.as_ref().is_some_and(|h| *h != info.sha256) {
+            let mut f = finding(kind, name, path, &info, now);
+            f.status = Status::Critical;
+            f.state = "not-recorded";
+            f.detail = format!(
+                "{kind} {name}: {} is not the certificate the inventory records (serial {serial}): run pgca verify",
+                f.path.display()
+            );
+            return f;
+        }
 
         // An encrypted client key (issue-client --encrypt-key) is only checked for presence: its
         // passphrase is the client's.

@@ -12,8 +12,9 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  failure: bad input (a name, duration or key type), an existing certificate without --force,
-     a file that cannot be read or written, a CA that cannot sign
-    2  usage error: unknown command or option, missing argument
+     a file that cannot be read or written, a CA that cannot sign, a path another user
+     controls, a revoked certificate, a lock still held after --wait
+  2  usage error: unknown command or option, missing argument
 check and verify follow the Nagios convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else ~/.local/share/pgca.";
@@ -50,6 +51,12 @@ pub struct Cli {
     /// $PGCA_PASSPHRASE (less safe), else a prompt on a terminal
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    /// Wait at most DUR for another pgca process's lock on the CA directory or a data
+    /// directory, then fail (check and verify: UNKNOWN) [default: 5s for check, verify and
+    /// list; 5m for commands that write]
+    #[arg(long, global = true, value_name = "DUR")]
+    pub wait: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -183,6 +190,11 @@ pub struct ServiceFileArg {
     /// The service file [default: $PGSERVICEFILE, else ~/.pg_service.conf]
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+
+    /// The user the service file is for (name or uid): directories on the way to it may be
+    /// theirs, and a new file is theirs [default: the user pgca runs as]
+    #[arg(long = "file-owner", value_name = "USER")]
+    pub owner: Option<String>,
 }
 
 /// Connection options of a service entry.
@@ -278,7 +290,12 @@ pub struct RevokeArgs {
     #[arg(long, value_name = "REASON", default_value = "unspecified")]
     pub reason: String,
 
-    /// Revoke every certificate of that name, not only the current one
+    /// Revoke only the name's current certificate; its other unexpired certificates stay
+    /// valid and are listed [default: every unexpired certificate of the name]
+    #[arg(long, conflicts_with = "all")]
+    pub only_current: bool,
+
+    /// Revoke every certificate of the name, expired ones too
     #[arg(long)]
     pub all: bool,
 
@@ -396,9 +413,14 @@ pub struct ClientInstallArgs {
     #[arg(value_name = "ROLE")]
     pub role: String,
 
-    /// Where to install [default: ~/.postgresql]
+    /// Where to install [default: ~/.postgresql of --owner, else of $HOME]
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+
+    /// The user the files are for (name or uid): they are owned by that user, and DIR must be
+    /// theirs [default: the user pgca runs as]
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
 
     /// Replace existing files
     #[arg(long)]

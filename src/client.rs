@@ -5,16 +5,14 @@
 //! so every path pgca hands to libpq is absolute.
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::Side;
 use crate::dir::CaDir;
 use crate::error::{Error, Result};
 use crate::inventory::CertKind;
-use crate::keys::PrivateKey;
 use crate::names::{HostName, RoleName};
-use crate::storage::{self, DirLock, KEY_MODE, PUBLIC_MODE};
+use crate::storage::{self, DIR_MODE, KEY_MODE, PUBLIC_MODE};
 
 /// Absolute paths of the files a role's libpq connections use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,11 +117,14 @@ impl CaDir {
     }
 
     /// Writes (or, with `force`, replaces) the section `service` of the service file at `file`
-    /// with [`CaDir::service_entries`]. Everything else in the file is kept byte for byte.
+    /// with [`CaDir::service_entries`]. Everything else in the file is kept byte for byte. With
+    /// `owner` (uid, gid), the file is written for that user (see
+    /// [`crate::service::write_file_for`]).
     #[allow(clippy::too_many_arguments)]
     pub fn add_service(
         &self,
         file: &Path,
+        owner: Option<(u32, u32)>,
         service: &str,
         role: &RoleName,
         host: &HostName,
@@ -136,7 +137,7 @@ impl CaDir {
         let mut sf = crate::service::read_file(file)?;
         let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let done = sf.upsert(service, &pairs, force)?;
-        sf.save()?;
+        sf.save_for(owner)?;
         Ok(done)
     }
 
@@ -171,85 +172,95 @@ impl CaDir {
     }
 
     /// Copies a role's certificate and key and the server CA to libpq's default locations in `to`
-    /// (default `~/.postgresql`): `postgresql.crt`, `postgresql.key` (0600) and `root.crt`, so
-    /// that `sslmode=verify-full` needs no other option. Existing files are replaced only with
-    /// `force`. The files belong to the owner of the directory (when run as root for another
-    /// user, libpq running as that user must be able to read its key).
+    /// (default: `~/.postgresql` of `owner`, else of `$HOME`): `postgresql.crt`, `postgresql.key`
+    /// (0600) and `root.crt`, so that `sslmode=verify-full` needs no other option. Existing files
+    /// are replaced only with `force`.
+    ///
+    /// The files belong to `owner` (a user name or uid), else to the user pgca runs as: never
+    /// to whoever happens to own the directory. The directory must be owned by that user (it is
+    /// created, 0700, if missing), every directory on the way by root or that user, and a
+    /// symbolic link at a file's name is replaced, never followed. A revoked certificate is not
+    /// installed.
     pub fn client_install(
         &self,
         role: &RoleName,
         to: Option<&Path>,
+        owner: Option<&str>,
         force: bool,
     ) -> Result<ClientInstalled> {
-        let dir = match to {
-            Some(d) => d.to_path_buf(),
-            None => default_client_dir().ok_or(Error::NoDirectory)?,
+        let ids = match owner {
+            Some(u) => storage::lookup_user(u)?,
+            None => storage::invoker_ids(),
         };
-        let files = [
-            dir.join("postgresql.crt"),
-            dir.join("postgresql.key"),
-            dir.join("root.crt"),
-        ];
-        if !force && let Some(f) = files.iter().find(|f| fs::symlink_metadata(f).is_ok()) {
-            return Err(Error::CertExists(f.clone()));
+        let dir = match (to, owner) {
+            (Some(d), _) => d.to_path_buf(),
+            (None, Some(_)) => storage::user_home(ids.0)
+                .map(|h| h.join(".postgresql"))
+                .ok_or(Error::NoDirectory)?,
+            (None, None) => default_client_dir().ok_or(Error::NoDirectory)?,
+        };
+        let pair = self.live_unrevoked(CertKind::Client, role.as_str())?;
+        let trust = storage::Trust::with_owner(ids.0);
+        let parent = storage::open_dir(storage::parent(&dir), &trust, None)?;
+        let name = dir
+            .file_name()
+            .ok_or_else(|| {
+                Error::io("use directory", &dir)(std::io::ErrorKind::InvalidInput.into())
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let mine = (ids != storage::invoker_ids()).then_some(ids);
+        let target = match parent.open_sub(&name)? {
+            Some(d) => d,
+            None => parent.create_dir(&name, DIR_MODE, mine)?,
+        };
+        let st = target.stat()?;
+        target.check(&trust)?;
+        if st.st_uid != ids.0 {
+            return Err(Error::Untrusted {
+                path: dir,
+                why: storage::Distrust::Owner {
+                    uid: st.st_uid,
+                    name: storage::user_name(st.st_uid),
+                },
+            });
         }
-        let (cert, key, root) = {
-            let _lock = DirLock::shared(self.root())?;
-            let info = self.current_cert(CertKind::Client, role.as_str())?;
-            let key_path = self.key_path(CertKind::Client, role.as_str());
-            let key = zeroize::Zeroizing::new(storage::read(&key_path, "read key")?);
-            let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&key).into_owned());
-            // An encrypted key is copied as it is (libpq asks for its passphrase, or takes
-            // sslpassword); only a plain one can be checked against the certificate here.
-            let parsed = if crate::keys::is_encrypted_pem(&text) {
-                None
-            } else {
-                Some(PrivateKey::from_pem(&text, &key_path)?)
-            };
-            if parsed.is_some_and(|p| p.public_key_der() != info.spki_der) {
-                return Err(Error::KeyMismatch {
-                    key: key_path,
-                    cert: self.cert_path(CertKind::Client, role.as_str()),
-                });
+        let names = ["postgresql.crt", "postgresql.key", "root.crt"];
+        if !force {
+            for n in names {
+                if target.stat_at(n)?.is_some() {
+                    return Err(Error::CertExists(dir.join(n)));
+                }
             }
-            let cert = storage::read(
-                &self.cert_path(CertKind::Client, role.as_str()),
-                "read certificate",
-            )?;
+        }
+        let (root, crl) = {
+            let _lock = self.read_lock()?;
+            let crl_path = self.crl_path(Side::Server);
+            let crl = if crl_path.exists() {
+                Some(storage::read(&crl_path, "read CRL")?)
+            } else {
+                None
+            };
             (
-                cert,
-                key,
                 storage::read(&self.ca_cert_path(Side::Server), "read CA certificate")?,
+                crl,
             )
         };
-        let created = !dir.exists();
-        storage::ensure_private_dir(&dir)?;
-        // The owner of the home (or of the directory, if it existed): it is who runs libpq.
-        let owner_of = if created {
-            storage::parent(&dir).to_path_buf()
-        } else {
-            dir.clone()
-        };
-        let m = fs::metadata(&owner_of).map_err(Error::io("read", &owner_of))?;
-        let ids = (m.uid(), m.gid());
-        let owner = (Some(ids.0) != storage::effective_uid()).then_some(ids);
-        if created && let Some(ids) = owner {
-            storage::chown(&dir, ids)?;
-        }
         // The server CA's CRL, where libpq looks for one (~/.postgresql/root.crl), if there is one.
-        let crl_path = self.crl_path(Side::Server);
-        if crl_path.exists() {
-            let crl = storage::read(&crl_path, "read CRL")?;
-            storage::replace_file(&dir.join("root.crl"), &crl, PUBLIC_MODE, owner, "write")?;
+        if let Some(crl) = crl {
+            target.replace_file("root.crl", &crl, PUBLIC_MODE, mine, "write")?;
         }
-        for (path, bytes, mode) in [
-            (&files[2], &root[..], PUBLIC_MODE),
-            (&files[1], &key[..], KEY_MODE),
-            (&files[0], &cert[..], PUBLIC_MODE),
+        for (file, bytes, mode) in [
+            (names[2], &root[..], PUBLIC_MODE),
+            (names[1], &pair.key_pem[..], KEY_MODE),
+            (names[0], &pair.cert_pem[..], PUBLIC_MODE),
         ] {
-            storage::replace_file(path, bytes, mode, owner, "write")?;
+            target.replace_file(file, bytes, mode, mine, "write")?;
         }
-        Ok(ClientInstalled { dir, files })
+        Ok(ClientInstalled {
+            files: names.map(|n| dir.join(n)),
+            dir,
+        })
     }
 }
 

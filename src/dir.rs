@@ -26,7 +26,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, DirBuilder};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -41,7 +41,7 @@ use crate::issue::{self, LeafProfile};
 use crate::keys::{KeyType, PrivateKey};
 use crate::names::{HostName, RoleName};
 use crate::serial::Serial;
-use crate::storage::{self, DIR_MODE, DirLock, KEY_MODE, PUBLIC_MODE};
+use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Wait};
 use crate::timefmt;
 
 /// Default CA lifetime: 10 years. Rolling a CA over means touching every server and client, so it
@@ -58,6 +58,8 @@ pub const DEFAULT_LEAF_VALIDITY: Validity = Validity::days(365);
 pub const BACKDATE_SECONDS: i64 = 300;
 
 const PENDING: &str = ".pending";
+/// The lock file: writers hold it exclusively, readers share it.
+const LOCK_FILE: &str = ".lock";
 const INIT_STAGING: &str = ".init";
 
 /// Where pgca keeps its CA when neither `--dir` nor `PGCA_DIR` says: `$XDG_DATA_HOME/pgca`, else
@@ -218,6 +220,7 @@ pub struct ListEntry {
 pub struct CaDir {
     root: PathBuf,
     passphrase: Option<crate::Passphrase>,
+    wait: Option<Wait>,
 }
 
 impl CaDir {
@@ -231,28 +234,31 @@ impl CaDir {
         let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
         let not_after = now + opts.ca_validity.duration();
 
-        match fs::metadata(&root) {
-            Ok(m) if !m.is_dir() => {
-                return Err(Error::io("use CA directory", &root)(
-                    std::io::ErrorKind::NotADirectory.into(),
-                ));
-            }
-            Ok(_) => {
-                check_no_ca(&root)?;
-                fs::set_permissions(&root, fs::Permissions::from_mode(DIR_MODE))
-                    .map_err(Error::io("restrict permissions of", &root))?;
-            }
-            Err(_) => {
-                if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
-                }
-                DirBuilder::new()
-                    .mode(DIR_MODE)
-                    .create(&root)
-                    .map_err(Error::io("create CA directory", &root))?;
-            }
-        }
-        let _lock = DirLock::exclusive(&root)?;
+        // The directory, and any missing parent, are made by a walk that refuses every directory
+        // on the way another user could change (a directory pre-created by someone else could
+        // later have its CA certificate swapped). Parents are 0755, the CA directory 0700.
+        let trust = storage::Trust::invoker();
+        let parent = storage::parent(&root);
+        storage::open_dir(
+            parent,
+            &trust,
+            Some(storage::NewDir {
+                mode: 0o755,
+                owner: None,
+            }),
+        )?;
+        let handle = storage::open_dir(
+            &root,
+            &trust,
+            Some(storage::NewDir {
+                mode: DIR_MODE,
+                owner: None,
+            }),
+        )?;
+        check_no_ca(&root)?;
+        handle.chmod(DIR_MODE)?;
+        drop(handle);
+        let _lock = Lock::file(&root, LOCK_FILE, LockKind::Exclusive, Wait::WRITER)?;
         check_no_ca(&root)?; // another `init` may have won the race for the lock
         remove_stale_staging(&root)?;
 
@@ -324,10 +330,13 @@ impl CaDir {
         Ok(CaDir {
             root,
             passphrase: opts.passphrase.clone(),
+            wait: None,
         })
     }
 
-    /// Opens an initialised CA directory.
+    /// Opens an initialised CA directory. Every directory on the way must be one only root or
+    /// the user pgca runs as can change (see [`crate::storage`]): a CA whose files another
+    /// user could swap is refused.
     pub fn open(root: impl AsRef<Path>) -> Result<CaDir> {
         let root = root.as_ref().to_path_buf();
         match fs::metadata(&root) {
@@ -340,6 +349,7 @@ impl CaDir {
             }
             Ok(_) => {}
         }
+        storage::open_dir(&root, &storage::Trust::invoker(), None)?;
         // try_exists, not exists: "permission denied" must not read as "no CA here".
         let has_inventory = inventory::path_in(&root)
             .try_exists()
@@ -365,7 +375,15 @@ impl CaDir {
         Ok(CaDir {
             root,
             passphrase: None,
+            wait: None,
         })
+    }
+
+    /// The same directory, waiting at most `wait` for another pgca process's lock (by default
+    /// [`Wait::READER`] to read, [`Wait::WRITER`] to write).
+    pub fn with_wait(mut self, wait: Wait) -> CaDir {
+        self.wait = Some(wait);
+        self
     }
 
     /// The same directory, decrypting its CA keys with `passphrase` when they are encrypted.
@@ -392,7 +410,6 @@ impl CaDir {
             &self.root.join(side.ca_key_file()),
             pem.as_bytes(),
             KEY_MODE,
-            None,
             "write CA key",
         )
     }
@@ -497,7 +514,7 @@ impl CaDir {
 
     /// Reads the inventory (waiting while a writer is in the middle of a batch).
     pub fn inventory(&self) -> Result<Ledger> {
-        let _lock = DirLock::shared(&self.root)?;
+        let _lock = self.read_lock()?;
         inventory::read(&inventory::path_in(&self.root))
     }
 
@@ -545,12 +562,30 @@ impl CaDir {
     }
 
     /// Takes the write lock, first finishing or undoing whatever a crashed writer left.
-    pub(crate) fn write_lock(&self) -> Result<DirLock> {
-        let lock = DirLock::exclusive(&self.root)?;
+    pub(crate) fn write_lock(&self) -> Result<Lock> {
+        let wait = self.wait.unwrap_or(Wait::WRITER);
+        let lock = Lock::file(&self.root, LOCK_FILE, LockKind::Exclusive, wait)?;
         if self.root.join(PENDING).exists() {
             self.recover()?;
         }
         Ok(lock)
+    }
+
+    /// How long to wait for a lock: what [`CaDir::with_wait`] set, else `default`.
+    pub(crate) fn lock_wait(&self, default: Wait) -> Wait {
+        self.wait.unwrap_or(default)
+    }
+
+    /// Takes the shared lock: no writer is in the middle of a batch while it is held.
+    pub(crate) fn read_lock(&self) -> Result<Lock> {
+        let wait = self.wait.unwrap_or(Wait::READER);
+        Lock::file(&self.root, LOCK_FILE, LockKind::Shared, wait)
+    }
+
+    /// Takes a lock of its own for a long operation (`renew`), with the writers' wait.
+    pub(crate) fn named_lock(&self, name: &str) -> Result<Lock> {
+        let wait = self.wait.unwrap_or(Wait::WRITER);
+        Lock::file(&self.root, name, LockKind::Exclusive, wait)
     }
 
     fn begin_pending(&self) -> Result<()> {
@@ -713,6 +748,20 @@ impl CaDir {
         let ca = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
         ca.check_can_sign_until(now, latest)?;
 
+        // The fingerprints of keys given to certify again (`renew --reuse-key`).
+        let reused: Vec<Option<String>> = if requests.iter().any(|r| r.key.is_some()) {
+            requests
+                .iter()
+                .map(|r| {
+                    r.key
+                        .as_ref()
+                        .map(|k| crate::inspect::sha256_hex(&k.public_key_der()))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+
         // Keys are generated before taking the lock, on every core: generation dominates
         // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
         let total = requests.len();
@@ -732,6 +781,20 @@ impl CaDir {
 
         let _lock = self.write_lock()?;
         let replaced = self.check_replaceable(kind, &names, force)?;
+        if !reused.is_empty() {
+            // A key certified by a revoked certificate is never certified again.
+            let ledger = inventory::read(&inventory::path_in(&self.root))?;
+            let revoked = ledger.revoked_keys();
+            for (r, spki) in requests.iter().zip(&reused) {
+                if let Some((serial, _)) = spki.as_ref().and_then(|h| revoked.get(h.as_str())) {
+                    return Err(Error::RevokedKey {
+                        kind,
+                        name: r.name.clone(),
+                        serial: (*serial).clone(),
+                    });
+                }
+            }
+        }
         let issuer = ca.issuer()?;
         // Everything is signed in memory before anything is written.
         let made: Vec<Made> = parallel_map(requests, |r| {
@@ -740,7 +803,15 @@ impl CaDir {
             let not_after = now + r.validity.duration();
             let cert_pem =
                 issue::sign_leaf(&r.profile, &key, &issuer, &serial, not_before, not_after)?;
+            let der = crate::inspect::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
+                Error::Crypto {
+                    what: "encoding the certificate",
+                    reason,
+                }
+            })?;
             Ok(Made {
+                sha256: crate::inspect::sha256_hex(&der),
+                spki_sha256: crate::inspect::sha256_hex(&key.public_key_der()),
                 name: r.name,
                 profile: r.profile,
                 key_type: key.key_type(),
@@ -757,10 +828,16 @@ impl CaDir {
 
         self.begin_pending()?;
         let archive = self.archive_dir(kind);
-        let mut written: Vec<PathBuf> = Vec::with_capacity(made.len());
+        let mut written: Vec<String> = Vec::with_capacity(made.len());
+        let mut archive_dir: Option<storage::Dir> = None;
         let stored = (|| {
             storage::ensure_private_dir(&self.leaf_dir(kind))?;
             storage::ensure_private_dir(&archive)?;
+            let archive_dir = archive_dir.insert(storage::open_dir(
+                &archive,
+                &storage::Trust::invoker(),
+                None,
+            )?);
             // Each pair is written straight into `archive/<serial>`: nothing refers to it until
             // the inventory commit below, and recovery removes the archive directories the
             // inventory does not know, so a temporary name and a rename would add nothing but a
@@ -770,9 +847,10 @@ impl CaDir {
             // with one barrier.
             let bulk = made.len() >= BULK_BATCH;
             for m in &made {
-                let dest = archive.join(m.serial.to_string());
+                let dest = m.serial.to_string();
                 written.push(dest.clone());
                 write_pair(
+                    archive_dir,
                     &dest,
                     &m.name,
                     m.key_pem.as_bytes(),
@@ -783,7 +861,7 @@ impl CaDir {
             if bulk {
                 storage::sync_filesystem(&archive)?;
             } else {
-                storage::sync_dir(&archive)?;
+                archive_dir.sync()?;
             }
             let leaf = side.leaf_dir();
             let events: Vec<Event> = made
@@ -804,6 +882,8 @@ impl CaDir {
                         ),
                     );
                     issued.encrypted_key = m.encrypted_key;
+                    issued.sha256 = Some(m.sha256.clone());
+                    issued.spki_sha256 = Some(m.spki_sha256.clone());
                     Event::Issued(issued)
                 })
                 .collect();
@@ -811,8 +891,10 @@ impl CaDir {
         })();
         if let Err(e) = stored {
             // Not committed: take back what this batch wrote, so nothing half-written remains.
-            for d in &written {
-                let _ = fs::remove_dir_all(d);
+            if let Some(archive) = &archive_dir {
+                for d in &written {
+                    let _ = archive.remove_tree(d);
+                }
             }
             let _ = self.end_pending();
             return Err(e);
@@ -839,6 +921,110 @@ impl CaDir {
                 replaced,
             })
             .collect())
+    }
+}
+
+/// A name's current certificate and key as the inventory records them, read under the lock.
+pub(crate) struct LivePair {
+    /// The inventory's record.
+    pub(crate) record: Issued,
+    /// Whether the record's serial is revoked.
+    pub(crate) revoked: bool,
+    /// The certificate file's bytes (PEM).
+    pub(crate) cert_pem: Vec<u8>,
+    /// The key file's bytes (PEM), wiped when dropped.
+    pub(crate) key_pem: zeroize::Zeroizing<Vec<u8>>,
+    /// What the certificate says.
+    pub(crate) info: CertInfo,
+}
+
+impl CaDir {
+    /// The current certificate of `name` and its key, read under the shared lock and checked
+    /// against the inventory: the file must be the certificate recorded (its SHA-256, or for
+    /// older records its serial), and a plain key must match it. A file that disagrees is
+    /// [`Error::NotRecorded`], never used.
+    pub(crate) fn live_pair(&self, kind: CertKind, name: &str) -> Result<LivePair> {
+        let _lock = self.read_lock()?;
+        let ledger = inventory::read(&inventory::path_in(&self.root))?;
+        let Some(record) = ledger.current(kind, name).cloned() else {
+            return Err(self.not_issued(kind, name));
+        };
+        let revoked = ledger.revocation(&record.serial).is_some();
+        let cert_path = self.cert_path(kind, name);
+        let key_path = self.key_path(kind, name);
+        let cert_pem = storage::read(&cert_path, "read certificate")?;
+        let info = CertInfo::from_pem(&cert_pem).map_err(|reason| Error::BadCert {
+            path: cert_path.clone(),
+            reason,
+        })?;
+        let mismatch = |found: String| Error::NotRecorded {
+            kind,
+            name: name.to_string(),
+            path: cert_path.clone(),
+            expected: record.serial.clone(),
+            found,
+        };
+        match &record.sha256 {
+            Some(h) => {
+                let der = crate::inspect::first_cert_der(&cert_pem).map_err(&mismatch)?;
+                if &crate::inspect::sha256_hex(&der) != h {
+                    return Err(mismatch(format!(
+                        "it holds serial {} with another fingerprint",
+                        info.serial
+                    )));
+                }
+            }
+            None if info.serial != record.serial => {
+                return Err(mismatch(format!("it holds serial {}", info.serial)));
+            }
+            None => {}
+        }
+        let key_pem = zeroize::Zeroizing::new(storage::read(&key_path, "read key")?);
+        let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&key_pem).into_owned());
+        // An encrypted key is its owner's to decrypt; only a plain one is checked here.
+        if !crate::keys::is_encrypted_pem(&text)
+            && PrivateKey::from_pem(&text, &key_path)?.public_key_der() != info.spki_der
+        {
+            return Err(Error::KeyMismatch {
+                key: key_path,
+                cert: cert_path,
+            });
+        }
+        Ok(LivePair {
+            record,
+            revoked,
+            cert_pem,
+            key_pem,
+            info,
+        })
+    }
+
+    /// [`CaDir::live_pair`], refusing a revoked certificate: what deployments and installs use.
+    pub(crate) fn live_unrevoked(&self, kind: CertKind, name: &str) -> Result<LivePair> {
+        let pair = self.live_pair(kind, name)?;
+        if pair.revoked {
+            return Err(Error::Revoked {
+                kind,
+                name: name.to_string(),
+                serial: pair.record.serial,
+            });
+        }
+        Ok(pair)
+    }
+
+    /// The error for a name that has no certificate of `kind`.
+    pub(crate) fn not_issued(&self, kind: CertKind, name: &str) -> Error {
+        let (kind, command) = if kind == CertKind::Server {
+            ("server", "issue-server")
+        } else {
+            ("client", "issue-client")
+        };
+        Error::NotIssued {
+            kind,
+            name: name.to_string(),
+            dir: self.root.clone(),
+            command,
+        }
     }
 }
 
@@ -876,6 +1062,8 @@ struct Made {
     key_pem: zeroize::Zeroizing<String>,
     encrypted_key: bool,
     cert_pem: String,
+    sha256: String,
+    spki_sha256: String,
     serial: Serial,
     not_after: OffsetDateTime,
 }
@@ -950,24 +1138,25 @@ pub(crate) fn parallel_map_on<T: Send, U: Send>(
 /// Batches of at least this many certificates are made durable with one filesystem barrier.
 const BULK_BATCH: usize = 16;
 
-/// Writes a key (mode 0600 from creation) and certificate into a fresh directory `dir`, fsync-ing
-/// each file unless the caller syncs the filesystem afterwards.
-fn write_pair(dir: &Path, name: &str, key_pem: &[u8], cert_pem: &[u8], fsync: bool) -> Result<()> {
-    DirBuilder::new()
-        .mode(DIR_MODE)
-        .create(dir)
-        .map_err(Error::io("create directory", dir))?;
-    storage::create_file_with(
-        &dir.join(format!("{name}.key")),
-        key_pem,
-        KEY_MODE,
-        fsync,
-        "write key",
-    )?;
-    storage::create_file_with(
-        &dir.join(format!("{name}.crt")),
+/// Writes a key (mode 0600 from creation) and certificate into the fresh directory `serial` of
+/// the archive, fsync-ing each file unless the caller syncs the filesystem afterwards.
+fn write_pair(
+    archive: &storage::Dir,
+    serial: &str,
+    name: &str,
+    key_pem: &[u8],
+    cert_pem: &[u8],
+    fsync: bool,
+) -> Result<()> {
+    let dir = archive.create_dir_new(serial, DIR_MODE)?;
+    let key = format!("{name}.key");
+    dir.create_file(&key, key_pem, KEY_MODE, None, fsync, "write key")?;
+    let crt = format!("{name}.crt");
+    dir.create_file(
+        &crt,
         cert_pem,
         PUBLIC_MODE,
+        None,
         fsync,
         "write certificate",
     )

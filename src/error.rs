@@ -30,6 +30,84 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A path another user controls, where pgca would write (or read what it trusts): see
+    /// the storage module's rules.
+    #[error("refusing {}: {why}", path.display())]
+    Untrusted {
+        /// The component at fault.
+        path: PathBuf,
+        /// What another user could do with it.
+        why: crate::storage::Distrust,
+    },
+
+    /// A lock held by another process for longer than the wait.
+    #[error("{} is held by another pgca process: gave up after {}", path.display(), humantime(*waited))]
+    LockTimeout {
+        /// The lock file or directory.
+        path: PathBuf,
+        /// How long pgca waited.
+        waited: std::time::Duration,
+    },
+
+    /// A file that should hold what the inventory recorded holds something else.
+    #[error("{} is not the certificate the inventory records for {kind} {name} (serial {expected}): {found}", path.display())]
+    NotRecorded {
+        /// Server or client.
+        kind: crate::inventory::CertKind,
+        /// The name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The serial the inventory records.
+        expected: crate::serial::Serial,
+        /// What the file holds instead.
+        found: String,
+    },
+
+    /// A name whose current certificate is revoked: nothing renews, installs or deploys it.
+    #[error("{kind} {name}'s certificate (serial {serial}) is revoked: issue a new one explicitly")]
+    Revoked {
+        /// Server or client.
+        kind: crate::inventory::CertKind,
+        /// The name.
+        name: String,
+        /// The revoked serial.
+        serial: crate::serial::Serial,
+    },
+
+    /// A key whose certificate was revoked, offered for certification again.
+    #[error(
+        "the key of {kind} {name} was certified by a revoked certificate (serial {serial}): it is never certified again"
+    )]
+    RevokedKey {
+        /// Server or client.
+        kind: crate::inventory::CertKind,
+        /// The name.
+        name: String,
+        /// The revoked certificate that certified it.
+        serial: crate::serial::Serial,
+    },
+
+    /// A CA key file others can read, or a CA directory others can write: pgca does not sign.
+    #[error("refusing to sign with {}: {reason}", path.display())]
+    UnsafeCaKey {
+        /// The key file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A value that cannot be written into a configuration file as it is.
+    #[error("invalid {what} {}: {reason}", shown(&Some(value.clone())))]
+    InvalidValue {
+        /// What the value is for.
+        what: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+
     /// Neither `--dir`, `PGCA_DIR` nor `HOME` says where the CA directory is.
     #[error("no CA directory given: use --dir DIR or set PGCA_DIR")]
     NoDirectory,
@@ -124,6 +202,18 @@ pub enum Error {
     /// A directory that should be a PostgreSQL data directory is not one.
     #[error("{} is not a PostgreSQL data directory (no PG_VERSION file)", .0.display())]
     NotADataDir(PathBuf),
+
+    /// A data directory owned by root, or by another user than the one recorded when it was
+    /// first deployed to.
+    #[error("{} is owned by {found}{}", path.display(), match expected { Some(e) => format!(", not {e}, who owned it when pgca first deployed there"), None => ": a PostgreSQL data directory belongs to the database user, never root".to_string() })]
+    DataDirOwner {
+        /// The data directory.
+        path: PathBuf,
+        /// Its owner now.
+        found: String,
+        /// The owner recorded, if any.
+        expected: Option<String>,
+    },
 
     /// A user name that the system does not know.
     #[error("unknown user {0:?}")]
@@ -391,6 +481,21 @@ fn shown(value: &Option<String>) -> String {
         }
         Some(v) => format!("{v:?}"),
         None => "(hidden)".to_string(),
+    }
+}
+
+/// `5s`, `300ms`, `2m30s`.
+fn humantime(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else {
+        let s = d.as_secs();
+        match (s / 60, s % 60) {
+            (0, s) => format!("{s}s"),
+            (m, 0) => format!("{m}m"),
+            (m, s) => format!("{m}m{s}s"),
+        }
     }
 }
 

@@ -105,6 +105,8 @@ pub(crate) struct CertFacts {
     pub(crate) not_before: OffsetDateTime,
     pub(crate) not_after: OffsetDateTime,
     pub(crate) spki_der: Vec<u8>,
+    /// SHA-256 of the DER, hex (see [`sha256_hex`]).
+    pub(crate) sha256: String,
 }
 
 impl CertFacts {
@@ -134,6 +136,7 @@ impl CertFacts {
             not_before: validity.not_before.to_datetime(),
             not_after: validity.not_after.to_datetime(),
             spki_der: cert.public_key().raw.to_vec(),
+            sha256: sha256_hex(&der),
         })
     }
 }
@@ -300,6 +303,17 @@ fn pem_block<'a>(pem: &'a [u8], label: &str) -> Option<(&'a [u8], &'a [u8])> {
         &pem[start..end_start + end.len()],
         &pem[body_start..end_start],
     ))
+}
+
+/// SHA-256 of `bytes` as lowercase hex without separators: the fingerprints the inventory keeps.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.as_ref() {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
 }
 
 fn hex_colon(bytes: &[u8], upper: bool) -> String {

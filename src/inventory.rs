@@ -90,6 +90,14 @@ pub struct Issued {
     /// Whether the key file is encrypted (`issue-client --encrypt-key`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub encrypted_key: bool,
+    /// SHA-256 of the certificate (DER), hex: a file claiming to be this certificate must hash
+    /// to it. `None` in records written before pgca kept it (their serial is compared instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// SHA-256 of the certified public key (DER SubjectPublicKeyInfo), hex: once a certificate
+    /// is revoked, its key is never certified again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki_sha256: Option<String>,
 }
 
 impl Issued {
@@ -117,6 +125,8 @@ impl Issued {
             cert: files.0,
             key: files.1,
             encrypted_key: false,
+            sha256: None,
+            spki_sha256: None,
         }
     }
 }
@@ -135,9 +145,33 @@ pub struct Deployment {
     /// The `--owner` given, if any (otherwise the data directory's owner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The uid that owned the data directory (the database user): a later deployment (renewal)
+    /// refuses a data directory that another user owns by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir_uid: Option<u32>,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+impl Deployment {
+    /// A record of a deployment made now.
+    pub(crate) fn new(
+        name: String,
+        data_dir: PathBuf,
+        serial: Serial,
+        owner: Option<String>,
+        at: OffsetDateTime,
+    ) -> Deployment {
+        Deployment {
+            name,
+            data_dir,
+            serial,
+            owner,
+            data_dir_uid: None,
+            at,
+        }
+    }
 }
 
 /// A certificate revoked with `pgca revoke`.
@@ -155,6 +189,10 @@ pub struct Revocation {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// SHA-256 of the revoked certificate's public key, hex, when known: that key is never
+    /// certified again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki_sha256: Option<String>,
 }
 
 /// A CRL written (its number must only ever grow).
@@ -336,6 +374,25 @@ impl Ledger {
         self.revoked.get(serial)
     }
 
+    /// The fingerprints (`spki_sha256`) of every key a revoked certificate certified, with that
+    /// certificate's serial and name.
+    pub fn revoked_keys(&self) -> HashMap<&str, (&Serial, &str)> {
+        let mut keys = HashMap::new();
+        for r in self.revoked.values() {
+            if let Some(h) = &r.spki_sha256 {
+                keys.insert(h.as_str(), (&r.serial, r.name.as_str()));
+            }
+        }
+        for i in &self.issued {
+            if let Some(h) = &i.spki_sha256
+                && self.revoked.contains_key(&i.serial)
+            {
+                keys.insert(h.as_str(), (&i.serial, i.name.as_str()));
+            }
+        }
+        keys
+    }
+
     /// Every revocation.
     pub fn revocations(&self) -> impl Iterator<Item = &Revocation> {
         self.revoked.values()
@@ -444,6 +501,8 @@ pub(crate) struct Current {
     /// The current certificate's kind and name, for every name, in the order of their latest
     /// issue (as [`Ledger::all_current`]).
     pub names: Vec<(CertKind, String)>,
+    /// What each of `names` must be: its serial, and its SHA-256 where recorded.
+    pub expected: Vec<(Serial, Option<String>)>,
     /// Whether a CRL was ever recorded for the server CA (`[0]`) and the client CA (`[1]`).
     pub crl_recorded: [bool; 2],
 }
@@ -454,6 +513,10 @@ struct IssuedName<'a> {
     kind: CertKind,
     #[serde(borrow)]
     name: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    serial: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    sha256: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Reads only what [`Current`] holds: of an `issued` line its kind and name, without the dates,
@@ -464,10 +527,12 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     let mut latest: [HashMap<String, usize>; 4] = Default::default();
     let mut crl_recorded = [false; 2];
     let mut at = 0;
+    let mut records: Vec<(String, Option<String>)> = Vec::new();
     for_each_line(path, |text| {
         if text.starts_with(br#"{"event":"issued","#) {
             let i: IssuedName<'_> = serde_json::from_slice(text)?;
             note_latest(&mut latest, i.kind, &i.name, at);
+            records.push((i.serial.into_owned(), i.sha256.map(|h| h.into_owned())));
             at += 1;
         } else if let Event::CrlIssued(c) = parse_event(text)? {
             crl_recorded[usize::from(c.ca == CertKind::ClientCa)] = true;
@@ -487,8 +552,19 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
         names.extend(map.into_iter().map(|(name, at)| (at, kind, name)));
     }
     names.sort_unstable_by_key(|n| n.0);
+    let mut expected = Vec::with_capacity(names.len());
+    for (at, _, _) in &names {
+        let (serial, sha256) = std::mem::take(&mut records[*at]);
+        let serial = serial.parse().map_err(|_| Error::CorruptInventory {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: format!("invalid serial {serial:?}"),
+        })?;
+        expected.push((serial, sha256));
+    }
     Ok(Current {
         names: names.into_iter().map(|(_, k, n)| (k, n)).collect(),
+        expected,
         crl_recorded,
     })
 }

@@ -77,4 +77,4 @@ pub use keys::{KeyType, PrivateKey};
 pub use names::{HostName, RoleName};
 pub use passphrase::Passphrase;
 pub use serial::Serial;
-pub use storage::{DIR_MODE, KEY_MODE, PUBLIC_MODE};
+pub use storage::{DIR_MODE, Distrust, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};

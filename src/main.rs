@@ -28,7 +28,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--wait`, parsed once.
+static WAIT: std::sync::OnceLock<Option<pgca::Wait>> = std::sync::OnceLock::new();
+
+/// Opens the CA directory with the `--wait` given.
+fn open_ca(dir: std::path::PathBuf) -> Result<CaDir> {
+    let ca = CaDir::open(dir)?;
+    Ok(match WAIT.get().copied().flatten() {
+        Some(w) => ca.with_wait(w),
+        None => ca,
+    })
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
+    let wait = parse_opt::<Validity>(&cli.wait)?
+        .map(|v| pgca::Wait(std::time::Duration::from_secs(v.seconds().max(0) as u64)));
+    WAIT.set(wait).expect("set once");
     let dir = || {
         cli.dir
             .clone()
@@ -115,7 +130,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out.push_str(&describe_client(i));
             }
             if let Some((service, sf)) = pending {
-                sf.save()?;
+                let owner = a
+                    .conn
+                    .file
+                    .owner
+                    .as_deref()
+                    .map(pgca::lookup_user)
+                    .transpose()?;
+                sf.save_for(owner)?;
                 out.push_str(&format!(
                     "wrote service {service:?} to {}: psql \"service={service}\"\n",
                     sf.path().display()
@@ -128,7 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Service(s) => service(s, dir),
         Command::List(a) => {
-            let ca = CaDir::open(dir()?)?;
+            let ca = open_ca(dir()?)?;
             let rows = ca.list(timefmt::now())?;
             if a.json {
                 emit(&(serde_json::to_string_pretty(&rows).expect("rows serialise") + "\n"));
@@ -150,7 +172,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let reason: pgca::revoke::Reason = a.reason.parse()?;
             let next = parse_opt::<Validity>(&a.next_update)?;
             let ca = signing_ca(dir()?, &sources, &Side::BOTH)?;
-            let done = ca.revoke(&a.target, reason, a.all, next)?;
+            let scope = if a.all {
+                pgca::revoke::Scope::All
+            } else if a.only_current {
+                pgca::revoke::Scope::Current
+            } else {
+                pgca::revoke::Scope::Unexpired
+            };
+            let done = ca.revoke(&a.target, reason, scope, next)?;
             let mut out = String::new();
             for (kind, name, serial) in &done.already {
                 out.push_str(&format!(
@@ -164,6 +193,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if let Some(crl) = &done.crl {
                 out.push_str(&format!("  wrote {}\n", crl.display()));
+            }
+            for (kind, name, serial) in &done.still_valid {
+                out.push_str(&format!(
+                    "  still valid: {kind} {name} serial {serial} (revoke it by serial, or leave out --only-current)\n"
+                ));
             }
             for d in &done.redeployed {
                 out.push_str(&format!(
@@ -191,7 +225,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Renew(a) => return renew(a, dir, &sources),
         Command::ServerConfig(a) => {
-            let ca = CaDir::open(dir()?)?;
+            let ca = open_ca(dir()?)?;
             let data_dir = a
                 .data_dir
                 .as_deref()
@@ -205,7 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(())
         }
         Command::DeployServer(a) => {
-            let ca = CaDir::open(dir()?)?;
+            let ca = open_ca(dir()?)?;
             let d = ca.deploy_server(&a.name, &a.data_dir, a.owner.as_deref())?;
             emit(&format!(
                 "deployed server certificate {} (serial {}) to {}
@@ -221,8 +255,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::ClientInstall(a) => {
             let role: RoleName = a.role.parse()?;
-            let ca = CaDir::open(dir()?)?;
-            let done = ca.client_install(&role, a.to.as_deref(), a.force)?;
+            let ca = open_ca(dir()?)?;
+            let done = ca.client_install(&role, a.to.as_deref(), a.owner.as_deref(), a.force)?;
             emit(&format!(
                 "installed role {:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt
   connect with: psql \"host=HOST user={} sslmode=verify-full\"
@@ -237,7 +271,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let role: RoleName = a.role.parse()?;
             let host: HostName = a.host.parse()?;
             let port = a.port.as_deref().map(parse_port).transpose()?;
-            let ca = CaDir::open(dir()?)?;
+            let ca = open_ca(dir()?)?;
             emit(&ca.client_env(&role, &host, port, a.dbname.as_deref())?);
             Ok(())
         }
@@ -323,7 +357,7 @@ fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Ex
     let report = (|| {
         let mut opts = CheckOptions::default();
         opts.within = parse_opt::<Validity>(&a.within)?;
-        let report = CaDir::open(dir()?)?.check(&opts)?;
+        let report = open_ca(dir()?)?.check(&opts)?;
         if let Some(path) = &a.prometheus {
             pgca::check::write_textfile(path, &report.prometheus())?;
         }
@@ -366,7 +400,7 @@ fn verify(
     sources: &pgca::passphrase::Sources,
 ) -> ExitCode {
     let report = (|| {
-        let mut ca = CaDir::open(dir()?)?;
+        let mut ca = open_ca(dir()?)?;
         // Never a prompt: a doctor runs from monitoring too.
         let given = sources.file.is_some()
             || std::env::var_os("PGCA_PASSPHRASE_FILE").is_some()
@@ -521,9 +555,17 @@ fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBu
             let host: HostName = host.parse()?;
             let port = parse_port(&a.conn.port)?;
             let file = service::resolve_path(a.conn.file.file.as_deref())?;
-            let ca = CaDir::open(dir()?)?;
+            let ca = open_ca(dir()?)?;
+            let owner = a
+                .conn
+                .file
+                .owner
+                .as_deref()
+                .map(pgca::lookup_user)
+                .transpose()?;
             let done = ca.add_service(
                 &file,
+                owner,
                 &a.name,
                 &role,
                 &host,
@@ -546,9 +588,10 @@ fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBu
         }
         S::Remove(a) => {
             let file = service::resolve_path(a.file.file.as_deref())?;
+            let owner = a.file.owner.as_deref().map(pgca::lookup_user).transpose()?;
             let mut sf = service::read_file(&file)?;
             sf.remove(&a.name)?;
-            sf.save()?;
+            sf.save_for(owner)?;
             emit(&format!(
                 "removed service {:?} from {}\n",
                 a.name,
@@ -634,7 +677,7 @@ fn signing_ca(
     sources: &pgca::passphrase::Sources,
     sides: &[Side],
 ) -> Result<CaDir> {
-    let ca = CaDir::open(dir)?;
+    let ca = open_ca(dir)?;
     for &side in sides {
         if ca.ca_key_encrypted(side)? {
             return match sources.get("passphrase for the CA keys", false)? {

@@ -1,9 +1,13 @@
 //! Renewal: `pgca renew`, run from cron or a systemd timer.
 //!
 //! A certificate is due as `pgca check` decides (less than a third of its lifetime left, or less
-//! than `--within`), judged on the certificate on disk. Each due certificate is re-issued with
-//! the same subject, SANs, extended key usage, key type and lifetime, a new random serial and,
-//! unless `--reuse-key`, a new key. Certificate and key switch together (one rename of
+//! than `--within`). What a certificate should be is what the **inventory** recorded when it was
+//! issued, never what a file on disk says: each due certificate is re-issued with the recorded
+//! name, SANs, kind, key type and lifetime, a new random serial and, unless `--reuse-key`, a new
+//! key. A certificate file that is not the one recorded (another serial or fingerprint: planted,
+//! or edited) is not renewed but reported. A revoked name is never renewed (it stays revoked
+//! until an admin issues it again), and `--reuse-key` never certifies a key whose certificate
+//! was revoked. Certificate and key switch together (one rename of
 //! `NAME.live`); `NAME.prev` points at the pair just replaced, and older pairs of that name are
 //! removed from the archive. Renewed server certificates are deployed again wherever
 //! `deploy-server` put them. A failure renewing one certificate is reported and the others are
@@ -12,8 +16,7 @@
 //! One renewal runs at a time: `DIR/.renew.lock` is held for the whole run, so a second `pgca
 //! renew` (cron overlapping a manual run) waits, then finds nothing due.
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::PathBuf;
 
 use time::OffsetDateTime;
@@ -22,8 +25,7 @@ use crate::check::is_due;
 use crate::dir::{BACKDATE_SECONDS, CaDir, IssuedCert, LeafRequest};
 use crate::duration::Validity;
 use crate::error::{Error, Result};
-use crate::inspect::CertInfo;
-use crate::inventory::CertKind;
+use crate::inventory::{CertKind, Issued};
 use crate::issue::LeafProfile;
 use crate::keys::PrivateKey;
 use crate::names::HostName;
@@ -73,6 +75,8 @@ pub struct RenewReport {
     pub crls: Vec<crate::inventory::CrlRecord>,
     /// What failed, one line each (the rest was still attempted).
     pub failures: Vec<String>,
+    /// Names left alone because their current certificate is revoked (kind, name, serial).
+    pub revoked: Vec<(CertKind, String, Serial)>,
 }
 
 impl RenewReport {
@@ -95,13 +99,13 @@ impl CaDir {
     /// Errors are returned only when nothing could be attempted (an unknown name, an unreadable
     /// inventory); failures of single certificates are collected in the report.
     pub fn renew(&self, opts: &RenewOptions) -> Result<RenewReport> {
-        let _renew_lock = self.renew_lock()?;
+        let _renew_lock = self.named_lock(".renew.lock")?;
         let now = opts.now.unwrap_or_else(timefmt::now);
         let ledger = self.inventory()?;
         let current: Vec<_> = ledger
-            .issued()
-            .iter()
-            .filter(|i| !i.kind.is_ca() && ledger.is_current(i))
+            .all_current()
+            .into_iter()
+            .filter(|i| !i.kind.is_ca())
             .collect();
         for name in &opts.names {
             if !current.iter().any(|i| &i.name == name) {
@@ -113,18 +117,14 @@ impl CaDir {
                 });
             }
         }
+        let wanted = |name: &str| opts.names.is_empty() || opts.names.iter().any(|n| n == name);
 
         // A wrong or missing passphrase fails the whole run once, up front, not once per
         // certificate.
         let mut needed = Vec::new();
-        for r in &current {
-            let wanted = opts.names.is_empty() || opts.names.contains(&r.name);
-            let side = if r.kind == CertKind::Server {
-                Side::Server
-            } else {
-                Side::Client
-            };
-            if wanted && !needed.contains(&side) {
+        for r in current.iter().filter(|r| wanted(&r.name)) {
+            let side = side_of(r.kind);
+            if !needed.contains(&side) {
                 needed.push(side);
             }
         }
@@ -134,31 +134,42 @@ impl CaDir {
 
         let mut report = RenewReport::default();
         for record in current {
-            if !opts.names.is_empty() && !opts.names.contains(&record.name) {
+            if !wanted(&record.name) {
                 continue;
             }
             let what = format!("{} {}", record.kind, record.name);
-            let info = match CertInfo::from_file(&self.cert_path(record.kind, &record.name)) {
-                Ok(info) => info,
-                Err(e) => {
-                    report.failures.push(format!("cannot renew {what}: {e}"));
-                    continue;
+            if ledger.revocation(&record.serial).is_some() {
+                // A revoked name stays revoked: asked for by name, that is a failure to report;
+                // otherwise it is simply not due.
+                if !opts.names.is_empty() {
+                    report.failures.push(format!(
+                        "cannot renew {what}: {}",
+                        Error::Revoked {
+                            kind: record.kind,
+                            name: record.name.clone(),
+                            serial: record.serial.clone(),
+                        }
+                    ));
                 }
-            };
-            if !opts.force && !is_due(info.not_before, info.not_after, now, opts.within) {
+                report
+                    .revoked
+                    .push((record.kind, record.name.clone(), record.serial.clone()));
                 continue;
             }
-            match self.renew_one(record.kind, &record.name, &info, opts, now) {
+            if !opts.force && !is_due(record.not_before, record.not_after, now, opts.within) {
+                continue;
+            }
+            match self.renew_one(record, opts, now) {
                 Ok(issued) => {
                     self.prune_archive(
                         record.kind,
                         &record.name,
                         &ledger,
-                        &info.serial,
+                        &record.serial,
                         &issued.serial,
                     );
                     report.renewed.push(Renewal {
-                        old_serial: info.serial,
+                        old_serial: record.serial.clone(),
                         issued,
                         redeployed: Vec::new(),
                     });
@@ -172,7 +183,7 @@ impl CaDir {
                 if let Err(e) = self.revoke(
                     &r.old_serial.to_string(),
                     crate::revoke::Reason::Superseded,
-                    false,
+                    crate::revoke::Scope::Current,
                     None,
                 ) {
                     report.failures.push(format!(
@@ -207,64 +218,51 @@ impl CaDir {
         let client_crl_renewed = report.crls.iter().any(|c| c.ca == CertKind::ClientCa);
 
         // Deploy renewed server certificates wherever they were deployed before (and every
-        // deployment when the client CRL changed).
-        if client_crl_renewed {
-            for d in ledger.deployments() {
-                if report
-                    .renewed
-                    .iter()
-                    .any(|r| r.issued.kind == CertKind::Server && r.issued.name == d.name)
-                {
-                    continue; // deployed below
-                }
-                if let Err(e) = self.deploy_server(&d.name, &d.data_dir, d.owner.as_deref()) {
-                    report.failures.push(format!(
-                        "cannot deploy server {} to {}: {e}",
-                        d.name,
-                        d.data_dir.display()
-                    ));
-                }
+        // deployment when the client CRL changed), into data directories still owned by the
+        // database user recorded at the first deployment.
+        let ledger = self.inventory()?;
+        for d in ledger.deployments() {
+            let renewed = report
+                .renewed
+                .iter_mut()
+                .find(|r| r.issued.kind == CertKind::Server && r.issued.name == d.name);
+            if renewed.is_none() && !client_crl_renewed {
+                continue;
             }
-        }
-        for r in report
-            .renewed
-            .iter_mut()
-            .filter(|r| r.issued.kind == CertKind::Server)
-        {
-            for d in ledger
-                .deployments()
-                .into_iter()
-                .filter(|d| d.name == r.issued.name)
-            {
-                match self.deploy_server(&d.name, &d.data_dir, d.owner.as_deref()) {
-                    Ok(done) => r.redeployed.push(done.data_dir),
-                    Err(e) => report.failures.push(format!(
-                        "cannot deploy server {} to {}: {e}",
-                        d.name,
-                        d.data_dir.display()
-                    )),
+            let revoked = ledger
+                .current(CertKind::Server, &d.name)
+                .is_some_and(|c| ledger.revocation(&c.serial).is_some());
+            if revoked {
+                continue; // nothing of a revoked name is deployed again
+            }
+            match self.deploy_server_to(&d.name, &d.data_dir, d.owner.as_deref(), d.data_dir_uid) {
+                Ok(done) => {
+                    if let Some(r) = renewed {
+                        r.redeployed.push(done.data_dir);
+                    }
                 }
+                Err(e) => report.failures.push(format!(
+                    "cannot deploy server {} to {}: {e}",
+                    d.name,
+                    d.data_dir.display()
+                )),
             }
         }
         Ok(report)
     }
 
-    /// Re-issues one certificate like the one on disk: subject, SANs, usage, key type, lifetime.
+    /// Re-issues one certificate as the inventory recorded it: name, SANs, kind, key type,
+    /// lifetime. The file on disk must be the certificate recorded.
     fn renew_one(
         &self,
-        kind: CertKind,
-        name: &str,
-        info: &CertInfo,
+        record: &Issued,
         opts: &RenewOptions,
         now: OffsetDateTime,
     ) -> Result<IssuedCert> {
-        let side = if kind == CertKind::Server {
-            Side::Server
-        } else {
-            Side::Client
-        };
+        let (kind, name) = (record.kind, record.name.as_str());
+        let pair = self.live_pair(kind, name)?;
         let profile = if kind == CertKind::Server {
-            let mut sans = info
+            let mut sans = record
                 .sans
                 .iter()
                 .map(|s| s.parse::<HostName>())
@@ -272,24 +270,18 @@ impl CaDir {
             if sans.is_empty() {
                 sans.push(name.parse()?);
             }
-            let mut p = LeafProfile::server(&sans);
-            if let Some(cn) = &info.common_name {
-                p.common_name = cn.clone();
-            }
-            p
+            LeafProfile::server(&sans)
         } else {
-            LeafProfile::client(info.common_name.as_deref().unwrap_or(name))
+            LeafProfile::client(name)
         };
-        let lifetime = (info.not_after - info.not_before).whole_seconds() - BACKDATE_SECONDS;
+        let lifetime = (record.not_after - record.not_before).whole_seconds() - BACKDATE_SECONDS;
         let validity = Validity::from_seconds(lifetime.max(1)).ok_or(Error::InvalidDuration {
             input: format!("{lifetime}s"),
             reason: "the certificate's lifetime cannot be repeated",
         })?;
         // An encrypted key stays encrypted: its renewal needs the passphrase, never drops it.
         let path = self.key_path(kind, name);
-        let pem = zeroize::Zeroizing::new(
-            String::from_utf8_lossy(&crate::storage::read(&path, "read key")?).into_owned(),
-        );
+        let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
         let encrypted = crate::keys::is_encrypted_pem(&pem);
         if encrypted && opts.key_passphrase.is_none() {
             return Err(Error::NeedKeyPassphrase(format!("{kind} {name}")));
@@ -305,7 +297,7 @@ impl CaDir {
         };
         let key_type = match &key {
             Some(k) => k.key_type(),
-            None => info.key_type.parse()?,
+            None => record.key_type,
         };
         let request = LeafRequest {
             name: name.to_string(),
@@ -320,7 +312,7 @@ impl CaDir {
             },
         };
         Ok(self
-            .issue_batch(side, vec![request], true, now, None)?
+            .issue_batch(side_of(kind), vec![request], true, now, None)?
             .remove(0))
     }
 
@@ -349,18 +341,13 @@ impl CaDir {
             }
         }
     }
+}
 
-    fn renew_lock(&self) -> Result<fs::File> {
-        let path = self.root().join(".renew.lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(Error::io("open lock file", &path))?;
-        file.lock().map_err(Error::io("lock", &path))?;
-        Ok(file)
+/// The CA that signs a kind of leaf.
+fn side_of(kind: CertKind) -> Side {
+    if kind == CertKind::Server {
+        Side::Server
+    } else {
+        Side::Client
     }
 }

@@ -109,6 +109,19 @@ impl fmt::Display for Reason {
     }
 }
 
+/// Which certificates of a name [`CaDir::revoke`] revokes (a serial is always just itself).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scope {
+    /// Every certificate of the name that has not expired: a name revoked is revoked whole.
+    #[default]
+    Unexpired,
+    /// Only the current certificate; the others stay valid and are reported.
+    Current,
+    /// Every certificate of the name, expired ones too.
+    All,
+}
+
 /// What [`CaDir::revoke`] did.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -121,6 +134,8 @@ pub struct Revoked {
     pub crl: Option<PathBuf>,
     /// Data directories the new client CRL was deployed to.
     pub redeployed: Vec<PathBuf>,
+    /// Certificates of the name that stay valid ([`Scope::Current`]).
+    pub still_valid: Vec<(CertKind, String, Serial)>,
 }
 
 impl CaDir {
@@ -129,14 +144,16 @@ impl CaDir {
         self.root().join(format!("{}-ca.crl", side.name()))
     }
 
-    /// Revokes the certificate with serial `target`, or the current certificate named `target`
-    /// (every certificate of that name with `all`), and writes that CA's CRL. Revoking what is
-    /// revoked already changes nothing. The CAs themselves cannot be revoked.
+    /// Revokes the certificate with serial `target`, or the certificates named `target` (by
+    /// `scope`: every unexpired one by default), and writes that CA's CRL. Revoking what is
+    /// revoked already changes nothing. The CAs themselves cannot be revoked. A revoked name
+    /// stays revoked: nothing renews, deploys or installs it until it is issued again
+    /// explicitly, and a revoked certificate's key is never certified again.
     pub fn revoke(
         &self,
         target: &str,
         reason: Reason,
-        all: bool,
+        scope: Scope,
         crl_validity: Option<Validity>,
     ) -> Result<Revoked> {
         let now = timefmt::now();
@@ -145,11 +162,13 @@ impl CaDir {
             already: Vec::new(),
             crl: None,
             redeployed: Vec::new(),
+            still_valid: Vec::new(),
         };
         let side = {
             let _lock = self.write_lock()?;
             let ledger = inventory::read(&inventory::path_in(self.root()))?;
-            let targets = resolve(&ledger, target, all, self)?;
+            let (targets, still_valid) = resolve(&ledger, target, scope, now, self)?;
+            out.still_valid = still_valid;
             let side = if targets[0].0 == CertKind::Server {
                 Side::Server
             } else {
@@ -168,6 +187,7 @@ impl CaDir {
                         name: name.clone(),
                         reason,
                         at: now,
+                        spki_sha256: self.key_fingerprint(&ledger, &serial),
                     }));
                     out.revoked.push((kind, name, serial));
                 }
@@ -265,7 +285,6 @@ impl CaDir {
             &self.crl_path(side),
             pem.as_bytes(),
             storage::PUBLIC_MODE,
-            None,
             "write CRL",
         )?;
         let record = CrlRecord {
@@ -286,13 +305,14 @@ impl CaDir {
         let ledger = self.inventory()?;
         let mut done = Vec::new();
         for d in ledger.deployments() {
-            if self
-                .cert_path(CertKind::Server, &d.name)
-                .symlink_metadata()
-                .is_ok()
-            {
+            // A revoked server certificate is never deployed again.
+            let live = ledger
+                .current(CertKind::Server, &d.name)
+                .is_some_and(|c| ledger.revocation(&c.serial).is_none());
+            if live {
+                let to = &d.data_dir;
                 done.push(
-                    self.deploy_server(&d.name, &d.data_dir, d.owner.as_deref())?
+                    self.deploy_server_to(&d.name, to, d.owner.as_deref(), d.data_dir_uid)?
                         .data_dir,
                 );
             }
@@ -320,21 +340,25 @@ fn hex_bytes(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The certificates `target` names: a serial, or a name (its current certificate; every one of
-/// that name with `all`).
+/// A revocation target: kind, name, serial.
+type Target = (CertKind, String, Serial);
+
+/// The certificates `target` names: a serial, or a name (by `scope`); and, for
+/// [`Scope::Current`], the other certificates of the name that stay valid.
 fn resolve(
     ledger: &Ledger,
     target: &str,
-    all: bool,
+    scope: Scope,
+    now: OffsetDateTime,
     ca: &CaDir,
-) -> Result<Vec<(CertKind, String, Serial)>> {
+) -> Result<(Vec<Target>, Vec<Target>)> {
     if let Ok(serial) = target.parse::<Serial>()
         && let Some(i) = ledger.issued().iter().find(|i| i.serial == serial)
     {
         if i.kind.is_ca() {
             return Err(Error::RevokeCa(i.kind.name()));
         }
-        return Ok(vec![(i.kind, i.name.clone(), serial)]);
+        return Ok((vec![(i.kind, i.name.clone(), serial)], Vec::new()));
     }
     if target == "server-ca" || target == "client-ca" {
         return Err(Error::RevokeCa(if target == "server-ca" {
@@ -359,11 +383,37 @@ fn resolve(
     if kinds.len() > 1 {
         return Err(Error::Ambiguous(target.to_string()));
     }
-    Ok(named
-        .into_iter()
-        .filter(|i| all || ledger.is_current(i))
-        .map(|i| (i.kind, i.name.clone(), i.serial.clone()))
-        .collect())
+    let unexpired = |i: &&crate::inventory::Issued| i.not_after > now;
+    let chosen = |i: &&crate::inventory::Issued| match scope {
+        Scope::All => true,
+        Scope::Unexpired => unexpired(i) || ledger.is_current(i),
+        Scope::Current => ledger.is_current(i),
+    };
+    let entry = |i: &crate::inventory::Issued| (i.kind, i.name.clone(), i.serial.clone());
+    let targets = named
+        .iter()
+        .filter(|i| chosen(i))
+        .map(|i| entry(i))
+        .collect();
+    let still_valid = named
+        .iter()
+        .filter(|i| !chosen(i) && unexpired(i) && ledger.revocation(&i.serial).is_none())
+        .map(|i| entry(i))
+        .collect();
+    Ok((targets, still_valid))
+}
+
+impl CaDir {
+    /// The SHA-256 of the public key a recorded certificate certifies: from its record, or
+    /// (records older than that field) from its archived copy, if it is still there.
+    fn key_fingerprint(&self, ledger: &Ledger, serial: &Serial) -> Option<String> {
+        let i = ledger.issued().iter().find(|i| &i.serial == serial)?;
+        if let Some(h) = &i.spki_sha256 {
+            return Some(h.clone());
+        }
+        let info = crate::inspect::CertInfo::from_file(&self.root().join(&i.cert)).ok()?;
+        Some(crate::inspect::sha256_hex(&info.spki_der))
+    }
 }
 
 #[cfg(test)]

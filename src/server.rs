@@ -15,17 +15,16 @@
 //! PostgreSQL refuses a key that is not a regular file owned by the database user with mode 0600
 //! (or by root with 0640); following the `current` link is fine, since it checks with `stat`.
 
-use std::fs::{self, DirBuilder};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::dir::CaDir;
 use crate::error::{Error, Result};
 use crate::inspect::CertInfo;
 use crate::inventory::{self, CertKind, Deployment, Event};
-use crate::keys::PrivateKey;
 use crate::serial::Serial;
-use crate::storage::{self, DIR_MODE, DirLock, KEY_MODE, PUBLIC_MODE};
+use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Trust};
 use crate::{Side, timefmt};
 
 /// The directory `deploy-server` keeps its files in, inside the data directory.
@@ -131,17 +130,7 @@ impl CaDir {
     pub fn current_cert(&self, kind: CertKind, name: &str) -> Result<CertInfo> {
         let path = self.cert_path(kind, name);
         if fs::symlink_metadata(&path).is_err() {
-            let (kind, command) = if kind == CertKind::Server {
-                ("server", "issue-server")
-            } else {
-                ("client", "issue-client")
-            };
-            return Err(Error::NotIssued {
-                kind,
-                name: name.to_string(),
-                dir: self.root().to_path_buf(),
-                command,
-            });
+            return Err(self.not_issued(kind, name));
         }
         CertInfo::from_file(&path)
     }
@@ -151,47 +140,88 @@ impl CaDir {
     /// `root` gives root-owned files with the key 0640 in the database user's group, the other
     /// ownership PostgreSQL accepts),
     /// writes `DATA/pgca_ssl.conf`, and records the deployment so renewal can repeat it.
+    ///
+    /// The data directory belongs to the database user, who can change anything in it: every
+    /// directory on the way must be owned by root or that user (see [`crate::storage`]), the
+    /// data directory is opened once, and everything below it is done relative to that handle
+    /// without following a symbolic link (`DATA/pgca-tls` as a link is refused). Deployments
+    /// into one data directory take turns (they lock `pgca-tls`), so `current` always points at
+    /// a complete pair. A revoked certificate, or a file that is not the certificate the
+    /// inventory records, is never deployed.
     pub fn deploy_server(
         &self,
         name: &str,
         data_dir: &Path,
         owner: Option<&str>,
     ) -> Result<Deployed> {
+        self.deploy_server_to(name, data_dir, owner, None)
+    }
+
+    /// [`CaDir::deploy_server`], requiring the data directory to be owned by `uid` when given
+    /// (renewal passes the owner recorded at the first deployment).
+    pub(crate) fn deploy_server_to(
+        &self,
+        name: &str,
+        data_dir: &Path,
+        owner: Option<&str>,
+        uid: Option<u32>,
+    ) -> Result<Deployed> {
+        let shown = data_dir.to_string_lossy();
+        if shown.chars().any(char::is_control) || data_dir.to_str().is_none() {
+            return Err(Error::InvalidValue {
+                what: "data directory",
+                value: shown.into_owned(),
+                reason: "control characters and non-UTF-8 bytes cannot be written into postgresql.conf",
+            });
+        }
+        let pair = self.live_unrevoked(CertKind::Server, name)?;
+        let named_owner = owner.map(storage::lookup_user).transpose()?;
+        // The database user: the recorded one, else whoever owns the data directory now.
+        let db_uid = match uid {
+            Some(u) => u,
+            None => fs::metadata(data_dir)
+                .map_err(Error::io("open data directory", data_dir))?
+                .uid(),
+        };
+        let data = storage::open_dir(data_dir, &Trust::with_owner(db_uid), None)?;
+        let st = data.stat()?;
+        let is_version_file = data
+            .stat_at("PG_VERSION")?
+            .is_some_and(|s| s.st_mode & 0o170000 == 0o100000);
+        if !is_version_file {
+            return Err(Error::NotADataDir(data.path().to_path_buf()));
+        }
+        if st.st_uid != db_uid || st.st_uid == 0 {
+            let who = |uid| match storage::user_name(uid) {
+                Some(n) => format!("{n} (uid {uid})"),
+                None => format!("uid {uid}"),
+            };
+            return Err(Error::DataDirOwner {
+                path: data.path().to_path_buf(),
+                found: who(st.st_uid),
+                expected: (st.st_uid != 0).then(|| who(db_uid)),
+            });
+        }
+        // Every directory on the way is trusted, so resolving the path again is safe: it gives
+        // the absolute path PostgreSQL is to be told.
         let data_dir =
             fs::canonicalize(data_dir).map_err(Error::io("open data directory", data_dir))?;
-        if !data_dir.join("PG_VERSION").is_file() {
-            return Err(Error::NotADataDir(data_dir));
-        }
-        let m = fs::metadata(&data_dir).map_err(Error::io("read", &data_dir))?;
-        let ids = match owner {
+        let ids = match named_owner {
             // PostgreSQL's other accepted form: owned by root, mode 0640, the database user's group.
-            Some(u) if storage::lookup_user(u)?.0 == 0 => (0, m.gid()),
-            Some(u) => storage::lookup_user(u)?,
-            None => (m.uid(), m.gid()),
+            Some((0, _)) => (0, st.st_gid),
+            Some(ids) => ids,
+            None => (st.st_uid, st.st_gid),
         };
         // Root-owned for another database user: the group must reach the files.
-        let group_access = ids.0 == 0 && m.uid() != 0;
+        let group_access = ids.0 == 0;
         let (key_mode, dir_mode) = if group_access {
             (0o640, 0o750)
         } else {
             (KEY_MODE, DIR_MODE)
         };
 
-        // Read a matching pair while no writer can swap it.
-        let (cert_pem, key_pem, ca_pem, info, crl_pem) = {
-            let _lock = DirLock::shared(self.root())?;
-            let info = self.current_cert(CertKind::Server, name)?;
-            let cert_path = self.cert_path(CertKind::Server, name);
-            let key_path = self.key_path(CertKind::Server, name);
-            let cert_pem = storage::read(&cert_path, "read certificate")?;
-            let key_pem = zeroize::Zeroizing::new(storage::read(&key_path, "read key")?);
-            let key = PrivateKey::from_pem(&String::from_utf8_lossy(&key_pem), &key_path)?;
-            if key.public_key_der() != info.spki_der {
-                return Err(Error::KeyMismatch {
-                    key: key_path,
-                    cert: cert_path,
-                });
-            }
+        let (ca_pem, crl_pem) = {
+            let _lock = self.read_lock()?;
             let ca_pem = storage::read(&self.ca_cert_path(Side::Client), "read CA certificate")?;
             // The client CA's CRL goes along once there is one: PostgreSQL then refuses revoked
             // client certificates.
@@ -201,90 +231,101 @@ impl CaDir {
             } else {
                 None
             };
-            (cert_pem, key_pem, ca_pem, info, crl_pem)
+            (ca_pem, crl_pem)
         };
+        let serial = pair.info.serial.clone();
 
-        let tls = data_dir.join(TLS_DIR);
-        storage::ensure_private_dir(&tls)?;
-        storage::chown(&tls, ids)?;
-        fs::set_permissions(&tls, fs::Permissions::from_mode(dir_mode))
-            .map_err(Error::io("set permissions of", &tls))?;
-        let version = format!("{}.{}", info.serial, storage::random_hex(3));
-        let tmp = storage::temp_path(&tls.join(&version));
-        DirBuilder::new()
-            .mode(DIR_MODE)
-            .create(&tmp)
-            .map_err(Error::io("create directory", &tmp))?;
+        let tls = data.create_dir(TLS_DIR, dir_mode, Some(ids))?;
+        let tls_owner = tls.stat()?.st_uid;
+        if ![0, ids.0, st.st_uid].contains(&tls_owner) {
+            return Err(Error::Untrusted {
+                path: tls.path().to_path_buf(),
+                why: crate::storage::Distrust::Owner {
+                    uid: tls_owner,
+                    name: storage::user_name(tls_owner),
+                },
+            });
+        }
+        let _deploying = Lock::dir(
+            &tls,
+            LockKind::Exclusive,
+            self.lock_wait(storage::Wait::WRITER),
+        )?;
+        tls.chown(ids.0, ids.1)?;
+        tls.chmod(dir_mode)?;
+        let version = format!("{serial}.{}", storage::random_hex(3));
+        let tmp = storage::temp_name(&version);
         let staged = (|| {
+            let dir = tls.create_dir_new(&tmp, DIR_MODE)?;
             let crl = crl_pem
                 .as_deref()
                 .map(|c| ("client-ca.crl", c, PUBLIC_MODE));
             for (file, bytes, mode) in [
-                ("server.key", &key_pem[..], key_mode),
-                ("server.crt", &cert_pem[..], PUBLIC_MODE),
+                ("server.key", &pair.key_pem[..], key_mode),
+                ("server.crt", &pair.cert_pem[..], PUBLIC_MODE),
                 ("client-ca.crt", &ca_pem[..], PUBLIC_MODE),
             ]
             .into_iter()
             .chain(crl)
             {
-                let p = tmp.join(file);
-                storage::create_file(&p, bytes, mode, "write")?;
-                storage::chown(&p, ids)?;
+                dir.create_file(file, bytes, mode, Some(ids), true, "write")?;
             }
-            storage::chown(&tmp, ids)?;
-            fs::set_permissions(&tmp, fs::Permissions::from_mode(dir_mode))
-                .map_err(Error::io("set permissions of", &tmp))?;
-            fs::rename(&tmp, tls.join(&version))
-                .map_err(Error::io("move into place", tls.join(&version)))
+            dir.chown(ids.0, ids.1)?;
+            dir.chmod(dir_mode)?;
+            dir.sync()?;
+            tls.rename(&tmp, &version)
         })();
         if let Err(e) = staged {
-            let _ = fs::remove_dir_all(&tmp);
+            let _ = tls.remove_tree(&tmp);
             return Err(e);
         }
-        storage::sync_dir(&tls)?;
-        let current = tls.join("current");
-        let previous = fs::read_link(&current).ok();
-        storage::swap_symlink(Path::new(&version), &current)?;
-        storage::chown(&current, ids)?;
-        storage::sync_dir(&tls)?;
+        tls.sync()?;
+        let previous = tls.read_link("current");
+        tls.swap_symlink(Path::new(&version), "current", Some(ids))?;
+        tls.sync()?;
         // Keep the pair in use and the one before it; drop older ones and crash leftovers.
-        for e in fs::read_dir(&tls)
-            .map_err(Error::io("read directory", &tls))?
-            .flatten()
-        {
-            let n = e.file_name();
+        for n in tls.entries()? {
             let keep = n == "current"
                 || n == version.as_str()
                 || previous.as_deref().is_some_and(|p| p == Path::new(&n));
             if !keep {
-                let _ = fs::remove_dir_all(e.path());
+                let _ = tls.remove_tree(&n.to_string_lossy());
             }
         }
 
         let include = data_dir.join(INCLUDE_FILE);
         let text = format!(
-            "# Written by `pgca deploy-server {name}` ({}): rewritten on every deployment and renewal.\n\
+            "# Written by `pgca deploy-server {name}` ({serial}): rewritten on every deployment and renewal.\n\
              # Include it at the end of postgresql.conf:  include_if_exists = {}\n{}",
-            info.serial,
             conf_quote(&include),
             postgresql_conf(Some(&data_dir), crl_pem.is_some())
         );
-        storage::replace_file(&include, text.as_bytes(), PUBLIC_MODE, Some(ids), "write")?;
+        data.replace_file(
+            INCLUDE_FILE,
+            text.as_bytes(),
+            PUBLIC_MODE,
+            Some(ids),
+            "write",
+        )?;
 
         {
             let _lock = self.write_lock()?;
-            let event = Event::Deployed(Deployment {
-                name: name.to_string(),
-                data_dir: data_dir.clone(),
-                serial: info.serial.clone(),
-                owner: owner.map(str::to_string),
-                at: timefmt::now(),
-            });
-            inventory::append(&inventory::path_in(self.root()), &[event])?;
+            let mut deployment = Deployment::new(
+                name.to_string(),
+                data_dir.clone(),
+                serial.clone(),
+                owner.map(str::to_string),
+                timefmt::now(),
+            );
+            deployment.data_dir_uid = Some(st.st_uid);
+            inventory::append(
+                &inventory::path_in(self.root()),
+                &[Event::Deployed(deployment)],
+            )?;
         }
-        let live = current;
+        let live = data_dir.join(TLS_DIR).join("current");
         Ok(Deployed {
-            serial: info.serial,
+            serial,
             include_file: include,
             cert: live.join("server.crt"),
             key: live.join("server.key"),

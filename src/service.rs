@@ -51,10 +51,9 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File, Metadata, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::ops::Range;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -485,6 +484,11 @@ impl ServiceFile {
         write_file(&self.path, &self.bytes)
     }
 
+    /// Writes the file for the user `owner` (uid, gid): see [`write_file_for`].
+    pub fn save_for(&self, owner: Option<(u32, u32)>) -> Result<()> {
+        write_file_for(&self.path, &self.bytes, owner)
+    }
+
     /// CRLF when the file's first line ends with CRLF, else LF.
     fn line_ending(&self) -> &'static str {
         let first = self
@@ -843,66 +847,82 @@ pub fn read_file(path: &Path) -> Result<ServiceFile> {
 /// the new one, never a mix.
 ///
 /// The bytes go to a temporary file in the same directory, created with mode 0600 from the first
-/// byte, fsync-ed, then renamed over `path`, and the directory is fsync-ed. A new file gets mode
-/// [`SERVICE_FILE_MODE`] whatever the umask; an existing file keeps its permission bits, owner
-/// and group. A symbolic link is followed: its target is replaced and the link stays. On any
-/// failure the original file is untouched and no temporary file is left.
+/// byte, fsync-ed, then renamed over `path`, and the directory is fsync-ed (the storage layer's
+/// one atomic writer). A new file gets mode [`SERVICE_FILE_MODE`] whatever the umask; an
+/// existing file keeps its permission bits, owner and group. A symbolic link (a dotfile
+/// manager's) is followed when root or the user pgca runs as owns it: its target is replaced
+/// and the link stays. Every directory on the way must be one only root or the user pgca runs
+/// as can change (see [`write_file_for`] to write for another user). On any failure the
+/// original file is untouched and no temporary file is left.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    const WHAT: &str = "write service file";
-    let target = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            fs::canonicalize(path).map_err(Error::io("resolve service file", path))?
-        }
-        _ => path.to_path_buf(),
-    };
-    let existing = match fs::metadata(&target) {
-        Ok(m) => Some(m),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(WHAT, path)(e)),
-    };
-    let tmp = storage::temp_path(&target);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(SERVICE_FILE_MODE)
-        .open(&tmp)
-        .map_err(Error::io(WHAT, path))?;
-    let written = fill(&mut file, existing.as_ref(), bytes, path);
-    drop(file);
-    let renamed = written.and_then(|()| fs::rename(&tmp, &target).map_err(Error::io(WHAT, path)));
-    if let Err(e) = renamed {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    storage::sync_dir(storage::parent(&target))
+    write_file_for(path, bytes, None)
 }
 
-/// Gives the temporary file the owner, group and mode it must have, writes and fsyncs it.
-fn fill(file: &mut File, existing: Option<&Metadata>, bytes: &[u8], path: &Path) -> Result<()> {
-    let mode = match existing {
-        Some(old) => {
-            let new = file
-                .metadata()
-                .map_err(Error::io("write service file", path))?;
-            if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
-                std::os::unix::fs::fchown(&*file, Some(old.uid()), Some(old.gid()))
-                    .map_err(Error::io("keep the owner and group of service file", path))?;
-            }
-            old.mode() & 0o7777
-        }
-        None => SERVICE_FILE_MODE,
+/// [`write_file`] for the user `owner` (uid, gid): directories on the way may also be theirs,
+/// and a new file is theirs.
+pub fn write_file_for(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<()> {
+    const WHAT: &str = "write service file";
+    let trust = match owner {
+        Some((uid, _)) => storage::Trust::with_owner(uid),
+        None => storage::Trust::invoker(),
     };
-    // After fchown, which may clear set-id bits; and whatever the umask took away.
-    file.set_permissions(Permissions::from_mode(mode))
-        .map_err(Error::io("set the mode of service file", path))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(Error::io("write service file", path))
+    // Failures name the service file, not the directory or the temporary name.
+    let named = |e: Error| match e {
+        Error::Io { source, .. } => Error::Io {
+            action: WHAT,
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    };
+    let me = storage::invoker_ids();
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        let name = target
+            .file_name()
+            .ok_or_else(|| Error::io(WHAT, path)(io::ErrorKind::InvalidInput.into()))?
+            .to_string_lossy()
+            .into_owned();
+        let dir = storage::open_dir(storage::parent(&target), &trust, None).map_err(named)?;
+        match dir.stat_at(&name).map_err(named)? {
+            Some(st) if st.st_mode & 0o170000 == 0o120000 => {
+                if !trust.follows(st.st_uid) {
+                    return Err(Error::Untrusted {
+                        path: target,
+                        why: storage::Distrust::ForeignLink {
+                            uid: st.st_uid,
+                            name: storage::user_name(st.st_uid),
+                        },
+                    });
+                }
+                let link = dir
+                    .read_link(&name)
+                    .ok_or_else(|| Error::io(WHAT, path)(io::ErrorKind::NotFound.into()))?;
+                target = storage::parent(&target).join(link);
+            }
+            existing => {
+                let (mode, ids) = match existing {
+                    Some(st) => (st.st_mode & 0o7777, (st.st_uid, st.st_gid)),
+                    None => (SERVICE_FILE_MODE, owner.unwrap_or(me)),
+                };
+                let ids = (ids != me).then_some(ids);
+                return dir
+                    .replace_file(&name, bytes, mode, ids, WHAT)
+                    .map_err(named);
+            }
+        }
+    }
+    Err(Error::Untrusted {
+        path: path.to_path_buf(),
+        why: storage::Distrust::TooManyLinks,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::Permissions;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     const PATH: &str = "/x/pg_service.conf";
 

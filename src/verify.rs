@@ -182,6 +182,19 @@ impl CaDir {
                         info.serial, i.serial
                     ),
                 );
+            } else if i
+                .sha256
+                .as_ref()
+                .is_some_and(|h| *h != crate::inspect::sha256_hex(&der))
+            {
+                found.add(
+                    Status::Critical,
+                    &cert_path,
+                    format!(
+                        "not the certificate the inventory records (serial {}, but another fingerprint)",
+                        i.serial
+                    ),
+                );
             }
             let want_eku = if i.kind == CertKind::Server {
                 "serverAuth"

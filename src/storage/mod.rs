@@ -1,18 +1,41 @@
-//! Crash-safe file primitives: every write pgca makes goes through here.
+//! The one file layer: every file pgca writes, every directory it writes in, every lock.
 //!
-//! - Private keys are created with mode 0600 from the first byte (`O_CREAT|O_EXCL` with the mode),
-//!   never created with the umask and chmod-ed later.
-//! - Files that replace others are written to a temporary name in the same directory, fsync-ed,
-//!   renamed into place, and the directory is fsync-ed: a reader sees the old file or the new one.
-//! - A certificate and its key are switched as one: see [`swap_symlink`] and `dir.rs`.
-//! - Writers hold an exclusive `flock` on `DIR/.lock`; readers a shared one.
+//! The rules, in one place:
+//!
+//! 1. **Trust.** Every directory on the way to one pgca writes in must be owned by root, by the
+//!    user pgca runs as, or by the user the files are for, and not writable by anyone else
+//!    (see [`trust`]). A symbolic link is followed only inside such directories and only when a
+//!    trusted user owns it. Anything else is refused with one line naming the path and why.
+//! 2. **Handles.** A directory another user can write in (a data directory, a home) is opened
+//!    once as a [`Dir`] and everything below it is done relative to that handle with
+//!    `O_NOFOLLOW`, never by path again: nothing can be swapped between a check and a use.
+//!    Owners and modes are set on the open file (`fchown`, `fchmod`), never by path.
+//!    Inside the CA directory, which only root or its owner can change, paths are safe.
+//! 3. **Keys** are created with mode 0600 from the first byte (`O_CREAT|O_EXCL` with the mode),
+//!    never created with the umask and chmod-ed later.
+//! 4. **Atomic replacement.** Files that replace others are written to a temporary name in the
+//!    same directory, fsync-ed, renamed into place, and the directory is fsync-ed: a reader sees
+//!    the old file or the new one ([`Dir::replace_file`], the one atomic writer).
+//!    A certificate and its key are switched as one: see [`swap_symlink`] and `dir.rs`.
+//! 5. **Locks** ([`lock`]): writers hold an exclusive `flock` on `DIR/.lock`, readers a shared
+//!    one; a deployment locks its `pgca-tls` directory; every wait is bounded.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, DirBuilder, File};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+mod handle;
+pub(crate) mod lock;
+pub(crate) mod trust;
+
+pub(crate) use handle::Dir;
+pub use lock::Wait;
+pub(crate) use lock::{Lock, LockKind};
+pub use trust::Distrust;
+pub use trust::lookup_user;
+pub(crate) use trust::{NewDir, Trust, invoker_ids, open_dir, user_home, user_name};
 
 /// Mode of private key files.
 pub const KEY_MODE: u32 = 0o600;
@@ -20,6 +43,17 @@ pub const KEY_MODE: u32 = 0o600;
 pub const PUBLIC_MODE: u32 = 0o644;
 /// Mode of the CA directory and its subdirectories.
 pub const DIR_MODE: u32 = 0o700;
+
+/// Opens the directory holding `path` as the user pgca runs as would trust it, and returns it
+/// with the file name.
+pub(crate) fn parent_dir(path: &Path) -> Result<(Dir, String)> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::io("write", path)(std::io::ErrorKind::InvalidInput.into()))?
+        .to_string_lossy()
+        .into_owned();
+    Ok((open_dir(parent(path), &Trust::invoker(), None)?, name))
+}
 
 /// Creates `path`, which must not exist, with `mode` from the first byte, writes `contents` and
 /// fsyncs. On any failure the file is removed again: no partial file is left behind.
@@ -29,86 +63,20 @@ pub(crate) fn create_file(
     mode: u32,
     what: &'static str,
 ) -> Result<()> {
-    create_file_with(path, contents, mode, true, what)
+    let (dir, name) = parent_dir(path)?;
+    dir.create_file(&name, contents, mode, None, true, what)
 }
 
-/// [`create_file`], with the fsync only if `fsync`: otherwise the caller makes the data durable
-/// with [`sync_filesystem`] before renaming anything into place.
-pub(crate) fn create_file_with(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-    fsync: bool,
-    what: &'static str,
-) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(Error::io(what, path))?;
-    let written = file
-        .write_all(contents)
-        .and_then(|()| if fsync { file.sync_all() } else { Ok(()) });
-    if let Err(e) = written {
-        drop(file);
-        let _ = fs::remove_file(path);
-        return Err(Error::io(what, path)(e));
-    }
-    Ok(())
-}
-
-/// Replaces (or creates) `path` atomically: a temporary file with `mode`, fsync, rename, fsync
-/// of the directory. Readers see the old content or the new, never a mix.
-/// With `owner`, the temporary file is given to that uid:gid before it is renamed into place.
+/// Replaces (or creates) `path` atomically with [`Dir::replace_file`], in a directory the user
+/// pgca runs as trusts.
 pub(crate) fn replace_file(
     path: &Path,
     contents: &[u8],
     mode: u32,
-    owner: Option<(u32, u32)>,
     what: &'static str,
 ) -> Result<()> {
-    let tmp = temp_path(path);
-    create_file(&tmp, contents, mode, what)?;
-    if let Some(ids) = owner
-        && let Err(e) = chown(&tmp, ids)
-    {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Err(e) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(what, path)(e));
-    }
-    sync_dir(parent(path))
-}
-
-/// Gives `path` (not following a final symlink) to `uid:gid`.
-pub(crate) fn chown(path: &Path, owner: (u32, u32)) -> Result<()> {
-    std::os::unix::fs::lchown(path, Some(owner.0), Some(owner.1))
-        .map_err(Error::io("change owner of", path))
-}
-
-/// This process's effective uid (from `/proc/self/status`; no libc needed).
-pub(crate) fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// The uid and gid of a user, by name or number, from `/etc/passwd`.
-pub(crate) fn lookup_user(user: &str) -> Result<(u32, u32)> {
-    let passwd = fs::read_to_string("/etc/passwd").map_err(Error::io("read", "/etc/passwd"))?;
-    for line in passwd.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        if f.len() >= 4
-            && (f[0] == user || f[2] == user)
-            && let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse())
-        {
-            return Ok((uid, gid));
-        }
-    }
-    Err(Error::UnknownUser(user.to_string()))
+    let (dir, name) = parent_dir(path)?;
+    dir.replace_file(&name, contents, mode, None, what)
 }
 
 /// A fresh name beside `path` for a temporary file or directory: `.NAME.tmp-PID-RANDOM`.
@@ -118,11 +86,12 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent(path).join(format!(
-        ".{name}{TEMP_MARK}{}-{}",
-        std::process::id(),
-        random_hex(6)
-    ))
+    parent(path).join(temp_name(&name))
+}
+
+/// A fresh temporary name for the entry `name` of the same directory (see [`temp_path`]).
+pub(crate) fn temp_name(name: &str) -> String {
+    format!(".{name}{TEMP_MARK}{}-{}", std::process::id(), random_hex(6))
 }
 
 /// What every temporary name contains.
@@ -252,45 +221,6 @@ impl DirReader {
                 Err(e) => return Err(Error::io(what, path())(e.into())),
             }
         }
-    }
-}
-
-/// An advisory lock on a CA directory, released when dropped.
-#[derive(Debug)]
-pub(crate) struct DirLock {
-    _file: File,
-}
-
-impl DirLock {
-    /// The lock file's name inside the CA directory.
-    pub(crate) const FILE: &'static str = ".lock";
-
-    /// Waits for the exclusive lock: only one writer at a time, and no readers meanwhile.
-    pub(crate) fn exclusive(dir: &Path) -> Result<DirLock> {
-        let file = Self::open(dir)?;
-        file.lock()
-            .map_err(Error::io("lock", dir.join(Self::FILE)))?;
-        Ok(DirLock { _file: file })
-    }
-
-    /// Waits for a shared lock: readers see no half-finished batch.
-    pub(crate) fn shared(dir: &Path) -> Result<DirLock> {
-        let file = Self::open(dir)?;
-        file.lock_shared()
-            .map_err(Error::io("lock", dir.join(Self::FILE)))?;
-        Ok(DirLock { _file: file })
-    }
-
-    fn open(dir: &Path) -> Result<File> {
-        let path = dir.join(Self::FILE);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(KEY_MODE)
-            .open(&path)
-            .map_err(Error::io("open lock file", &path))
     }
 }
 

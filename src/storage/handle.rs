@@ -1,0 +1,355 @@
+//! [`Dir`]: an open directory, and every file operation relative to it.
+//!
+//! A `Dir` is opened once (by [`super::open_dir`], which checks every directory on the way) and
+//! everything below it is done with the `*at` system calls relative to its handle, never
+//! following a symbolic link: a path is never resolved again between a check and a use.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+
+use super::trust::{Distrust, Trust};
+use crate::error::{Error, Result};
+
+/// An open directory (see the module docs). Names given to its methods are single entries of
+/// the directory, never paths.
+#[derive(Debug)]
+pub(crate) struct Dir {
+    fd: OwnedFd,
+    /// The path it was opened by, for messages only.
+    path: PathBuf,
+}
+
+impl Dir {
+    pub(super) fn from_fd(fd: OwnedFd, path: PathBuf) -> Dir {
+        Dir { fd, path }
+    }
+
+    /// The path this directory was opened by (for messages).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The handle, for locking.
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
+    /// The directory's own status.
+    pub(crate) fn stat(&self) -> Result<Stat> {
+        rustix::fs::fstat(&self.fd).map_err(|e| Error::io("read", &self.path)(e.into()))
+    }
+
+    /// Refuses a directory `trust` does not trust.
+    pub(crate) fn check(&self, trust: &Trust) -> Result<()> {
+        trust
+            .check_dir(&self.stat()?)
+            .map_err(|why| Error::Untrusted {
+                path: self.path.clone(),
+                why,
+            })
+    }
+
+    /// The status of an entry, not following a symbolic link; `None` if there is none.
+    pub(crate) fn stat_at(&self, name: &str) -> Result<Option<Stat>> {
+        match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(s) => Ok(Some(s)),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(Error::io("read", self.path.join(name))(e.into())),
+        }
+    }
+
+    /// Opens the subdirectory `name`; `None` if it does not exist. A symbolic link, or anything
+    /// else that is not a directory, is refused.
+    pub(crate) fn open_sub(&self, name: &str) -> Result<Option<Dir>> {
+        let path = self.path.join(name);
+        match rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => Ok(Some(Dir::from_fd(fd, path))),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
+                let link = self
+                    .stat_at(name)?
+                    .is_some_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Symlink);
+                Err(Error::Untrusted {
+                    path,
+                    why: if link {
+                        Distrust::Symlink
+                    } else {
+                        Distrust::NotADirectory
+                    },
+                })
+            }
+            Err(e) => Err(Error::io("open directory", path)(e.into())),
+        }
+    }
+
+    /// Creates the subdirectory `name` with exactly `mode`, given to `owner`, and opens it. An
+    /// existing directory is opened as it is (its owner and mode are the caller's to check).
+    pub(crate) fn create_dir(
+        &self,
+        name: &str,
+        mode: u32,
+        owner: Option<(u32, u32)>,
+    ) -> Result<Dir> {
+        match self.make_dir(name, mode, owner) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.open_sub(name)?.ok_or_else(|| {
+                    Error::io("create directory", self.path.join(name))(
+                        std::io::ErrorKind::NotFound.into(),
+                    )
+                })
+            }
+            made => made,
+        }
+    }
+
+    /// Creates the subdirectory `name`, which must not exist, with exactly `mode`, and opens it.
+    pub(crate) fn create_dir_new(&self, name: &str, mode: u32) -> Result<Dir> {
+        self.make_dir(name, mode, None)
+    }
+
+    fn make_dir(&self, name: &str, mode: u32, owner: Option<(u32, u32)>) -> Result<Dir> {
+        let path = self.path.join(name);
+        rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o700))
+            .map_err(|e| Error::io("create directory", &path)(e.into()))?;
+        let dir = self.open_sub(name)?.ok_or_else(|| {
+            Error::io("create directory", &path)(std::io::ErrorKind::NotFound.into())
+        })?;
+        if let Some((uid, gid)) = owner {
+            dir.chown(uid, gid)?;
+        }
+        // Exactly `mode`, whatever the umask took away from the 0700 it was made with.
+        dir.chmod(mode)?;
+        Ok(dir)
+    }
+
+    /// Sets the directory's own mode, exactly.
+    pub(crate) fn chmod(&self, mode: u32) -> Result<()> {
+        rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::io("set permissions of", &self.path)(e.into()))
+    }
+
+    /// Gives the directory itself to `uid:gid`.
+    pub(crate) fn chown(&self, uid: u32, gid: u32) -> Result<()> {
+        fchown(&self.fd, uid, gid).map_err(|e| Error::io("change owner of", &self.path)(e))
+    }
+
+    /// Creates the file `name`, which must not exist (a symbolic link there is not followed),
+    /// with `mode` from the first byte, given to `owner`, writes `contents` and, with `fsync`,
+    /// makes it durable. On any failure the file is removed again: no partial file is left.
+    pub(crate) fn create_file(
+        &self,
+        name: &str,
+        contents: &[u8],
+        mode: u32,
+        owner: Option<(u32, u32)>,
+        fsync: bool,
+        what: &'static str,
+    ) -> Result<()> {
+        let path = || self.path.join(name);
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(mode),
+        )
+        .map_err(|e| Error::io(what, path())(e.into()))?;
+        let written = (|| -> std::io::Result<()> {
+            if let Some((uid, gid)) = owner {
+                fchown(&fd, uid, gid)?;
+            }
+            // After the chown (which may clear set-id bits) and whatever the umask took away.
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+            let mut file = std::fs::File::from(fd);
+            file.write_all(contents)?;
+            if fsync {
+                file.sync_all()?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = rustix::fs::unlinkat(&self.fd, name, AtFlags::empty());
+            return Err(Error::io(what, path())(e));
+        }
+        Ok(())
+    }
+
+    /// Replaces (or creates) the file `name` atomically: a complete new file is written under a
+    /// temporary name with `mode` and `owner`, fsync-ed and renamed over `name`, then the
+    /// directory is fsync-ed. Readers see the old file or the new one; a symbolic link at `name`
+    /// is replaced, never followed.
+    pub(crate) fn replace_file(
+        &self,
+        name: &str,
+        contents: &[u8],
+        mode: u32,
+        owner: Option<(u32, u32)>,
+        what: &'static str,
+    ) -> Result<()> {
+        let tmp = super::temp_name(name);
+        self.create_file(&tmp, contents, mode, owner, true, what)?;
+        self.rename(&tmp, name).inspect_err(|_| {
+            let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
+        })?;
+        self.sync()
+    }
+
+    /// Renames the entry `from` to `to`, both in this directory.
+    pub(crate) fn rename(&self, from: &str, to: &str) -> Result<()> {
+        rustix::fs::renameat(&self.fd, from, &self.fd, to)
+            .map_err(|e| Error::io("move into place", self.path.join(to))(e.into()))
+    }
+
+    /// Where the symbolic link `name` points; `None` if there is no such entry or it is not a
+    /// link.
+    pub(crate) fn read_link(&self, name: &str) -> Option<PathBuf> {
+        rustix::fs::readlinkat(&self.fd, name, Vec::new())
+            .ok()
+            .map(|t| PathBuf::from(std::ffi::OsStr::from_bytes(t.to_bytes())))
+    }
+
+    /// Points the symbolic link `name` at `target` atomically, the link given to `owner`: a new
+    /// link under a temporary name renamed over the old one, so that a reader resolving `name`
+    /// sees the old target or the new one, never neither.
+    pub(crate) fn swap_symlink(
+        &self,
+        target: &Path,
+        name: &str,
+        owner: Option<(u32, u32)>,
+    ) -> Result<()> {
+        let tmp = super::temp_name(name);
+        rustix::fs::symlinkat(target, &self.fd, tmp.as_str())
+            .map_err(|e| Error::io("create link", self.path.join(&tmp))(e.into()))?;
+        let done = (|| {
+            if let Some((uid, gid)) = owner {
+                rustix::fs::chownat(
+                    &self.fd,
+                    tmp.as_str(),
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| Error::io("change owner of", self.path.join(&tmp))(e.into()))?;
+            }
+            self.rename(&tmp, name)
+        })();
+        if done.is_err() {
+            let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
+        }
+        done
+    }
+
+    /// The names in this directory (without `.` and `..`).
+    pub(crate) fn entries(&self) -> Result<Vec<OsString>> {
+        let io = |e: rustix::io::Errno| Error::io("read directory", &self.path)(e.into());
+        let mut out = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&self.fd).map_err(io)? {
+            let name = entry.map_err(io)?.file_name().to_bytes().to_vec();
+            if name != b"." && name != b".." {
+                out.push(OsString::from(std::ffi::OsStr::from_bytes(&name)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the entry `name` and, if it is a directory, everything in it, never following a
+    /// symbolic link (a link is removed, not its target). A missing entry is fine.
+    pub(crate) fn remove_tree(&self, name: &str) -> Result<()> {
+        let Some(st) = self.stat_at(name)? else {
+            return Ok(());
+        };
+        let path = || self.path.join(name);
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            if let Some(sub) = self.open_sub(name)? {
+                for e in sub.entries()? {
+                    sub.remove_tree(&e.to_string_lossy())?;
+                }
+            }
+            rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR)
+        } else {
+            rustix::fs::unlinkat(&self.fd, name, AtFlags::empty())
+        }
+        .map_err(|e| Error::io("remove", path())(e.into()))
+    }
+
+    /// Makes the directory's entries durable.
+    pub(crate) fn sync(&self) -> Result<()> {
+        rustix::fs::fsync(&self.fd).map_err(|e| Error::io("sync directory", &self.path)(e.into()))
+    }
+}
+
+fn fchown(fd: &OwnedFd, uid: u32, gid: u32) -> std::io::Result<()> {
+    rustix::fs::fchown(
+        fd,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+    )
+    .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::trust::{Trust, open_dir};
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_are_made_with_their_mode_and_never_through_a_link() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = open_dir(d.path(), &Trust::invoker(), None).unwrap();
+        dir.create_file("k", b"secret", 0o600, None, true, "write key")
+            .unwrap();
+        let m = std::fs::metadata(d.path().join("k")).unwrap().permissions();
+        assert_eq!(m.mode() & 0o777, 0o600);
+        // A link planted at the name is not followed by a create, and replaced by a replace.
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        std::os::unix::fs::symlink(&victim, d.path().join("l")).unwrap();
+        let e = dir
+            .create_file("l", b"x", 0o644, None, true, "write")
+            .unwrap_err();
+        assert!(e.to_string().contains("file exists"), "{e}");
+        dir.replace_file("l", b"new", 0o644, None, "write").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(std::fs::read(d.path().join("l")).unwrap(), b"new");
+        assert!(
+            !std::fs::symlink_metadata(d.path().join("l"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn remove_tree_never_follows_links_and_open_sub_refuses_them() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = d.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("precious"), b"x").unwrap();
+        let inner = d.path().join("work");
+        std::fs::create_dir_all(inner.join("a/b")).unwrap();
+        std::os::unix::fs::symlink(&outside, inner.join("a/link")).unwrap();
+        std::os::unix::fs::symlink(&outside, inner.join("tls")).unwrap();
+        let dir = open_dir(&inner, &Trust::invoker(), None).unwrap();
+        let e = dir.open_sub("tls").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "refusing {}: a symbolic link, which pgca never follows there",
+                inner.join("tls").display()
+            )
+        );
+        dir.remove_tree("a").unwrap();
+        dir.remove_tree("tls").unwrap();
+        assert!(std::fs::read_dir(&inner).unwrap().next().is_none());
+        assert!(outside.join("precious").exists());
+    }
+}
