@@ -68,6 +68,8 @@ pub enum Command {
     ///
     /// Writes DIR/servers/NAME.crt and DIR/servers/NAME.key (EKU serverAuth). Give every name
     /// clients use in `host=`: DNS names (a leading `*.` wildcard allowed) and IP addresses.
+    /// A name over 64 characters (RFC 5280's limit for a CN) is only a SAN: the CN is the first
+    /// NAME that fits, and there is none when no NAME does.
     IssueServer(IssueServerArgs),
 
     /// Issue client certificates whose CN is the PostgreSQL role
@@ -444,7 +446,8 @@ pub struct IssueArgs {
 /// `pgca init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Also issue a server certificate for NAME (repeat for more names; the first is the CN)
+    /// Also issue a server certificate for NAME (repeat for more names; the first of at most 64
+    /// characters is the CN)
     #[arg(long = "server-host", value_name = "NAME")]
     pub server_hosts: Vec<String>,
 

@@ -108,6 +108,50 @@ fn issue_server_profile() {
 }
 
 #[test]
+fn a_host_name_over_64_characters_is_a_san_and_never_the_cn() {
+    // RFC 5280 bounds a CN at 64 characters: a longer first name gives the CN to the next one
+    // that fits; when none fits the subject is empty and the SAN extension critical.
+    let env = Env::init(&[]);
+    let long = format!("{}.example.com", "a".repeat(58));
+    assert_eq!(long.len(), 70);
+    let subject_and_sans = |name: &str| {
+        let (ok, text) = common::openssl(&[
+            "x509",
+            "-in",
+            common::p(&env.path(&format!("servers/{name}.crt"))),
+            "-noout",
+            "-subject",
+            "-ext",
+            "subjectAltName",
+        ]);
+        assert!(ok, "{text}");
+        text
+    };
+    env.ok(&["issue-server", &long, "db.example.com"]);
+    let text = subject_and_sans(&long);
+    assert!(text.starts_with("subject=CN = db.example.com\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "X509v3 Subject Alternative Name: \n    DNS:{long}, DNS:db.example.com\n"
+        )),
+        "{text}"
+    );
+
+    let longer = format!("{long}.x");
+    env.ok(&["issue-server", &longer, &long]);
+    let text = subject_and_sans(&longer);
+    assert!(text.starts_with("subject=\n"), "no CN at all: {text}");
+    assert!(
+        text.contains(&format!(
+            "X509v3 Subject Alternative Name: critical\n    DNS:{longer}, DNS:{long}\n"
+        )),
+        "{text}"
+    );
+    let out = env.ok(&["verify"]);
+    assert!(out.starts_with("PGCA OK"), "{out}");
+}
+
+#[test]
 fn issue_client_many_roles_including_unusual_valid_names() {
     let env = Env::init(&[]);
     let long = "r".repeat(63);
