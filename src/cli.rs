@@ -85,6 +85,10 @@ pub enum Command {
     List(ListArgs),
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
+    ///
+    /// A CRL file is shown as a CRL. Control characters a certificate's names hold (terminal
+    /// escape sequences, line breaks) are printed escaped, as `\x1b` or `\n`; `--json` gives the
+    /// values as they are, in JSON's escapes.
     Inspect(InspectArgs),
 
     /// Change the passphrase of the CA keys (both, or the server or client CA's)

@@ -792,6 +792,8 @@ fn list_table(rows: &[pgca::ListEntry]) -> String {
     out
 }
 
+/// `pgca inspect`'s rows. Every value is printed through [`pgca::inspect::escape_controls`]: a
+/// foreign certificate's names may hold terminal escape sequences and line breaks.
 fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let list = |v: &[String]| {
@@ -803,7 +805,14 @@ fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String 
     };
     let mut rows: Vec<(&str, String)> = vec![
         ("file", file.display().to_string()),
-        ("subject", i.subject.clone()),
+        (
+            "subject",
+            if i.subject.is_empty() {
+                "-".to_string()
+            } else {
+                i.subject.clone()
+            },
+        ),
         ("issuer", i.issuer.clone()),
         ("serial", i.serial.to_string()),
         ("not before", timefmt::human(i.not_before)),
@@ -838,15 +847,23 @@ fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String 
     ]);
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     rows.into_iter()
-        .map(|(k, v)| format!("{:<w$} {v}\n", format!("{k}:")))
+        .map(|(k, v)| {
+            format!(
+                "{:<w$} {}\n",
+                format!("{k}:"),
+                pgca::inspect::escape_controls(&v)
+            )
+        })
         .collect()
 }
 
+/// `pgca inspect`'s rows for a CRL, the issuer and file name escaped as in [`inspect_text`].
 fn crl_text(file: &Path, c: &pgca::inspect::CrlInfo) -> String {
+    use pgca::inspect::escape_controls;
     let mut out = format!(
         "file:         {}\nissuer:       {}\nCRL number:   {}\nthis update:  {}\nnext update:  {}\nauthority key id: {}\nrevoked:      {}\n",
-        file.display(),
-        c.issuer,
+        escape_controls(&file.display().to_string()),
+        escape_controls(&c.issuer),
         c.number.map_or("-".to_string(), |n| n.to_string()),
         timefmt::human(c.this_update),
         c.next_update.map_or("-".to_string(), timefmt::human),

@@ -290,6 +290,71 @@ fn inspect_text_and_json() {
     );
 }
 
+#[test]
+fn inspect_escapes_control_characters_in_foreign_certificates_and_crls() {
+    // A hostile certificate: an ESC sequence that turns the terminal red, a BEL, and a newline
+    // forging a row, in the subject (so the issuer too: it is self-signed) and the SANs.
+    let env = Env::new();
+    let evil = "evil\u{1b}[31m\u{7}\nSANs:                trusted.example.com";
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, evil);
+    params.subject_alt_names = vec![
+        rcgen::SanType::DnsName("x\u{1b}]0;title\u{7}.example.com".try_into().unwrap()),
+        rcgen::SanType::URI("https://a\r\nb.example/".try_into().unwrap()),
+    ];
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let crt = env.tmp.path().join("evil.crt");
+    fs::write(&crt, cert.pem()).unwrap();
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: time::OffsetDateTime::now_utc(),
+        next_update: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&rcgen::Issuer::new(params, key))
+    .unwrap();
+    let crl_file = env.tmp.path().join("evil.crl");
+    fs::write(&crl_file, crl.pem().unwrap()).unwrap();
+
+    let rows = |file: &Path, n: usize| {
+        let text = env.ok(&["inspect", file.to_str().unwrap()]);
+        let controls: Vec<u8> = text
+            .bytes()
+            .filter(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+            .collect();
+        assert!(controls.is_empty(), "control bytes {controls:?} in\n{text}");
+        assert_eq!(text.lines().count(), n, "one line per row:\n{text}");
+        text
+    };
+    let text = rows(&crt, 15);
+    let shown = "evil\\x1b[31m\\x07\\nSANs:                trusted.example.com";
+    for want in [
+        format!("subject:             CN={shown}\n"),
+        format!("issuer:              CN={shown}\n"),
+        "SANs:                x\\x1b]0;title\\x07.example.com, URI(https://a\\r\\nb.example/)\n"
+            .into(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in\n{text}");
+    }
+    let text = rows(&crl_file, 7);
+    assert!(
+        text.contains(&format!("issuer:       CN={shown}\n")),
+        "{text}"
+    );
+
+    // JSON keeps the values as they are, escaped by JSON's rules.
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "--json", crt.to_str().unwrap()])).unwrap();
+    assert_eq!(json["common_name"], evil);
+    assert_eq!(json["subject"], format!("CN={evil}"));
+}
+
 /// One row of the bad-input table.
 struct Bad {
     what: &'static str,
