@@ -133,6 +133,9 @@ pub enum Command {
     Revoke(RevokeArgs),
 
     /// Write both CRLs afresh (v2, next CRL number, nextUpdate 30 days on by default)
+    ///
+    /// nextUpdate is never after the CA certificate's not-after: a longer period is cut to it,
+    /// with a note saying so (revoke and renew do the same).
     Crl(CrlArgs),
 
     /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate

@@ -165,6 +165,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(crl) = &done.crl {
                 out.push_str(&format!("  wrote {}\n", crl.display()));
             }
+            if let Some(c) = &done.crl_record {
+                out.push_str(&clamp_note(c));
+            }
             for d in &done.redeployed {
                 out.push_str(&format!(
                     "  deployed to {}: reload PostgreSQL to enforce it\n",
@@ -185,6 +188,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     c.number,
                     timefmt::human(c.next_update)
                 ));
+                out.push_str(&clamp_note(&c));
             }
             emit(&out);
             Ok(())
@@ -442,6 +446,7 @@ fn renew(
             c.number,
             timefmt::human(c.next_update)
         ));
+        out.push_str(&clamp_note(c));
     }
     if report.renewed.is_empty() && report.crls.is_empty() && !a.quiet {
         out.push_str("nothing to renew\n");
@@ -481,6 +486,24 @@ fn renew(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A line saying a CRL's nextUpdate was cut to its CA's expiry, or nothing.
+fn clamp_note(c: &pgca::inventory::CrlRecord) -> String {
+    if !c.clamped_to_ca_expiry {
+        return String::new();
+    }
+    let side = if c.ca == pgca::CertKind::ServerCa {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    format!(
+        "note: {}.crl's next update is clamped to the {} CA's expiry, {}: a CRL cannot outlive its CA\n",
+        c.ca,
+        side.name(),
+        timefmt::human(c.next_update)
+    )
 }
 
 /// `\rpgca: 1200/10000 keys` on stderr, redrawn at most every 100 ms and at the end.
