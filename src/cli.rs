@@ -365,7 +365,8 @@ pub struct RenewArgs {
     pub random_delay: Option<u64>,
 
     /// After renewing anything, run CMD with its ARGs (no shell; must come last), with
-    /// PGCA_RENEWED set to the renewed certificates, one KIND/NAME a line, and PGCA_DIR
+    /// PGCA_RENEWED set to the renewed certificates, one KIND/NAME a line, and PGCA_DIR;
+    /// PGCA_PASSPHRASE and PGCA_PASSPHRASE_FILE are removed from its environment
     #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
     pub exec: Vec<String>,
 }

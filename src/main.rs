@@ -458,8 +458,11 @@ fn renew(
     }
     let renewed = report.renewed_names();
     if !renewed.is_empty() && !a.exec.is_empty() {
+        // The hook is a reload, not a signer: it never gets the CA passphrase or where it is.
         let status = std::process::Command::new(&a.exec[0])
             .args(&a.exec[1..])
+            .env_remove("PGCA_PASSPHRASE")
+            .env_remove("PGCA_PASSPHRASE_FILE")
             .env("PGCA_RENEWED", renewed.join("\n"))
             .env("PGCA_DIR", ca.root())
             .status();
