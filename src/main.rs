@@ -18,6 +18,14 @@ use cli::{Cli, Command};
 const UNENCRYPTED_NOTE: &str = "note: the CA keys are stored unencrypted (pgca init --no-passphrase); pgca passwd encrypts them\n";
 
 fn main() -> ExitCode {
+    // Before anything is read: pgca holds CA keys and passphrases in memory, and a
+    // non-dumpable process leaves no core dump, and cannot be ptraced or have its memory read
+    // through /proc by other processes of its user (only by root, CAP_SYS_PTRACE).
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        eprintln!("pgca: cannot keep key material out of core dumps (prctl PR_SET_DUMPABLE): {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse(); // usage errors exit with status 2 here
     match run(cli) {
         Ok(code) => code,
