@@ -11,6 +11,7 @@ build:
 
 # Installs what the tests need when it is missing (PostgreSQL 15 server and client, openssl),
 # then runs every test: unit, CLI, interop (openssl, rustls-webpki), PostgreSQL end-to-end, doctests.
+# tests/pkilint.rs installs pkilint itself (scripts/pkilint-venv.sh, into target/pkilint-venv).
 test: deps
 	$(CARGO) test --locked
 	# The fuzz targets are built (not run: make fuzz does that) so they cannot rot.

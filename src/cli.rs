@@ -75,6 +75,8 @@ pub enum Command {
     ///
     /// Writes DIR/servers/NAME.crt and DIR/servers/NAME.key (EKU serverAuth). Give every name
     /// clients use in `host=`: DNS names (a leading `*.` wildcard allowed) and IP addresses.
+    /// A name over 64 characters (RFC 5280's limit for a CN) is only a SAN: the CN is the first
+    /// NAME that fits, and there is none when no NAME does.
     IssueServer(IssueServerArgs),
 
     /// Issue client certificates whose CN is the PostgreSQL role
@@ -90,6 +92,10 @@ pub enum Command {
     List(ListArgs),
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
+    ///
+    /// A CRL file is shown as a CRL. Control characters a certificate's names hold (terminal
+    /// escape sequences, line breaks) are printed escaped, as `\x1b` or `\n`; `--json` gives the
+    /// values as they are, in JSON's escapes.
     Inspect(InspectArgs),
 
     /// Change the passphrase of the CA keys (both, or the server or client CA's)
@@ -134,6 +140,9 @@ pub enum Command {
     Revoke(RevokeArgs),
 
     /// Write both CRLs afresh (v2, next CRL number, nextUpdate 30 days on by default)
+    ///
+    /// nextUpdate is never after the CA certificate's not-after: a longer period is cut to it,
+    /// with a note saying so (revoke and renew do the same).
     Crl(CrlArgs),
 
     /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate
@@ -373,7 +382,8 @@ pub struct RenewArgs {
     pub random_delay: Option<u64>,
 
     /// After renewing anything, run CMD with its ARGs (no shell; must come last), with
-    /// PGCA_RENEWED set to the renewed certificates, one KIND/NAME a line, and PGCA_DIR
+    /// PGCA_RENEWED set to the renewed certificates, one KIND/NAME a line, and PGCA_DIR;
+    /// PGCA_PASSPHRASE and PGCA_PASSPHRASE_FILE are removed from its environment
     #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
     pub exec: Vec<String>,
 }
@@ -466,7 +476,8 @@ pub struct IssueArgs {
 /// `pgca init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Also issue a server certificate for NAME (repeat for more names; the first is the CN)
+    /// Also issue a server certificate for NAME (repeat for more names; the first of at most 64
+    /// characters is the CN)
     #[arg(long = "server-host", value_name = "NAME")]
     pub server_hosts: Vec<String>,
 

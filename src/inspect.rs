@@ -1,5 +1,6 @@
 //! Reading certificates: what `pgca inspect` shows and what the rest of pgca checks.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::Serialize;
@@ -234,6 +235,37 @@ impl CrlInfo {
                 .collect(),
         })
     }
+}
+
+/// `s` with every control character written as an escape (`\n`, `\r`, `\t`, `\x1b`, `\u{9b}`),
+/// for printing text a certificate holds: a foreign certificate's subject, issuer or SAN may
+/// carry terminal escape sequences or line breaks that would otherwise drive the terminal or
+/// forge lines of output. [`CertInfo`] and [`CrlInfo`] keep the values as they are; JSON escapes
+/// them by itself.
+///
+/// # Examples
+///
+/// ```
+/// use pgca::inspect::escape_controls;
+/// assert_eq!(escape_controls("CN=a\u{1b}[2Jb\nc"), "CN=a\\x1b[2Jb\\nc");
+/// assert_eq!(escape_controls("CN=Zoë"), "CN=Zoë");
+/// ```
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Whole days from `from` to `to`, rounded towards minus infinity.
@@ -479,6 +511,22 @@ mod tests {
                 .unwrap_err()
                 .starts_with("not an X.509 certificate")
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_nothing_else() {
+        assert!(matches!(
+            escape_controls("CN=db.example.com, O=Zoë \\ Co"),
+            Cow::Borrowed("CN=db.example.com, O=Zoë \\ Co")
+        ));
+        assert_eq!(
+            escape_controls("a\u{1b}[31mred\u{7}\r\n\t\u{0}\u{7f}\u{9b}2J\u{85}z"),
+            "a\\x1b[31mred\\x07\\r\\n\\t\\x00\\x7f\\u{9b}2J\\u{85}z"
+        );
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let escaped = escape_controls(c.encode_utf8(&mut [0; 4])).into_owned();
+            assert!(!escaped.chars().any(char::is_control), "{c:?}: {escaped:?}");
+        }
     }
 
     #[test]

@@ -209,6 +209,11 @@ pub struct CrlRecord {
     /// nextUpdate.
     #[serde(with = "time::serde::rfc3339")]
     pub next_update: OffsetDateTime,
+    /// Whether nextUpdate was cut short to the CA certificate's notAfter, because the period
+    /// asked for would have outlived the CA. Reported on the record of a CRL just written; not
+    /// kept in the inventory, so `false` on records read from it.
+    #[serde(skip)]
+    pub clamped_to_ca_expiry: bool,
 }
 
 /// One line of the inventory.
@@ -678,6 +683,7 @@ mod tests {
             number: 1,
             this_update: datetime!(2026-01-01 0:00 UTC),
             next_update: datetime!(2026-02-01 0:00 UTC),
+            clamped_to_ca_expiry: false,
         });
         create(&p, &[rec("server-ca", CertKind::ServerCa)]).unwrap();
         append(

@@ -5,8 +5,11 @@
 //! (`serverAuth` for servers, `clientAuth` for clients), subjectKeyIdentifier and
 //! authorityKeyIdentifier, signed with SHA-256 (ECDSA P-384: SHA-384; Ed25519: itself).
 //!
-//! - Server: CN = the first host name; every host name is a SAN (dNSName or iPAddress), so
-//!   `sslmode=verify-full` works whichever name or address the client connects with.
+//! - Server: every host name is a SAN (dNSName or iPAddress), so `sslmode=verify-full` works
+//!   whichever name or address the client connects with. CN = the first host name of at most 64
+//!   characters (RFC 5280's ub-common-name); when every name is longer, the subject is empty and
+//!   the SAN extension critical, as RFC 5280 §4.2.1.6 requires. libpq reads the CN only when
+//!   there is no dNSName SAN, so where the long names go changes nothing for it.
 //! - Client: CN = the PostgreSQL role, which `pg_hba.conf`'s `cert` method compares with the
 //!   role asked for. No SAN.
 
@@ -22,10 +25,15 @@ use crate::keys::PrivateKey;
 use crate::names::HostName;
 use crate::serial::Serial;
 
+/// RFC 5280's ub-common-name: a CN holds at most 64 characters.
+pub(crate) const MAX_COMMON_NAME_CHARS: usize = 64;
+
 /// What to put in one leaf certificate.
 #[derive(Clone, Debug)]
 pub(crate) struct LeafProfile {
     pub(crate) kind: CertKind,
+    /// The subject's CN; empty for none (a server whose every name is longer than 64
+    /// characters).
     pub(crate) common_name: String,
     pub(crate) sans: Vec<HostName>,
 }
@@ -39,13 +47,24 @@ impl LeafProfile {
         }
     }
 
+    /// Every name a SAN; the CN the first name that fits in one (none when no name does).
     pub(crate) fn server(names: &[HostName]) -> LeafProfile {
+        let common_name = names
+            .iter()
+            .map(ToString::to_string)
+            .find(|n| fits_common_name(n))
+            .unwrap_or_default();
         LeafProfile {
             kind: CertKind::Server,
-            common_name: names[0].to_string(),
+            common_name,
             sans: names.to_vec(),
         }
     }
+}
+
+/// Whether `s` is short enough for a CN.
+fn fits_common_name(s: &str) -> bool {
+    s.chars().count() <= MAX_COMMON_NAME_CHARS
 }
 
 /// Signs a leaf certificate for `key` and returns its PEM.
@@ -62,7 +81,20 @@ pub(crate) fn sign_leaf(
     params.not_before = not_before;
     params.not_after = not_after;
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, profile.common_name.as_str());
+    let cn = profile.common_name.as_str();
+    if !fits_common_name(cn) {
+        // A server's names are all SANs: a CN too long for RFC 5280 (carried over by a renewal
+        // of a certificate made before the rule) is left out. A client's CN is its role.
+        if profile.kind != CertKind::Server {
+            return Err(Error::InvalidRole {
+                name: cn.to_string(),
+                reason: "longer than 64 characters, RFC 5280's limit for a common name",
+            });
+        }
+    } else if !cn.is_empty() {
+        dn.push(DnType::CommonName, cn);
+    }
+    // An empty subject makes rcgen mark the SAN extension critical (RFC 5280 §4.2.1.6).
     params.distinguished_name = dn;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = if key.key_type().is_rsa() {
@@ -93,4 +125,95 @@ pub(crate) fn sign_leaf(
         .signed_by(key.pair(), issuer)
         .map_err(Error::rcgen("signing the certificate"))?;
     Ok(cert.pem())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::{self, Side};
+    use crate::inspect::CertInfo;
+    use crate::keys::KeyType;
+    use time::macros::datetime;
+    use x509_parser::prelude::{FromDer, X509Certificate};
+
+    fn host(s: &str) -> HostName {
+        s.parse().unwrap()
+    }
+
+    /// A name of `n` characters: `aaa….example.com`.
+    fn long_name(n: usize) -> String {
+        format!("{}.example.com", "a".repeat(n - ".example.com".len()))
+    }
+
+    /// Signs `profile` with a fresh CA; returns the certificate's DER.
+    fn try_sign(profile: &LeafProfile) -> Result<Vec<u8>> {
+        let (from, to) = (
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2027-01-01 0:00 UTC),
+        );
+        let ca = ca::create(Side::Server, "Acme", KeyType::EcdsaP256, from, to)?;
+        let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca.key.pair()).unwrap();
+        let key = PrivateKey::generate(KeyType::EcdsaP256)?;
+        let pem = sign_leaf(profile, &key, &issuer, &Serial::random(), from, to)?;
+        Ok(crate::inspect::first_cert_der(pem.as_bytes()).unwrap())
+    }
+
+    fn sign(profile: &LeafProfile) -> Vec<u8> {
+        try_sign(profile).unwrap()
+    }
+
+    /// Whether the certificate's subjectAltName extension is marked critical.
+    fn san_critical(der: &[u8]) -> bool {
+        let (_, cert) = X509Certificate::from_der(der).unwrap();
+        cert.subject_alternative_name().unwrap().unwrap().critical
+    }
+
+    #[test]
+    fn the_server_cn_is_the_first_name_that_fits_in_64_characters() {
+        let (n64, n65) = (long_name(64), long_name(65));
+        assert_eq!(n64.len(), 64);
+        let names = [host(&n65), host(&n64), host("db.example.com")];
+        let profile = LeafProfile::server(&names);
+        assert_eq!(profile.common_name, n64);
+        assert_eq!(profile.sans, names);
+        let der = sign(&profile);
+        let info = CertInfo::from_der(&der).unwrap();
+        assert_eq!(info.subject, format!("CN={n64}"));
+        assert_eq!(info.sans, [n65.as_str(), n64.as_str(), "db.example.com"]);
+        assert!(!san_critical(&der), "a subject with a CN: SAN not critical");
+
+        // An IP address fits as it always did.
+        let profile = LeafProfile::server(&[host(&n65), host("10.0.0.5")]);
+        assert_eq!(profile.common_name, "10.0.0.5");
+    }
+
+    #[test]
+    fn a_server_whose_every_name_is_too_long_has_no_cn_and_a_critical_san() {
+        let names = [host(&long_name(70)), host(&long_name(65))];
+        let profile = LeafProfile::server(&names);
+        assert_eq!(profile.common_name, "");
+        let der = sign(&profile);
+        let info = CertInfo::from_der(&der).unwrap();
+        assert_eq!(info.subject, "");
+        assert_eq!(info.common_name, None);
+        assert_eq!(info.sans, [long_name(70), long_name(65)]);
+        assert!(
+            san_critical(&der),
+            "RFC 5280: an empty subject needs a critical SAN"
+        );
+    }
+
+    #[test]
+    fn a_long_cn_carried_over_is_dropped_for_a_server_and_refused_for_a_client() {
+        // What a renewal of a certificate made before the 64-character rule asks for.
+        let long = long_name(70);
+        let mut profile = LeafProfile::server(&[host(&long)]);
+        profile.common_name = long.clone();
+        let info = CertInfo::from_der(&sign(&profile)).unwrap();
+        assert_eq!(info.common_name, None);
+        assert_eq!(info.sans, [long.as_str()]);
+
+        let e = try_sign(&LeafProfile::client(&"r".repeat(65))).unwrap_err();
+        assert!(e.to_string().contains("longer than 64 characters"), "{e}");
+    }
 }

@@ -18,6 +18,14 @@ use cli::{Cli, Command};
 const UNENCRYPTED_NOTE: &str = "note: the CA keys are stored unencrypted (pgca init --no-passphrase); pgca passwd encrypts them\n";
 
 fn main() -> ExitCode {
+    // Before anything is read: pgca holds CA keys and passphrases in memory, and a
+    // non-dumpable process leaves no core dump, and cannot be ptraced or have its memory read
+    // through /proc by other processes of its user (only by root, CAP_SYS_PTRACE).
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        eprintln!("pgca: cannot keep key material out of core dumps (prctl PR_SET_DUMPABLE): {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse(); // usage errors exit with status 2 here
     match run(cli) {
         Ok(code) => code,
@@ -199,6 +207,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     "  still valid: {kind} {name} serial {serial} (revoke it by serial, or leave out --only-current)\n"
                 ));
             }
+            if let Some(c) = &done.crl_record {
+                out.push_str(&clamp_note(c));
+            }
             for d in &done.redeployed {
                 out.push_str(&format!(
                     "  deployed to {}: reload PostgreSQL to enforce it\n",
@@ -219,6 +230,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     c.number,
                     timefmt::human(c.next_update)
                 ));
+                out.push_str(&clamp_note(&c));
             }
             emit(&out);
             Ok(())
@@ -476,6 +488,7 @@ fn renew(
             c.number,
             timefmt::human(c.next_update)
         ));
+        out.push_str(&clamp_note(c));
     }
     if report.renewed.is_empty() && report.crls.is_empty() && !a.quiet {
         out.push_str("nothing to renew\n");
@@ -487,8 +500,11 @@ fn renew(
     }
     let renewed = report.renewed_names();
     if !renewed.is_empty() && !a.exec.is_empty() {
+        // The hook is a reload, not a signer: it never gets the CA passphrase or where it is.
         let status = std::process::Command::new(&a.exec[0])
             .args(&a.exec[1..])
+            .env_remove("PGCA_PASSPHRASE")
+            .env_remove("PGCA_PASSPHRASE_FILE")
             .env("PGCA_RENEWED", renewed.join("\n"))
             .env("PGCA_DIR", ca.root())
             .status();
@@ -515,6 +531,24 @@ fn renew(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A line saying a CRL's nextUpdate was cut to its CA's expiry, or nothing.
+fn clamp_note(c: &pgca::inventory::CrlRecord) -> String {
+    if !c.clamped_to_ca_expiry {
+        return String::new();
+    }
+    let side = if c.ca == pgca::CertKind::ServerCa {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    format!(
+        "note: {}.crl's next update is clamped to the {} CA's expiry, {}: a CRL cannot outlive its CA\n",
+        c.ca,
+        side.name(),
+        timefmt::human(c.next_update)
+    )
 }
 
 /// `\rpgca: 1200/10000 keys` on stderr, redrawn at most every 100 ms and at the end.
@@ -835,6 +869,8 @@ fn list_table(rows: &[pgca::ListEntry]) -> String {
     out
 }
 
+/// `pgca inspect`'s rows. Every value is printed through [`pgca::inspect::escape_controls`]: a
+/// foreign certificate's names may hold terminal escape sequences and line breaks.
 fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let list = |v: &[String]| {
@@ -846,7 +882,14 @@ fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String 
     };
     let mut rows: Vec<(&str, String)> = vec![
         ("file", file.display().to_string()),
-        ("subject", i.subject.clone()),
+        (
+            "subject",
+            if i.subject.is_empty() {
+                "-".to_string()
+            } else {
+                i.subject.clone()
+            },
+        ),
         ("issuer", i.issuer.clone()),
         ("serial", i.serial.to_string()),
         ("not before", timefmt::human(i.not_before)),
@@ -881,15 +924,23 @@ fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String 
     ]);
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     rows.into_iter()
-        .map(|(k, v)| format!("{:<w$} {v}\n", format!("{k}:")))
+        .map(|(k, v)| {
+            format!(
+                "{:<w$} {}\n",
+                format!("{k}:"),
+                pgca::inspect::escape_controls(&v)
+            )
+        })
         .collect()
 }
 
+/// `pgca inspect`'s rows for a CRL, the issuer and file name escaped as in [`inspect_text`].
 fn crl_text(file: &Path, c: &pgca::inspect::CrlInfo) -> String {
+    use pgca::inspect::escape_controls;
     let mut out = format!(
         "file:         {}\nissuer:       {}\nCRL number:   {}\nthis update:  {}\nnext update:  {}\nauthority key id: {}\nrevoked:      {}\n",
-        file.display(),
-        c.issuer,
+        escape_controls(&file.display().to_string()),
+        escape_controls(&c.issuer),
         c.number.map_or("-".to_string(), |n| n.to_string()),
         timefmt::human(c.this_update),
         c.next_update.map_or("-".to_string(), timefmt::human),

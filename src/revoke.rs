@@ -9,7 +9,9 @@
 //!
 //! CRLs are v2 with a strictly increasing CRL number (recorded in the inventory), the
 //! authorityKeyIdentifier of the CA, a reason code per entry, thisUpdate five minutes in the
-//! past and nextUpdate 30 days later by default.
+//! past and nextUpdate 30 days later by default, but never after the CA certificate's notAfter:
+//! nothing the CA signed is valid past it, and a CRL promising an update from an expired CA
+//! would be a promise it cannot keep. The record of such a CRL says it was clamped.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -132,6 +134,9 @@ pub struct Revoked {
     pub already: Vec<(CertKind, String, Serial)>,
     /// The CRL written, if any.
     pub crl: Option<PathBuf>,
+    /// Its record: number, thisUpdate, nextUpdate, and whether nextUpdate was clamped to the
+    /// CA's expiry.
+    pub crl_record: Option<CrlRecord>,
     /// Data directories the new client CRL was deployed to.
     pub redeployed: Vec<PathBuf>,
     /// Certificates of the name that stay valid ([`Scope::Current`]).
@@ -161,6 +166,7 @@ impl CaDir {
             revoked: Vec::new(),
             already: Vec::new(),
             crl: None,
+            crl_record: None,
             redeployed: Vec::new(),
             still_valid: Vec::new(),
         };
@@ -198,7 +204,7 @@ impl CaDir {
             inventory::append(&inventory::path_in(self.root()), &events)?;
             let ledger = inventory::read(&inventory::path_in(self.root()))?;
             let validity = crl_validity.unwrap_or_else(|| period_of(&ledger, side));
-            self.write_crl(&signer, &ledger, validity, now)?;
+            out.crl_record = Some(self.write_crl(&signer, &ledger, validity, now)?);
             out.crl = Some(self.crl_path(side));
             side
         };
@@ -209,7 +215,8 @@ impl CaDir {
     }
 
     /// Writes both CRLs afresh (`pgca crl`): the revoked certificates of each CA, the next CRL
-    /// number, `validity` (default: the period each CRL had, or 30 days) until nextUpdate.
+    /// number, `validity` (default: the period each CRL had, or 30 days) until nextUpdate, or
+    /// until the CA expires if that is sooner (the records say so).
     pub fn issue_crls(
         &self,
         validity: Option<Validity>,
@@ -243,7 +250,8 @@ impl CaDir {
     }
 
     /// Signs and writes a CRL for `side` from the revocations in `ledger`, records it. Must be
-    /// called under the write lock.
+    /// called under the write lock. nextUpdate is `now + validity`, or the CA's notAfter when
+    /// that is sooner; an expired CA signs no CRL.
     fn write_crl(
         &self,
         ca: &CaSigner,
@@ -254,8 +262,18 @@ impl CaDir {
         let side = ca.side;
         let issuer = ca.issuer()?;
         let number = ledger.last_crl(side.ca_kind()).map_or(1, |c| c.number + 1);
+        let ca_not_after = ca.info.not_after;
+        if now >= ca_not_after {
+            return Err(Error::CaExpired {
+                ca: side.name(),
+                not_after: ca_not_after,
+                now,
+            });
+        }
         let this_update = now - time::Duration::seconds(BACKDATE_SECONDS);
-        let next_update = now + validity.duration();
+        let wanted = now + validity.duration();
+        let clamped = wanted > ca_not_after;
+        let next_update = if clamped { ca_not_after } else { wanted };
         let ski = ca.info.subject_key_id.as_deref().map(hex_bytes);
         let params = CertificateRevocationListParams {
             this_update,
@@ -292,12 +310,16 @@ impl CaDir {
             number,
             this_update,
             next_update,
+            clamped_to_ca_expiry: false,
         };
         inventory::append(
             &inventory::path_in(self.root()),
             &[Event::CrlIssued(record.clone())],
         )?;
-        Ok(record)
+        Ok(CrlRecord {
+            clamped_to_ca_expiry: clamped,
+            ..record
+        })
     }
 
     /// Deploys every recorded server deployment again (a new client CRL goes with it).

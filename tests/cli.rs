@@ -108,6 +108,50 @@ fn issue_server_profile() {
 }
 
 #[test]
+fn a_host_name_over_64_characters_is_a_san_and_never_the_cn() {
+    // RFC 5280 bounds a CN at 64 characters: a longer first name gives the CN to the next one
+    // that fits; when none fits the subject is empty and the SAN extension critical.
+    let env = Env::init(&[]);
+    let long = format!("{}.example.com", "a".repeat(58));
+    assert_eq!(long.len(), 70);
+    let subject_and_sans = |name: &str| {
+        let (ok, text) = common::openssl(&[
+            "x509",
+            "-in",
+            common::p(&env.path(&format!("servers/{name}.crt"))),
+            "-noout",
+            "-subject",
+            "-ext",
+            "subjectAltName",
+        ]);
+        assert!(ok, "{text}");
+        text
+    };
+    env.ok(&["issue-server", &long, "db.example.com"]);
+    let text = subject_and_sans(&long);
+    assert!(text.starts_with("subject=CN = db.example.com\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "X509v3 Subject Alternative Name: \n    DNS:{long}, DNS:db.example.com\n"
+        )),
+        "{text}"
+    );
+
+    let longer = format!("{long}.x");
+    env.ok(&["issue-server", &longer, &long]);
+    let text = subject_and_sans(&longer);
+    assert!(text.starts_with("subject=\n"), "no CN at all: {text}");
+    assert!(
+        text.contains(&format!(
+            "X509v3 Subject Alternative Name: critical\n    DNS:{longer}, DNS:{long}\n"
+        )),
+        "{text}"
+    );
+    let out = env.ok(&["verify"]);
+    assert!(out.starts_with("PGCA OK"), "{out}");
+}
+
+#[test]
 fn issue_client_many_roles_including_unusual_valid_names() {
     let env = Env::init(&[]);
     let long = "r".repeat(63);
@@ -244,6 +288,71 @@ fn inspect_text_and_json() {
         json["authority_key_id"].as_str(),
         ca.subject_key_id.as_deref()
     );
+}
+
+#[test]
+fn inspect_escapes_control_characters_in_foreign_certificates_and_crls() {
+    // A hostile certificate: an ESC sequence that turns the terminal red, a BEL, and a newline
+    // forging a row, in the subject (so the issuer too: it is self-signed) and the SANs.
+    let env = Env::new();
+    let evil = "evil\u{1b}[31m\u{7}\nSANs:                trusted.example.com";
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, evil);
+    params.subject_alt_names = vec![
+        rcgen::SanType::DnsName("x\u{1b}]0;title\u{7}.example.com".try_into().unwrap()),
+        rcgen::SanType::URI("https://a\r\nb.example/".try_into().unwrap()),
+    ];
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let crt = env.tmp.path().join("evil.crt");
+    fs::write(&crt, cert.pem()).unwrap();
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: time::OffsetDateTime::now_utc(),
+        next_update: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&rcgen::Issuer::new(params, key))
+    .unwrap();
+    let crl_file = env.tmp.path().join("evil.crl");
+    fs::write(&crl_file, crl.pem().unwrap()).unwrap();
+
+    let rows = |file: &Path, n: usize| {
+        let text = env.ok(&["inspect", file.to_str().unwrap()]);
+        let controls: Vec<u8> = text
+            .bytes()
+            .filter(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+            .collect();
+        assert!(controls.is_empty(), "control bytes {controls:?} in\n{text}");
+        assert_eq!(text.lines().count(), n, "one line per row:\n{text}");
+        text
+    };
+    let text = rows(&crt, 15);
+    let shown = "evil\\x1b[31m\\x07\\nSANs:                trusted.example.com";
+    for want in [
+        format!("subject:             CN={shown}\n"),
+        format!("issuer:              CN={shown}\n"),
+        "SANs:                x\\x1b]0;title\\x07.example.com, URI(https://a\\r\\nb.example/)\n"
+            .into(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in\n{text}");
+    }
+    let text = rows(&crl_file, 7);
+    assert!(
+        text.contains(&format!("issuer:       CN={shown}\n")),
+        "{text}"
+    );
+
+    // JSON keeps the values as they are, escaped by JSON's rules.
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "--json", crt.to_str().unwrap()])).unwrap();
+    assert_eq!(json["common_name"], evil);
+    assert_eq!(json["subject"], format!("CN={evil}"));
 }
 
 /// One row of the bad-input table.

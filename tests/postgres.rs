@@ -177,6 +177,31 @@ fn the_server_refuses_the_wrong_role_ca_and_protocol_and_the_client_the_wrong_ho
         !ok && err.contains("does not match host name \"localhost\""),
         "{err}"
     );
+
+    // Names over 64 characters are SANs only, and a certificate with nothing else has no CN:
+    // libpq matches the dNSName SANs and never looks for a CN.
+    let long = format!("{}.example.com", "a".repeat(58));
+    let longer = format!("{long}.x");
+    env.ok(&["issue-server", &longer, &long]);
+    assert_eq!(
+        pgca::CertInfo::from_file(&env.path(&format!("servers/{longer}.crt")))
+            .unwrap()
+            .common_name,
+        None
+    );
+    cluster.install_tls(
+        &env.path(&format!("servers/{longer}.crt")),
+        &env.path(&format!("servers/{longer}.key")),
+        &env.path("client-ca.crt"),
+    );
+    cluster.restart();
+    for host in [&longer, &long] {
+        let (ok, out, err) = cluster.psql(
+            &conn(&env.ca, host, "alice", "alice"),
+            "SELECT current_user",
+        );
+        assert!(ok && out == "alice", "host={host}: {err}");
+    }
 }
 
 #[test]

@@ -321,6 +321,39 @@ fn renew_runs_the_hook_with_the_renewed_names_and_reports_its_failure() {
 }
 
 #[test]
+fn the_hook_never_sees_the_ca_passphrase() {
+    let env = Env::init(&[]);
+    env.ok(&["issue-client", "alice"]);
+    let file = env.tmp.path().join("hook-env");
+    let script = format!("env > '{}'", file.display());
+    // Both variables set, as cron might: the file is read first, the variable is the fallback.
+    let out = Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(["renew", "--force", "--exec", "sh", "-c", &script])
+        .env("PGCA_PASSPHRASE", "test passphrase")
+        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+        .env("PGCA_TEST_MARKER", "kept")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = fs::read_to_string(&file).unwrap();
+    assert!(seen.contains("PGCA_RENEWED=client/alice\n"), "{seen}");
+    assert!(
+        seen.contains("PGCA_TEST_MARKER=kept\n"),
+        "the rest is inherited: {seen}"
+    );
+    assert!(
+        !seen.contains("PGCA_PASSPHRASE") && !seen.contains("test passphrase"),
+        "{seen}"
+    );
+}
+
+#[test]
 fn one_failure_does_not_stop_the_others() {
     let env = aged(300, &[("alice", 250), ("bob", 250)]);
     fs::write(env.path("clients/alice.key"), "garbage").unwrap();

@@ -254,3 +254,94 @@ fn renew_revoke_old_revokes_the_replaced_certificate() {
     ]);
     assert!(text.contains("Superseded"), "{text}");
 }
+
+#[test]
+fn a_crl_never_outlives_its_ca() {
+    let env = Env::init(&["--ca-validity", "10d"]);
+    env.ok(&["issue-client", "alice", "--validity", "5d"]);
+    let next_update = |side: &str| {
+        let (ok, text) = openssl(&[
+            "crl",
+            "-in",
+            p(&env.path(&format!("{side}-ca.crl"))),
+            "-noout",
+            "-nextupdate",
+        ]);
+        assert!(ok, "{text}");
+        text.trim().strip_prefix("nextUpdate=").unwrap().to_string()
+    };
+    let ca_end = |side: &str| {
+        let (ok, text) = openssl(&[
+            "x509",
+            "-in",
+            p(&env.path(&format!("{side}-ca.crt"))),
+            "-noout",
+            "-enddate",
+        ]);
+        assert!(ok, "{text}");
+        text.trim().strip_prefix("notAfter=").unwrap().to_string()
+    };
+    let notes = |out: &str| out.lines().filter(|l| l.starts_with("note:")).count();
+
+    // 30 days asked for, 10 left: nextUpdate is the CA's notAfter, and pgca says so.
+    let out = env.ok(&["crl", "--next-update", "30d"]);
+    for side in ["server", "client"] {
+        assert_eq!(next_update(side), ca_end(side), "{side}");
+        assert!(
+            out.contains(&format!(
+                "note: {side}-ca.crl's next update is clamped to the {side} CA's expiry"
+            )),
+            "{out}"
+        );
+        let (ok, text) = openssl(&[
+            "crl",
+            "-in",
+            p(&env.path(&format!("{side}-ca.crl"))),
+            "-CAfile",
+            p(&env.path(&format!("{side}-ca.crt"))),
+            "-verify",
+            "-noout",
+        ]);
+        assert!(ok && text.contains("verify OK"), "{text}");
+    }
+    assert_eq!(notes(&out), 2, "{out}");
+
+    // A period that fits is kept, without a note.
+    let out = env.ok(&["crl", "--next-update", "5d"]);
+    assert_eq!(notes(&out), 0, "{out}");
+    assert_ne!(next_update("client"), ca_end("client"));
+
+    // revoke clamps the same way.
+    let out = env.ok(&["revoke", "alice", "--next-update", "30d"]);
+    assert!(
+        out.contains("note: client-ca.crl's next update is clamped to the client CA's expiry"),
+        "{out}"
+    );
+    assert_eq!(next_update("client"), ca_end("client"));
+
+    // So does renew, re-issuing a due CRL with its 30-day period (written as if 25 days ago).
+    let ca = CaDir::open(&env.ca)
+        .unwrap()
+        .with_passphrase(pgca::Passphrase::new("test passphrase"));
+    let now = pgca::timefmt::now();
+    let records = ca
+        .issue_crls(
+            Some("30d".parse().unwrap()),
+            Some(now - time::Duration::days(25)),
+        )
+        .unwrap();
+    assert!(records.iter().all(|r| !r.clamped_to_ca_expiry));
+    let out = env.ok(&["renew"]);
+    assert!(
+        out.contains("renewed client-ca.crl") && out.contains("renewed server-ca.crl"),
+        "{out}"
+    );
+    assert_eq!(notes(&out), 2, "{out}");
+    assert_eq!(next_update("server"), ca_end("server"));
+
+    // An expired CA signs no CRL at all.
+    let e = ca
+        .issue_crls(None, Some(now + time::Duration::days(11)))
+        .unwrap_err();
+    assert!(e.to_string().contains("CA expired"), "{e}");
+}
