@@ -19,8 +19,9 @@
 //!
 //! A write goes: sign everything in memory (bad input writes nothing) → create `.pending` →
 //! write each pair into `archive/<serial>` and make it durable (fsync, or one syncfs for a bulk
-//! batch) → append to the inventory and fdatasync (the commit point) → swap the `.live` links →
-//! remove `.pending`.
+//! batch) → append the batch to the inventory, closed by its commit line, in one write and
+//! fdatasync (the commit point: a batch whose commit line is missing or does not match is not
+//! committed, whatever part of it reached the disk) → swap the `.live` links → remove `.pending`.
 //! If the process dies, the next writer finds `.pending` and recovers: archive directories the
 //! inventory does not know are removed, links of recorded certificates are rolled forward.
 

@@ -10,7 +10,7 @@
 //! | the CRLs are signed by their CA and not past nextUpdate | CRITICAL |
 //! | deployed copies are the current certificate, key, client CA and CRL | WARNING |
 //! | leftovers: archive entries the inventory does not know, temporary files, `.pending` | WARNING |
-//! | the CA directory is not 0700; the inventory's last line is torn | WARNING |
+//! | the CA directory is not 0700; the inventory ends with an uncommitted batch | WARNING |
 //! | a file that cannot be read | UNKNOWN |
 
 use std::fs;
@@ -93,7 +93,7 @@ impl CaDir {
             found.add(
                 Status::Warning,
                 &inventory::path_in(root),
-                "the last line is torn (an interrupted write); the next write trims it",
+                "an uncommitted batch at the end (an interrupted write) was skipped; the next write cuts it off",
             );
         }
 

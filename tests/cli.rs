@@ -47,8 +47,13 @@ fn init_creates_two_independent_cas_with_private_modes() {
         "default CA validity is 10 years: {days}"
     );
     let inv = fs::read_to_string(env.path("inventory.jsonl")).unwrap();
-    assert_eq!(inv.lines().count(), 2);
-    assert!(inv.contains("\"kind\":\"server-ca\"") && inv.contains("\"kind\":\"client-ca\""));
+    // Both CAs in one batch, closed by its commit line.
+    let lines: Vec<&str> = inv.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[0].contains("\"kind\":\"server-ca\"") && lines[1].contains("\"kind\":\"client-ca\"")
+    );
+    assert!(lines[2].starts_with(r#"{"event":"commit","events":2,"sha256":""#));
 }
 
 #[test]
