@@ -203,9 +203,9 @@ pub enum Error {
     #[error("{} is not a PostgreSQL data directory (no PG_VERSION file)", .0.display())]
     NotADataDir(PathBuf),
 
-    /// A data directory owned by root, or by another user than the one recorded when it was
-    /// first deployed to.
-    #[error("{} is owned by {found}{}", path.display(), match expected { Some(e) => format!(", not {e}, who owned it when pgca first deployed there"), None => ": a PostgreSQL data directory belongs to the database user, never root".to_string() })]
+    /// A data directory owned by another user than the one recorded when it was first deployed
+    /// to.
+    #[error("{} is owned by {found}{}", path.display(), match expected { Some(e) => format!(", not {e}, who owned it when pgca first deployed there"), None => String::new() })]
     DataDirOwner {
         /// The data directory.
         path: PathBuf,

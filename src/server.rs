@@ -191,7 +191,7 @@ impl CaDir {
         if !is_version_file {
             return Err(Error::NotADataDir(data.path().to_path_buf()));
         }
-        if st.st_uid != db_uid || st.st_uid == 0 {
+        if st.st_uid != db_uid {
             let who = |uid| match storage::user_name(uid) {
                 Some(n) => format!("{n} (uid {uid})"),
                 None => format!("uid {uid}"),
@@ -199,7 +199,7 @@ impl CaDir {
             return Err(Error::DataDirOwner {
                 path: data.path().to_path_buf(),
                 found: who(st.st_uid),
-                expected: (st.st_uid != 0).then(|| who(db_uid)),
+                expected: Some(who(db_uid)),
             });
         }
         // Every directory on the way is trusted, so resolving the path again is safe: it gives
