@@ -119,14 +119,16 @@ fn pgca_is_not_dumpable() {
         .open(env.path(".lock"))
         .unwrap();
     lock.lock().unwrap();
-    let child = unprivileged(&bin, &["--dir", p(&env.ca), "list"])
+    let child = unprivileged(&bin, &["--dir", p(&env.ca), "--wait", "30s", "list"])
         .spawn()
         .unwrap();
-    let pid = child.id().to_string();
-    wait_for("pgca to wait for the directory lock", || {
-        fs::read_to_string("/proc/locks").unwrap().lines().any(|l| {
-            let fields: Vec<&str> = l.split_whitespace().collect();
-            fields.contains(&"->") && fields.contains(&pid.as_str())
+    let pid = child.id();
+    // pgca polls for the lock (its wait is bounded), so it is no blocked waiter in /proc/locks:
+    // it is waiting once it has the lock file open, long after main made it non-dumpable.
+    wait_for("pgca to open the directory lock", || {
+        fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| fs::read_link(e.path()).is_ok_and(|t| t.ends_with(".lock")))
         })
     });
     let owner = proc_owner(&child);
