@@ -24,7 +24,8 @@ Exit status (Nagios plugin convention; the most severe finding wins: CRITICAL, W
   0  OK        nothing due
   1  WARNING   a certificate due for renewal, or a CA due for rollover
   2  CRITICAL  a certificate expired or not yet valid, a key that does not match its
-               certificate, a CA that expires before a certificate it signed
+               certificate, a certificate file that is not the one the inventory records,
+               a CA that expires before a certificate it signed
   3  UNKNOWN   the directory or a file could not be read, or is corrupt";
 
 const KEY_TYPES: &str = "ecdsa-p256 (default), ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096";

@@ -120,7 +120,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         pairs.push(("sslpassword", pw.as_str()));
                     }
                     sf.upsert(service, &pairs, opts.force)?;
-                    Some((service, sf))
+                    // The owner is looked up before anything is issued.
+                    Some((service, sf, file_owner(&a.conn.file)?))
                 }
                 None => None,
             };
@@ -137,14 +138,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for i in &issued {
                 out.push_str(&describe_client(i));
             }
-            if let Some((service, sf)) = pending {
-                let owner = a
-                    .conn
-                    .file
-                    .owner
-                    .as_deref()
-                    .map(pgca::lookup_user)
-                    .transpose()?;
+            if let Some((service, sf, owner)) = pending {
                 sf.save_for(owner)?;
                 out.push_str(&format!(
                     "wrote service {service:?} to {}: psql \"service={service}\"\n",
@@ -590,13 +584,7 @@ fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBu
             let port = parse_port(&a.conn.port)?;
             let file = service::resolve_path(a.conn.file.file.as_deref())?;
             let ca = open_ca(dir()?)?;
-            let owner = a
-                .conn
-                .file
-                .owner
-                .as_deref()
-                .map(pgca::lookup_user)
-                .transpose()?;
+            let owner = file_owner(&a.conn.file)?;
             let done = ca.add_service(
                 &file,
                 owner,
@@ -622,7 +610,7 @@ fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBu
         }
         S::Remove(a) => {
             let file = service::resolve_path(a.file.file.as_deref())?;
-            let owner = a.file.owner.as_deref().map(pgca::lookup_user).transpose()?;
+            let owner = file_owner(&a.file)?;
             let mut sf = service::read_file(&file)?;
             sf.remove(&a.name)?;
             sf.save_for(owner)?;
@@ -777,6 +765,11 @@ fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {
     }
     opts.force = a.force;
     Ok(opts)
+}
+
+/// `--file-owner`, looked up: (uid, gid).
+fn file_owner(a: &cli::ServiceFileArg) -> Result<Option<(u32, u32)>> {
+    a.owner.as_deref().map(pgca::lookup_user).transpose()
 }
 
 fn parse_port(s: &str) -> Result<u16> {

@@ -488,6 +488,21 @@ fn metrics_and_service_files_are_never_written_through_another_users_link() {
         "--file-owner",
         "nobody",
     ]);
+    // An unknown owner is refused before anything is issued.
+    let line = env.fails(&[
+        "issue-client",
+        "bob",
+        "--service",
+        "db2",
+        "--host",
+        "localhost",
+        "--file",
+        p(&theirs.join("pg_service.conf")),
+        "--file-owner",
+        "no-such-user",
+    ]);
+    assert!(line.contains("unknown user"), "{line}");
+    assert!(!env.ca.join("clients/bob.crt").exists());
     let md = fs::metadata(theirs.join("pg_service.conf")).unwrap();
     assert_eq!((md.uid(), md.mode() & 0o777), (ids("nobody").0, 0o600));
     assert_eq!(before, snapshot(&target));
