@@ -51,8 +51,9 @@ pub fn shell_quote(s: &str) -> String {
 impl CaDir {
     /// The absolute paths of a role's certificate, key and the server CA in this directory.
     /// Refuses a key path with `:`, which libpq builds with OpenSSL engines read as `engine:key`.
+    /// A revoked certificate, or a file that is not the one the inventory records, is refused.
     pub fn client_paths(&self, role: &RoleName) -> Result<ClientPaths> {
-        self.current_cert(CertKind::Client, role.as_str())?;
+        self.live_unrevoked(CertKind::Client, role.as_str())?;
         self.client_paths_unchecked(role)
     }
 

@@ -227,6 +227,23 @@ fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
     let line = env.fails(&["client-install", "bob", "--to", p(&to)]);
     assert!(line.contains("is revoked"), "{line}");
     assert!(!to.join("postgresql.key").exists());
+    for args in [
+        &["env", "bob", "--host", "localhost"][..],
+        &[
+            "service",
+            "add",
+            "db",
+            "--role",
+            "bob",
+            "--host",
+            "localhost",
+            "--file",
+            p(&to),
+        ][..],
+    ] {
+        let line = env.fails(args);
+        assert!(line.contains("is revoked"), "{args:?}: {line}");
+    }
 
     // alice's key, certified again by renewal; then her old certificate (same key) is revoked
     // by serial: that key is never certified again, though her current certificate is valid.
