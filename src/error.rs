@@ -4,12 +4,13 @@
 //! command line tool can print it as it is (`pgca: <message>`) and cron mail stays readable.
 //! The underlying cause is kept in [`std::error::Error::source`].
 
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use crate::timefmt::human;
+use crate::model::timefmt::human;
 
 /// A specialised `Result` for pgca.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,7 +38,7 @@ pub enum Error {
         /// The component at fault.
         path: PathBuf,
         /// What another user could do with it.
-        why: crate::storage::Distrust,
+        why: Distrust,
     },
 
     /// A lock held by another process for longer than the wait.
@@ -53,13 +54,13 @@ pub enum Error {
     #[error("{} is not the certificate the inventory records for {kind} {name} (serial {expected}): {found}", path.display())]
     NotRecorded {
         /// Server or client.
-        kind: crate::inventory::CertKind,
+        kind: crate::model::kind::CertKind,
         /// The name.
         name: String,
         /// The file.
         path: PathBuf,
         /// The serial the inventory records.
-        expected: crate::serial::Serial,
+        expected: crate::model::serial::Serial,
         /// What the file holds instead.
         found: String,
     },
@@ -68,11 +69,11 @@ pub enum Error {
     #[error("{kind} {name}'s certificate (serial {serial}) is revoked: issue a new one explicitly")]
     Revoked {
         /// Server or client.
-        kind: crate::inventory::CertKind,
+        kind: crate::model::kind::CertKind,
         /// The name.
         name: String,
         /// The revoked serial.
-        serial: crate::serial::Serial,
+        serial: crate::model::serial::Serial,
     },
 
     /// A key whose certificate was revoked, offered for certification again.
@@ -81,11 +82,11 @@ pub enum Error {
     )]
     RevokedKey {
         /// Server or client.
-        kind: crate::inventory::CertKind,
+        kind: crate::model::kind::CertKind,
         /// The name.
         name: String,
         /// The revoked certificate that certified it.
-        serial: crate::serial::Serial,
+        serial: crate::model::serial::Serial,
     },
 
     /// A CA key file others can read, or a CA directory others can write: pgca does not sign.
@@ -381,10 +382,15 @@ pub enum Error {
 
     /// A key pgca does not write into a service section.
     #[error(
-        "pgca does not write the service key {0:?}: expected one of {keys}",
-        keys = crate::service::WRITABLE_KEYS.join(", ")
+        "pgca does not write the service key {key:?}: expected one of {}",
+        expected.join(", ")
     )]
-    UnknownServiceKey(String),
+    UnknownServiceKey {
+        /// The key as given.
+        key: String,
+        /// The keys pgca writes.
+        expected: &'static [&'static str],
+    },
 
     /// A value libpq would read differently from what was meant.
     #[error("invalid value {} for service key {key}: {reason}", shown(value))]
@@ -552,5 +558,67 @@ mod tests {
             reason: "control characters",
         };
         assert!(!e.to_string().contains('\n'), "{e}");
+    }
+}
+
+/// Why pgca refuses a path: what another user could do with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Distrust {
+    /// Owned by a user who is neither root, the user pgca runs as, nor the files' owner: that
+    /// user could swap what pgca writes there, or point it elsewhere.
+    Owner {
+        /// The owner's uid.
+        uid: u32,
+        /// The owner's name, if the system knows it.
+        name: Option<String>,
+    },
+    /// Writable by its group or by everyone, without the sticky bit.
+    Writable {
+        /// The permission bits.
+        mode: u32,
+    },
+    /// A symbolic link owned by such a user.
+    ForeignLink {
+        /// The link's owner.
+        uid: u32,
+        /// The owner's name, if the system knows it.
+        name: Option<String>,
+    },
+    /// A symbolic link where pgca keeps a directory or file of its own (`DATA/pgca-tls`): pgca
+    /// never follows one there.
+    Symlink,
+    /// Not a directory.
+    NotADirectory,
+    /// More than 40 symbolic links on the way.
+    TooManyLinks,
+}
+
+fn who(uid: u32, name: &Option<String>) -> String {
+    match name {
+        Some(n) => format!("{n} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+impl fmt::Display for Distrust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Distrust::Owner { uid, name } => write!(
+                f,
+                "owned by {}, who could replace what pgca writes there",
+                who(*uid, name)
+            ),
+            Distrust::Writable { mode } => write!(
+                f,
+                "writable by other users (mode {mode:04o}), who could replace what pgca writes there"
+            ),
+            Distrust::ForeignLink { uid, name } => {
+                write!(f, "a symbolic link owned by {}", who(*uid, name))
+            }
+            Distrust::Symlink => f.write_str("a symbolic link, which pgca never follows there"),
+            Distrust::NotADirectory => f.write_str("not a directory"),
+            Distrust::TooManyLinks => f.write_str("too many levels of symbolic links"),
+        }
     }
 }

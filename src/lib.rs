@@ -32,49 +32,42 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Modules, in the order a certificate meets them
+//! # Where things are
 //!
-//! - [`names`]: role and host name rules.
-//! - [`keys`]: key types and key generation.
-//! - [`ca`]: the two CAs.
-//! - [`issue`] (internal): the server and client certificate profiles.
-//! - [`dir`]: the CA directory, its layout, locking and crash recovery.
+//! Each folder is one concern; `ARCHITECTURE.md` has the map, the invariants and where to start
+//! reading. Lower layers never import higher ones:
+//!
+//! - [`model`]: the shared vocabulary (names, kinds, sides, states, reasons, serials, validity).
+//! - [`error`]: the one error type.
+//! - `storage` (internal): trusted directory handles, the atomic writer, locks.
+//! - [`x509`]: keys, PEM, the CA and leaf profiles, reading certificates and CRLs.
 //! - [`inventory`]: the append-only record of everything issued.
-//! - [`inspect`]: reading certificates back.
-//! - [`server`]: PostgreSQL's side: configuration lines and deploying into a data directory.
-//! - [`client`]: libpq's side: default files and environment variables.
-//! - [`service`]: libpq's `pg_service.conf`, where clients find the certificates.
+//! - [`store`]: the CA directory, [`CaDir`]: layout, init, issuing, crash recovery.
+//! - [`ops`]: check, renew, revoke and CRLs, verify.
+//! - [`pg`]: PostgreSQL's and libpq's side: server config and deployment, client files,
+//!   `pg_service.conf`.
 #![forbid(unsafe_code)]
 
-pub mod ca;
-pub mod check;
-pub mod client;
-pub mod dir;
-pub mod duration;
 pub mod error;
-pub mod inspect;
 pub mod inventory;
-mod issue;
-pub mod keys;
-pub mod names;
-pub mod passphrase;
-pub mod renew;
-pub mod revoke;
-pub mod serial;
-pub mod server;
-pub mod service;
+pub mod model;
+pub mod ops;
+pub mod pg;
 mod storage;
-pub mod timefmt;
-pub mod verify;
+pub mod store;
+pub mod x509;
 
-pub use ca::Side;
-pub use dir::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, Progress, default_dir};
-pub use duration::Validity;
-pub use error::{Error, Result};
-pub use inspect::CertInfo;
-pub use inventory::{CertKind, CertState, Ledger};
-pub use keys::{KeyType, PrivateKey};
-pub use names::{HostName, RoleName};
-pub use passphrase::Passphrase;
-pub use serial::Serial;
-pub use storage::{DIR_MODE, Distrust, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};
+pub use error::{Distrust, Error, Result};
+pub use inventory::Ledger;
+pub use model::kind::{CertKind, CertState, Side};
+pub use model::names::{HostName, RoleName};
+pub use model::passphrase::Passphrase;
+pub use model::reason::{Reason, Scope};
+pub use model::serial::Serial;
+pub use model::status::Status;
+pub use model::timefmt;
+pub use model::validity::Validity;
+pub use storage::{DIR_MODE, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};
+pub use store::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, Progress, default_dir};
+pub use x509::inspect::{CertInfo, CrlInfo};
+pub use x509::keys::{KeyType, PrivateKey};

@@ -139,7 +139,8 @@ fn pkilint_finds_nothing_above_notice_in_any_certificate_or_crl() {
     }
     // Make sure the CRLs linted are the ones with entries.
     for side in ["server", "client"] {
-        let crl = pgca::inspect::CrlInfo::from_file(&env.path(&format!("{side}-ca.crl"))).unwrap();
+        let crl =
+            pgca::x509::inspect::CrlInfo::from_file(&env.path(&format!("{side}-ca.crl"))).unwrap();
         assert_eq!(crl.revoked.len(), 1, "{side}");
     }
 

@@ -67,7 +67,7 @@ fn revoke_writes_a_crl_openssl_verifies_listing_exactly_the_revoked() {
         assert!(text.contains(want), "missing {want:?}:\n{text}");
     }
     let ca = CertInfo::from_file(&env.path("client-ca.crt")).unwrap();
-    let crl = pgca::inspect::CrlInfo::from_file(&env.path("client-ca.crl")).unwrap();
+    let crl = pgca::x509::inspect::CrlInfo::from_file(&env.path("client-ca.crl")).unwrap();
     assert_eq!(crl.authority_key_id, ca.subject_key_id);
     let period = crl.next_update.unwrap() - crl.this_update;
     assert_eq!(
@@ -100,7 +100,7 @@ fn revoke_writes_a_crl_openssl_verifies_listing_exactly_the_revoked() {
         BTreeSet::from([alice.clone(), bob.clone()])
     );
     assert_eq!(
-        pgca::inspect::CrlInfo::from_file(&env.path("client-ca.crl"))
+        pgca::x509::inspect::CrlInfo::from_file(&env.path("client-ca.crl"))
             .unwrap()
             .number,
         Some(2)
@@ -110,7 +110,7 @@ fn revoke_writes_a_crl_openssl_verifies_listing_exactly_the_revoked() {
     let out = env.ok(&["revoke", "alice"]);
     assert!(out.contains("was revoked already: nothing to do"), "{out}");
     assert_eq!(
-        pgca::inspect::CrlInfo::from_file(&env.path("client-ca.crl"))
+        pgca::x509::inspect::CrlInfo::from_file(&env.path("client-ca.crl"))
             .unwrap()
             .number,
         Some(2)
@@ -181,7 +181,7 @@ fn crl_command_and_the_server_crl() {
     let server = serial_of(&env, "servers/localhost.crt");
     env.ok(&["revoke", "localhost"]);
     assert_eq!(crl_serials(&env, "server-ca.crl"), BTreeSet::from([server]));
-    let crl = pgca::inspect::CrlInfo::from_file(&env.path("server-ca.crl")).unwrap();
+    let crl = pgca::x509::inspect::CrlInfo::from_file(&env.path("server-ca.crl")).unwrap();
     assert_eq!(crl.number, Some(2));
     assert_eq!(
         (crl.next_update.unwrap() - crl.this_update).whole_seconds(),

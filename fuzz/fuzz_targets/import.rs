@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let _ = pgca::CertInfo::from_pem(data);
     let _ = pgca::CertInfo::from_der(data);
-    let _ = pgca::inspect::CrlInfo::from_pem(data);
+    let _ = pgca::x509::inspect::CrlInfo::from_pem(data);
     let text = String::from_utf8_lossy(data);
     let _ = pgca::PrivateKey::from_pem(&text, Path::new("fuzz.key"));
     let _ = pgca::PrivateKey::from_pem_with(&text, Path::new("fuzz.key"), Some(&pgca::Passphrase::new("x")));

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pgca::service::ServiceFile;
+use pgca::pg::service::ServiceFile;
 
 fuzz_target!(|data: &[u8]| {
     // The input: a file, then (after a 0xFF separator) a service name and a value.

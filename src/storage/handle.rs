@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
-use super::trust::{Distrust, Trust};
+use super::trust::Trust;
+use crate::error::Distrust;
 use crate::error::{Error, Result};
 
 /// An open directory (see the module docs). Names given to its methods are single entries of

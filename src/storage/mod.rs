@@ -33,7 +33,7 @@ pub(crate) mod trust;
 pub(crate) use handle::Dir;
 pub use lock::Wait;
 pub(crate) use lock::{Lock, LockKind};
-pub use trust::Distrust;
+
 pub use trust::lookup_user;
 pub(crate) use trust::{NewDir, Trust, invoker_ids, open_dir, user_home, user_name};
 

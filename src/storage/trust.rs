@@ -14,7 +14,6 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -22,6 +21,7 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use super::Dir;
+use crate::error::Distrust;
 use crate::error::{Error, Result};
 
 /// The users whose directories pgca may work through: root, the user pgca runs as, and
@@ -77,68 +77,6 @@ impl Trust {
             return Err(Distrust::Writable { mode: mode & 0o777 });
         }
         Ok(())
-    }
-}
-
-/// Why pgca refuses a path: what another user could do with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Distrust {
-    /// Owned by a user who is neither root, the user pgca runs as, nor the files' owner: that
-    /// user could swap what pgca writes there, or point it elsewhere.
-    Owner {
-        /// The owner's uid.
-        uid: u32,
-        /// The owner's name, if the system knows it.
-        name: Option<String>,
-    },
-    /// Writable by its group or by everyone, without the sticky bit.
-    Writable {
-        /// The permission bits.
-        mode: u32,
-    },
-    /// A symbolic link owned by such a user.
-    ForeignLink {
-        /// The link's owner.
-        uid: u32,
-        /// The owner's name, if the system knows it.
-        name: Option<String>,
-    },
-    /// A symbolic link where pgca keeps a directory or file of its own (`DATA/pgca-tls`): pgca
-    /// never follows one there.
-    Symlink,
-    /// Not a directory.
-    NotADirectory,
-    /// More than 40 symbolic links on the way.
-    TooManyLinks,
-}
-
-fn who(uid: u32, name: &Option<String>) -> String {
-    match name {
-        Some(n) => format!("{n} (uid {uid})"),
-        None => format!("uid {uid}"),
-    }
-}
-
-impl fmt::Display for Distrust {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Distrust::Owner { uid, name } => write!(
-                f,
-                "owned by {}, who could replace what pgca writes there",
-                who(*uid, name)
-            ),
-            Distrust::Writable { mode } => write!(
-                f,
-                "writable by other users (mode {mode:04o}), who could replace what pgca writes there"
-            ),
-            Distrust::ForeignLink { uid, name } => {
-                write!(f, "a symbolic link owned by {}", who(*uid, name))
-            }
-            Distrust::Symlink => f.write_str("a symbolic link, which pgca never follows there"),
-            Distrust::NotADirectory => f.write_str("not a directory"),
-            Distrust::TooManyLinks => f.write_str("too many levels of symbolic links"),
-        }
     }
 }
 

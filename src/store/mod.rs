@@ -33,17 +33,20 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::ca::{self, CaSigner, Side};
-use crate::duration::Validity;
 use crate::error::{Error, Result};
-use crate::inspect::{CertInfo, days_between};
-use crate::inventory::{self, CertKind, CertState, Event, Issued, Ledger};
-use crate::issue::{self, LeafProfile};
-use crate::keys::{KeyType, PrivateKey};
-use crate::names::{HostName, RoleName};
-use crate::serial::Serial;
+use crate::inventory::{self, Event, Issued, Ledger};
+use crate::model::kind::CertKind;
+use crate::model::kind::CertState;
+use crate::model::kind::Side;
+use crate::model::names::{HostName, RoleName};
+use crate::model::serial::Serial;
+use crate::model::timefmt;
+use crate::model::validity::Validity;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Wait};
-use crate::timefmt;
+use crate::x509::ca::{self, CaSigner};
+use crate::x509::inspect::{CertInfo, days_between};
+use crate::x509::keys::{KeyType, PrivateKey};
+use crate::x509::profile::LeafProfile;
 
 /// Default CA lifetime: 10 years. Rolling a CA over means touching every server and client, so it
 /// should be rare; the CA key is the one to protect.
@@ -88,7 +91,7 @@ pub struct InitOptions {
     pub now: Option<OffsetDateTime>,
     /// Encrypt both CA keys with this passphrase (the command line always asks for one unless
     /// given `--no-passphrase`); `None` writes them unencrypted.
-    pub passphrase: Option<crate::Passphrase>,
+    pub passphrase: Option<crate::model::passphrase::Passphrase>,
 }
 
 impl Default for InitOptions {
@@ -117,7 +120,7 @@ pub struct IssueOptions {
     pub now: Option<OffsetDateTime>,
     /// Write the new key encrypted with this passphrase (a client's own, never the CA's);
     /// libpq decrypts it with `sslpassword`.
-    pub key_passphrase: Option<crate::Passphrase>,
+    pub key_passphrase: Option<crate::model::passphrase::Passphrase>,
     /// Told (done, total) as the keys of a batch are made: the long part of a bulk issue.
     pub progress: Option<Progress>,
 }
@@ -220,7 +223,7 @@ pub struct ListEntry {
 #[derive(Clone, Debug)]
 pub struct CaDir {
     root: PathBuf,
-    passphrase: Option<crate::Passphrase>,
+    passphrase: Option<crate::model::passphrase::Passphrase>,
     wait: Option<Wait>,
 }
 
@@ -388,19 +391,23 @@ impl CaDir {
     }
 
     /// The same directory, decrypting its CA keys with `passphrase` when they are encrypted.
-    pub fn with_passphrase(mut self, passphrase: crate::Passphrase) -> CaDir {
+    pub fn with_passphrase(mut self, passphrase: crate::model::passphrase::Passphrase) -> CaDir {
         self.passphrase = Some(passphrase);
         self
     }
 
-    pub(crate) fn passphrase(&self) -> Option<&crate::Passphrase> {
+    pub(crate) fn passphrase(&self) -> Option<&crate::model::passphrase::Passphrase> {
         self.passphrase.as_ref()
     }
 
     /// Re-encrypts a CA key with `new` (or stores it unencrypted with `None`), atomically: the key
     /// file is replaced by a complete new one in a single rename, never lost or half-written.
     /// The current passphrase must be set ([`CaDir::with_passphrase`]) if the key is encrypted.
-    pub fn change_passphrase(&self, side: Side, new: Option<&crate::Passphrase>) -> Result<()> {
+    pub fn change_passphrase(
+        &self,
+        side: Side,
+        new: Option<&crate::model::passphrase::Passphrase>,
+    ) -> Result<()> {
         let _lock = self.write_lock()?;
         let signer = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
         let pem = match new {
@@ -419,9 +426,9 @@ impl CaDir {
     pub fn ca_key_encrypted(&self, side: Side) -> Result<bool> {
         let path = self.root.join(side.ca_key_file());
         let pem = zeroize::Zeroizing::new(storage::read(&path, "read CA key")?);
-        Ok(crate::keys::is_encrypted_pem(&String::from_utf8_lossy(
-            &pem,
-        )))
+        Ok(crate::x509::keys::is_encrypted_pem(
+            &String::from_utf8_lossy(&pem),
+        ))
     }
 
     /// The directory.
@@ -756,7 +763,7 @@ impl CaDir {
                 .map(|r| {
                     r.key
                         .as_ref()
-                        .map(|k| crate::inspect::sha256_hex(&k.public_key_der()))
+                        .map(|k| crate::x509::inspect::sha256_hex(&k.public_key_der()))
                 })
                 .collect()
         } else {
@@ -802,17 +809,19 @@ impl CaDir {
             let key = r.key.expect("generated above");
             let serial = Serial::random();
             let not_after = now + r.validity.duration();
-            let cert_pem =
-                issue::sign_leaf(&r.profile, &key, &issuer, &serial, not_before, not_after)?;
-            let der = crate::inspect::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
-                Error::Crypto {
-                    what: "encoding the certificate",
-                    reason,
-                }
-            })?;
+            let cert_pem = crate::x509::profile::sign_leaf(
+                &r.profile, &key, &issuer, &serial, not_before, not_after,
+            )?;
+            let der =
+                crate::x509::inspect::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
+                    Error::Crypto {
+                        what: "encoding the certificate",
+                        reason,
+                    }
+                })?;
             Ok(Made {
-                sha256: crate::inspect::sha256_hex(&der),
-                spki_sha256: crate::inspect::sha256_hex(&key.public_key_der()),
+                sha256: crate::x509::inspect::sha256_hex(&der),
+                spki_sha256: crate::x509::inspect::sha256_hex(&key.public_key_der()),
                 name: r.name,
                 profile: r.profile,
                 key_type: key.key_type(),
@@ -967,8 +976,8 @@ impl CaDir {
         };
         match &record.sha256 {
             Some(h) => {
-                let der = crate::inspect::first_cert_der(&cert_pem).map_err(&mismatch)?;
-                if &crate::inspect::sha256_hex(&der) != h {
+                let der = crate::x509::inspect::first_cert_der(&cert_pem).map_err(&mismatch)?;
+                if &crate::x509::inspect::sha256_hex(&der) != h {
                     return Err(mismatch(format!(
                         "it holds serial {} with another fingerprint",
                         info.serial
@@ -983,7 +992,7 @@ impl CaDir {
         let key_pem = zeroize::Zeroizing::new(storage::read(&key_path, "read key")?);
         let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&key_pem).into_owned());
         // An encrypted key is its owner's to decrypt; only a plain one is checked here.
-        if !crate::keys::is_encrypted_pem(&text)
+        if !crate::x509::keys::is_encrypted_pem(&text)
             && PrivateKey::from_pem(&text, &key_path)?.public_key_der() != info.spki_der
         {
             return Err(Error::KeyMismatch {
@@ -1039,7 +1048,7 @@ pub(crate) struct LeafRequest {
     /// A key to certify (`renew --reuse-key`); otherwise a new one of `key_type`.
     pub(crate) key: Option<PrivateKey>,
     /// Encrypt the key file with this passphrase.
-    pub(crate) key_passphrase: Option<crate::Passphrase>,
+    pub(crate) key_passphrase: Option<crate::model::passphrase::Passphrase>,
 }
 
 impl LeafRequest {

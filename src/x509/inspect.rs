@@ -11,8 +11,8 @@ use x509_parser::nom::Parser;
 use x509_parser::prelude::FromDer;
 
 use crate::error::{Error, Result};
-use crate::keys::KeyType;
-use crate::serial::Serial;
+use crate::model::serial::Serial;
+use crate::x509::keys::KeyType;
 
 /// The facts of one certificate.
 ///
@@ -246,7 +246,7 @@ impl CrlInfo {
 /// # Examples
 ///
 /// ```
-/// use pgca::inspect::escape_controls;
+/// use pgca::x509::inspect::escape_controls;
 /// assert_eq!(escape_controls("CN=a\u{1b}[2Jb\nc"), "CN=a\\x1b[2Jb\\nc");
 /// assert_eq!(escape_controls("CN=Zoë"), "CN=Zoë");
 /// ```

@@ -21,16 +21,18 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use crate::check::is_due;
-use crate::dir::{BACKDATE_SECONDS, CaDir, IssuedCert, LeafRequest};
-use crate::duration::Validity;
 use crate::error::{Error, Result};
-use crate::inventory::{CertKind, Issued};
-use crate::issue::LeafProfile;
-use crate::keys::PrivateKey;
-use crate::names::HostName;
-use crate::serial::Serial;
-use crate::{Side, timefmt};
+use crate::inventory::Issued;
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::names::HostName;
+use crate::model::serial::Serial;
+use crate::model::timefmt;
+use crate::model::validity::Validity;
+use crate::ops::check::is_due;
+use crate::store::{BACKDATE_SECONDS, CaDir, IssuedCert, LeafRequest};
+use crate::x509::keys::PrivateKey;
+use crate::x509::profile::LeafProfile;
 
 /// Options for [`CaDir::renew`].
 #[derive(Clone, Debug, Default)]
@@ -48,7 +50,7 @@ pub struct RenewOptions {
     pub revoke_old: bool,
     /// The passphrase of encrypted client keys (`issue-client --encrypt-key`): their renewal
     /// needs it, and the new key is encrypted with it again.
-    pub key_passphrase: Option<crate::Passphrase>,
+    pub key_passphrase: Option<crate::model::passphrase::Passphrase>,
     /// The time to renew at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
 }
@@ -129,7 +131,7 @@ impl CaDir {
             }
         }
         for side in needed {
-            crate::ca::CaSigner::load(self.root(), side, self.passphrase())?;
+            crate::x509::ca::CaSigner::load(self.root(), side, self.passphrase())?;
         }
 
         let mut report = RenewReport::default();
@@ -182,8 +184,8 @@ impl CaDir {
             for r in &report.renewed {
                 if let Err(e) = self.revoke(
                     &r.old_serial.to_string(),
-                    crate::revoke::Reason::Superseded,
-                    crate::revoke::Scope::Current,
+                    crate::model::reason::Reason::Superseded,
+                    crate::model::reason::Scope::Current,
                     None,
                 ) {
                     report.failures.push(format!(
@@ -199,7 +201,7 @@ impl CaDir {
             if ledger.last_crl(side.ca_kind()).is_none() && !self.crl_path(side).exists() {
                 continue;
             }
-            let due = match crate::inspect::CrlInfo::from_file(&self.crl_path(side)) {
+            let due = match crate::x509::inspect::CrlInfo::from_file(&self.crl_path(side)) {
                 Ok(c) => {
                     let next = c.next_update.unwrap_or(c.this_update);
                     opts.force || is_due(c.this_update, next, now, opts.within)
@@ -282,7 +284,7 @@ impl CaDir {
         // An encrypted key stays encrypted: its renewal needs the passphrase, never drops it.
         let path = self.key_path(kind, name);
         let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
-        let encrypted = crate::keys::is_encrypted_pem(&pem);
+        let encrypted = crate::x509::keys::is_encrypted_pem(&pem);
         if encrypted && opts.key_passphrase.is_none() {
             return Err(Error::NeedKeyPassphrase(format!("{kind} {name}")));
         }

@@ -13,116 +13,28 @@
 //! nothing the CA signed is valid past it, and a CRL promising an update from an expired CA
 //! would be a promise it cannot keep. The record of such a CRL says it was clamped.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
-use serde::{Deserialize, Serialize};
+
 use time::OffsetDateTime;
 
-use crate::ca::CaSigner;
-use crate::dir::{BACKDATE_SECONDS, CaDir};
-use crate::duration::Validity;
 use crate::error::{Error, Result};
-use crate::inventory::{self, CertKind, CrlRecord, Event, Ledger, Revocation};
-use crate::serial::Serial;
-use crate::{Side, storage, timefmt};
+use crate::inventory::{self, CrlRecord, Event, Ledger, Revocation};
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::reason::Reason;
+use crate::model::reason::Scope;
+use crate::model::serial::Serial;
+use crate::model::timefmt;
+use crate::model::validity::Validity;
+use crate::storage;
+use crate::store::{BACKDATE_SECONDS, CaDir};
+use crate::x509::ca::CaSigner;
 
 /// Default CRL period: 30 days. Short enough that a CRL a cron job forgot is noticed (check
 /// warns after 20 days), long enough that a missed day or two does no harm.
 pub const DEFAULT_CRL_VALIDITY: Validity = Validity::days(30);
-
-/// Why a certificate was revoked (RFC 5280 §5.3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Reason {
-    /// No reason given (not written into the CRL entry).
-    Unspecified,
-    /// The key leaked, or may have: a lost laptop.
-    KeyCompromise,
-    /// The CA's key leaked.
-    #[serde(rename = "cACompromise")]
-    CaCompromise,
-    /// The subject changed organisation or role.
-    AffiliationChanged,
-    /// Replaced by a newer certificate.
-    Superseded,
-    /// No longer needed: someone left, a server was retired.
-    CessationOfOperation,
-    /// Its privileges were withdrawn.
-    PrivilegeWithdrawn,
-}
-
-impl Reason {
-    /// Every reason, by its RFC 5280 name.
-    pub const ALL: [Reason; 7] = [
-        Reason::Unspecified,
-        Reason::KeyCompromise,
-        Reason::CaCompromise,
-        Reason::AffiliationChanged,
-        Reason::Superseded,
-        Reason::CessationOfOperation,
-        Reason::PrivilegeWithdrawn,
-    ];
-
-    /// The RFC 5280 name, e.g. `keyCompromise`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Reason::Unspecified => "unspecified",
-            Reason::KeyCompromise => "keyCompromise",
-            Reason::CaCompromise => "cACompromise",
-            Reason::AffiliationChanged => "affiliationChanged",
-            Reason::Superseded => "superseded",
-            Reason::CessationOfOperation => "cessationOfOperation",
-            Reason::PrivilegeWithdrawn => "privilegeWithdrawn",
-        }
-    }
-
-    fn rcgen(self) -> rcgen::RevocationReason {
-        use rcgen::RevocationReason as R;
-        match self {
-            Reason::Unspecified => R::Unspecified,
-            Reason::KeyCompromise => R::KeyCompromise,
-            Reason::CaCompromise => R::CaCompromise,
-            Reason::AffiliationChanged => R::AffiliationChanged,
-            Reason::Superseded => R::Superseded,
-            Reason::CessationOfOperation => R::CessationOfOperation,
-            Reason::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
-        }
-    }
-}
-
-impl FromStr for Reason {
-    type Err = Error;
-
-    /// Accepts the RFC 5280 names in any case (`keyCompromise`, `keycompromise`).
-    fn from_str(s: &str) -> Result<Self> {
-        Reason::ALL
-            .into_iter()
-            .find(|r| r.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::UnknownReason(s.to_string()))
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Which certificates of a name [`CaDir::revoke`] revokes (a serial is always just itself).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Scope {
-    /// Every certificate of the name that has not expired: a name revoked is revoked whole.
-    #[default]
-    Unexpired,
-    /// Only the current certificate; the others stay valid and are reported.
-    Current,
-    /// Every certificate of the name, expired ones too.
-    All,
-}
 
 /// What [`CaDir::revoke`] did.
 #[derive(Clone, Debug)]
@@ -286,7 +198,7 @@ impl CaDir {
                 .map(|r| RevokedCertParams {
                     serial_number: SerialNumber::from_slice(r.serial.as_bytes()),
                     revocation_time: r.at,
-                    reason_code: Some(r.reason.rcgen()),
+                    reason_code: Some(rcgen_reason(r.reason)),
                     invalidity_date: None,
                 })
                 .collect(),
@@ -433,8 +345,22 @@ impl CaDir {
         if let Some(h) = &i.spki_sha256 {
             return Some(h.clone());
         }
-        let info = crate::inspect::CertInfo::from_file(&self.root().join(&i.cert)).ok()?;
-        Some(crate::inspect::sha256_hex(&info.spki_der))
+        let info = crate::x509::inspect::CertInfo::from_file(&self.root().join(&i.cert)).ok()?;
+        Some(crate::x509::inspect::sha256_hex(&info.spki_der))
+    }
+}
+
+/// The reason as rcgen writes it into a CRL entry.
+fn rcgen_reason(r: Reason) -> rcgen::RevocationReason {
+    use rcgen::RevocationReason as R;
+    match r {
+        Reason::Unspecified => R::Unspecified,
+        Reason::KeyCompromise => R::KeyCompromise,
+        Reason::CaCompromise => R::CaCompromise,
+        Reason::AffiliationChanged => R::AffiliationChanged,
+        Reason::Superseded => R::Superseded,
+        Reason::CessationOfOperation => R::CessationOfOperation,
+        Reason::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
     }
 }
 

@@ -24,57 +24,22 @@
 //! `SSL_CTX_check_private_key` does when PostgreSQL loads the pair. `pgca verify` goes further:
 //! it loads every key in full, checks every chain and every file mode.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::dir::{CaDir, DEFAULT_LEAF_VALIDITY};
-use crate::duration::Validity;
 use crate::error::{Error, Result};
-use crate::inspect::CertFacts;
-use crate::inventory::CertKind;
-use crate::keys::PrivateKey;
-use crate::serial::Serial;
-use crate::{Side, storage, timefmt};
-
-/// A Nagios status. Ordered by how much it matters: `Ok < Unknown < Warning < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    /// Nothing to do.
-    Ok,
-    /// Something could not be read: its state is not known.
-    Unknown,
-    /// Due for renewal.
-    Warning,
-    /// Expired, not yet valid, or broken.
-    Critical,
-}
-
-impl Status {
-    /// The Nagios plugin exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Status::Ok => 0,
-            Status::Warning => 1,
-            Status::Critical => 2,
-            Status::Unknown => 3,
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Status::Ok => "OK",
-            Status::Unknown => "UNKNOWN",
-            Status::Warning => "WARNING",
-            Status::Critical => "CRITICAL",
-        })
-    }
-}
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::serial::Serial;
+use crate::model::status::Status;
+use crate::model::timefmt;
+use crate::model::validity::Validity;
+use crate::storage;
+use crate::store::{CaDir, DEFAULT_LEAF_VALIDITY};
+use crate::x509::inspect::CertFacts;
+use crate::x509::keys::PrivateKey;
 
 /// What `check` found about one certificate.
 #[derive(Clone, Debug, Serialize)]
@@ -244,7 +209,7 @@ impl CaDir {
     /// # Examples
     ///
     /// ```
-    /// use pgca::{CaDir, InitOptions, check::{CheckOptions, Status}};
+    /// use pgca::{CaDir, InitOptions, Status, ops::check::CheckOptions};
     /// let tmp = tempfile::tempdir()?;
     /// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
     /// let report = ca.check(&CheckOptions::default())?;
@@ -290,12 +255,15 @@ impl CaDir {
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
         // Four threads a core: on a cold cache the time is disk reads, and more of them in
         // flight finish sooner; on a warm one the extra threads cost nothing measurable.
-        let leaves =
-            crate::dir::parallel_map_on(current, 4 * crate::dir::cores(), |((kind, name), e)| {
+        let leaves = crate::store::parallel_map_on(
+            current,
+            4 * crate::store::cores(),
+            |((kind, name), e)| {
                 let i = usize::from(kind == CertKind::Client);
                 let f = self.judge_leaf(kind, &name, &readers[i], now, opts.within, ca_end[i], &e);
                 Ok(f)
-            })?;
+            },
+        )?;
         findings.extend(leaves);
         let status = findings
             .iter()
@@ -327,7 +295,7 @@ impl CaDir {
         if !path.exists() && !crl_recorded {
             return None;
         }
-        let crl = match crate::inspect::CrlInfo::from_file(&path) {
+        let crl = match crate::x509::inspect::CrlInfo::from_file(&path) {
             Ok(c) => c,
             Err(e) => return Some(unreadable(kind, &name, path, &e)),
         };
@@ -410,10 +378,10 @@ impl CaDir {
                     Ok(text) => text,
                     Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                 });
-                if crate::keys::is_encrypted_pem(&pem) {
+                if crate::x509::keys::is_encrypted_pem(&pem) {
                     return Ok(None);
                 }
-                if crate::keys::recorded_public_key(&pem).as_ref() == Some(&info.spki_der) {
+                if crate::x509::keys::recorded_public_key(&pem).as_ref() == Some(&info.spki_der) {
                     return Ok(Some(info.spki_der.clone()));
                 }
                 PrivateKey::from_pem(&pem, &self.key_path(kind, name))
@@ -501,7 +469,7 @@ fn judge_validity(
     now: OffsetDateTime,
     within: Option<Validity>,
 ) {
-    let days = crate::inspect::days_between(now, info.not_after);
+    let days = crate::x509::inspect::days_between(now, info.not_after);
     let (status, state, detail) = if now >= info.not_after {
         (
             Status::Critical,
@@ -560,7 +528,7 @@ fn judge_ca(
             "the {} CA expires {} ({} days left), before a {} certificate issued now would: roll it over",
             side.name(),
             timefmt::human(info.not_after),
-            crate::inspect::days_between(now, info.not_after),
+            crate::x509::inspect::days_between(now, info.not_after),
             DEFAULT_LEAF_VALIDITY
         );
     }

@@ -44,48 +44,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::keys::KeyType;
-use crate::serial::Serial;
+use crate::model::kind::CertKind;
+use crate::model::kind::CertState;
+use crate::model::serial::Serial;
+use crate::x509::keys::KeyType;
 
 /// The inventory's file name inside the CA directory.
 pub const INVENTORY_FILE: &str = "inventory.jsonl";
-
-/// What a certificate is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CertKind {
-    /// The self-signed CA that signs server certificates (clients trust it: `sslrootcert`).
-    ServerCa,
-    /// The self-signed CA that signs client certificates (the server trusts it: `ssl_ca_file`).
-    ClientCa,
-    /// A server certificate (`ssl_cert_file`), EKU serverAuth.
-    Server,
-    /// A client certificate whose CN is a PostgreSQL role, EKU clientAuth.
-    Client,
-}
-
-impl CertKind {
-    /// `server-ca`, `client-ca`, `server` or `client`.
-    pub fn name(self) -> &'static str {
-        match self {
-            CertKind::ServerCa => "server-ca",
-            CertKind::ClientCa => "client-ca",
-            CertKind::Server => "server",
-            CertKind::Client => "client",
-        }
-    }
-
-    /// Whether this is one of the two CAs.
-    pub fn is_ca(self) -> bool {
-        matches!(self, CertKind::ServerCa | CertKind::ClientCa)
-    }
-}
-
-impl std::fmt::Display for CertKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// One issued certificate, as recorded when it was issued.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +178,7 @@ pub struct Revocation {
     /// Its name.
     pub name: String,
     /// Why.
-    pub reason: crate::revoke::Reason,
+    pub reason: crate::model::reason::Reason,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -259,69 +224,6 @@ pub enum Event {
     CrlIssued(CrlRecord),
 }
 
-/// The state of a certificate, derived from the inventory and the time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum CertState {
-    /// Current and valid, with more than a third of its lifetime left.
-    Valid,
-    /// Current and valid, but less than a third of its lifetime is left: renew it.
-    Due,
-    /// Past its not-after.
-    Expired,
-    /// Before its not-before (a clock problem, or issued for later).
-    NotYetValid,
-    /// A later certificate was issued for the same name.
-    Superseded,
-    /// Revoked with `pgca revoke`.
-    Revoked,
-}
-
-impl CertState {
-    /// `valid`, `due`, `expired`, `not-yet-valid` or `superseded`.
-    pub fn name(self) -> &'static str {
-        match self {
-            CertState::Valid => "valid",
-            CertState::Due => "due",
-            CertState::Expired => "expired",
-            CertState::NotYetValid => "not-yet-valid",
-            CertState::Superseded => "superseded",
-            CertState::Revoked => "revoked",
-        }
-    }
-
-    /// The state of a current (not superseded) certificate at `now`.
-    ///
-    /// Due means less than a third of the lifetime remains, compared exactly in seconds:
-    /// `3 × (not_after − now) < not_after − not_before`.
-    pub fn at(
-        not_before: OffsetDateTime,
-        not_after: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> CertState {
-        if now < not_before {
-            CertState::NotYetValid
-        } else if now >= not_after {
-            CertState::Expired
-        } else {
-            let left = (not_after - now).whole_seconds() as i128;
-            let life = (not_after - not_before).whole_seconds() as i128;
-            if 3 * left < life {
-                CertState::Due
-            } else {
-                CertState::Valid
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for CertState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// The inventory as read: every issued certificate in order, with the current one per name.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
@@ -355,7 +257,7 @@ impl Ledger {
     /// # Examples
     ///
     /// ```
-    /// use pgca::inventory::CertKind;
+    /// use pgca::CertKind;
     /// use pgca::{CaDir, InitOptions, IssueOptions, RoleName};
     ///
     /// let tmp = tempfile::tempdir()?;

@@ -20,10 +20,10 @@ use rcgen::{
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::inventory::CertKind;
-use crate::keys::PrivateKey;
-use crate::names::HostName;
-use crate::serial::Serial;
+use crate::model::kind::CertKind;
+use crate::model::names::HostName;
+use crate::model::serial::Serial;
+use crate::x509::keys::PrivateKey;
 
 /// RFC 5280's ub-common-name: a CN holds at most 64 characters.
 pub(crate) const MAX_COMMON_NAME_CHARS: usize = 64;
@@ -130,9 +130,10 @@ pub(crate) fn sign_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ca::{self, Side};
-    use crate::inspect::CertInfo;
-    use crate::keys::KeyType;
+    use crate::model::kind::Side;
+    use crate::x509::ca;
+    use crate::x509::inspect::CertInfo;
+    use crate::x509::keys::KeyType;
     use time::macros::datetime;
     use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -155,7 +156,7 @@ mod tests {
         let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca.key.pair()).unwrap();
         let key = PrivateKey::generate(KeyType::EcdsaP256)?;
         let pem = sign_leaf(profile, &key, &issuer, &Serial::random(), from, to)?;
-        Ok(crate::inspect::first_cert_der(pem.as_bytes()).unwrap())
+        Ok(crate::x509::inspect::first_cert_der(pem.as_bytes()).unwrap())
     }
 
     fn sign(profile: &LeafProfile) -> Vec<u8> {

@@ -1,64 +1,15 @@
-//! The passphrase that protects the CA keys, and where it comes from.
+//! Where the binary finds passphrases.
 //!
 //! Sources, in this order: `--passphrase-file FILE`, the file named by `PGCA_PASSPHRASE_FILE`,
 //! the value of `PGCA_PASSPHRASE` (less safe: the environment of a process can be read by its
 //! owner and root, and leaks into crash reports), and, when standard input is a terminal, a prompt
 //! that does not echo. Never a command-line argument: those are visible to every user in `ps`.
-//! A file holds the passphrase on its first line; the line ending is not part of it.
 
-use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use pgca::{Error, Passphrase, Result};
 use zeroize::Zeroizing;
-
-use crate::error::{Error, Result};
-
-/// A passphrase. Its `Debug` prints nothing of it, and its memory is wiped when dropped.
-///
-/// # Examples
-///
-/// ```
-/// let p = pgca::Passphrase::new("correct horse battery staple");
-/// assert_eq!(format!("{p:?}"), "Passphrase(..)");
-/// ```
-#[derive(Clone)]
-pub struct Passphrase(Zeroizing<String>);
-
-impl Passphrase {
-    /// A passphrase from a string.
-    pub fn new(s: impl Into<String>) -> Passphrase {
-        Passphrase(Zeroizing::new(s.into()))
-    }
-
-    /// The bytes, for key derivation.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    /// Reads the first line of a file.
-    pub fn from_file(path: &Path) -> Result<Passphrase> {
-        let bytes = Zeroizing::new(crate::storage::read(path, "read passphrase file")?);
-        let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadPassphrase {
-            from: path.display().to_string(),
-            reason: "not UTF-8",
-        })?;
-        let line = text.split('\n').next().unwrap_or("").trim_end_matches('\r');
-        if line.is_empty() {
-            return Err(Error::BadPassphrase {
-                from: path.display().to_string(),
-                reason: "empty",
-            });
-        }
-        Ok(Passphrase::new(line))
-    }
-}
-
-impl fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Passphrase(..)")
-    }
-}
 
 /// Where to look for a passphrase: `--passphrase-file`, then the environment, then a prompt.
 #[derive(Clone, Debug, Default)]
@@ -145,7 +96,7 @@ fn prompt_no_echo(prompt: &str) -> Result<Passphrase> {
         let _ = tcsetattr(&stdin, OptionalActions::Now, t);
     }
     let _ = writeln!(stderr);
-    read.map_err(Error::io("read passphrase from", "the terminal"))?;
+    read.map_err(Error::io_at("read passphrase from", "the terminal"))?;
     let p = line.trim_end_matches(['\n', '\r']);
     if p.is_empty() {
         return Err(Error::BadPassphrase {
@@ -154,24 +105,4 @@ fn prompt_no_echo(prompt: &str) -> Result<Passphrase> {
         });
     }
     Ok(Passphrase::new(p))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_hold_the_first_line_without_its_ending() {
-        let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("p");
-        std::fs::write(&f, "s3cret\r\nignored\n").unwrap();
-        assert_eq!(Passphrase::from_file(&f).unwrap().as_bytes(), b"s3cret");
-        std::fs::write(&f, "\n").unwrap();
-        assert!(
-            Passphrase::from_file(&f)
-                .unwrap_err()
-                .to_string()
-                .contains("empty")
-        );
-    }
 }

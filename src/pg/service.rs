@@ -149,7 +149,7 @@ const LINE_BUFFER: usize = 1024;
 /// # Examples
 ///
 /// ```
-/// use pgca::service::{ServiceFile, Upserted};
+/// use pgca::pg::service::{ServiceFile, Upserted};
 ///
 /// let mut file = ServiceFile::parse(
 ///     "/home/alice/.pg_service.conf",
@@ -754,7 +754,10 @@ fn check_name(name: &str, eol: &str) -> Result<()> {
 /// Refuses a key pgca does not write, and a value libpq would read differently.
 fn check_entry(key: &str, value: &str, eol: &str) -> Result<()> {
     if !WRITABLE_KEYS.contains(&key) {
-        return Err(Error::UnknownServiceKey(key.to_string()));
+        return Err(Error::UnknownServiceKey {
+            key: key.to_string(),
+            expected: WRITABLE_KEYS,
+        });
     }
     let bad = |reason: String| {
         Err(Error::InvalidServiceValue {
@@ -889,7 +892,7 @@ pub fn write_file_for(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> R
                 if !trust.follows(st.st_uid) {
                     return Err(Error::Untrusted {
                         path: target,
-                        why: storage::Distrust::ForeignLink {
+                        why: crate::error::Distrust::ForeignLink {
                             uid: st.st_uid,
                             name: storage::user_name(st.st_uid),
                         },
@@ -914,7 +917,7 @@ pub fn write_file_for(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> R
     }
     Err(Error::Untrusted {
         path: path.to_path_buf(),
-        why: storage::Distrust::TooManyLinks,
+        why: crate::error::Distrust::TooManyLinks,
     })
 }
 
@@ -1397,7 +1400,7 @@ mod tests {
             "password", "service", "Host", "host ", "", "ldap", "options", "x\ny",
         ] {
             let e = f.upsert("a", &[(key, "v")], false).unwrap_err();
-            assert!(matches!(e, Error::UnknownServiceKey(_)), "{key:?}: {e}");
+            assert!(matches!(e, Error::UnknownServiceKey { .. }), "{key:?}: {e}");
             assert!(
                 e.to_string().contains("expected one of host, hostaddr"),
                 "{e}"
@@ -1588,7 +1591,7 @@ mod tests {
             .arg(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "service::tests::write_as_child_under_umask",
+                "pg::service::tests::write_as_child_under_umask",
                 "--ignored",
                 "--test-threads=1",
             ])

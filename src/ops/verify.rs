@@ -21,13 +21,16 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
 
-use crate::check::Status;
-use crate::dir::CaDir;
 use crate::error::Result;
-use crate::inspect::{CertInfo, first_cert_der};
-use crate::inventory::{self, CertKind};
-use crate::keys::{PrivateKey, is_encrypted_pem};
-use crate::{Side, storage, timefmt};
+use crate::inventory;
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::status::Status;
+use crate::model::timefmt;
+use crate::storage;
+use crate::store::CaDir;
+use crate::x509::inspect::{CertInfo, first_cert_der};
+use crate::x509::keys::{PrivateKey, is_encrypted_pem};
 
 /// One problem `verify` found.
 #[derive(Clone, Debug, Serialize)]
@@ -185,7 +188,7 @@ impl CaDir {
             } else if i
                 .sha256
                 .as_ref()
-                .is_some_and(|h| *h != crate::inspect::sha256_hex(&der))
+                .is_some_and(|h| *h != crate::x509::inspect::sha256_hex(&der))
             {
                 found.add(
                     Status::Critical,
@@ -287,7 +290,7 @@ impl CaDir {
                     format!("not signed by the {} CA", side.name()),
                 );
             }
-            if let Ok(info) = crate::inspect::CrlInfo::from_file(&path)
+            if let Ok(info) = crate::x509::inspect::CrlInfo::from_file(&path)
                 && info.next_update.is_some_and(|n| now >= n)
             {
                 found.add(
@@ -300,7 +303,7 @@ impl CaDir {
 
         // Deployments: the copies PostgreSQL reads.
         for d in ledger.deployments() {
-            let current = d.data_dir.join(crate::server::TLS_DIR).join("current");
+            let current = d.data_dir.join(crate::pg::server::TLS_DIR).join("current");
             let pairs = [
                 (
                     current.join("server.crt"),
@@ -361,7 +364,7 @@ impl CaDir {
         found: &mut Found,
         path: &Path,
         cert: Option<&CertInfo>,
-        passphrase: Option<&crate::Passphrase>,
+        passphrase: Option<&crate::model::passphrase::Passphrase>,
         rule: KeyRule,
     ) {
         let meta = match fs::metadata(path) {

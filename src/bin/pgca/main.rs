@@ -1,7 +1,8 @@
 //! The `pgca` binary: parses the command line, calls the library, prints, sets the exit status.
 #![forbid(unsafe_code)]
 
-mod cli;
+mod args;
+mod passphrase;
 
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +14,7 @@ use pgca::{
     RoleName, Side, Validity, timefmt,
 };
 
-use cli::{Cli, Command};
+use args::{Cli, Command};
 
 const UNENCRYPTED_NOTE: &str = "note: the CA keys are stored unencrypted (pgca init --no-passphrase); pgca passwd encrypts them\n";
 
@@ -58,7 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             .or_else(pgca::default_dir)
             .ok_or(Error::NoDirectory)
     };
-    let sources = pgca::passphrase::Sources::with_file(cli.passphrase_file.clone());
+    let sources = passphrase::Sources::with_file(cli.passphrase_file.clone());
     let done: Result<()> = match &cli.command {
         Command::Init(a) => init(&dir()?, a, &sources),
         Command::Passwd(a) => passwd(a, dir()?, &sources),
@@ -77,11 +78,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 usage_error("--sslpassword goes with --encrypt-key");
             }
             if a.encrypt_key || a.key_passphrase_file.is_some() {
-                let p = pgca::passphrase::key_passphrase(a.key_passphrase_file.as_deref(), true)?
-                    .ok_or(Error::BadPassphrase {
-                    from: "--key-passphrase-file or a terminal".into(),
-                    reason: "--encrypt-key needs a passphrase for the client key",
-                })?;
+                let p = passphrase::key_passphrase(a.key_passphrase_file.as_deref(), true)?.ok_or(
+                    Error::BadPassphrase {
+                        from: "--key-passphrase-file or a terminal".into(),
+                        reason: "--encrypt-key needs a passphrase for the client key",
+                    },
+                )?;
                 opts.key_passphrase = Some(p);
             }
             if a.service.is_none()
@@ -106,7 +108,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         a.conn.crl,
                         false,
                     )?;
-                    let mut sf = pgca::service::read_file(&pgca::service::resolve_path(
+                    let mut sf = pgca::pg::service::read_file(&pgca::pg::service::resolve_path(
                         a.conn.file.file.as_deref(),
                     )?)?;
                     let mut pairs: Vec<(&str, &str)> =
@@ -171,15 +173,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(a) => return Ok(check(a, dir)),
         Command::Verify(a) => return Ok(verify(a, dir, &sources)),
         Command::Revoke(a) => {
-            let reason: pgca::revoke::Reason = a.reason.parse()?;
+            let reason: pgca::Reason = a.reason.parse()?;
             let next = parse_opt::<Validity>(&a.next_update)?;
             let ca = signing_ca(dir()?, &sources, &Side::BOTH)?;
             let scope = if a.all {
-                pgca::revoke::Scope::All
+                pgca::Scope::All
             } else if a.only_current {
-                pgca::revoke::Scope::Current
+                pgca::Scope::Current
             } else {
-                pgca::revoke::Scope::Unexpired
+                pgca::Scope::Unexpired
             };
             let done = ca.revoke(&a.target, reason, scope, next)?;
             let mut out = String::new();
@@ -237,7 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .as_deref()
                 .map(|d| std::fs::canonicalize(d).map_err(Error::io_at("open data directory", d)))
                 .transpose()?;
-            emit(&pgca::server::server_config_text(
+            emit(&pgca::pg::server::server_config_text(
                 &ca,
                 &a.name,
                 data_dir.as_deref(),
@@ -286,7 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let bytes =
                 std::fs::read(&a.file).map_err(Error::io_at("read certificate", &a.file))?;
             if String::from_utf8_lossy(&bytes).contains("-----BEGIN X509 CRL-----") {
-                let crl = pgca::inspect::CrlInfo::from_file(&a.file)?;
+                let crl = pgca::x509::inspect::CrlInfo::from_file(&a.file)?;
                 if a.json {
                     emit(&(serde_json::to_string_pretty(&crl).expect("json") + "\n"));
                 } else {
@@ -310,13 +312,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     done.map(|()| ExitCode::SUCCESS)
 }
 
-fn init(dir: &Path, a: &cli::InitArgs, sources: &pgca::passphrase::Sources) -> Result<()> {
+fn init(dir: &Path, a: &args::InitArgs, sources: &passphrase::Sources) -> Result<()> {
     // Check every value before anything is created.
     let hosts = parse_all::<HostName>(&a.server_hosts)?;
     let key_type = parse_opt::<KeyType>(&a.key_type)?.unwrap_or_default();
     let ca_validity =
-        parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::dir::DEFAULT_CA_VALIDITY);
-    let validity = parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::dir::DEFAULT_LEAF_VALIDITY);
+        parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::store::DEFAULT_CA_VALIDITY);
+    let validity =
+        parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::store::DEFAULT_LEAF_VALIDITY);
     if !hosts.is_empty() && validity > ca_validity {
         return Err(Error::InvalidDuration {
             input: validity.to_string(),
@@ -358,14 +361,14 @@ fn init(dir: &Path, a: &cli::InitArgs, sources: &pgca::passphrase::Sources) -> R
 }
 
 /// `pgca check`: Nagios output and exit status; anything that stops the check is UNKNOWN (3).
-fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> ExitCode {
-    use pgca::check::{CheckOptions, Status};
+fn check(a: &args::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> ExitCode {
+    use pgca::{Status, ops::check::CheckOptions};
     let report = (|| {
         let mut opts = CheckOptions::default();
         opts.within = parse_opt::<Validity>(&a.within)?;
         let report = open_ca(dir()?)?.check(&opts)?;
         if let Some(path) = &a.prometheus {
-            pgca::check::write_textfile(path, &report.prometheus())?;
+            pgca::ops::check::write_textfile(path, &report.prometheus())?;
         }
         Ok::<_, Error>(report)
     })();
@@ -396,14 +399,14 @@ fn check(a: &cli::CheckArgs, dir: impl Fn() -> Result<std::path::PathBuf>) -> Ex
 /// reads it.
 fn unknown(e: &Error) -> ExitCode {
     emit(&format!("PGCA UNKNOWN - {e}\n"));
-    ExitCode::from(pgca::check::Status::Unknown.exit_code())
+    ExitCode::from(pgca::Status::Unknown.exit_code())
 }
 
 /// `pgca verify`: Nagios output and exit status, like check.
 fn verify(
-    a: &cli::VerifyArgs,
+    a: &args::VerifyArgs,
     dir: impl Fn() -> Result<std::path::PathBuf>,
-    sources: &pgca::passphrase::Sources,
+    sources: &passphrase::Sources,
 ) -> ExitCode {
     let report = (|| {
         let mut ca = open_ca(dir()?)?;
@@ -439,11 +442,11 @@ fn verify(
 
 /// `pgca renew`.
 fn renew(
-    a: &cli::RenewArgs,
+    a: &args::RenewArgs,
     dir: impl Fn() -> Result<std::path::PathBuf>,
-    sources: &pgca::passphrase::Sources,
+    sources: &passphrase::Sources,
 ) -> Result<ExitCode> {
-    let mut opts = pgca::renew::RenewOptions::default();
+    let mut opts = pgca::ops::renew::RenewOptions::default();
     opts.within = parse_opt::<Validity>(&a.within)?;
     opts.names = a.names.clone();
     opts.force = a.force;
@@ -571,9 +574,9 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b) % n.max(1)
 }
 
-fn service(cmd: &cli::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBuf>) -> Result<()> {
-    use cli::ServiceCommand as S;
-    use pgca::service;
+fn service(cmd: &args::ServiceCommand, dir: impl Fn() -> Result<std::path::PathBuf>) -> Result<()> {
+    use args::ServiceCommand as S;
+    use pgca::pg::service;
     match cmd {
         S::Add(a) => {
             let role: RoleName = a.role.parse()?;
@@ -696,7 +699,7 @@ fn usage_error(msg: &str) -> ! {
 /// passphrase (asked for only when one of those keys is encrypted).
 fn signing_ca(
     dir: std::path::PathBuf,
-    sources: &pgca::passphrase::Sources,
+    sources: &passphrase::Sources,
     sides: &[Side],
 ) -> Result<CaDir> {
     let ca = open_ca(dir)?;
@@ -713,9 +716,9 @@ fn signing_ca(
 
 /// `pgca passwd`.
 fn passwd(
-    a: &cli::PasswdArgs,
+    a: &args::PasswdArgs,
     dir: std::path::PathBuf,
-    sources: &pgca::passphrase::Sources,
+    sources: &passphrase::Sources,
 ) -> Result<()> {
     let sides: Vec<Side> = match a.which.as_deref() {
         Some("server") => vec![Side::Server],
@@ -726,12 +729,12 @@ fn passwd(
     let new = if a.no_passphrase {
         None
     } else {
-        let next = pgca::passphrase::Sources::with_file(a.new_passphrase_file.clone());
+        let next = passphrase::Sources::with_file(a.new_passphrase_file.clone());
         // The new passphrase comes from its own file or the terminal, never from the variables
         // that hold the current one.
         let p = match &a.new_passphrase_file {
             Some(_) => next.get("new passphrase", true)?,
-            None => pgca::passphrase::prompt_new()?,
+            None => passphrase::prompt_new()?,
         };
         Some(p.ok_or(Error::BadPassphrase {
             from: "--new-passphrase-file or a terminal".into(),
@@ -755,7 +758,7 @@ fn passwd(
     Ok(())
 }
 
-fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {
+fn issue_options(a: &args::IssueArgs) -> Result<IssueOptions> {
     let mut opts = IssueOptions::default();
     if let Some(v) = parse_opt::<Validity>(&a.validity)? {
         opts.validity = v;
@@ -768,7 +771,7 @@ fn issue_options(a: &cli::IssueArgs) -> Result<IssueOptions> {
 }
 
 /// `--file-owner`, looked up: (uid, gid).
-fn file_owner(a: &cli::ServiceFileArg) -> Result<Option<(u32, u32)>> {
+fn file_owner(a: &args::ServiceFileArg) -> Result<Option<(u32, u32)>> {
     a.owner.as_deref().map(pgca::lookup_user).transpose()
 }
 
@@ -862,7 +865,7 @@ fn list_table(rows: &[pgca::ListEntry]) -> String {
     out
 }
 
-/// `pgca inspect`'s rows. Every value is printed through [`pgca::inspect::escape_controls`]: a
+/// `pgca inspect`'s rows. Every value is printed through [`pgca::x509::inspect::escape_controls`]: a
 /// foreign certificate's names may hold terminal escape sequences and line breaks.
 fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -921,15 +924,15 @@ fn inspect_text(file: &Path, i: &CertInfo, now: time::OffsetDateTime) -> String 
             format!(
                 "{:<w$} {}\n",
                 format!("{k}:"),
-                pgca::inspect::escape_controls(&v)
+                pgca::x509::inspect::escape_controls(&v)
             )
         })
         .collect()
 }
 
 /// `pgca inspect`'s rows for a CRL, the issuer and file name escaped as in [`inspect_text`].
-fn crl_text(file: &Path, c: &pgca::inspect::CrlInfo) -> String {
-    use pgca::inspect::escape_controls;
+fn crl_text(file: &Path, c: &pgca::x509::inspect::CrlInfo) -> String {
+    use pgca::x509::inspect::escape_controls;
     let mut out = format!(
         "file:         {}\nissuer:       {}\nCRL number:   {}\nthis update:  {}\nnext update:  {}\nauthority key id: {}\nrevoked:      {}\n",
         escape_controls(&file.display().to_string()),

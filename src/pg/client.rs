@@ -7,12 +7,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::Side;
-use crate::dir::CaDir;
 use crate::error::{Error, Result};
-use crate::inventory::CertKind;
-use crate::names::{HostName, RoleName};
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::names::{HostName, RoleName};
 use crate::storage::{self, DIR_MODE, KEY_MODE, PUBLIC_MODE};
+use crate::store::CaDir;
 
 /// Absolute paths of the files a role's libpq connections use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl CaDir {
     /// Writes (or, with `force`, replaces) the section `service` of the service file at `file`
     /// with [`CaDir::service_entries`]. Everything else in the file is kept byte for byte. With
     /// `owner` (uid, gid), the file is written for that user (see
-    /// [`crate::service::write_file_for`]).
+    /// [`crate::pg::service::write_file_for`]).
     #[allow(clippy::too_many_arguments)]
     pub fn add_service(
         &self,
@@ -133,9 +133,9 @@ impl CaDir {
         dbname: Option<&str>,
         crl: bool,
         force: bool,
-    ) -> Result<crate::service::Upserted> {
+    ) -> Result<crate::pg::service::Upserted> {
         let entries = self.service_entries(role, host, port, dbname, crl, true)?;
-        let mut sf = crate::service::read_file(file)?;
+        let mut sf = crate::pg::service::read_file(file)?;
         let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let done = sf.upsert(service, &pairs, force)?;
         sf.save_for(owner)?;
@@ -220,7 +220,7 @@ impl CaDir {
         if st.st_uid != ids.0 {
             return Err(Error::Untrusted {
                 path: dir,
-                why: storage::Distrust::Owner {
+                why: crate::error::Distrust::Owner {
                     uid: st.st_uid,
                     name: storage::user_name(st.st_uid),
                 },

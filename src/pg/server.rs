@@ -19,13 +19,15 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::dir::CaDir;
 use crate::error::{Error, Result};
-use crate::inspect::CertInfo;
-use crate::inventory::{self, CertKind, Deployment, Event};
-use crate::serial::Serial;
+use crate::inventory::{self, Deployment, Event};
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::serial::Serial;
+use crate::model::timefmt;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Trust};
-use crate::{Side, timefmt};
+use crate::store::CaDir;
+use crate::x509::inspect::CertInfo;
 
 /// The directory `deploy-server` keeps its files in, inside the data directory.
 pub const TLS_DIR: &str = "pgca-tls";
@@ -240,7 +242,7 @@ impl CaDir {
         if ![0, ids.0, st.st_uid].contains(&tls_owner) {
             return Err(Error::Untrusted {
                 path: tls.path().to_path_buf(),
-                why: crate::storage::Distrust::Owner {
+                why: crate::error::Distrust::Owner {
                     uid: tls_owner,
                     name: storage::user_name(tls_owner),
                 },

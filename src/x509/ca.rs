@@ -16,73 +16,11 @@ use rcgen::{
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::inspect::CertInfo;
-use crate::inventory::CertKind;
-use crate::keys::{KeyType, PrivateKey};
-use crate::serial::Serial;
+use crate::model::kind::Side;
+use crate::model::serial::Serial;
 use crate::storage;
-
-/// Which of the two CAs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// The server CA.
-    Server,
-    /// The client CA.
-    Client,
-}
-
-impl Side {
-    /// `server` or `client`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Server => "server",
-            Side::Client => "client",
-        }
-    }
-
-    /// The CA certificate's file name: `server-ca.crt` or `client-ca.crt`.
-    pub fn ca_cert_file(self) -> &'static str {
-        match self {
-            Side::Server => "server-ca.crt",
-            Side::Client => "client-ca.crt",
-        }
-    }
-
-    /// The CA key's file name: `server-ca.key` or `client-ca.key`.
-    pub fn ca_key_file(self) -> &'static str {
-        match self {
-            Side::Server => "server-ca.key",
-            Side::Client => "client-ca.key",
-        }
-    }
-
-    /// The directory of the certificates this CA signs: `servers` or `clients`.
-    pub fn leaf_dir(self) -> &'static str {
-        match self {
-            Side::Server => "servers",
-            Side::Client => "clients",
-        }
-    }
-
-    /// The kind of the CA certificate itself.
-    pub fn ca_kind(self) -> CertKind {
-        match self {
-            Side::Server => CertKind::ServerCa,
-            Side::Client => CertKind::ClientCa,
-        }
-    }
-
-    /// The kind of the certificates this CA signs.
-    pub fn leaf_kind(self) -> CertKind {
-        match self {
-            Side::Server => CertKind::Server,
-            Side::Client => CertKind::Client,
-        }
-    }
-
-    /// Both CAs.
-    pub const BOTH: [Side; 2] = [Side::Server, Side::Client];
-}
+use crate::x509::inspect::CertInfo;
+use crate::x509::keys::{KeyType, PrivateKey};
 
 /// Refuses to sign with a CA key others can read, or in a CA directory others can write: the key
 /// may be copied, or swapped, by then.
@@ -132,7 +70,7 @@ impl CaSigner {
     pub(crate) fn load(
         dir: &Path,
         side: Side,
-        passphrase: Option<&crate::Passphrase>,
+        passphrase: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<CaSigner> {
         let cert_path = dir.join(side.ca_cert_file());
         let key_path = dir.join(side.ca_key_file());

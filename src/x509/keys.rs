@@ -221,7 +221,10 @@ impl PrivateKey {
     /// scrypt (N = 2^14, r = 8, p = 8: 16 MiB and about 0.3 s to derive) and AES-256-CBC, which
     /// `openssl pkey` reads. (OpenSSL refuses scrypt needing more than 32 MiB, so the work is
     /// raised with p rather than N.) Never the legacy `Proc-Type: 4,ENCRYPTED` format.
-    pub fn to_encrypted_pem(&self, passphrase: &crate::Passphrase) -> Result<Zeroizing<String>> {
+    pub fn to_encrypted_pem(
+        &self,
+        passphrase: &crate::model::passphrase::Passphrase,
+    ) -> Result<Zeroizing<String>> {
         use pkcs8::der::Decode;
         use pkcs8::pkcs5::{pbes2, scrypt};
         use ring::rand::SecureRandom;
@@ -255,7 +258,7 @@ impl PrivateKey {
     pub fn from_pem_with(
         pem_text: &str,
         path: &Path,
-        passphrase: Option<&crate::Passphrase>,
+        passphrase: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<Self> {
         if !is_encrypted_pem(pem_text) {
             return PrivateKey::from_pem(pem_text, path);
@@ -347,7 +350,7 @@ pub(crate) fn recorded_public_key(pem_text: &str) -> Option<Vec<u8>> {
     const EC: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
     const RSA: pkcs8::ObjectIdentifier =
         pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-    let der = Zeroizing::new(crate::inspect::first_block_fast(
+    let der = Zeroizing::new(crate::x509::inspect::first_block_fast(
         pem_text.as_bytes(),
         "PRIVATE KEY",
     )?);

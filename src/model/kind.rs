@@ -1,0 +1,176 @@
+//! What a certificate is and where it stands: the kinds, the two CAs, and the state the
+//! inventory and the clock give a certificate, with the one rule for when it is due.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What a certificate is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertKind {
+    /// The self-signed CA that signs server certificates (clients trust it: `sslrootcert`).
+    ServerCa,
+    /// The self-signed CA that signs client certificates (the server trusts it: `ssl_ca_file`).
+    ClientCa,
+    /// A server certificate (`ssl_cert_file`), EKU serverAuth.
+    Server,
+    /// A client certificate whose CN is a PostgreSQL role, EKU clientAuth.
+    Client,
+}
+
+impl CertKind {
+    /// `server-ca`, `client-ca`, `server` or `client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertKind::ServerCa => "server-ca",
+            CertKind::ClientCa => "client-ca",
+            CertKind::Server => "server",
+            CertKind::Client => "client",
+        }
+    }
+
+    /// Whether this is one of the two CAs.
+    pub fn is_ca(self) -> bool {
+        matches!(self, CertKind::ServerCa | CertKind::ClientCa)
+    }
+
+    /// The CA this kind belongs to: the server CA for itself and server certificates, the
+    /// client CA for itself and client certificates.
+    pub fn side(self) -> Side {
+        match self {
+            CertKind::ServerCa | CertKind::Server => Side::Server,
+            CertKind::ClientCa | CertKind::Client => Side::Client,
+        }
+    }
+}
+
+impl std::fmt::Display for CertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which of the two CAs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The server CA.
+    Server,
+    /// The client CA.
+    Client,
+}
+
+impl Side {
+    /// `server` or `client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Server => "server",
+            Side::Client => "client",
+        }
+    }
+
+    /// The CA certificate's file name: `server-ca.crt` or `client-ca.crt`.
+    pub fn ca_cert_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.crt",
+            Side::Client => "client-ca.crt",
+        }
+    }
+
+    /// The CA key's file name: `server-ca.key` or `client-ca.key`.
+    pub fn ca_key_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.key",
+            Side::Client => "client-ca.key",
+        }
+    }
+
+    /// The directory of the certificates this CA signs: `servers` or `clients`.
+    pub fn leaf_dir(self) -> &'static str {
+        match self {
+            Side::Server => "servers",
+            Side::Client => "clients",
+        }
+    }
+
+    /// The kind of the CA certificate itself.
+    pub fn ca_kind(self) -> CertKind {
+        match self {
+            Side::Server => CertKind::ServerCa,
+            Side::Client => CertKind::ClientCa,
+        }
+    }
+
+    /// The kind of the certificates this CA signs.
+    pub fn leaf_kind(self) -> CertKind {
+        match self {
+            Side::Server => CertKind::Server,
+            Side::Client => CertKind::Client,
+        }
+    }
+
+    /// Both CAs.
+    pub const BOTH: [Side; 2] = [Side::Server, Side::Client];
+}
+
+/// The state of a certificate, derived from the inventory and the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CertState {
+    /// Current and valid, with more than a third of its lifetime left.
+    Valid,
+    /// Current and valid, but less than a third of its lifetime is left: renew it.
+    Due,
+    /// Past its not-after.
+    Expired,
+    /// Before its not-before (a clock problem, or issued for later).
+    NotYetValid,
+    /// A later certificate was issued for the same name.
+    Superseded,
+    /// Revoked with `pgca revoke`.
+    Revoked,
+}
+
+impl CertState {
+    /// `valid`, `due`, `expired`, `not-yet-valid` or `superseded`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertState::Valid => "valid",
+            CertState::Due => "due",
+            CertState::Expired => "expired",
+            CertState::NotYetValid => "not-yet-valid",
+            CertState::Superseded => "superseded",
+            CertState::Revoked => "revoked",
+        }
+    }
+
+    /// The state of a current (not superseded) certificate at `now`.
+    ///
+    /// Due means less than a third of the lifetime remains, compared exactly in seconds:
+    /// `3 × (not_after − now) < not_after − not_before`.
+    pub fn at(
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> CertState {
+        if now < not_before {
+            CertState::NotYetValid
+        } else if now >= not_after {
+            CertState::Expired
+        } else {
+            let left = (not_after - now).whole_seconds() as i128;
+            let life = (not_after - not_before).whole_seconds() as i128;
+            if 3 * left < life {
+                CertState::Due
+            } else {
+                CertState::Valid
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CertState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,7 @@
+//! Operations on a CA directory, each adding its methods to [`crate::store::CaDir`]:
+//! health checks, renewal, revocation and CRLs, and the whole-installation doctor.
+
+pub mod check;
+pub mod renew;
+pub mod revoke;
+pub mod verify;

@@ -1,0 +1,7 @@
+//! Certificates and keys: generating keys, the one PEM decoder, the CA and leaf profiles,
+//! and reading certificates and CRLs back.
+
+pub mod ca;
+pub mod inspect;
+pub mod keys;
+pub(crate) mod profile;
