@@ -5,11 +5,6 @@ pub fn lower(bytes: &[u8]) -> String {
     encode(bytes, false, None)
 }
 
-/// Hex with a separator between bytes, upper or lower case: `0A:1B`.
-pub fn with_separator(bytes: &[u8], upper: bool, sep: char) -> String {
-    encode(bytes, upper, Some(sep))
-}
-
 fn encode(bytes: &[u8], upper: bool, sep: Option<char>) -> String {
     let digits: &[u8; 16] = if upper {
         b"0123456789ABCDEF"
@@ -27,6 +22,26 @@ fn encode(bytes: &[u8], upper: bool, sep: Option<char>) -> String {
         s.push(digits[usize::from(b & 0x0f)] as char);
     }
     s
+}
+
+/// Hex with `:` between bytes, as OpenSSL prints key identifiers: `0a:1b`, or `0A:1B` upper.
+pub fn colons(bytes: &[u8], upper: bool) -> String {
+    encode(bytes, upper, Some(':'))
+}
+
+/// SHA-256 of `bytes` as lowercase hex without separators: the fingerprints the inventory keeps.
+pub fn sha256(bytes: &[u8]) -> String {
+    lower(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// `n` random bytes from the system's source, as lowercase hex (temporary names, CA subjects).
+pub fn random(n: usize) -> String {
+    use ring::rand::SecureRandom;
+    let mut b = vec![0u8; n];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .expect("the system random source works");
+    lower(&b)
 }
 
 /// Decodes hex (either case, no separators); `None` for anything else.
@@ -51,8 +66,14 @@ mod tests {
     #[test]
     fn encodes_and_decodes() {
         assert_eq!(lower(&[0x0a, 0xff]), "0aff");
-        assert_eq!(with_separator(&[0x0a, 0xff], true, ':'), "0A:FF");
-        assert_eq!(with_separator(&[], true, ':'), "");
+        assert_eq!(colons(&[0x0a, 0xff], true), "0A:FF");
+        assert_eq!(colons(&[0x0a, 0xff], false), "0a:ff");
+        assert_eq!(colons(&[], true), "");
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(random(6).len(), 12);
         assert_eq!(decode("0aFF"), Some(vec![0x0a, 0xff]));
         assert_eq!(decode("0a f"), None);
         assert_eq!(decode("abc"), None);

@@ -7,6 +7,7 @@
 pub mod hex;
 pub mod kind;
 pub mod names;
+pub mod parse;
 pub mod passphrase;
 pub mod reason;
 pub mod serial;

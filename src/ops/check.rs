@@ -37,7 +37,8 @@ use crate::model::status::Status;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
 use crate::storage;
-use crate::store::{CaDir, DEFAULT_LEAF_VALIDITY};
+use crate::store::layout::CaDir;
+use crate::store::options::DEFAULT_LEAF_VALIDITY;
 use crate::x509::inspect::CertFacts;
 use crate::x509::keys::PrivateKey;
 
@@ -223,7 +224,7 @@ impl CaDir {
         // `pgca verify` reads every line in full.
         let inventory = {
             let _lock = self.read_lock()?;
-            crate::inventory::read_current(&crate::inventory::path_in(self.root()))?
+            crate::inventory::log::read_current(&crate::inventory::log::path_in(self.root()))?
         };
         let mut findings = Vec::new();
         let mut ca_end = [None, None];
@@ -255,9 +256,9 @@ impl CaDir {
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
         // Four threads a core: on a cold cache the time is disk reads, and more of them in
         // flight finish sooner; on a warm one the extra threads cost nothing measurable.
-        let leaves = crate::store::parallel_map_on(
+        let leaves = crate::store::parallel::parallel_map_on(
             current,
-            4 * crate::store::cores(),
+            4 * crate::store::parallel::cores(),
             |((kind, name), e)| {
                 let i = usize::from(kind == CertKind::Client);
                 let f = self.judge_leaf(kind, &name, &readers[i], now, opts.within, ca_end[i], &e);

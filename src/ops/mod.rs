@@ -1,4 +1,4 @@
-//! Operations on a CA directory, each adding its methods to [`crate::store::CaDir`]:
+//! Operations on a CA directory, each adding its methods to [`crate::store::layout::CaDir`]:
 //! health checks, renewal, revocation and CRLs, and the whole-installation doctor.
 
 pub mod check;

@@ -30,7 +30,11 @@ use crate::model::serial::Serial;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
 use crate::ops::check::is_due;
-use crate::store::{BACKDATE_SECONDS, CaDir, IssuedCert, LeafRequest};
+use crate::ops::revoke::RevokeRequest;
+use crate::store::issue::LeafRequest;
+use crate::store::layout::CaDir;
+use crate::store::options::BACKDATE_SECONDS;
+use crate::store::options::IssuedCert;
 use crate::x509::keys::PrivateKey;
 use crate::x509::profile::LeafProfile;
 
@@ -182,12 +186,13 @@ impl CaDir {
 
         if opts.revoke_old {
             for r in &report.renewed {
-                if let Err(e) = self.revoke(
-                    &r.old_serial.to_string(),
+                let mut req = RevokeRequest::new(
+                    r.old_serial.to_string(),
                     crate::model::reason::Reason::Superseded,
-                    crate::model::reason::Scope::Current,
-                    None,
-                ) {
+                );
+                req.scope = crate::model::reason::Scope::Current;
+                req.now = Some(now);
+                if let Err(e) = self.revoke(&req) {
                     report.failures.push(format!(
                         "cannot revoke the replaced {} {}: {e}",
                         r.issued.kind, r.issued.name

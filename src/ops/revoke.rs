@@ -29,12 +29,42 @@ use crate::model::serial::Serial;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
 use crate::storage;
-use crate::store::{BACKDATE_SECONDS, CaDir};
+use crate::store::layout::CaDir;
+use crate::store::options::BACKDATE_SECONDS;
 use crate::x509::ca::CaSigner;
 
 /// Default CRL period: 30 days. Short enough that a CRL a cron job forgot is noticed (check
 /// warns after 20 days), long enough that a missed day or two does no harm.
 pub const DEFAULT_CRL_VALIDITY: Validity = Validity::days(30);
+
+/// What to revoke, why, and when.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RevokeRequest {
+    /// A certificate's name (a role, a server's first name) or a serial (hex, `:` allowed).
+    pub target: String,
+    /// Why (written into the CRL entry).
+    pub reason: Reason,
+    /// Which certificates of a name: every unexpired one by default.
+    pub scope: Scope,
+    /// The CRL's period until nextUpdate; default the period it had, or 30 days.
+    pub crl_validity: Option<Validity>,
+    /// The time of revocation (tests); `None` for now.
+    pub now: Option<OffsetDateTime>,
+}
+
+impl RevokeRequest {
+    /// Revokes `target` for `reason`, every unexpired certificate of a name, now.
+    pub fn new(target: impl Into<String>, reason: Reason) -> RevokeRequest {
+        RevokeRequest {
+            target: target.into(),
+            reason,
+            scope: Scope::default(),
+            crl_validity: None,
+            now: None,
+        }
+    }
+}
 
 /// What [`CaDir::revoke`] did.
 #[derive(Clone, Debug)]
@@ -66,14 +96,10 @@ impl CaDir {
     /// revoked already changes nothing. The CAs themselves cannot be revoked. A revoked name
     /// stays revoked: nothing renews, deploys or installs it until it is issued again
     /// explicitly, and a revoked certificate's key is never certified again.
-    pub fn revoke(
-        &self,
-        target: &str,
-        reason: Reason,
-        scope: Scope,
-        crl_validity: Option<Validity>,
-    ) -> Result<Revoked> {
-        let now = timefmt::now();
+    pub fn revoke(&self, req: &RevokeRequest) -> Result<Revoked> {
+        let now = req.now.unwrap_or_else(timefmt::now);
+        let (target, reason, scope, crl_validity) =
+            (req.target.as_str(), req.reason, req.scope, req.crl_validity);
         let mut out = Revoked {
             revoked: Vec::new(),
             already: Vec::new(),
@@ -84,7 +110,7 @@ impl CaDir {
         };
         let side = {
             let _lock = self.write_lock()?;
-            let ledger = inventory::read(&inventory::path_in(self.root()))?;
+            let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
             let (targets, still_valid) = resolve(&ledger, target, scope, now, self)?;
             out.still_valid = still_valid;
             let side = if targets[0].0 == CertKind::Server {
@@ -113,8 +139,8 @@ impl CaDir {
             if events.is_empty() {
                 return Ok(out);
             }
-            inventory::append(&inventory::path_in(self.root()), &events)?;
-            let ledger = inventory::read(&inventory::path_in(self.root()))?;
+            inventory::log::append(&inventory::log::path_in(self.root()), &events)?;
+            let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
             let validity = crl_validity.unwrap_or_else(|| period_of(&ledger, side));
             out.crl_record = Some(self.write_crl(&signer, &ledger, validity, now)?);
             out.crl = Some(self.crl_path(side));
@@ -137,7 +163,7 @@ impl CaDir {
         let now = now.unwrap_or_else(timefmt::now);
         let records = {
             let _lock = self.write_lock()?;
-            let ledger = inventory::read(&inventory::path_in(self.root()))?;
+            let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
             let mut records = Vec::new();
             let signers = Side::BOTH
                 .iter()
@@ -156,7 +182,7 @@ impl CaDir {
     /// Re-issues one CRL with the period it had (for `renew`); the caller deploys.
     pub(crate) fn reissue_crl(&self, side: Side, now: OffsetDateTime) -> Result<CrlRecord> {
         let _lock = self.write_lock()?;
-        let ledger = inventory::read(&inventory::path_in(self.root()))?;
+        let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
         let signer = CaSigner::load(self.root(), side, self.passphrase())?;
         self.write_crl(&signer, &ledger, period_of(&ledger, side), now)
     }
@@ -186,7 +212,11 @@ impl CaDir {
         let wanted = now + validity.duration();
         let clamped = wanted > ca_not_after;
         let next_update = if clamped { ca_not_after } else { wanted };
-        let ski = ca.info.subject_key_id.as_deref().map(hex_bytes);
+        let ski = ca
+            .info
+            .subject_key_id
+            .as_deref()
+            .and_then(|s| crate::model::hex::decode(&s.replace(':', "")));
         let params = CertificateRevocationListParams {
             this_update,
             next_update,
@@ -224,8 +254,8 @@ impl CaDir {
             next_update,
             clamped_to_ca_expiry: false,
         };
-        inventory::append(
-            &inventory::path_in(self.root()),
+        inventory::log::append(
+            &inventory::log::path_in(self.root()),
             &[Event::CrlIssued(record.clone())],
         )?;
         Ok(CrlRecord {
@@ -268,12 +298,6 @@ fn period_of(ledger: &Ledger, side: Side) -> Validity {
 }
 
 /// `ab:cd` → bytes.
-fn hex_bytes(s: &str) -> Vec<u8> {
-    s.split(':')
-        .filter_map(|b| u8::from_str_radix(b, 16).ok())
-        .collect()
-}
-
 /// A revocation target: kind, name, serial.
 type Target = (CertKind, String, Serial);
 
@@ -346,7 +370,7 @@ impl CaDir {
             return Some(h.clone());
         }
         let info = crate::x509::inspect::CertInfo::from_file(&self.root().join(&i.cert)).ok()?;
-        Some(crate::x509::inspect::sha256_hex(&info.spki_der))
+        Some(crate::model::hex::sha256(&info.spki_der))
     }
 }
 

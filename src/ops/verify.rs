@@ -28,9 +28,10 @@ use crate::model::kind::Side;
 use crate::model::status::Status;
 use crate::model::timefmt;
 use crate::storage;
-use crate::store::CaDir;
-use crate::x509::inspect::{CertInfo, first_cert_der};
+use crate::store::layout::CaDir;
+use crate::x509::inspect::CertInfo;
 use crate::x509::keys::{PrivateKey, is_encrypted_pem};
+use crate::x509::pem::first_cert_der;
 
 /// One problem `verify` found.
 #[derive(Clone, Debug, Serialize)]
@@ -95,7 +96,7 @@ impl CaDir {
         if ledger.torn_tail {
             found.add(
                 Status::Warning,
-                &inventory::path_in(root),
+                &inventory::log::path_in(root),
                 "an uncommitted batch at the end (an interrupted write) was skipped; the next write cuts it off",
             );
         }
@@ -188,7 +189,7 @@ impl CaDir {
             } else if i
                 .sha256
                 .as_ref()
-                .is_some_and(|h| *h != crate::x509::inspect::sha256_hex(&der))
+                .is_some_and(|h| *h != crate::model::hex::sha256(&der))
             {
                 found.add(
                     Status::Critical,
@@ -269,13 +270,9 @@ impl CaDir {
             if !path.exists() {
                 continue;
             }
-            let der = storage::read(&path, "read CRL").ok().and_then(|b| {
-                pem::parse_many(&b)
-                    .ok()?
-                    .into_iter()
-                    .find(|p| p.tag() == "X509 CRL")
-                    .map(|p| p.into_contents())
-            });
+            let der = storage::read(&path, "read CRL")
+                .ok()
+                .and_then(|b| crate::x509::pem::first_block_lenient(&b, "X509 CRL").ok());
             let Some(der) = der else {
                 found.add(Status::Unknown, &path, "cannot read or parse the CRL");
                 continue;

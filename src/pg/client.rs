@@ -5,14 +5,18 @@
 //! so every path pgca hands to libpq is absolute.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::{HostName, RoleName};
+use crate::model::passphrase::Passphrase;
+use crate::pg::service::{ServiceFile, Upserted};
 use crate::storage::{self, DIR_MODE, KEY_MODE, PUBLIC_MODE};
-use crate::store::CaDir;
+use crate::store::layout::CaDir;
+use crate::store::options::{IssueOptions, IssuedCert};
+use zeroize::Zeroizing;
 
 /// Absolute paths of the files a role's libpq connections use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +38,77 @@ pub struct ClientInstalled {
     pub dir: PathBuf,
     /// `postgresql.crt`, `postgresql.key` and `root.crt` in it.
     pub files: [PathBuf; 3],
+}
+
+/// Where and how a role connects: the settings of a verify-full connection.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Connection {
+    /// The role (`user`), whose certificate the connection presents.
+    pub role: RoleName,
+    /// The server's host name (`host`), one of its certificate's names.
+    pub host: HostName,
+    /// The port (`port`).
+    pub port: u16,
+    /// The database (`dbname`); libpq's default (the role's name) when `None`.
+    pub dbname: Option<String>,
+    /// Also check the server's certificate against the server CA's CRL (`sslcrl`).
+    pub crl: bool,
+}
+
+impl Connection {
+    /// `role` to `host` on port 5432, no database named, no CRL.
+    pub fn new(role: RoleName, host: HostName) -> Connection {
+        Connection {
+            role,
+            host,
+            port: 5432,
+            dbname: None,
+            crl: false,
+        }
+    }
+}
+
+/// A service entry to write: which file, which section, for whom.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServiceRequest {
+    /// The service file (see [`crate::pg::service::resolve_path`]).
+    pub file: PathBuf,
+    /// The section's name (`psql "service=NAME"`).
+    pub name: String,
+    /// Write the file for this user (uid, gid); else as the user pgca runs as.
+    pub owner: Option<(u32, u32)>,
+    /// Replace an existing section of the same name.
+    pub force: bool,
+    /// Also write `sslpassword`, the client key's passphrase (see
+    /// [`CaDir::issue_client_with_service`]).
+    pub sslpassword: bool,
+}
+
+impl ServiceRequest {
+    /// The section `name` of `file`, written as the user pgca runs as, not replacing one.
+    pub fn new(file: PathBuf, name: impl Into<String>) -> ServiceRequest {
+        ServiceRequest {
+            file,
+            name: name.into(),
+            owner: None,
+            force: false,
+            sslpassword: false,
+        }
+    }
+}
+
+/// Where [`CaDir::client_install`] puts a role's files, and for whom.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct InstallOptions {
+    /// The directory; default `~/.postgresql` of the owner, else of `$HOME`.
+    pub to: Option<PathBuf>,
+    /// The user the files are for (a name or uid); default the user pgca runs as.
+    pub owner: Option<String>,
+    /// Replace existing files.
+    pub force: bool,
 }
 
 /// libpq's default directory for client certificates: `$HOME/.postgresql`.
@@ -76,29 +151,26 @@ impl CaDir {
         Ok(paths)
     }
 
-    /// The `key=value` settings of a verify-full service entry for `role` (absolute paths).
+    /// The `key=value` settings of a verify-full service entry for `conn` (absolute paths).
     /// With `check`, the role's certificate must already exist.
     pub fn service_entries(
         &self,
-        role: &RoleName,
-        host: &HostName,
-        port: u16,
-        dbname: Option<&str>,
-        crl: bool,
+        conn: &Connection,
         check: bool,
     ) -> Result<Vec<(&'static str, String)>> {
+        let role = &conn.role;
         let p = if check {
             self.client_paths(role)?
         } else {
             self.client_paths_unchecked(role)?
         };
         let mut e = vec![
-            ("host", host.to_string()),
-            ("port", port.to_string()),
+            ("host", conn.host.to_string()),
+            ("port", conn.port.to_string()),
             ("user", role.as_str().to_string()),
         ];
-        if let Some(db) = dbname {
-            e.push(("dbname", db.to_string()));
+        if let Some(db) = &conn.dbname {
+            e.push(("dbname", db.clone()));
         }
         e.extend([
             ("sslmode", "verify-full".to_string()),
@@ -106,7 +178,7 @@ impl CaDir {
             ("sslcert", p.cert.display().to_string()),
             ("sslkey", p.key.display().to_string()),
         ]);
-        if crl {
+        if conn.crl {
             let path = self.crl_path(Side::Server);
             if !path.exists() {
                 return Err(Error::NoCrl(path));
@@ -117,29 +189,61 @@ impl CaDir {
         Ok(e)
     }
 
-    /// Writes (or, with `force`, replaces) the section `service` of the service file at `file`
-    /// with [`CaDir::service_entries`]. Everything else in the file is kept byte for byte. With
-    /// `owner` (uid, gid), the file is written for that user (see
+    /// Writes (or, with [`ServiceRequest::force`], replaces) the section `req.name` of the service
+    /// file `req.file` with [`CaDir::service_entries`] for an issued certificate. Everything else
+    /// in the file is kept byte for byte. With an owner, the file is written for that user (see
     /// [`crate::pg::service::write_file_for`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_service(
-        &self,
-        file: &Path,
-        owner: Option<(u32, u32)>,
-        service: &str,
-        role: &RoleName,
-        host: &HostName,
-        port: u16,
-        dbname: Option<&str>,
-        crl: bool,
-        force: bool,
-    ) -> Result<crate::pg::service::Upserted> {
-        let entries = self.service_entries(role, host, port, dbname, crl, true)?;
-        let mut sf = crate::pg::service::read_file(file)?;
-        let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let done = sf.upsert(service, &pairs, force)?;
-        sf.save_for(owner)?;
+    pub fn add_service(&self, conn: &Connection, req: &ServiceRequest) -> Result<Upserted> {
+        let (sf, done) = self.prepare_service(conn, req, None, true)?;
+        sf.save_for(req.owner)?;
         Ok(done)
+    }
+
+    /// Issues `conn.role`'s client certificate and writes its service entry, as one step: the
+    /// entry (its name, every value, an existing entry without `force`) is checked before
+    /// anything is issued, so bad input issues nothing, and the file is written after. With
+    /// [`ServiceRequest::sslpassword`], the entry carries the client key's passphrase
+    /// ([`IssueOptions::key_passphrase`]).
+    pub fn issue_client_with_service(
+        &self,
+        conn: &Connection,
+        opts: &IssueOptions,
+        req: &ServiceRequest,
+    ) -> Result<(IssuedCert, Upserted)> {
+        let password = match (req.sslpassword, &opts.key_passphrase) {
+            (false, _) => None,
+            (true, Some(p)) => Some(p),
+            (true, None) => {
+                return Err(Error::BadPassphrase {
+                    from: "sslpassword".into(),
+                    reason: "the client key has no passphrase to write",
+                });
+            }
+        };
+        let (sf, done) = self.prepare_service(conn, req, password, false)?;
+        let issued = self.issue_client(&conn.role, opts)?;
+        sf.save_for(req.owner)?;
+        Ok((issued, done))
+    }
+
+    /// The service file with the entry upserted, in memory.
+    fn prepare_service(
+        &self,
+        conn: &Connection,
+        req: &ServiceRequest,
+        password: Option<&Passphrase>,
+        check: bool,
+    ) -> Result<(ServiceFile, Upserted)> {
+        let entries = self.service_entries(conn, check)?;
+        let mut sf = crate::pg::service::read_file(&req.file)?;
+        let password =
+            password.map(|p| Zeroizing::new(String::from_utf8_lossy(p.as_bytes()).into_owned()));
+        let mut pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(pw) = &password {
+            pairs.push(("sslpassword", pw.as_str()));
+        }
+        let done = sf.upsert(&req.name, &pairs, req.force)?;
+        Ok((sf, done))
     }
 
     /// `export` lines for a POSIX shell that make libpq connect as `role` with verify-full:
@@ -185,10 +289,9 @@ impl CaDir {
     pub fn client_install(
         &self,
         role: &RoleName,
-        to: Option<&Path>,
-        owner: Option<&str>,
-        force: bool,
+        opts: &InstallOptions,
     ) -> Result<ClientInstalled> {
+        let (to, owner, force) = (opts.to.as_deref(), opts.owner.as_deref(), opts.force);
         let ids = match owner {
             Some(u) => storage::lookup_user(u)?,
             None => storage::invoker_ids(),

@@ -26,7 +26,7 @@ use crate::model::kind::Side;
 use crate::model::serial::Serial;
 use crate::model::timefmt;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Trust};
-use crate::store::CaDir;
+use crate::store::layout::CaDir;
 use crate::x509::inspect::CertInfo;
 
 /// The directory `deploy-server` keeps its files in, inside the data directory.
@@ -255,7 +255,7 @@ impl CaDir {
         )?;
         tls.chown(ids.0, ids.1)?;
         tls.chmod(dir_mode)?;
-        let version = format!("{serial}.{}", storage::random_hex(3));
+        let version = format!("{serial}.{}", crate::model::hex::random(3));
         let tmp = storage::temp_name(&version);
         let staged = (|| {
             let dir = tls.create_dir_new(&tmp, DIR_MODE)?;
@@ -320,8 +320,8 @@ impl CaDir {
                 timefmt::now(),
             );
             deployment.data_dir_uid = Some(st.st_uid);
-            inventory::append(
-                &inventory::path_in(self.root()),
+            inventory::log::append(
+                &inventory::log::path_in(self.root()),
                 &[Event::Deployed(deployment)],
             )?;
         }

@@ -189,7 +189,7 @@ pub(crate) fn create(
     dn.push(DnType::OrganizationName, org);
     dn.push(
         DnType::CommonName,
-        format!("pgca {} CA {}", side.name(), storage::random_hex(4)),
+        format!("pgca {} CA {}", side.name(), crate::model::hex::random(4)),
     );
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));

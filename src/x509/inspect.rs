@@ -13,6 +13,7 @@ use x509_parser::prelude::FromDer;
 use crate::error::{Error, Result};
 use crate::model::serial::Serial;
 use crate::x509::keys::KeyType;
+use crate::x509::pem::first_cert_der;
 
 /// The facts of one certificate.
 ///
@@ -106,7 +107,7 @@ pub(crate) struct CertFacts {
     pub(crate) not_before: OffsetDateTime,
     pub(crate) not_after: OffsetDateTime,
     pub(crate) spki_der: Vec<u8>,
-    /// SHA-256 of the DER, hex (see [`sha256_hex`]).
+    /// SHA-256 of the DER, hex (see [`crate::model::hex::sha256`]).
     pub(crate) sha256: String,
 }
 
@@ -137,7 +138,7 @@ impl CertFacts {
             not_before: validity.not_before.to_datetime(),
             not_after: validity.not_after.to_datetime(),
             spki_der: cert.public_key().raw.to_vec(),
-            sha256: sha256_hex(&der),
+            sha256: crate::model::hex::sha256(&der),
         })
     }
 }
@@ -187,12 +188,7 @@ impl CrlInfo {
 
     /// Parses the first `X509 CRL` block of PEM text.
     pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CrlInfo, String> {
-        let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
-        let der = blocks
-            .into_iter()
-            .find(|b| b.tag() == "X509 CRL")
-            .map(|b| b.into_contents())
-            .ok_or_else(|| "no X509 CRL block in the PEM file".to_string())?;
+        let der = crate::x509::pem::first_block_lenient(pem_bytes, "X509 CRL")?;
         let (_, crl) = x509_parser::parse_x509_crl(&der).map_err(|e| format!("not a CRL ({e})"))?;
         let reasons = [
             "unspecified",
@@ -210,7 +206,10 @@ impl CrlInfo {
         let mut aki = None;
         for ext in crl.extensions() {
             if let ParsedExtension::AuthorityKeyIdentifier(a) = ext.parsed_extension() {
-                aki = a.key_identifier.as_ref().map(|k| hex_colon(k.0, false));
+                aki = a
+                    .key_identifier
+                    .as_ref()
+                    .map(|k| crate::model::hex::colons(k.0, false));
             }
         }
         Ok(CrlInfo {
@@ -268,98 +267,36 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A file as `pgca inspect` reads it: a certificate, or a CRL (told apart by its PEM label).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Inspected {
+    /// The first certificate of the file.
+    Certificate(Box<CertInfo>),
+    /// The file holds an `X509 CRL` block.
+    Crl(CrlInfo),
+}
+
+impl Inspected {
+    /// Reads a certificate or CRL file.
+    pub fn from_file(path: &Path) -> Result<Inspected> {
+        let bytes = crate::storage::read(path, "read certificate")?;
+        let bad = |reason: String| Error::BadCert {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if crate::x509::pem::has_block(&bytes, "X509 CRL") {
+            return CrlInfo::from_pem(&bytes).map(Inspected::Crl).map_err(bad);
+        }
+        CertInfo::from_pem(&bytes)
+            .map(|info| Inspected::Certificate(Box::new(info)))
+            .map_err(bad)
+    }
+}
+
 /// Whole days from `from` to `to`, rounded towards minus infinity.
 pub fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
     (to.unix_timestamp() - from.unix_timestamp()).div_euclid(86_400)
-}
-
-/// The DER of the first `CERTIFICATE` block in PEM text.
-pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    if let Some(der) = first_public_block(pem_bytes, "CERTIFICATE") {
-        return Ok(der);
-    }
-    let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
-    if blocks.is_empty() {
-        return Err("not a PEM file".into());
-    }
-    blocks
-        .into_iter()
-        .find(|b| b.tag() == "CERTIFICATE")
-        .map(|b| b.into_contents())
-        .ok_or_else(|| "no CERTIFICATE block in the PEM file".to_string())
-}
-
-/// The first `label` block of PEM text holding public data (a certificate), without headers:
-/// the lines between the boundaries, base64-decoded by the (not constant-time) `base64` crate.
-/// `None` for anything else; callers then fall back to the lenient parser and its messages.
-fn first_public_block(pem_bytes: &[u8], label: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    let (_, body) = pem_block(pem_bytes, label)?;
-    let mut b64 = Vec::with_capacity(body.len());
-    for line in body.split(|&b| b == b'\n') {
-        b64.extend_from_slice(line.trim_ascii());
-    }
-    base64::engine::general_purpose::STANDARD.decode(b64).ok()
-}
-
-/// The first `label` block of PEM text, decoded by the strict RFC 7468 decoder (constant-time
-/// base64, for keys), which is several times faster than the `pem` crate (`check` decodes two
-/// blocks per certificate). `None` for anything it does not take; callers then fall back to the
-/// lenient parser and its messages.
-pub(crate) fn first_block_fast(pem_bytes: &[u8], label: &str) -> Option<Vec<u8>> {
-    let (block, _) = pem_block(pem_bytes, label)?;
-    let (found, der) = pkcs8::der::pem::decode_vec(block).ok()?;
-    (found == label).then_some(der)
-}
-
-/// The first `-----BEGIN label-----` … `-----END label-----` block of PEM text, whole and as
-/// the text between its boundary lines. Quick for files that start with the block, as every
-/// file pgca writes does.
-fn pem_block<'a>(pem: &'a [u8], label: &str) -> Option<(&'a [u8], &'a [u8])> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = if pem.starts_with(begin.as_bytes()) {
-        0
-    } else {
-        pem.windows(begin.len())
-            .position(|w| w == begin.as_bytes())?
-    };
-    let body_start = start + begin.len();
-    // Base64 text holds no '-': the first one after the BEGIN line starts the END line.
-    let body_len = memchr::memchr(b'-', &pem[body_start..])?;
-    let end_start = body_start + body_len;
-    if !pem[end_start..].starts_with(end.as_bytes()) {
-        return None;
-    }
-    Some((
-        &pem[start..end_start + end.len()],
-        &pem[body_start..end_start],
-    ))
-}
-
-/// SHA-256 of `bytes` as lowercase hex without separators: the fingerprints the inventory keeps.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest.as_ref() {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    out
-}
-
-fn hex_colon(bytes: &[u8], upper: bool) -> String {
-    bytes
-        .iter()
-        .map(|b| {
-            if upper {
-                format!("{b:02X}")
-            } else {
-                format!("{b:02x}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn info_of(cert: &X509Certificate<'_>, der: &[u8]) -> CertInfo {
@@ -385,7 +322,7 @@ fn info_of(cert: &X509Certificate<'_>, der: &[u8]) -> CertInfo {
         extended_key_usage: Vec::new(),
         subject_key_id: None,
         authority_key_id: None,
-        sha256_fingerprint: hex_colon(
+        sha256_fingerprint: crate::model::hex::colons(
             ring::digest::digest(&ring::digest::SHA256, der).as_ref(),
             true,
         ),
@@ -442,10 +379,13 @@ fn info_of(cert: &X509Certificate<'_>, der: &[u8]) -> CertInfo {
                 info.extended_key_usage = v;
             }
             ParsedExtension::SubjectKeyIdentifier(id) => {
-                info.subject_key_id = Some(hex_colon(id.0, false))
+                info.subject_key_id = Some(crate::model::hex::colons(id.0, false))
             }
             ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                info.authority_key_id = aki.key_identifier.as_ref().map(|k| hex_colon(k.0, false));
+                info.authority_key_id = aki
+                    .key_identifier
+                    .as_ref()
+                    .map(|k| crate::model::hex::colons(k.0, false));
             }
             _ => {}
         }
@@ -457,7 +397,7 @@ fn ip_string(bytes: &[u8]) -> String {
     match bytes.len() {
         4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).expect("4 bytes")).to_string(),
         16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).expect("16 bytes")).to_string(),
-        _ => format!("IP:{}", hex_colon(bytes, false)),
+        _ => format!("IP:{}", crate::model::hex::colons(bytes, false)),
     }
 }
 

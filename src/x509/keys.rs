@@ -169,8 +169,10 @@ impl PrivateKey {
             path: path.to_path_buf(),
             reason: reason.to_string(),
         };
-        let block = pem::parse(pem).map_err(|_| bad("not a PEM file"))?;
-        match block.tag() {
+        let (label, der) =
+            crate::x509::pem::parse_one(pem.as_bytes()).ok_or_else(|| bad("not a PEM file"))?;
+        let der = Zeroizing::new(der);
+        match label.as_str() {
             "PRIVATE KEY" => {}
             "ENCRYPTED PRIVATE KEY" => return Err(bad("the key is encrypted")),
             "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
@@ -180,7 +182,6 @@ impl PrivateKey {
             }
             _ => return Err(bad("not a private key")),
         }
-        let der = Zeroizing::new(block.into_contents());
         PrivateKey::from_pkcs8_der(&der, path)
     }
 
@@ -208,13 +209,7 @@ impl PrivateKey {
             KeyType::Ed25519 => ed25519_pkcs8_v1(&der),
             _ => der,
         };
-        let block = pem::Pem::new("PRIVATE KEY", der.to_vec());
-        let text = pem::encode_config(
-            &block,
-            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-        );
-        block.into_contents().zeroize();
-        Zeroizing::new(text)
+        Zeroizing::new(crate::x509::pem::encode("PRIVATE KEY", &der))
     }
 
     /// The key as an encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2 with
@@ -232,9 +227,8 @@ impl PrivateKey {
             what: "encrypting the key",
             reason: e.to_string(),
         };
-        let der = pem::parse(self.to_pem().as_bytes())
-            .map_err(|e| crypto(&e))?
-            .into_contents();
+        let (_, der) = crate::x509::pem::parse_one(self.to_pem().as_bytes())
+            .ok_or_else(|| crypto(&"the key does not read back as PEM"))?;
         let der = Zeroizing::new(der);
         let info = pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| crypto(&e))?;
         let mut salt = [0u8; 16];
@@ -275,8 +269,9 @@ impl PrivateKey {
                 "legacy encrypted PEM (Proc-Type: 4,ENCRYPTED) is not supported: convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`",
             ));
         }
-        let block = pem::parse(pem_text).map_err(|_| bad("not a PEM file"))?;
-        let der = Zeroizing::new(block.into_contents());
+        let (_, der) = crate::x509::pem::parse_one(pem_text.as_bytes())
+            .ok_or_else(|| bad("not a PEM file"))?;
+        let der = Zeroizing::new(der);
         let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
             .map_err(|_| bad("corrupt encrypted PKCS#8 key"))?;
         let plain = info
@@ -350,7 +345,7 @@ pub(crate) fn recorded_public_key(pem_text: &str) -> Option<Vec<u8>> {
     const EC: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
     const RSA: pkcs8::ObjectIdentifier =
         pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-    let der = Zeroizing::new(crate::x509::inspect::first_block_fast(
+    let der = Zeroizing::new(crate::x509::pem::first_block_fast(
         pem_text.as_bytes(),
         "PRIVATE KEY",
     )?);
@@ -470,7 +465,9 @@ mod tests {
     #[test]
     fn ed25519_keys_are_written_as_pkcs8_v1() {
         let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
-        let der = pem::parse(key.to_pem().as_bytes()).unwrap().into_contents();
+        let der = crate::x509::pem::parse_one(key.to_pem().as_bytes())
+            .unwrap()
+            .1;
         assert_eq!(der.len(), 48);
         assert_eq!(der[..16], ED25519_PKCS8_V1_PREFIX);
         let again = PrivateKey::from_pem(&key.to_pem(), Path::new("k")).unwrap();

@@ -4,4 +4,5 @@
 pub mod ca;
 pub mod inspect;
 pub mod keys;
+pub(crate) mod pem;
 pub(crate) mod profile;

@@ -156,7 +156,7 @@ mod tests {
         let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca.key.pair()).unwrap();
         let key = PrivateKey::generate(KeyType::EcdsaP256)?;
         let pem = sign_leaf(profile, &key, &issuer, &Serial::random(), from, to)?;
-        Ok(crate::x509::inspect::first_cert_der(pem.as_bytes()).unwrap())
+        Ok(crate::x509::pem::first_cert_der(pem.as_bytes()).unwrap())
     }
 
     fn sign(profile: &LeafProfile) -> Vec<u8> {

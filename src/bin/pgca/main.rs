@@ -9,9 +9,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
+use pgca::ops::revoke::RevokeRequest;
+use pgca::pg::client::{Connection, InstallOptions, ServiceRequest};
+use pgca::x509::inspect::Inspected;
 use pgca::{
-    CaDir, CertInfo, Error, HostName, InitOptions, IssueOptions, IssuedCert, KeyType, Result,
-    RoleName, Side, Validity, timefmt,
+    CaDir, CertInfo, Error, HostName, InitOptions, IssueOptions, IssuedCert, KeyType, Reason,
+    Result, RoleName, Scope, Side, Validity, timefmt,
 };
 
 use args::{Cli, Command};
@@ -95,35 +98,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 usage_error("--service takes exactly one ROLE");
             }
             let ca = signing_ca(dir()?, &sources, &[Side::Client])?;
-            // Check the service entry before issuing: a bad name or value must issue nothing.
-            let pending = match &a.service {
+            let service = match &a.service {
                 Some(service) => {
                     let host: HostName = a.conn.host.as_deref().unwrap_or_default().parse()?;
-                    let port = parse_port(&a.conn.port)?;
-                    let entries = ca.service_entries(
-                        &roles[0],
-                        &host,
-                        port,
-                        a.conn.dbname.as_deref(),
-                        a.conn.crl,
-                        false,
-                    )?;
-                    let mut sf = pgca::pg::service::read_file(&pgca::pg::service::resolve_path(
-                        a.conn.file.file.as_deref(),
-                    )?)?;
-                    let mut pairs: Vec<(&str, &str)> =
-                        entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    let password = opts.key_passphrase.as_ref().map(|p| {
-                        zeroize::Zeroizing::new(String::from_utf8_lossy(p.as_bytes()).into_owned())
-                    });
-                    if a.sslpassword
-                        && let Some(pw) = &password
-                    {
-                        pairs.push(("sslpassword", pw.as_str()));
-                    }
-                    sf.upsert(service, &pairs, opts.force)?;
-                    // The owner is looked up before anything is issued.
-                    Some((service, sf, file_owner(&a.conn.file)?))
+                    let mut conn = Connection::new(roles[0].clone(), host);
+                    conn.port = parse_port(&a.conn.port)?;
+                    conn.dbname = a.conn.dbname.clone();
+                    conn.crl = a.conn.crl;
+                    let file = pgca::pg::service::resolve_path(a.conn.file.file.as_deref())?;
+                    let mut req = ServiceRequest::new(file, service.clone());
+                    req.owner = file_owner(&a.conn.file)?;
+                    req.force = opts.force;
+                    req.sslpassword = a.sslpassword;
+                    Some((conn, req))
                 }
                 None => None,
             };
@@ -132,20 +119,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if terminal && !a.quiet && roles.len() >= 100 {
                 opts.progress = Some(progress_line());
             }
-            let issued = ca.issue_clients(&roles, &opts)?;
-            if opts.progress.is_some() {
-                eprintln!();
-            }
             let mut out = String::new();
-            for i in &issued {
-                out.push_str(&describe_client(i));
-            }
-            if let Some((service, sf, owner)) = pending {
-                sf.save_for(owner)?;
+            if let Some((conn, req)) = service {
+                let (issued, _) = ca.issue_client_with_service(&conn, &opts, &req)?;
+                out.push_str(&describe_client(&issued));
                 out.push_str(&format!(
-                    "wrote service {service:?} to {}: psql \"service={service}\"\n",
-                    sf.path().display()
+                    "wrote service {:?} to {}: psql \"service={}\"\n",
+                    req.name,
+                    req.file.display(),
+                    req.name
                 ));
+            } else {
+                let issued = ca.issue_clients(&roles, &opts)?;
+                if opts.progress.is_some() {
+                    eprintln!();
+                }
+                for i in &issued {
+                    out.push_str(&describe_client(i));
+                }
             }
             if !a.quiet {
                 emit(&out);
@@ -173,17 +164,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(a) => return Ok(check(a, dir)),
         Command::Verify(a) => return Ok(verify(a, dir, &sources)),
         Command::Revoke(a) => {
-            let reason: pgca::Reason = a.reason.parse()?;
+            let reason: Reason = a.reason.parse()?;
             let next = parse_opt::<Validity>(&a.next_update)?;
             let ca = signing_ca(dir()?, &sources, &Side::BOTH)?;
             let scope = if a.all {
-                pgca::Scope::All
+                Scope::All
             } else if a.only_current {
-                pgca::Scope::Current
+                Scope::Current
             } else {
-                pgca::Scope::Unexpired
+                Scope::Unexpired
             };
-            let done = ca.revoke(&a.target, reason, scope, next)?;
+            let mut req = RevokeRequest::new(a.target.clone(), reason);
+            req.scope = scope;
+            req.crl_validity = next;
+            let done = ca.revoke(&req)?;
             let mut out = String::new();
             for (kind, name, serial) in &done.already {
                 out.push_str(&format!(
@@ -264,7 +258,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::ClientInstall(a) => {
             let role: RoleName = a.role.parse()?;
             let ca = open_ca(dir()?)?;
-            let done = ca.client_install(&role, a.to.as_deref(), a.owner.as_deref(), a.force)?;
+            let mut opts = InstallOptions::default();
+            opts.to = a.to.clone();
+            opts.owner = a.owner.clone();
+            opts.force = a.force;
+            let done = ca.client_install(&role, &opts)?;
             emit(&format!(
                 "installed role {:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt
   connect with: psql \"host=HOST user={} sslmode=verify-full\"
@@ -284,19 +282,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(())
         }
         Command::Inspect(a) => {
-            // A CRL file is shown as a CRL.
-            let bytes =
-                std::fs::read(&a.file).map_err(Error::io_at("read certificate", &a.file))?;
-            if String::from_utf8_lossy(&bytes).contains("-----BEGIN X509 CRL-----") {
-                let crl = pgca::x509::inspect::CrlInfo::from_file(&a.file)?;
-                if a.json {
-                    emit(&(serde_json::to_string_pretty(&crl).expect("json") + "\n"));
-                } else {
-                    emit(&crl_text(&a.file, &crl));
+            let info = match Inspected::from_file(&a.file)? {
+                Inspected::Crl(crl) => {
+                    if a.json {
+                        emit(&(serde_json::to_string_pretty(&crl).expect("json") + "\n"));
+                    } else {
+                        emit(&crl_text(&a.file, &crl));
+                    }
+                    return Ok(ExitCode::SUCCESS);
                 }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let info = CertInfo::from_file(&a.file)?;
+                Inspected::Certificate(info) => *info,
+                _ => unreachable!("pgca reads every kind it knows"),
+            };
             let now = timefmt::now();
             if a.json {
                 let mut v = serde_json::to_value(&info).expect("info serialises");
@@ -320,23 +317,19 @@ fn init(dir: &Path, a: &args::InitArgs, sources: &passphrase::Sources) -> Result
         parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::store::DEFAULT_CA_VALIDITY);
     let validity =
         parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::store::DEFAULT_LEAF_VALIDITY);
-    if !hosts.is_empty() && validity > ca_validity {
-        return Err(Error::InvalidDuration {
-            input: validity.to_string(),
-            reason: "the server certificate would outlive the CAs (--ca-validity)",
-        });
-    }
     let mut opts = InitOptions::default();
     opts.org = a.org.clone();
+    opts.key_type = key_type;
+    opts.ca_validity = ca_validity;
+    opts.server_hosts = hosts.clone();
+    opts.server_validity = validity;
     if !a.no_passphrase {
         let p = sources
             .get("new passphrase for the CA keys", true)?
             .ok_or(Error::NoPassphraseForInit)?;
         opts.passphrase = Some(p);
     }
-    opts.key_type = key_type;
-    opts.ca_validity = ca_validity;
-    let ca = CaDir::init(dir, &opts)?;
+    let (ca, server) = CaDir::init_with_server(dir, &opts)?;
     let mut out = String::new();
     for side in Side::BOTH {
         let info = ca.ca_info(side)?;
@@ -347,14 +340,9 @@ fn init(dir: &Path, a: &args::InitArgs, sources: &passphrase::Sources) -> Result
             timefmt::human(info.not_after)
         ));
     }
-    if !hosts.is_empty() {
-        let mut io = IssueOptions::default();
-        io.validity = validity;
-        io.key_type = key_type;
-        let issued = ca.issue_server(&hosts, &io)?;
-        out.push_str(&describe_server(&issued, &hosts));
-    } else {
-        out.push_str("next: pgca issue-server HOST..., then pgca issue-client ROLE...\n");
+    match server {
+        Some(issued) => out.push_str(&describe_server(&issued, &hosts)),
+        None => out.push_str("next: pgca issue-server HOST..., then pgca issue-client ROLE...\n"),
     }
     emit(&out);
     Ok(())
@@ -411,10 +399,9 @@ fn verify(
     let report = (|| {
         let mut ca = open_ca(dir()?)?;
         // Never a prompt: a doctor runs from monitoring too.
-        let given = sources.file.is_some()
-            || std::env::var_os("PGCA_PASSPHRASE_FILE").is_some()
-            || std::env::var_os("PGCA_PASSPHRASE").is_some();
-        if given && let Some(p) = sources.get("passphrase", false)? {
+        if sources.given()
+            && let Some(p) = sources.get("passphrase", false)?
+        {
             ca = ca.with_passphrase(p);
         }
         ca.verify(None)
@@ -535,11 +522,7 @@ fn clamp_note(c: &pgca::inventory::CrlRecord) -> String {
     if !c.clamped_to_ca_expiry {
         return String::new();
     }
-    let side = if c.ca == pgca::CertKind::ServerCa {
-        Side::Server
-    } else {
-        Side::Client
-    };
+    let side = c.ca.side();
     format!(
         "note: {}.crl's next update is clamped to the {} CA's expiry, {}: a CRL cannot outlive its CA\n",
         c.ca,
@@ -588,17 +571,14 @@ fn service(cmd: &args::ServiceCommand, dir: impl Fn() -> Result<std::path::PathB
             let file = service::resolve_path(a.conn.file.file.as_deref())?;
             let ca = open_ca(dir()?)?;
             let owner = file_owner(&a.conn.file)?;
-            let done = ca.add_service(
-                &file,
-                owner,
-                &a.name,
-                &role,
-                &host,
-                port,
-                a.conn.dbname.as_deref(),
-                a.conn.crl,
-                a.force,
-            )?;
+            let mut conn = Connection::new(role, host);
+            conn.port = port;
+            conn.dbname = a.conn.dbname.clone();
+            conn.crl = a.conn.crl;
+            let mut req = ServiceRequest::new(file.clone(), a.name.clone());
+            req.owner = owner;
+            req.force = a.force;
+            let done = ca.add_service(&conn, &req)?;
             let verb = if matches!(done, service::Upserted::Replaced) {
                 "replaced"
             } else {
@@ -703,15 +683,13 @@ fn signing_ca(
     sides: &[Side],
 ) -> Result<CaDir> {
     let ca = open_ca(dir)?;
-    for &side in sides {
-        if ca.ca_key_encrypted(side)? {
-            return match sources.get("passphrase for the CA keys", false)? {
-                Some(p) => Ok(ca.with_passphrase(p)),
-                None => Err(Error::NeedPassphrase(ca.root().join(side.ca_key_file()))),
-            };
-        }
+    match ca.encrypted_key_among(sides)? {
+        None => Ok(ca),
+        Some(key) => match sources.get("passphrase for the CA keys", false)? {
+            Some(p) => Ok(ca.with_passphrase(p)),
+            None => Err(Error::NeedPassphrase(key)),
+        },
     }
-    Ok(ca)
 }
 
 /// `pgca passwd`.
@@ -720,10 +698,9 @@ fn passwd(
     dir: std::path::PathBuf,
     sources: &passphrase::Sources,
 ) -> Result<()> {
-    let sides: Vec<Side> = match a.which.as_deref() {
-        Some("server") => vec![Side::Server],
-        Some("client") => vec![Side::Client],
-        _ => Side::BOTH.to_vec(),
+    let sides: Vec<Side> = match &a.which {
+        Some(which) => vec![which.parse()?],
+        None => Side::BOTH.to_vec(),
     };
     let ca = signing_ca(dir, sources, &sides)?;
     let new = if a.no_passphrase {

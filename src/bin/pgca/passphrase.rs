@@ -25,6 +25,13 @@ impl Sources {
         Sources { file }
     }
 
+    /// Whether a file or the environment gives a passphrase (so that getting it asks nothing).
+    pub fn given(&self) -> bool {
+        self.file.is_some()
+            || std::env::var_os("PGCA_PASSPHRASE_FILE").is_some()
+            || std::env::var_os("PGCA_PASSPHRASE").is_some()
+    }
+
     /// Finds the passphrase, or `None` if no source has one and standard input is not a
     /// terminal. `prompt` is what to ask; with `confirm` the prompt asks twice (new passphrases).
     pub fn get(&self, prompt: &str, confirm: bool) -> Result<Option<Passphrase>> {

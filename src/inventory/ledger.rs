@@ -1,0 +1,178 @@
+//! The inventory as read: the history, and each name's current certificate.
+
+use std::collections::HashMap;
+
+use time::OffsetDateTime;
+
+use crate::inventory::record::{CrlRecord, Deployment, Event, Issued, Revocation};
+use crate::model::kind::CertKind;
+use crate::model::kind::CertState;
+use crate::model::serial::Serial;
+
+/// The inventory as read: every issued certificate in order, with the current one per name.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    issued: Vec<Issued>,
+    /// Per kind (indexed by [`kind_index`]), each name's latest entry in `issued`. A map per kind
+    /// lets a lookup borrow the name instead of building a `(kind, String)` key.
+    current: [HashMap<String, usize>; 4],
+    deployments: Vec<Deployment>,
+    revoked: HashMap<Serial, Revocation>,
+    crls: Vec<CrlRecord>,
+    /// Whether the inventory ends with an uncommitted batch or a torn line (an interrupted
+    /// write); it was skipped, and the next write cuts it off.
+    pub torn_tail: bool,
+}
+
+impl Ledger {
+    /// Every issued certificate, oldest first.
+    pub fn issued(&self) -> &[Issued] {
+        &self.issued
+    }
+
+    /// The current (latest) certificate of a kind and name.
+    pub fn current(&self, kind: CertKind, name: &str) -> Option<&Issued> {
+        self.current[kind_index(kind)]
+            .get(name)
+            .map(|&i| &self.issued[i])
+    }
+
+    /// The current certificate of every name of every kind, in the order they were issued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pgca::CertKind;
+    /// use pgca::{CaDir, InitOptions, IssueOptions, RoleName};
+    ///
+    /// let tmp = tempfile::tempdir()?;
+    /// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
+    /// let alice: RoleName = "alice".parse()?;
+    /// ca.issue_client(&alice, &IssueOptions::default())?;
+    /// let mut force = IssueOptions::default();
+    /// force.force = true;
+    /// let again = ca.issue_client(&alice, &force)?;
+    ///
+    /// let ledger = ca.inventory()?;
+    /// let current: Vec<_> = ledger.all_current().into_iter().filter(|i| !i.kind.is_ca()).collect();
+    /// assert_eq!(current.len(), 1); // the first certificate was superseded
+    /// assert_eq!((current[0].kind, current[0].serial.clone()), (CertKind::Client, again.serial));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn all_current(&self) -> Vec<&Issued> {
+        let mut at: Vec<usize> = self
+            .current
+            .iter()
+            .flat_map(|m| m.values().copied())
+            .collect();
+        at.sort_unstable();
+        at.into_iter().map(|i| &self.issued[i]).collect()
+    }
+
+    /// The latest deployment of each (server name, data directory), in first-deployed order.
+    pub fn deployments(&self) -> Vec<&Deployment> {
+        let mut latest: Vec<&Deployment> = Vec::new();
+        for d in &self.deployments {
+            match latest
+                .iter_mut()
+                .find(|l| l.name == d.name && l.data_dir == d.data_dir)
+            {
+                Some(l) => *l = d,
+                None => latest.push(d),
+            }
+        }
+        latest
+    }
+
+    /// Whether `issued` is the latest certificate of its name.
+    pub fn is_current(&self, issued: &Issued) -> bool {
+        self.current(issued.kind, &issued.name)
+            .is_some_and(|c| c.serial == issued.serial)
+    }
+
+    /// The revocation of a serial, if it was revoked.
+    pub fn revocation(&self, serial: &Serial) -> Option<&Revocation> {
+        self.revoked.get(serial)
+    }
+
+    /// The fingerprints (`spki_sha256`) of every key a revoked certificate certified, with that
+    /// certificate's serial and name.
+    pub fn revoked_keys(&self) -> HashMap<&str, (&Serial, &str)> {
+        let mut keys = HashMap::new();
+        for r in self.revoked.values() {
+            if let Some(h) = &r.spki_sha256 {
+                keys.insert(h.as_str(), (&r.serial, r.name.as_str()));
+            }
+        }
+        for i in &self.issued {
+            if let Some(h) = &i.spki_sha256
+                && self.revoked.contains_key(&i.serial)
+            {
+                keys.insert(h.as_str(), (&i.serial, i.name.as_str()));
+            }
+        }
+        keys
+    }
+
+    /// Every revocation.
+    pub fn revocations(&self) -> impl Iterator<Item = &Revocation> {
+        self.revoked.values()
+    }
+
+    /// The last CRL written for a CA (`ServerCa` or `ClientCa`).
+    pub fn last_crl(&self, ca: CertKind) -> Option<&CrlRecord> {
+        self.crls.iter().rev().find(|c| c.ca == ca)
+    }
+
+    /// The state of a recorded certificate at `now`.
+    pub fn state(&self, issued: &Issued, now: OffsetDateTime) -> CertState {
+        if self.revoked.contains_key(&issued.serial) {
+            return CertState::Revoked;
+        }
+        if !self.is_current(issued) {
+            return CertState::Superseded;
+        }
+        CertState::at(issued.not_before, issued.not_after, now)
+    }
+
+    pub(super) fn apply(&mut self, event: Event) {
+        match event {
+            Event::Issued(i) => {
+                note_latest(&mut self.current, i.kind, &i.name, self.issued.len());
+                self.issued.push(i);
+            }
+            Event::Deployed(d) => self.deployments.push(d),
+            Event::Revoked(r) => {
+                self.revoked.entry(r.serial.clone()).or_insert(r);
+            }
+            Event::CrlIssued(c) => self.crls.push(c),
+        }
+    }
+}
+
+/// The slot of a kind in [`Ledger`]'s per-kind maps.
+fn kind_index(kind: CertKind) -> usize {
+    match kind {
+        CertKind::ServerCa => 0,
+        CertKind::ClientCa => 1,
+        CertKind::Server => 2,
+        CertKind::Client => 3,
+    }
+}
+
+/// Records `at` as the latest entry of `kind` and `name`. A borrowed name is copied only the first
+/// time it is seen; an owned one is moved in.
+pub(super) fn note_latest<S: AsRef<str> + Into<String>>(
+    latest: &mut [HashMap<String, usize>; 4],
+    kind: CertKind,
+    name: S,
+    at: usize,
+) {
+    let names = &mut latest[kind_index(kind)];
+    match names.get_mut(name.as_ref()) {
+        Some(last) => *last = at,
+        None => {
+            names.insert(name.into(), at);
+        }
+    }
+}

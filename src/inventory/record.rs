@@ -1,0 +1,182 @@
+//! The records the inventory holds: issued certificates, deployments, revocations and CRLs.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::model::kind::CertKind;
+use crate::model::serial::Serial;
+use crate::x509::keys::KeyType;
+
+/// One issued certificate, as recorded when it was issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Issued {
+    /// Serial number.
+    pub serial: Serial,
+    /// What it is.
+    pub kind: CertKind,
+    /// Role (clients), first host name (servers), or `server-ca`/`client-ca`.
+    pub name: String,
+    /// Subject alternative names (servers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sans: Vec<String>,
+    /// Key type.
+    pub key_type: KeyType,
+    /// Start of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// When it was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// The certificate file, relative to the CA directory (the archived copy, which never moves).
+    pub cert: String,
+    /// The key file, relative to the CA directory.
+    pub key: String,
+    /// Whether the key file is encrypted (`issue-client --encrypt-key`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted_key: bool,
+    /// SHA-256 of the certificate (DER), hex: a file claiming to be this certificate must hash
+    /// to it. `None` in records written before pgca kept it (their serial is compared instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// SHA-256 of the certified public key (DER SubjectPublicKeyInfo), hex: once a certificate
+    /// is revoked, its key is never certified again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki_sha256: Option<String>,
+}
+
+impl Issued {
+    /// A record for a freshly issued certificate.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        serial: Serial,
+        kind: CertKind,
+        name: String,
+        sans: Vec<String>,
+        key_type: KeyType,
+        validity: (OffsetDateTime, OffsetDateTime),
+        issued_at: OffsetDateTime,
+        files: (String, String),
+    ) -> Issued {
+        Issued {
+            serial,
+            kind,
+            name,
+            sans,
+            key_type,
+            not_before: validity.0,
+            not_after: validity.1,
+            issued_at,
+            cert: files.0,
+            key: files.1,
+            encrypted_key: false,
+            sha256: None,
+            spki_sha256: None,
+        }
+    }
+}
+
+/// A server certificate installed into a PostgreSQL data directory (`pgca deploy-server`).
+/// Renewal installs the new certificate wherever the old one was deployed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Deployment {
+    /// The server certificate's name.
+    pub name: String,
+    /// The data directory, absolute.
+    pub data_dir: std::path::PathBuf,
+    /// The serial installed.
+    pub serial: Serial,
+    /// The `--owner` given, if any (otherwise the data directory's owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The uid that owned the data directory (the database user): a later deployment (renewal)
+    /// refuses a data directory that another user owns by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir_uid: Option<u32>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl Deployment {
+    /// A record of a deployment made now.
+    pub(crate) fn new(
+        name: String,
+        data_dir: PathBuf,
+        serial: Serial,
+        owner: Option<String>,
+        at: OffsetDateTime,
+    ) -> Deployment {
+        Deployment {
+            name,
+            data_dir,
+            serial,
+            owner,
+            data_dir_uid: None,
+            at,
+        }
+    }
+}
+
+/// A certificate revoked with `pgca revoke`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// The serial revoked.
+    pub serial: Serial,
+    /// Its kind.
+    pub kind: CertKind,
+    /// Its name.
+    pub name: String,
+    /// Why.
+    pub reason: crate::model::reason::Reason,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// SHA-256 of the revoked certificate's public key, hex, when known: that key is never
+    /// certified again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki_sha256: Option<String>,
+}
+
+/// A CRL written (its number must only ever grow).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CrlRecord {
+    /// Whose CRL: `server-ca` or `client-ca`.
+    pub ca: CertKind,
+    /// The CRL number.
+    pub number: u64,
+    /// thisUpdate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_update: OffsetDateTime,
+    /// Whether nextUpdate was cut short to the CA certificate's notAfter, because the period
+    /// asked for would have outlived the CA. Reported on the record of a CRL just written; not
+    /// kept in the inventory, so `false` on records read from it.
+    #[serde(skip)]
+    pub clamped_to_ca_expiry: bool,
+}
+
+/// One line of the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A certificate was issued.
+    Issued(Issued),
+    /// A server certificate was deployed into a data directory.
+    Deployed(Deployment),
+    /// A certificate was revoked.
+    Revoked(Revocation),
+    /// A CRL was written.
+    CrlIssued(CrlRecord),
+}

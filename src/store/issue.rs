@@ -1,0 +1,495 @@
+//! Issuing: a batch of certificates signed in memory, written into the archive, committed to
+//! the inventory, then switched live.
+
+use std::collections::HashSet;
+use std::fs::{self};
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::inventory::{self, Event, Issued};
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::model::names::{HostName, RoleName};
+use crate::model::serial::Serial;
+use crate::model::timefmt;
+use crate::model::validity::Validity;
+use crate::storage::{self, DIR_MODE, KEY_MODE, PUBLIC_MODE};
+use crate::store::layout::CaDir;
+use crate::store::options::{BACKDATE_SECONDS, IssueOptions, IssuedCert, Progress};
+use crate::store::parallel::parallel_map;
+use crate::x509::ca::CaSigner;
+use crate::x509::keys::{KeyType, PrivateKey};
+use crate::x509::profile::LeafProfile;
+
+impl CaDir {
+    /// Issues one client certificate, CN = `role`, EKU clientAuth.
+    pub fn issue_client(&self, role: &RoleName, opts: &IssueOptions) -> Result<IssuedCert> {
+        Ok(self
+            .issue_clients(std::slice::from_ref(role), opts)?
+            .remove(0))
+    }
+
+    /// Issues client certificates for many roles in one batch: one lock, one inventory write,
+    /// one pass. Either every role is issued or, on bad input, none is.
+    pub fn issue_clients(
+        &self,
+        roles: &[RoleName],
+        opts: &IssueOptions,
+    ) -> Result<Vec<IssuedCert>> {
+        let requests = roles
+            .iter()
+            .map(|r| {
+                LeafRequest::new(
+                    r.as_str().to_string(),
+                    LeafProfile::client(r.as_str()),
+                    opts,
+                )
+            })
+            .collect();
+        self.issue_batch(
+            Side::Client,
+            requests,
+            opts.force,
+            opts.now.unwrap_or_else(timefmt::now),
+            opts.progress.as_ref(),
+        )
+    }
+
+    /// Issues a server certificate: CN = `names[0]`, every name a SAN, EKU serverAuth.
+    pub fn issue_server(&self, names: &[HostName], opts: &IssueOptions) -> Result<IssuedCert> {
+        let first = names.first().ok_or(Error::InvalidHost {
+            name: String::new(),
+            reason: "no host name given",
+        })?;
+        let mut seen = HashSet::new();
+        for n in names {
+            if !seen.insert(n) {
+                return Err(Error::DuplicateName(n.to_string()));
+            }
+        }
+        let file_name = first.to_string();
+        if file_name.len() > 240 {
+            return Err(Error::InvalidHost {
+                name: file_name,
+                reason: "too long to be a file name",
+            });
+        }
+        let request = LeafRequest::new(file_name, LeafProfile::server(names), opts);
+        Ok(self
+            .issue_batch(
+                Side::Server,
+                vec![request],
+                opts.force,
+                opts.now.unwrap_or_else(timefmt::now),
+                None,
+            )?
+            .remove(0))
+    }
+
+    /// Points `NAME.live` at `archive/<serial>` and makes sure `NAME.crt`/`NAME.key` go through it.
+    /// `fresh`: the name had no certificate a moment ago (under the lock), so its links are
+    /// created without first looking for old ones; one that exists after all is replaced.
+    pub(super) fn link_current(
+        &self,
+        kind: CertKind,
+        name: &str,
+        serial: &Serial,
+        fresh: bool,
+    ) -> Result<()> {
+        let leaf = self.leaf_dir(kind);
+        let live = format!("{name}.live");
+        let target = Path::new("archive").join(serial.to_string());
+        let link = |target: &Path, link: &Path| {
+            if fresh {
+                storage::new_symlink(target, link)
+            } else {
+                storage::ensure_symlink(target, link)
+            }
+        };
+        let previous = if fresh {
+            None
+        } else {
+            fs::read_link(leaf.join(&live))
+                .ok()
+                .filter(|p| p != &target)
+        };
+        // NAME.prev: the pair about to be replaced, kept until the next renewal. It is pointed
+        // there before NAME.live moves, so that a crash between the two renames leaves both on
+        // the old pair (and recovery, finding NAME.live still old, does both again).
+        if let Some(previous) = previous {
+            storage::swap_symlink(&previous, &leaf.join(format!("{name}.prev")))?;
+        }
+        link(&target, &leaf.join(&live))?;
+        // The key link first: a certificate link without its key would make libpq fail
+        // ("certificate present, but not private key"); a key without a certificate is unused.
+        for ext in ["key", "crt"] {
+            link(
+                &Path::new(&live).join(format!("{name}.{ext}")),
+                &leaf.join(format!("{name}.{ext}")),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Refuses to overwrite an existing certificate without `force`; returns, per request,
+    /// whether the name has a certificate and the serial a replacement would supersede.
+    fn check_replaceable(
+        &self,
+        kind: CertKind,
+        names: &[&str],
+        force: bool,
+    ) -> Result<Vec<(bool, Option<Serial>)>> {
+        let mut replaced = Vec::with_capacity(names.len());
+        for name in names {
+            let crt = self.cert_path(kind, name);
+            let exists = crt.symlink_metadata().is_ok();
+            if exists && !force {
+                return Err(Error::CertExists(crt));
+            }
+            replaced.push((
+                exists,
+                if exists {
+                    self.live_serial(kind, name)
+                } else {
+                    None
+                },
+            ));
+        }
+        Ok(replaced)
+    }
+
+    /// The serial the `.live` link of a name points at, if any.
+    fn live_serial(&self, kind: CertKind, name: &str) -> Option<Serial> {
+        let target = fs::read_link(self.leaf_dir(kind).join(format!("{name}.live"))).ok()?;
+        target.file_name()?.to_str()?.parse().ok()
+    }
+
+    pub(crate) fn issue_batch(
+        &self,
+        side: Side,
+        requests: Vec<LeafRequest>,
+        force: bool,
+        now: OffsetDateTime,
+        progress: Option<&Progress>,
+    ) -> Result<Vec<IssuedCert>> {
+        let kind = side.leaf_kind();
+        let mut seen = HashSet::new();
+        for r in &requests {
+            if !seen.insert(r.name.as_str()) {
+                return Err(Error::DuplicateName(r.name.clone()));
+            }
+        }
+        let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
+        let latest = requests
+            .iter()
+            .map(|r| r.validity)
+            .max()
+            .map(|v| now + v.duration())
+            .unwrap_or(now);
+        let owned: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
+        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+
+        // Fail fast on what can be seen without the lock; all of it is checked again under it.
+        // The CA is loaded once, here: an encrypted key costs a deliberate key derivation, and a
+        // wrong passphrase should fail before any key is generated.
+        self.check_replaceable(kind, &names, force)?;
+        let ca = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
+        ca.check_can_sign_until(now, latest)?;
+
+        // The fingerprints of keys given to certify again (`renew --reuse-key`).
+        let reused: Vec<Option<String>> = if requests.iter().any(|r| r.key.is_some()) {
+            requests
+                .iter()
+                .map(|r| {
+                    r.key
+                        .as_ref()
+                        .map(|k| crate::model::hex::sha256(&k.public_key_der()))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+
+        // Keys are generated before taking the lock, on every core: generation dominates
+        // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
+        let total = requests.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let requests = parallel_map(requests, |mut r| {
+            if r.key.is_none() {
+                r.key = Some(PrivateKey::generate(r.key_type)?);
+            }
+            if let Some(p) = progress {
+                (p.0)(
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                    total,
+                );
+            }
+            Ok(r)
+        })?;
+
+        let _lock = self.write_lock()?;
+        let replaced = self.check_replaceable(kind, &names, force)?;
+        if !reused.is_empty() {
+            // A key certified by a revoked certificate is never certified again.
+            let ledger = inventory::log::read(&inventory::log::path_in(&self.root))?;
+            let revoked = ledger.revoked_keys();
+            for (r, spki) in requests.iter().zip(&reused) {
+                if let Some((serial, _)) = spki.as_ref().and_then(|h| revoked.get(h.as_str())) {
+                    return Err(Error::RevokedKey {
+                        kind,
+                        name: r.name.clone(),
+                        serial: (*serial).clone(),
+                    });
+                }
+            }
+        }
+        let issuer = ca.issuer()?;
+        // Everything is signed in memory before anything is written.
+        let made: Vec<Made> = parallel_map(requests, |r| {
+            let key = r.key.expect("generated above");
+            let serial = Serial::random();
+            let not_after = now + r.validity.duration();
+            let cert_pem = crate::x509::profile::sign_leaf(
+                &r.profile, &key, &issuer, &serial, not_before, not_after,
+            )?;
+            let der = crate::x509::pem::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
+                Error::Crypto {
+                    what: "encoding the certificate",
+                    reason,
+                }
+            })?;
+            Ok(Made {
+                sha256: crate::model::hex::sha256(&der),
+                spki_sha256: crate::model::hex::sha256(&key.public_key_der()),
+                name: r.name,
+                profile: r.profile,
+                key_type: key.key_type(),
+                key_pem: match &r.key_passphrase {
+                    Some(p) => key.to_encrypted_pem(p)?,
+                    None => key.to_pem(),
+                },
+                encrypted_key: r.key_passphrase.is_some(),
+                cert_pem,
+                serial,
+                not_after,
+            })
+        })?;
+
+        self.begin_pending()?;
+        let archive = self.archive_dir(kind);
+        let mut written: Vec<String> = Vec::with_capacity(made.len());
+        let mut archive_dir: Option<storage::Dir> = None;
+        let stored = (|| {
+            storage::ensure_private_dir(&self.leaf_dir(kind))?;
+            storage::ensure_private_dir(&archive)?;
+            let archive_dir = archive_dir.insert(storage::open_dir(
+                &archive,
+                &storage::Trust::invoker(),
+                None,
+            )?);
+            // Each pair is written straight into `archive/<serial>`: nothing refers to it until
+            // the inventory commit below, and recovery removes the archive directories the
+            // inventory does not know, so a temporary name and a rename would add nothing but a
+            // second entry per pair in a directory that holds every pair ever issued (at 100,000
+            // certificates each entry dirties its own block, which the fsync must write). Small
+            // batches fsync each file and then the archive; bulk batches make everything durable
+            // with one barrier.
+            let bulk = made.len() >= BULK_BATCH;
+            for m in &made {
+                let dest = m.serial.to_string();
+                written.push(dest.clone());
+                write_pair(
+                    archive_dir,
+                    &dest,
+                    &m.name,
+                    m.key_pem.as_bytes(),
+                    m.cert_pem.as_bytes(),
+                    !bulk,
+                )?;
+            }
+            if bulk {
+                storage::sync_filesystem(&archive)?;
+            } else {
+                archive_dir.sync()?;
+            }
+            let leaf = side.leaf_dir();
+            let events: Vec<Event> = made
+                .iter()
+                .map(|m| {
+                    let (name, serial) = (&m.name, &m.serial);
+                    let mut issued = Issued::new(
+                        serial.clone(),
+                        kind,
+                        name.clone(),
+                        m.profile.sans.iter().map(ToString::to_string).collect(),
+                        m.key_type,
+                        (not_before, m.not_after),
+                        now,
+                        (
+                            format!("{leaf}/archive/{serial}/{name}.crt"),
+                            format!("{leaf}/archive/{serial}/{name}.key"),
+                        ),
+                    );
+                    issued.encrypted_key = m.encrypted_key;
+                    issued.sha256 = Some(m.sha256.clone());
+                    issued.spki_sha256 = Some(m.spki_sha256.clone());
+                    Event::Issued(issued)
+                })
+                .collect();
+            inventory::log::append(&inventory::log::path_in(&self.root), &events)
+        })();
+        if let Err(e) = stored {
+            // Not committed: take back what this batch wrote, so nothing half-written remains.
+            if let Some(archive) = &archive_dir {
+                for d in &written {
+                    let _ = archive.remove_tree(d);
+                }
+            }
+            let _ = self.end_pending();
+            return Err(e);
+        }
+        // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
+        for (m, (existed, _)) in made.iter().zip(&replaced) {
+            self.link_current(kind, &m.name, &m.serial, !existed)?;
+        }
+        storage::sync_dir(&self.leaf_dir(kind))?;
+        self.end_pending()?;
+
+        Ok(made
+            .into_iter()
+            .zip(replaced)
+            .map(|(m, (_, replaced))| IssuedCert {
+                kind,
+                cert_path: self.cert_path(kind, &m.name),
+                key_path: self.key_path(kind, &m.name),
+                name: m.name,
+                serial: m.serial,
+                key_type: m.key_type,
+                not_before,
+                not_after: m.not_after,
+                replaced,
+            })
+            .collect())
+    }
+}
+
+/// One certificate to issue in a batch.
+pub(crate) struct LeafRequest {
+    /// The file name: the role, or the server's first name.
+    pub(crate) name: String,
+    pub(crate) profile: LeafProfile,
+    pub(crate) key_type: KeyType,
+    pub(crate) validity: Validity,
+    /// A key to certify (`renew --reuse-key`); otherwise a new one of `key_type`.
+    pub(crate) key: Option<PrivateKey>,
+    /// Encrypt the key file with this passphrase.
+    pub(crate) key_passphrase: Option<crate::model::passphrase::Passphrase>,
+}
+
+impl LeafRequest {
+    fn new(name: String, profile: LeafProfile, opts: &IssueOptions) -> LeafRequest {
+        LeafRequest {
+            name,
+            profile,
+            key_type: opts.key_type,
+            validity: opts.validity,
+            key: None,
+            key_passphrase: opts.key_passphrase.clone(),
+        }
+    }
+}
+
+/// A signed pair before it is written.
+struct Made {
+    name: String,
+    profile: LeafProfile,
+    key_type: KeyType,
+    key_pem: zeroize::Zeroizing<String>,
+    encrypted_key: bool,
+    cert_pem: String,
+    sha256: String,
+    spki_sha256: String,
+    serial: Serial,
+    not_after: OffsetDateTime,
+}
+
+/// Batches of at least this many certificates are made durable with one filesystem barrier.
+const BULK_BATCH: usize = 16;
+
+/// Writes a key (mode 0600 from creation) and certificate into the fresh directory `serial` of
+/// the archive, fsync-ing each file unless the caller syncs the filesystem afterwards.
+fn write_pair(
+    archive: &storage::Dir,
+    serial: &str,
+    name: &str,
+    key_pem: &[u8],
+    cert_pem: &[u8],
+    fsync: bool,
+) -> Result<()> {
+    let dir = archive.create_dir_new(serial, DIR_MODE)?;
+    let key = format!("{name}.key");
+    dir.create_file(&key, key_pem, KEY_MODE, None, fsync, "write key")?;
+    let crt = format!("{name}.crt");
+    dir.create_file(
+        &crt,
+        cert_pem,
+        PUBLIC_MODE,
+        None,
+        fsync,
+        "write certificate",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::kind::CertState;
+    use crate::model::timefmt;
+    use crate::store::layout::PENDING;
+    use crate::store::options::InitOptions;
+    use crate::x509::inspect::CertInfo;
+
+    #[test]
+    fn issue_replace_and_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default()).unwrap();
+        let alice: RoleName = "alice".parse().unwrap();
+        let first = ca.issue_client(&alice, &IssueOptions::default()).unwrap();
+        let e = ca
+            .issue_client(&alice, &IssueOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, Error::CertExists(_)), "{e}");
+        let opts = IssueOptions {
+            force: true,
+            ..IssueOptions::default()
+        };
+        let second = ca.issue_client(&alice, &opts).unwrap();
+        assert_eq!(second.replaced.as_ref(), Some(&first.serial));
+        let info = CertInfo::from_file(&second.cert_path).unwrap();
+        assert_eq!(info.serial, second.serial);
+        let key = PrivateKey::from_pem(
+            &fs::read_to_string(&second.key_path).unwrap(),
+            &second.key_path,
+        )
+        .unwrap();
+        assert_eq!(
+            key.public_key_der(),
+            info.spki_der,
+            "the live key matches the live cert"
+        );
+        let rows = ca.list(timefmt::now()).unwrap();
+        let states: Vec<_> = rows.iter().map(|r| (r.kind, r.state)).collect();
+        assert_eq!(
+            states,
+            vec![
+                (CertKind::ServerCa, CertState::Valid),
+                (CertKind::ClientCa, CertState::Valid),
+                (CertKind::Client, CertState::Superseded),
+                (CertKind::Client, CertState::Valid),
+            ]
+        );
+        assert!(!ca.root().join(PENDING).exists());
+    }
+}

@@ -1,0 +1,200 @@
+//! The CA directory itself: where it is, what is where inside it, opening it, and its CA keys.
+
+use std::fs::{self};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::inventory::{self, Ledger};
+use crate::model::kind::CertKind;
+use crate::model::kind::Side;
+use crate::storage::{self, KEY_MODE, Wait};
+use crate::x509::ca::CaSigner;
+use crate::x509::inspect::CertInfo;
+
+pub(super) const PENDING: &str = ".pending";
+/// The lock file: writers hold it exclusively, readers share it.
+pub(super) const LOCK_FILE: &str = ".lock";
+pub(super) const INIT_STAGING: &str = ".init";
+
+/// Where pgca keeps its CA when neither `--dir` nor `PGCA_DIR` says: `$XDG_DATA_HOME/pgca`, else
+/// `$HOME/.local/share/pgca`.
+pub fn default_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("pgca"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/share/pgca"))
+}
+
+/// An initialised CA directory.
+///
+/// # Examples
+///
+/// ```
+/// use pgca::{CaDir, InitOptions, IssueOptions, RoleName};
+/// let tmp = tempfile::tempdir()?;
+/// let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default())?;
+/// let role: RoleName = "alice".parse()?;
+/// let alice = ca.issue_client(&role, &IssueOptions::default())?;
+/// assert!(alice.cert_path.ends_with("clients/alice.crt"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CaDir {
+    pub(super) root: PathBuf,
+    pub(super) passphrase: Option<crate::model::passphrase::Passphrase>,
+    pub(super) wait: Option<Wait>,
+}
+
+impl CaDir {
+    /// Opens an initialised CA directory. Every directory on the way must be one only root or
+    /// the user pgca runs as can change (see [`crate::storage`]): a CA whose files another
+    /// user could swap is refused.
+    pub fn open(root: impl AsRef<Path>) -> Result<CaDir> {
+        let root = root.as_ref().to_path_buf();
+        match fs::metadata(&root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoCa(root)),
+            Err(e) => return Err(Error::io("open CA directory", &root)(e)),
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::io("open CA directory", &root)(
+                    std::io::ErrorKind::NotADirectory.into(),
+                ));
+            }
+            Ok(_) => {}
+        }
+        storage::open_dir(&root, &storage::Trust::invoker(), None)?;
+        // try_exists, not exists: "permission denied" must not read as "no CA here".
+        let has_inventory = inventory::log::path_in(&root)
+            .try_exists()
+            .map_err(Error::io("open CA directory", &root))?;
+        if !has_inventory {
+            for side in Side::BOTH {
+                for f in [side.ca_cert_file(), side.ca_key_file()] {
+                    if root.join(f).exists() {
+                        return Err(Error::PartialCa {
+                            dir: root.clone(),
+                            found: root.join(f),
+                        });
+                    }
+                }
+            }
+            return Err(Error::NoCa(root));
+        }
+        for side in Side::BOTH {
+            if !root.join(side.ca_cert_file()).exists() {
+                return Err(Error::MissingCaFile(root.join(side.ca_cert_file())));
+            }
+        }
+        Ok(CaDir {
+            root,
+            passphrase: None,
+            wait: None,
+        })
+    }
+
+    /// The same directory, waiting at most `wait` for another pgca process's lock (by default
+    /// [`Wait::READER`] to read, [`Wait::WRITER`] to write).
+    pub fn with_wait(mut self, wait: Wait) -> CaDir {
+        self.wait = Some(wait);
+        self
+    }
+
+    /// The same directory, decrypting its CA keys with `passphrase` when they are encrypted.
+    pub fn with_passphrase(mut self, passphrase: crate::model::passphrase::Passphrase) -> CaDir {
+        self.passphrase = Some(passphrase);
+        self
+    }
+
+    pub(crate) fn passphrase(&self) -> Option<&crate::model::passphrase::Passphrase> {
+        self.passphrase.as_ref()
+    }
+
+    /// Re-encrypts a CA key with `new` (or stores it unencrypted with `None`), atomically: the key
+    /// file is replaced by a complete new one in a single rename, never lost or half-written.
+    /// The current passphrase must be set ([`CaDir::with_passphrase`]) if the key is encrypted.
+    pub fn change_passphrase(
+        &self,
+        side: Side,
+        new: Option<&crate::model::passphrase::Passphrase>,
+    ) -> Result<()> {
+        let _lock = self.write_lock()?;
+        let signer = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
+        let pem = match new {
+            Some(p) => signer.key.to_encrypted_pem(p)?,
+            None => signer.key.to_pem(),
+        };
+        storage::replace_file(
+            &self.root.join(side.ca_key_file()),
+            pem.as_bytes(),
+            KEY_MODE,
+            "write CA key",
+        )
+    }
+
+    /// The first of these CAs' keys that is stored encrypted, if any: an operation that signs with
+    /// them needs [`CaDir::with_passphrase`] first. Issuing server certificates signs with the
+    /// server CA, client certificates with the client CA; revoking, CRLs and renewal may sign
+    /// with both.
+    pub fn encrypted_key_among(&self, sides: &[Side]) -> Result<Option<PathBuf>> {
+        for &side in sides {
+            if self.ca_key_encrypted(side)? {
+                return Ok(Some(self.root.join(side.ca_key_file())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a CA key is stored encrypted (so signing with it needs the passphrase).
+    pub fn ca_key_encrypted(&self, side: Side) -> Result<bool> {
+        let path = self.root.join(side.ca_key_file());
+        let pem = zeroize::Zeroizing::new(storage::read(&path, "read CA key")?);
+        Ok(crate::x509::keys::is_encrypted_pem(
+            &String::from_utf8_lossy(&pem),
+        ))
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of a CA certificate (`DIR/server-ca.crt`).
+    pub fn ca_cert_path(&self, side: Side) -> PathBuf {
+        self.root.join(side.ca_cert_file())
+    }
+
+    /// Reads a CA certificate.
+    pub fn ca_info(&self, side: Side) -> Result<CertInfo> {
+        CertInfo::from_file(&self.ca_cert_path(side))
+    }
+
+    /// Where the certificate of a server or client lives (`DIR/clients/alice.crt`).
+    pub fn cert_path(&self, kind: CertKind, name: &str) -> PathBuf {
+        self.leaf_dir(kind).join(format!("{name}.crt"))
+    }
+
+    /// Where the key of a server or client lives (`DIR/clients/alice.key`).
+    pub fn key_path(&self, kind: CertKind, name: &str) -> PathBuf {
+        self.leaf_dir(kind).join(format!("{name}.key"))
+    }
+
+    /// Reads the inventory (waiting while a writer is in the middle of a batch).
+    pub fn inventory(&self) -> Result<Ledger> {
+        let _lock = self.read_lock()?;
+        inventory::log::read(&inventory::log::path_in(&self.root))
+    }
+
+    pub(crate) fn leaf_dir(&self, kind: CertKind) -> PathBuf {
+        let side = if kind == CertKind::Server {
+            Side::Server
+        } else {
+            Side::Client
+        };
+        self.root.join(side.leaf_dir())
+    }
+
+    pub(super) fn archive_dir(&self, kind: CertKind) -> PathBuf {
+        self.leaf_dir(kind).join("archive")
+    }
+}

@@ -1,0 +1,132 @@
+//! What callers ask of a CA directory and what they get back: the options of `init` and of
+//! issuing, the default lifetimes, and the record of an issued certificate.
+
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use crate::model::kind::CertKind;
+use crate::model::names::HostName;
+use crate::model::serial::Serial;
+use crate::model::validity::Validity;
+use crate::x509::keys::KeyType;
+
+/// should be rare; the CA key is the one to protect.
+pub const DEFAULT_CA_VALIDITY: Validity = Validity::days(3650);
+
+/// Default lifetime of server and client certificates: 1 year. Short enough that a leaked key
+/// stops working within the year, long enough that the client certificates handed to people
+/// are not re-issued every few weeks; `pgca renew` from cron handles the rest.
+pub const DEFAULT_LEAF_VALIDITY: Validity = Validity::days(365);
+
+/// Certificates start this many seconds before the moment of issue, so that a machine whose clock
+/// is a little behind the CA's accepts them at once.
+pub const BACKDATE_SECONDS: i64 = 300;
+
+/// Options for [`CaDir::init`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InitOptions {
+    /// Organisation (O=) of both CA subjects.
+    pub org: String,
+    /// Key type of both CA keys.
+    pub key_type: KeyType,
+    /// Lifetime of both CAs.
+    pub ca_validity: Validity,
+    /// The time to issue at (tests); `None` for now.
+    pub now: Option<OffsetDateTime>,
+    /// Encrypt both CA keys with this passphrase (the command line always asks for one unless
+    /// given `--no-passphrase`); `None` writes them unencrypted.
+    pub passphrase: Option<crate::model::passphrase::Passphrase>,
+    /// Also issue a server certificate for these names (none: no server certificate).
+    pub server_hosts: Vec<HostName>,
+    /// The server certificate's lifetime; it must not outlive the CAs.
+    pub server_validity: Validity,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            org: "pgca".into(),
+            key_type: KeyType::default(),
+            ca_validity: DEFAULT_CA_VALIDITY,
+            now: None,
+            passphrase: None,
+            server_hosts: Vec::new(),
+            server_validity: DEFAULT_LEAF_VALIDITY,
+        }
+    }
+}
+
+/// Options for issuing server and client certificates.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IssueOptions {
+    /// Lifetime of the certificate.
+    pub validity: Validity,
+    /// Key type of the new key.
+    pub key_type: KeyType,
+    /// Replace a certificate of the same name.
+    pub force: bool,
+    /// The time to issue at (tests); `None` for now.
+    pub now: Option<OffsetDateTime>,
+    /// Write the new key encrypted with this passphrase (a client's own, never the CA's);
+    /// libpq decrypts it with `sslpassword`.
+    pub key_passphrase: Option<crate::model::passphrase::Passphrase>,
+    /// Told (done, total) as the keys of a batch are made: the long part of a bulk issue.
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback for long batches: called with (done, total) from the worker threads.
+#[derive(Clone)]
+pub struct Progress(pub(super) std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl Progress {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(usize, usize) + Send + Sync + 'static) -> Progress {
+        Progress(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
+impl Default for IssueOptions {
+    fn default() -> Self {
+        IssueOptions {
+            validity: DEFAULT_LEAF_VALIDITY,
+            key_type: KeyType::default(),
+            force: false,
+            now: None,
+            key_passphrase: None,
+            progress: None,
+        }
+    }
+}
+
+/// A certificate that was just issued.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IssuedCert {
+    /// Server or client.
+    pub kind: CertKind,
+    /// The role or first host name.
+    pub name: String,
+    /// Serial number.
+    pub serial: Serial,
+    /// Key type.
+    pub key_type: KeyType,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// The certificate's path (`DIR/clients/alice.crt`).
+    pub cert_path: PathBuf,
+    /// The key's path (`DIR/clients/alice.key`).
+    pub key_path: PathBuf,
+    /// The serial of the certificate this one replaced (`--force`).
+    pub replaced: Option<Serial>,
+}
