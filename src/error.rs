@@ -310,7 +310,7 @@ pub enum Error {
         /// The certificate file.
         path: PathBuf,
         /// What is wrong with it.
-        reason: String,
+        reason: Malformed,
     },
 
     /// A private key does not belong to the certificate next to it.
@@ -359,12 +359,13 @@ pub enum Error {
     },
 
     /// Key generation or signing failed inside the crypto library.
-    #[error("{what} failed: {reason}")]
+    #[error("{what} failed: {source}")]
     Crypto {
         /// What was being done.
         what: &'static str,
-        /// The library's message.
-        reason: String,
+        /// The crypto library's error (rcgen's, RustCrypto's), kept as the cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
 
     /// Neither the caller, `PGSERVICEFILE` nor `HOME` says where the service file is.
@@ -473,7 +474,7 @@ impl Error {
     pub(crate) fn rcgen(what: &'static str) -> impl FnOnce(rcgen::Error) -> Error {
         move |e| Error::Crypto {
             what,
-            reason: e.to_string(),
+            source: Box::new(e),
         }
     }
 }
@@ -621,4 +622,28 @@ impl fmt::Display for Distrust {
             Distrust::TooManyLinks => f.write_str("too many levels of symbolic links"),
         }
     }
+}
+
+/// What is wrong with the bytes of a certificate or CRL file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// No PEM block could be read.
+    #[error("not a PEM file")]
+    NotPem,
+    /// PEM, but without a block of the label looked for.
+    #[error("no {0} block in the PEM file")]
+    NoBlock(&'static str),
+    /// The block does not hold an X.509 certificate (x509-parser's reason).
+    #[error("not an X.509 certificate ({0})")]
+    NotCertificate(String),
+    /// Bytes follow the certificate's DER.
+    #[error("trailing bytes after the certificate")]
+    TrailingBytes,
+    /// The block does not hold a CRL (x509-parser's reason).
+    #[error("not a CRL ({0})")]
+    NotCrl(String),
+    /// A certificate where a CA certificate is needed.
+    #[error("not a CA certificate")]
+    NotCa,
 }

@@ -2,7 +2,6 @@
 //! inventory and the clock give a certificate, with the one rule for when it is due.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 /// What a certificate is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -141,30 +140,6 @@ impl CertState {
             CertState::NotYetValid => "not-yet-valid",
             CertState::Superseded => "superseded",
             CertState::Revoked => "revoked",
-        }
-    }
-
-    /// The state of a current (not superseded) certificate at `now`.
-    ///
-    /// Due means less than a third of the lifetime remains, compared exactly in seconds:
-    /// `3 × (not_after − now) < not_after − not_before`.
-    pub fn at(
-        not_before: OffsetDateTime,
-        not_after: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> CertState {
-        if now < not_before {
-            CertState::NotYetValid
-        } else if now >= not_after {
-            CertState::Expired
-        } else {
-            let left = (not_after - now).whole_seconds() as i128;
-            let life = (not_after - not_before).whole_seconds() as i128;
-            if 3 * left < life {
-                CertState::Due
-            } else {
-                CertState::Valid
-            }
         }
     }
 }

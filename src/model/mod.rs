@@ -4,6 +4,7 @@
 //!
 //! Nothing here touches a file except [`passphrase::Passphrase::from_file`].
 
+pub mod due;
 pub mod hex;
 pub mod kind;
 pub mod names;

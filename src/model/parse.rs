@@ -19,4 +19,3 @@ impl std::str::FromStr for Side {
             })
     }
 }
-

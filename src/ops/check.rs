@@ -30,8 +30,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::model::kind::CertKind;
+use crate::model::due::is_due;
 use crate::model::kind::Side;
+use crate::model::kind::{CertKind, CertState};
 use crate::model::serial::Serial;
 use crate::model::status::Status;
 use crate::model::timefmt;
@@ -61,12 +62,59 @@ pub struct Finding {
     pub seconds_left: Option<i64>,
     /// The status.
     pub status: Status,
-    /// A word for the state: `valid`, `due`, `expired`, `not-yet-valid`, `key-mismatch`,
-    /// `not-recorded` (the file is not the certificate the inventory records), `outlives-ca`,
-    /// `missing`, `unreadable`.
-    pub state: &'static str,
+    /// What was found, as a word in the JSON and metrics: `valid`, `due`, `expired`, ….
+    pub state: FindingState,
     /// One line for people.
     pub detail: String,
+}
+
+/// What `check` found about a certificate, in a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FindingState {
+    /// Valid, with time to spare.
+    Valid,
+    /// Due for renewal.
+    Due,
+    /// Past its not-after.
+    Expired,
+    /// Before its not-before.
+    NotYetValid,
+    /// The key file does not match the certificate.
+    KeyMismatch,
+    /// The file is not the certificate the inventory records.
+    NotRecorded,
+    /// The certificate outlives the CA that signed it.
+    OutlivesCa,
+    /// The file is missing.
+    Missing,
+    /// The file cannot be read or parsed.
+    Unreadable,
+}
+
+impl FindingState {
+    /// The word: `valid`, `due`, `expired`, `not-yet-valid`, `key-mismatch`, `not-recorded`,
+    /// `outlives-ca`, `missing`, `unreadable`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingState::Valid => "valid",
+            FindingState::Due => "due",
+            FindingState::Expired => "expired",
+            FindingState::NotYetValid => "not-yet-valid",
+            FindingState::KeyMismatch => "key-mismatch",
+            FindingState::NotRecorded => "not-recorded",
+            FindingState::OutlivesCa => "outlives-ca",
+            FindingState::Missing => "missing",
+            FindingState::Unreadable => "unreadable",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A current certificate's kind and name.
@@ -141,7 +189,11 @@ impl CheckReport {
                 "1 when the certificate (or CRL) has expired, or is not yet valid.",
                 |f| {
                     f.not_after.map(|_| {
-                        u8::from(matches!(f.state, "expired" | "not-yet-valid")).to_string()
+                        u8::from(matches!(
+                            f.state,
+                            FindingState::Expired | FindingState::NotYetValid
+                        ))
+                        .to_string()
                     })
                 },
             ),
@@ -176,22 +228,6 @@ fn label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Whether a certificate valid from `not_before` to `not_after` is due at `now`: with `within`,
-/// when less than that is left; otherwise when less than a third of its lifetime is left,
-/// compared exactly in seconds (`3 × left < lifetime`). Expired certificates are due.
-pub fn is_due(
-    not_before: OffsetDateTime,
-    not_after: OffsetDateTime,
-    now: OffsetDateTime,
-    within: Option<Validity>,
-) -> bool {
-    let left = (not_after - now).whole_seconds() as i128;
-    match within {
-        Some(w) => left < w.seconds() as i128,
-        None => 3 * left < (not_after - not_before).whole_seconds() as i128,
-    }
 }
 
 /// Writes a Prometheus textfile atomically (node_exporter never reads half a file).
@@ -309,7 +345,7 @@ impl CaDir {
             not_after: Some(next),
             seconds_left: Some((next - now).whole_seconds()),
             status: Status::Ok,
-            state: "valid",
+            state: FindingState::Valid,
             detail: format!("{name}: next update {}", timefmt::human(next)),
         };
         let who = if side == Side::Client {
@@ -319,14 +355,14 @@ impl CaDir {
         };
         if now >= next {
             f.status = Status::Critical;
-            f.state = "expired";
+            f.state = FindingState::Expired;
             f.detail = format!(
                 "{name}: past its next update {} ({who}): run pgca renew",
                 timefmt::human(next)
             );
         } else if is_due(crl.this_update, next, now, within) {
             f.status = Status::Warning;
-            f.state = "due";
+            f.state = FindingState::Due;
             f.detail = format!(
                 "{name}: due, next update {} ({who} after that): run pgca renew",
                 timefmt::human(next)
@@ -359,7 +395,7 @@ impl CaDir {
         if info.serial != *serial || sha256.as_ref().is_some_and(|h| *h != info.sha256) {
             let mut f = finding(kind, name, path, &info, now);
             f.status = Status::Critical;
-            f.state = "not-recorded";
+            f.state = FindingState::NotRecorded;
             f.detail = format!(
                 "{kind} {name}: {} is not the certificate the inventory records (serial {serial}): run pgca verify",
                 f.path.display()
@@ -392,13 +428,13 @@ impl CaDir {
         match key {
             Err(e) => {
                 f.status = Status::Unknown;
-                f.state = "unreadable";
+                f.state = FindingState::Unreadable;
                 f.detail = e.to_string();
                 return f;
             }
             Ok(Some(public)) if public != info.spki_der => {
                 f.status = Status::Critical;
-                f.state = "key-mismatch";
+                f.state = FindingState::KeyMismatch;
                 f.detail = format!(
                     "{kind} {name}: key {} does not match the certificate",
                     self.key_path(kind, name).display()
@@ -414,7 +450,7 @@ impl CaDir {
         };
         if let Some(ca_end) = ca_not_after.filter(|&c| c < info.not_after) {
             f.status = Status::Critical;
-            f.state = "outlives-ca";
+            f.state = FindingState::OutlivesCa;
             f.detail = format!(
                 "{kind} {name}: the {which} CA expires {}, before this certificate ({}): renew the CA",
                 timefmt::human(ca_end),
@@ -442,7 +478,7 @@ fn finding(
         not_after: Some(info.not_after),
         seconds_left: Some((info.not_after - now).whole_seconds()),
         status: Status::Ok,
-        state: "valid",
+        state: FindingState::Valid,
         detail: String::new(),
     }
 }
@@ -458,7 +494,11 @@ fn unreadable(kind: CertKind, name: &str, path: PathBuf, e: &Error) -> Finding {
         not_after: None,
         seconds_left: None,
         status: Status::Unknown,
-        state: if missing { "missing" } else { "unreadable" },
+        state: if missing {
+            FindingState::Missing
+        } else {
+            FindingState::Unreadable
+        },
         detail: e.to_string(),
     }
 }
@@ -471,41 +511,30 @@ fn judge_validity(
     within: Option<Validity>,
 ) {
     let days = crate::x509::inspect::days_between(now, info.not_after);
-    let (status, state, detail) = if now >= info.not_after {
-        (
-            Status::Critical,
-            "expired",
-            format!(
-                "expired {} ({} days ago)",
-                timefmt::human(info.not_after),
-                -days
+    let expires = timefmt::human(info.not_after);
+    let (status, state, detail) =
+        match CertState::at_within(info.not_before, info.not_after, now, within) {
+            CertState::Expired => (
+                Status::Critical,
+                FindingState::Expired,
+                format!("expired {expires} ({} days ago)", -days),
             ),
-        )
-    } else if now < info.not_before {
-        (
-            Status::Critical,
-            "not-yet-valid",
-            format!("not valid before {}", timefmt::human(info.not_before)),
-        )
-    } else if is_due(info.not_before, info.not_after, now, within) {
-        (
-            Status::Warning,
-            "due",
-            format!(
-                "due for renewal: expires {} ({days} days left)",
-                timefmt::human(info.not_after)
+            CertState::NotYetValid => (
+                Status::Critical,
+                FindingState::NotYetValid,
+                format!("not valid before {}", timefmt::human(info.not_before)),
             ),
-        )
-    } else {
-        (
-            Status::Ok,
-            "valid",
-            format!(
-                "expires {} ({days} days left)",
-                timefmt::human(info.not_after)
+            CertState::Due => (
+                Status::Warning,
+                FindingState::Due,
+                format!("due for renewal: expires {expires} ({days} days left)"),
             ),
-        )
-    };
+            _ => (
+                Status::Ok,
+                FindingState::Valid,
+                format!("expires {expires} ({days} days left)"),
+            ),
+        };
     f.status = status;
     f.state = state;
     f.detail = format!("{} {}: {detail}", f.kind, f.name);
@@ -524,7 +553,7 @@ fn judge_ca(
     let mut f = finding(kind, kind.name(), path, info, now);
     let horizon = within.map_or(DEFAULT_LEAF_VALIDITY, |w| w.max(DEFAULT_LEAF_VALIDITY));
     judge_validity(&mut f, info, now, Some(horizon));
-    if f.state == "due" {
+    if f.state == FindingState::Due {
         f.detail = format!(
             "the {} CA expires {} ({} days left), before a {} certificate issued now would: roll it over",
             side.name(),

@@ -23,13 +23,13 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::inventory::Issued;
+use crate::model::due::is_due;
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::HostName;
 use crate::model::serial::Serial;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
-use crate::ops::check::is_due;
 use crate::ops::revoke::RevokeRequest;
 use crate::store::issue::LeafRequest;
 use crate::store::layout::CaDir;
@@ -71,6 +71,83 @@ pub struct Renewal {
     pub redeployed: Vec<PathBuf>,
 }
 
+/// Something [`CaDir::renew`] could not do; the rest was still attempted. Its `Display` is one
+/// line naming what and why; [`std::error::Error::source`] is the cause.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RenewFailure {
+    /// A certificate could not be renewed (or, asked for by name, is revoked).
+    Renew {
+        /// Its kind.
+        kind: CertKind,
+        /// Its name.
+        name: String,
+        /// Why.
+        error: Error,
+    },
+    /// The certificate a renewal replaced could not be revoked (`revoke_old`).
+    RevokeOld {
+        /// Its kind.
+        kind: CertKind,
+        /// Its name.
+        name: String,
+        /// Why.
+        error: Error,
+    },
+    /// A CRL could not be re-issued.
+    Crl {
+        /// Whose CRL.
+        side: Side,
+        /// Why.
+        error: Error,
+    },
+    /// A renewed server certificate (or the new client CRL) could not be deployed again.
+    Deploy {
+        /// The server certificate's name.
+        name: String,
+        /// The data directory.
+        data_dir: PathBuf,
+        /// Why.
+        error: Error,
+    },
+}
+
+impl std::fmt::Display for RenewFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RenewFailure::Renew { kind, name, error } => {
+                write!(f, "cannot renew {kind} {name}: {error}")
+            }
+            RenewFailure::RevokeOld { kind, name, error } => {
+                write!(f, "cannot revoke the replaced {kind} {name}: {error}")
+            }
+            RenewFailure::Crl { side, error } => {
+                write!(f, "cannot re-issue the {} CA's CRL: {error}", side.name())
+            }
+            RenewFailure::Deploy {
+                name,
+                data_dir,
+                error,
+            } => write!(
+                f,
+                "cannot deploy server {name} to {}: {error}",
+                data_dir.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RenewFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RenewFailure::Renew { error, .. }
+            | RenewFailure::RevokeOld { error, .. }
+            | RenewFailure::Crl { error, .. }
+            | RenewFailure::Deploy { error, .. } => Some(error),
+        }
+    }
+}
+
 /// What [`CaDir::renew`] did.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -79,8 +156,8 @@ pub struct RenewReport {
     pub renewed: Vec<Renewal>,
     /// CRLs re-issued because they were due (or with `force`).
     pub crls: Vec<crate::inventory::CrlRecord>,
-    /// What failed, one line each (the rest was still attempted).
-    pub failures: Vec<String>,
+    /// What failed (the rest was still attempted).
+    pub failures: Vec<RenewFailure>,
     /// Names left alone because their current certificate is revoked (kind, name, serial).
     pub revoked: Vec<(CertKind, String, Serial)>,
 }
@@ -143,19 +220,19 @@ impl CaDir {
             if !wanted(&record.name) {
                 continue;
             }
-            let what = format!("{} {}", record.kind, record.name);
             if ledger.revocation(&record.serial).is_some() {
                 // A revoked name stays revoked: asked for by name, that is a failure to report;
                 // otherwise it is simply not due.
                 if !opts.names.is_empty() {
-                    report.failures.push(format!(
-                        "cannot renew {what}: {}",
-                        Error::Revoked {
+                    report.failures.push(RenewFailure::Renew {
+                        kind: record.kind,
+                        name: record.name.clone(),
+                        error: Error::Revoked {
                             kind: record.kind,
                             name: record.name.clone(),
                             serial: record.serial.clone(),
-                        }
-                    ));
+                        },
+                    });
                 }
                 report
                     .revoked
@@ -180,11 +257,16 @@ impl CaDir {
                         redeployed: Vec::new(),
                     });
                 }
-                Err(e) => report.failures.push(format!("cannot renew {what}: {e}")),
+                Err(error) => report.failures.push(RenewFailure::Renew {
+                    kind: record.kind,
+                    name: record.name.clone(),
+                    error,
+                }),
             }
         }
 
         if opts.revoke_old {
+            let mut failures = Vec::new();
             for r in &report.renewed {
                 let mut req = RevokeRequest::new(
                     r.old_serial.to_string(),
@@ -192,13 +274,15 @@ impl CaDir {
                 );
                 req.scope = crate::model::reason::Scope::Current;
                 req.now = Some(now);
-                if let Err(e) = self.revoke(&req) {
-                    report.failures.push(format!(
-                        "cannot revoke the replaced {} {}: {e}",
-                        r.issued.kind, r.issued.name
-                    ));
+                if let Err(error) = self.revoke(&req) {
+                    failures.push(RenewFailure::RevokeOld {
+                        kind: r.issued.kind,
+                        name: r.issued.name.clone(),
+                        error,
+                    });
                 }
             }
+            report.failures.extend(failures);
         }
 
         // CRLs: re-issued when a third of their period is left, like certificates.
@@ -216,9 +300,7 @@ impl CaDir {
             if due {
                 match self.reissue_crl(side, now) {
                     Ok(rec) => report.crls.push(rec),
-                    Err(e) => report
-                        .failures
-                        .push(format!("cannot re-issue the {} CA's CRL: {e}", side.name())),
+                    Err(error) => report.failures.push(RenewFailure::Crl { side, error }),
                 }
             }
         }
@@ -248,11 +330,11 @@ impl CaDir {
                         r.redeployed.push(done.data_dir);
                     }
                 }
-                Err(e) => report.failures.push(format!(
-                    "cannot deploy server {} to {}: {e}",
-                    d.name,
-                    d.data_dir.display()
-                )),
+                Err(error) => report.failures.push(RenewFailure::Deploy {
+                    name: d.name.clone(),
+                    data_dir: d.data_dir.clone(),
+                    error,
+                }),
             }
         }
         Ok(report)

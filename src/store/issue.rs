@@ -257,7 +257,7 @@ impl CaDir {
             let der = crate::x509::pem::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
                 Error::Crypto {
                     what: "encoding the certificate",
-                    reason,
+                    source: reason.into(),
                 }
             })?;
             Ok(Made {

@@ -50,7 +50,8 @@ impl CaDir {
         };
         match &record.sha256 {
             Some(h) => {
-                let der = crate::x509::pem::first_cert_der(&cert_pem).map_err(&mismatch)?;
+                let der = crate::x509::pem::first_cert_der(&cert_pem)
+                    .map_err(|e| mismatch(e.to_string()))?;
                 if &crate::model::hex::sha256(&der) != h {
                     return Err(mismatch(format!(
                         "it holds serial {} with another fingerprint",

@@ -15,7 +15,7 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformed, Result};
 use crate::model::kind::Side;
 use crate::model::serial::Serial;
 use crate::storage;
@@ -82,12 +82,12 @@ impl CaSigner {
         if !info.is_ca {
             return Err(Error::BadCert {
                 path: cert_path,
-                reason: "not a CA certificate".into(),
+                reason: Malformed::NotCa,
             });
         }
         let cert_pem = String::from_utf8(cert_bytes).map_err(|_| Error::BadCert {
             path: cert_path.clone(),
-            reason: "not a PEM file".into(),
+            reason: Malformed::NotPem,
         })?;
         refuse_loose_permissions(dir, &key_path)?;
         let key_bytes = zeroize::Zeroizing::new(storage::read(&key_path, "read CA key")?);

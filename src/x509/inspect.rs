@@ -10,7 +10,7 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::nom::Parser;
 use x509_parser::prelude::FromDer;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformed, Result};
 use crate::model::serial::Serial;
 use crate::x509::keys::KeyType;
 use crate::x509::pem::first_cert_der;
@@ -77,17 +77,17 @@ impl CertInfo {
     }
 
     /// Parses the first `CERTIFICATE` block of PEM text.
-    pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CertInfo, String> {
+    pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CertInfo, Malformed> {
         let der = first_cert_der(pem_bytes)?;
         CertInfo::from_der(&der)
     }
 
     /// Parses a DER certificate.
-    pub fn from_der(der: &[u8]) -> std::result::Result<CertInfo, String> {
-        let (rest, cert) = X509Certificate::from_der(der)
-            .map_err(|e| format!("not an X.509 certificate ({e})"))?;
+    pub fn from_der(der: &[u8]) -> std::result::Result<CertInfo, Malformed> {
+        let (rest, cert) =
+            X509Certificate::from_der(der).map_err(|e| Malformed::NotCertificate(e.to_string()))?;
         if !rest.is_empty() {
-            return Err("trailing bytes after the certificate".into());
+            return Err(Malformed::TrailingBytes);
         }
         Ok(info_of(&cert, der))
     }
@@ -119,7 +119,7 @@ impl CertFacts {
 
     /// Reads the first certificate of PEM text read from `path`.
     pub(crate) fn from_pem(bytes: &[u8], path: &Path) -> Result<CertFacts> {
-        let bad = |reason: String| Error::BadCert {
+        let bad = |reason: Malformed| Error::BadCert {
             path: path.to_path_buf(),
             reason,
         };
@@ -128,9 +128,9 @@ impl CertFacts {
         let (rest, cert) = X509CertificateParser::new()
             .with_deep_parse_extensions(false)
             .parse(&der)
-            .map_err(|e| bad(format!("not an X.509 certificate ({e})")))?;
+            .map_err(|e| bad(Malformed::NotCertificate(e.to_string())))?;
         if !rest.is_empty() {
-            return Err(bad("trailing bytes after the certificate".into()));
+            return Err(bad(Malformed::TrailingBytes));
         }
         let validity = cert.validity();
         Ok(CertFacts {
@@ -187,9 +187,10 @@ impl CrlInfo {
     }
 
     /// Parses the first `X509 CRL` block of PEM text.
-    pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CrlInfo, String> {
+    pub fn from_pem(pem_bytes: &[u8]) -> std::result::Result<CrlInfo, Malformed> {
         let der = crate::x509::pem::first_block_lenient(pem_bytes, "X509 CRL")?;
-        let (_, crl) = x509_parser::parse_x509_crl(&der).map_err(|e| format!("not a CRL ({e})"))?;
+        let (_, crl) =
+            x509_parser::parse_x509_crl(&der).map_err(|e| Malformed::NotCrl(e.to_string()))?;
         let reasons = [
             "unspecified",
             "keyCompromise",
@@ -281,7 +282,7 @@ impl Inspected {
     /// Reads a certificate or CRL file.
     pub fn from_file(path: &Path) -> Result<Inspected> {
         let bytes = crate::storage::read(path, "read certificate")?;
-        let bad = |reason: String| Error::BadCert {
+        let bad = |reason: Malformed| Error::BadCert {
             path: path.to_path_buf(),
             reason,
         };
@@ -439,16 +440,17 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_certificate() {
-        assert_eq!(CertInfo::from_pem(b"hello").unwrap_err(), "not a PEM file");
+        assert_eq!(CertInfo::from_pem(b"hello").unwrap_err(), Malformed::NotPem);
+        assert_eq!(Malformed::NotPem.to_string(), "not a PEM file");
         let key = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-        assert_eq!(
-            CertInfo::from_pem(key).unwrap_err(),
-            "no CERTIFICATE block in the PEM file"
-        );
+        let e = CertInfo::from_pem(key).unwrap_err();
+        assert_eq!(e, Malformed::NoBlock("CERTIFICATE"));
+        assert_eq!(e.to_string(), "no CERTIFICATE block in the PEM file");
         let junk = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         assert!(
             CertInfo::from_pem(junk)
                 .unwrap_err()
+                .to_string()
                 .starts_with("not an X.509 certificate")
         );
     }

@@ -223,28 +223,30 @@ impl PrivateKey {
         use pkcs8::der::Decode;
         use pkcs8::pkcs5::{pbes2, scrypt};
         use ring::rand::SecureRandom;
-        let crypto = |e: &dyn fmt::Display| Error::Crypto {
-            what: "encrypting the key",
-            reason: e.to_string(),
-        };
+        fn crypto<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> Error {
+            Error::Crypto {
+                what: "encrypting the key",
+                source: e.into(),
+            }
+        }
         let (_, der) = crate::x509::pem::parse_one(self.to_pem().as_bytes())
-            .ok_or_else(|| crypto(&"the key does not read back as PEM"))?;
+            .ok_or_else(|| crypto("the key does not read back as PEM"))?;
         let der = Zeroizing::new(der);
-        let info = pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| crypto(&e))?;
+        let info = pkcs8::PrivateKeyInfo::from_der(&der).map_err(crypto)?;
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
         let rng = ring::rand::SystemRandom::new();
         rng.fill(&mut salt)
             .and_then(|()| rng.fill(&mut iv))
-            .map_err(|_| crypto(&"no random source"))?;
-        let kdf = scrypt::Params::new(14, 8, 8, 32).map_err(|e| crypto(&e))?;
-        let params =
-            pbes2::Parameters::scrypt_aes256cbc(kdf, &salt, &iv).map_err(|e| crypto(&e))?;
+            .map_err(|_| crypto("no random source"))?;
+        let kdf = scrypt::Params::new(14, 8, 8, 32).map_err(|e| crypto(e.to_string()))?;
+        let params = pbes2::Parameters::scrypt_aes256cbc(kdf, &salt, &iv)
+            .map_err(|e| crypto(e.to_string()))?;
         let doc = info
             .encrypt_with_params(params, passphrase.as_bytes())
-            .map_err(|e| crypto(&e))?;
+            .map_err(crypto)?;
         doc.to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
-            .map_err(|e| crypto(&e))
+            .map_err(crypto)
     }
 
     /// Reads a PKCS#8 PEM key, encrypted (`ENCRYPTED PRIVATE KEY`, PBES2 with scrypt or PBKDF2,
@@ -400,12 +402,14 @@ pub fn is_encrypted_pem(pem_text: &str) -> bool {
 
 fn generate_rsa(bits: usize) -> Result<KeyPair> {
     use rsa::pkcs8::EncodePrivateKey;
-    let crypto = |e: &dyn fmt::Display| Error::Crypto {
-        what: "RSA key generation",
-        reason: e.to_string(),
-    };
-    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).map_err(|e| crypto(&e))?;
-    let der = key.to_pkcs8_der().map_err(|e| crypto(&e))?; // a SecretDocument: wiped on drop
+    fn crypto<E: Into<Box<dyn std::error::Error + Send + Sync>>>(e: E) -> Error {
+        Error::Crypto {
+            what: "RSA key generation",
+            source: e.into(),
+        }
+    }
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).map_err(crypto)?;
+    let der = key.to_pkcs8_der().map_err(crypto)?; // a SecretDocument: wiped on drop
     KeyPair::from_pkcs8_der_and_sign_algo(&der.as_bytes().into(), &rcgen::PKCS_RSA_SHA256)
         .map_err(Error::rcgen("loading the generated RSA key"))
 }

@@ -7,8 +7,10 @@
 
 use zeroize::Zeroize;
 
+use crate::error::Malformed;
+
 /// The DER of the first `CERTIFICATE` block in PEM text.
-pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, Malformed> {
     if let Some(der) = first_public_block(pem_bytes, "CERTIFICATE") {
         return Ok(der);
     }
@@ -68,10 +70,10 @@ fn pem_block<'a>(pem: &'a [u8], label: &str) -> Option<(&'a [u8], &'a [u8])> {
 pub(crate) fn first_block_lenient(
     pem_bytes: &[u8],
     label: &'static str,
-) -> std::result::Result<Vec<u8>, String> {
-    let blocks = pem::parse_many(pem_bytes).map_err(|_| "not a PEM file".to_string())?;
+) -> std::result::Result<Vec<u8>, Malformed> {
+    let blocks = pem::parse_many(pem_bytes).map_err(|_| Malformed::NotPem)?;
     if blocks.is_empty() {
-        return Err("not a PEM file".into());
+        return Err(Malformed::NotPem);
     }
     let mut found = None;
     for b in blocks {
@@ -81,7 +83,7 @@ pub(crate) fn first_block_lenient(
             b.into_contents().zeroize();
         }
     }
-    found.ok_or_else(|| format!("no {label} block in the PEM file"))
+    found.ok_or(Malformed::NoBlock(label))
 }
 
 /// The one PEM block of `text` (its label and DER), by the lenient parser; `None` if it is not
