@@ -120,7 +120,7 @@ impl CaDir {
     /// Writes (or, with `force`, replaces) the section `service` of the service file at `file`
     /// with [`CaDir::service_entries`]. Everything else in the file is kept byte for byte. With
     /// `owner` (uid, gid), the file is written for that user (see
-    /// [`crate::pg::service::write_file_for`]).
+    /// [`crate::pg::service::io::write_file_for`]).
     #[allow(clippy::too_many_arguments)]
     pub fn add_service(
         &self,
@@ -133,9 +133,9 @@ impl CaDir {
         dbname: Option<&str>,
         crl: bool,
         force: bool,
-    ) -> Result<crate::pg::service::Upserted> {
+    ) -> Result<crate::pg::service::edit::Upserted> {
         let entries = self.service_entries(role, host, port, dbname, crl, true)?;
-        let mut sf = crate::pg::service::read_file(file)?;
+        let mut sf = crate::pg::service::io::read_file(file)?;
         let pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let done = sf.upsert(service, &pairs, force)?;
         sf.save_for(owner)?;
