@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::edit::ServiceFile;
 use crate::error::{Error, Result};
-use crate::storage;
+use crate::storage::replace::replace_keeping;
 
 /// The mode of a service file pgca creates: it may hold `sslpassword`. An existing file keeps
 /// its mode.
@@ -37,14 +37,14 @@ pub fn read_file(path: &Path) -> Result<ServiceFile> {
 /// Replaces the service file at `path` with `bytes` atomically: a reader sees the old file or
 /// the new one, never a mix.
 ///
-/// The bytes go to a temporary file in the same directory, created with mode 0600 from the first
-/// byte, fsync-ed, then renamed over `path`, and the directory is fsync-ed (the storage layer's
-/// one atomic writer). A new file gets mode [`SERVICE_FILE_MODE`] whatever the umask; an
-/// existing file keeps its permission bits, owner and group. A symbolic link (a dotfile
-/// manager's) is followed when root or the user pgca runs as owns it: its target is replaced
-/// and the link stays. Every directory on the way must be one only root or the user pgca runs
-/// as can change (see [`write_file_for`] to write for another user). On any failure the
-/// original file is untouched and no temporary file is left.
+/// The bytes go to a temporary file in the same directory, created with the file's mode from
+/// the first byte, fsync-ed, then renamed over `path`, and the directory is fsync-ed (the
+/// storage layer's one atomic writer). A new file gets mode [`SERVICE_FILE_MODE`] whatever the
+/// umask; an existing file keeps its permission bits, owner and group. A symbolic link (a
+/// dotfile manager's) is followed when root or the user pgca runs as owns it: its target is
+/// replaced and the link stays. Every directory on the way must be one only root or the user
+/// pgca runs as can change (see [`write_file_for`] to write for another user). On any failure
+/// the original file is untouched and no temporary file is left.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file_for(path, bytes, None)
 }
@@ -52,61 +52,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// [`write_file`] for the user `owner` (uid, gid): directories on the way may also be theirs,
 /// and a new file is theirs.
 pub fn write_file_for(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<()> {
-    const WHAT: &str = "write service file";
-    let trust = match owner {
-        Some((uid, _)) => storage::Trust::with_owner(uid),
-        None => storage::Trust::invoker(),
-    };
-    // Failures name the service file, not the directory or the temporary name.
-    let named = |e: Error| match e {
-        Error::Io { source, .. } => Error::Io {
-            action: WHAT,
-            path: path.to_path_buf(),
-            source,
-        },
-        other => other,
-    };
-    let me = storage::invoker_ids();
-    let mut target = path.to_path_buf();
-    for _ in 0..40 {
-        let name = target
-            .file_name()
-            .ok_or_else(|| Error::io(WHAT, path)(io::ErrorKind::InvalidInput.into()))?
-            .to_string_lossy()
-            .into_owned();
-        let dir = storage::open_dir(storage::parent(&target), &trust, None).map_err(named)?;
-        match dir.stat_at(&name).map_err(named)? {
-            Some(st) if st.st_mode & 0o170000 == 0o120000 => {
-                if !trust.follows(st.st_uid) {
-                    return Err(Error::Untrusted {
-                        path: target,
-                        why: crate::error::Distrust::ForeignLink {
-                            uid: st.st_uid,
-                            name: storage::user_name(st.st_uid),
-                        },
-                    });
-                }
-                let link = dir
-                    .read_link(&name)
-                    .ok_or_else(|| Error::io(WHAT, path)(io::ErrorKind::NotFound.into()))?;
-                target = storage::parent(&target).join(link);
-            }
-            existing => {
-                let (mode, ids) = match existing {
-                    Some(st) => (st.st_mode & 0o7777, (st.st_uid, st.st_gid)),
-                    None => (SERVICE_FILE_MODE, owner.unwrap_or(me)),
-                };
-                let ids = (ids != me).then_some(ids);
-                return dir
-                    .replace_file(&name, bytes, mode, ids, WHAT)
-                    .map_err(named);
-            }
-        }
-    }
-    Err(Error::Untrusted {
-        path: path.to_path_buf(),
-        why: crate::error::Distrust::TooManyLinks,
-    })
+    replace_keeping(path, bytes, SERVICE_FILE_MODE, owner, "write service file")
 }
 
 #[cfg(test)]
