@@ -60,8 +60,10 @@ mod tests {
     use std::fs::Permissions;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::path::PathBuf;
+    use std::process::Command;
 
     use super::*;
+    use crate::storage::trust::{effective_uid, lookup_user};
 
     // ---- reading and writing files ----
 
@@ -107,11 +109,67 @@ mod tests {
         assert_eq!(dir_names(d.path()), ["pg_service.conf"]);
     }
 
+    // ---- steps run in a child process: another umask, another user ----
+
+    /// Where a child step works: set by [`run_child`], absent when the ignored tests are run
+    /// by hand (they then do nothing).
+    const CHILD_DIR: &str = "PGCA_SERVICE_TEST_DIR";
+
+    /// Runs the ignored test `name` of this module in a child process of this test binary, with
+    /// [`CHILD_DIR`] set to `dir`, after the shell commands `setup` (`umask 000 && `), as
+    /// `user` when given (`runuser -u USER`). Fails unless the child ran exactly that test and
+    /// it passed: a renamed or moved test cannot pass by running nothing.
+    fn run_child(name: &str, dir: &Path, setup: &str, user: Option<&str>) {
+        // The path libtest knows this test by: this module's path without the crate's name.
+        let (_, module) = module_path!().split_once("::").unwrap();
+        let mut cmd = match user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", "sh"]);
+                c
+            }
+            None => Command::new("sh"),
+        };
+        let out = cmd
+            .args(["-c", &format!("{setup}exec \"$0\" \"$@\"")])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                &format!("{module}::{name}"),
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert!(
+            stdout.contains("test result: ok. 1 passed;"),
+            "{module}::{name} did not run exactly one test: {stdout}"
+        );
+    }
+
+    /// As root, which ignores permission bits and owns all it makes: opens the temporary
+    /// directory `top` to nobody, gives them `theirs`, and returns "nobody", the user the child
+    /// steps then run as. Otherwise `None`: the steps run as the user the tests run as.
+    fn nobody_if_root(top: &Path, theirs: &[&Path]) -> Option<&'static str> {
+        if effective_uid() != 0 {
+            return None;
+        }
+        let (uid, gid) = lookup_user("nobody").unwrap();
+        fs::set_permissions(top, Permissions::from_mode(0o755)).unwrap();
+        for p in theirs {
+            std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+        }
+        Some("nobody")
+    }
+
     /// Run by [`a_new_file_is_0600_under_umask_000`] in a child process whose umask is 000.
     #[test]
     #[ignore = "run as a child process by a_new_file_is_0600_under_umask_000"]
     fn write_as_child_under_umask() {
-        if let Some(dir) = std::env::var_os("PGCA_SERVICE_TEST_DIR") {
+        if let Some(dir) = std::env::var_os(CHILD_DIR) {
             let dir = PathBuf::from(dir);
             // Proves the umask: a plain file gets 0666.
             fs::write(dir.join("control"), b"x").unwrap();
@@ -122,23 +180,26 @@ mod tests {
     #[test]
     fn a_new_file_is_0600_under_umask_000() {
         let d = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("sh")
-            .args(["-c", "umask 000 && exec \"$0\" \"$@\""])
-            .arg(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "pg::service::io::tests::write_as_child_under_umask",
-                "--ignored",
-                "--test-threads=1",
-            ])
-            .env("PGCA_SERVICE_TEST_DIR", d.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        run_child(
+            "write_as_child_under_umask",
+            d.path(),
+            "umask 000 && ",
+            None,
+        );
         assert_eq!(mode_of(&d.path().join("control")), 0o666);
         let p = d.path().join("pg_service.conf");
         assert_eq!(mode_of(&p), 0o600);
         assert_eq!(fs::read(&p).unwrap(), b"[a]\nhost=h\n");
+    }
+
+    /// Run by [`an_existing_file_keeps_its_mode_owner_and_group`] as the file's owner.
+    #[test]
+    #[ignore = "run as a child process by an_existing_file_keeps_its_mode_owner_and_group"]
+    fn write_as_child_own_file() {
+        if let Some(dir) = std::env::var_os(CHILD_DIR) {
+            let p = PathBuf::from(dir).join("home/pg_service.conf");
+            write_file(&p, b"[z]\nhost=3\n").unwrap();
+        }
     }
 
     #[test]
@@ -167,6 +228,24 @@ mod tests {
         fs::set_permissions(&p, Permissions::from_mode(0o644)).unwrap();
         write_file(&p, b"").unwrap();
         assert_eq!(mode_of(&p), 0o644);
+
+        // As root, the writes above were root's on a file another user owns. A user writing
+        // their own file (as root: nobody, in a directory of theirs) keeps its mode too.
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        fs::create_dir(&home).unwrap();
+        let p = home.join("pg_service.conf");
+        fs::write(&p, b"[z]\nhost=1\n").unwrap();
+        fs::set_permissions(&p, Permissions::from_mode(0o640)).unwrap();
+        let user = nobody_if_root(d.path(), &[&home, &p]);
+        let before = fs::metadata(&p).unwrap();
+        run_child("write_as_child_own_file", d.path(), "", user);
+        let after = fs::metadata(&p).unwrap();
+        assert_eq!(mode_of(&p), 0o640);
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+        assert_ne!(after.ino(), before.ino(), "replaced by rename");
+        assert_eq!(fs::read(&p).unwrap(), b"[z]\nhost=3\n");
+        assert_eq!(dir_names(&home), ["pg_service.conf"]);
     }
 
     #[test]
@@ -194,19 +273,12 @@ mod tests {
         );
     }
 
+    /// Run by [`an_unwritable_directory_is_permission_denied`] as the directory's owner.
     #[test]
-    fn an_unwritable_directory_is_permission_denied() {
-        let d = tempfile::tempdir().unwrap();
-        let sub = d.path().join("ro");
-        fs::create_dir(&sub).unwrap();
-        let p = sub.join("pg_service.conf");
-        fs::write(&p, b"[z]\nhost=1\n").unwrap();
-        fs::set_permissions(&sub, Permissions::from_mode(0o500)).unwrap();
-        // Root ignores permission bits: nothing to test then.
-        let probe = sub.join("probe");
-        if fs::write(&probe, b"").is_ok() {
-            fs::remove_file(&probe).unwrap();
-        } else {
+    #[ignore = "run as a child process by an_unwritable_directory_is_permission_denied"]
+    fn write_as_child_into_an_unwritable_directory() {
+        if let Some(dir) = std::env::var_os(CHILD_DIR) {
+            let p = PathBuf::from(dir).join("ro/pg_service.conf");
             let e = write_file(&p, b"[z]\nhost=2\n").unwrap_err().to_string();
             assert_eq!(
                 e,
@@ -215,9 +287,27 @@ mod tests {
                     p.display()
                 )
             );
-            assert_eq!(fs::read(&p).unwrap(), b"[z]\nhost=1\n");
-            assert_eq!(dir_names(&sub), ["pg_service.conf"]);
         }
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_permission_denied() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("ro");
+        fs::create_dir(&sub).unwrap();
+        let p = sub.join("pg_service.conf");
+        fs::write(&p, b"[z]\nhost=1\n").unwrap();
+        // Root ignores permission bits: as root, the write is nobody's, in a directory of theirs.
+        let user = nobody_if_root(d.path(), &[&sub, &p]);
+        fs::set_permissions(&sub, Permissions::from_mode(0o500)).unwrap();
+        run_child(
+            "write_as_child_into_an_unwritable_directory",
+            d.path(),
+            "",
+            user,
+        );
+        assert_eq!(fs::read(&p).unwrap(), b"[z]\nhost=1\n");
+        assert_eq!(dir_names(&sub), ["pg_service.conf"]);
         fs::set_permissions(&sub, Permissions::from_mode(0o700)).unwrap();
     }
 
