@@ -53,7 +53,8 @@
 //!
 //! One file per concern: [`lines`] splits a file as libpq's `fgets` loop does, [`section`] is a
 //! service as read, [`rules`] is what pgca refuses to write, [`edit`] is [`ServiceFile`] (read,
-//! upsert, remove), [`path`] finds the file and [`io`] reads and writes it.
+//! upsert, remove), [`path`] finds the file and [`io`] reads it and writes it through the
+//! storage layer's one atomic writer.
 
 pub mod edit;
 pub mod io;
