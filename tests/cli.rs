@@ -1263,3 +1263,60 @@ fn bulk_issue_shows_progress_on_a_terminal_and_nothing_elsewhere() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("] 150/150 keys"), "{text:?}");
 }
+
+#[test]
+fn service_list_json_shows_every_section_with_its_keys_sorted() {
+    let env = Env::new();
+    let file = env.tmp.path().join("svc");
+    fs::write(
+        &file,
+        "# mine\n[b]\nuser=bob\nhost=h\nsslpassword=s\nbogus\n\n[a]\n[b]\nhost=dup\n",
+    )
+    .unwrap();
+    let out = env.ok(&[
+        "service",
+        "list",
+        "--json",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out,
+        r#"[
+  {
+    "entries": {
+      "host": "h",
+      "sslpassword": "s",
+      "user": "bob"
+    },
+    "line": 2,
+    "name": "b",
+    "used_by_libpq": true
+  },
+  {
+    "entries": {},
+    "line": 8,
+    "name": "a",
+    "used_by_libpq": true
+  },
+  {
+    "entries": {
+      "host": "dup"
+    },
+    "line": 9,
+    "name": "b",
+    "used_by_libpq": false
+  }
+]
+"#
+    );
+    let empty = env.tmp.path().join("none");
+    let out = env.ok(&[
+        "service",
+        "list",
+        "--json",
+        "--file",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "[]\n");
+}

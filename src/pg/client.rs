@@ -12,7 +12,7 @@ use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::{HostName, RoleName};
 use crate::model::passphrase::Passphrase;
-use crate::pg::service::{ServiceFile, Upserted};
+use crate::pg::service::edit::{ServiceFile, Upserted};
 use crate::storage::{self, DIR_MODE, KEY_MODE, PUBLIC_MODE};
 use crate::store::layout::CaDir;
 use crate::store::options::{IssueOptions, IssuedCert};
@@ -192,7 +192,7 @@ impl CaDir {
     /// Writes (or, with [`ServiceRequest::force`], replaces) the section `req.name` of the service
     /// file `req.file` with [`CaDir::service_entries`] for an issued certificate. Everything else
     /// in the file is kept byte for byte. With an owner, the file is written for that user (see
-    /// [`crate::pg::service::write_file_for`]).
+    /// [`crate::pg::service::io::write_file_for`]).
     pub fn add_service(&self, conn: &Connection, req: &ServiceRequest) -> Result<Upserted> {
         let (sf, done) = self.prepare_service(conn, req, None, true)?;
         sf.save_for(req.owner)?;
@@ -235,7 +235,7 @@ impl CaDir {
         check: bool,
     ) -> Result<(ServiceFile, Upserted)> {
         let entries = self.service_entries(conn, check)?;
-        let mut sf = crate::pg::service::read_file(&req.file)?;
+        let mut sf = crate::pg::service::io::read_file(&req.file)?;
         let password =
             password.map(|p| Zeroizing::new(String::from_utf8_lossy(p.as_bytes()).into_owned()));
         let mut pairs: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -15,13 +15,16 @@
 //!    never created with the umask and chmod-ed later.
 //! 4. **Atomic replacement.** Files that replace others are written to a temporary name in the
 //!    same directory, fsync-ed, renamed into place, and the directory is fsync-ed: a reader sees
-//!    the old file or the new one ([`Dir::replace_file`], the one atomic writer).
+//!    the old file or the new one ([`Dir::replace_file`], the one atomic writer). A user's own
+//!    file (a service file) goes through it too, by [`replace::replace_keeping`], which follows
+//!    the user's trusted link and keeps the file's mode, owner and group.
 //!    A certificate and its key are switched as one: see [`swap_symlink`] and `dir.rs`.
 //! 5. **Locks** ([`lock`]): writers hold an exclusive `flock` on `DIR/.lock`, readers a shared
 //!    one; a deployment locks its `pgca-tls` directory; every wait is bounded.
 
 mod handle;
 pub(crate) mod lock;
+pub(crate) mod replace;
 pub(crate) mod trust;
 pub(crate) use handle::Dir;
 pub use lock::Wait;

@@ -81,7 +81,7 @@ impl Trust {
 }
 
 /// How many symbolic links one walk may follow (the kernel's own limit).
-const MAX_LINKS: usize = 40;
+pub(super) const MAX_LINKS: usize = 40;
 
 /// Opens the directory at `path`, checking every directory on the way from `/` with `trust`
 /// (see the module docs). With `create`, missing directories are made with that mode (exactly,

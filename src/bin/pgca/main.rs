@@ -607,15 +607,7 @@ fn service(cmd: &args::ServiceCommand, dir: impl Fn() -> Result<std::path::PathB
             let file = service::resolve_path(a.file.file.as_deref())?;
             let sections = service::read_file(&file)?.sections();
             if a.json {
-                let v: Vec<serde_json::Value> = sections
-                    .iter()
-                    .map(|s| {
-                        let entries: serde_json::Map<String, serde_json::Value> =
-                            s.entries.iter().map(|e| (e.key.clone(), e.value.clone().into())).collect();
-                        serde_json::json!({ "name": s.name, "line": s.line, "used_by_libpq": s.shadowed_by.is_none(), "entries": entries })
-                    })
-                    .collect();
-                emit(&(serde_json::to_string_pretty(&v).expect("json") + "\n"));
+                emit(&(serde_json::to_string_pretty(&sections).expect("json") + "\n"));
             } else {
                 let mut out = String::new();
                 for s in &sections {
