@@ -60,7 +60,7 @@ pub mod x509;
 pub use error::{Distrust, Error, Result};
 pub use inventory::Ledger;
 pub use model::kind::{CertKind, CertState, Side};
-pub use model::names::{HostName, RoleName};
+pub use model::names::{CertName, HostName, RoleName};
 pub use model::passphrase::Passphrase;
 pub use model::reason::{Reason, Scope};
 pub use model::serial::Serial;

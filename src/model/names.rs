@@ -173,6 +173,78 @@ impl fmt::Display for HostName {
     }
 }
 
+/// The name a certificate is filed under in the CA directory: a role for a client
+/// certificate, a server certificate's first host name. What commands that take "a name"
+/// (`deploy-server`, `server-config`, `renew NAME`) accept: anything that can be such a file
+/// name (not empty, at most 255 bytes, no `/`, no control characters, not `.` or `..`).
+///
+/// # Examples
+///
+/// ```
+/// use pgca::{CertName, HostName, RoleName};
+/// let role: RoleName = "alice".parse()?;
+/// assert_eq!(CertName::from(&role).as_str(), "alice");
+/// let host: HostName = "DB.example.com".parse()?;
+/// assert_eq!(CertName::from(&host).as_str(), "db.example.com");
+/// assert!("a/b".parse::<CertName>().is_err());
+/// # Ok::<(), pgca::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CertName(String);
+
+impl CertName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for CertName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let reason = if s.is_empty() {
+            Some("empty")
+        } else if s.len() > 255 {
+            Some("longer than 255 bytes")
+        } else if s.chars().any(char::is_control) {
+            Some("control characters are not allowed")
+        } else if s.contains('/') {
+            Some("'/' is not allowed (the name is a file name)")
+        } else if s == "." || s == ".." {
+            Some("'.' and '..' cannot be file names")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::InvalidValue {
+                what: "certificate name",
+                value: s.to_string(),
+                reason,
+            }),
+            None => Ok(CertName(s.to_string())),
+        }
+    }
+}
+
+impl From<&RoleName> for CertName {
+    fn from(r: &RoleName) -> CertName {
+        CertName(r.as_str().to_string())
+    }
+}
+
+impl From<&HostName> for CertName {
+    fn from(h: &HostName) -> CertName {
+        CertName(h.to_string())
+    }
+}
+
+impl fmt::Display for CertName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

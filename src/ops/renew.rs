@@ -26,6 +26,7 @@ use crate::inventory::Issued;
 use crate::model::due::is_due;
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
+use crate::model::names::CertName;
 use crate::model::names::HostName;
 use crate::model::serial::Serial;
 use crate::model::timefmt;
@@ -43,7 +44,7 @@ use crate::x509::profile::LeafProfile;
 #[non_exhaustive]
 pub struct RenewOptions {
     /// Renew only these names (roles or server names); all due certificates when empty.
-    pub names: Vec<String>,
+    pub names: Vec<CertName>,
     /// Due when less than this is left (instead of a third of the lifetime).
     pub within: Option<Validity>,
     /// Renew whether due or not.
@@ -191,16 +192,17 @@ impl CaDir {
             .filter(|i| !i.kind.is_ca())
             .collect();
         for name in &opts.names {
-            if !current.iter().any(|i| &i.name == name) {
+            if !current.iter().any(|i| i.name == name.as_str()) {
                 return Err(Error::NotIssued {
                     kind: "server or client",
-                    name: name.clone(),
+                    name: name.to_string(),
                     dir: self.root().to_path_buf(),
                     command: "issue-client",
                 });
             }
         }
-        let wanted = |name: &str| opts.names.is_empty() || opts.names.iter().any(|n| n == name);
+        let wanted =
+            |name: &str| opts.names.is_empty() || opts.names.iter().any(|n| n.as_str() == name);
 
         // A wrong or missing passphrase fails the whole run once, up front, not once per
         // certificate.

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::inventory::{self, Deployment, Event};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
+use crate::model::names::CertName;
 use crate::model::serial::Serial;
 use crate::model::timefmt;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Trust};
@@ -88,7 +89,7 @@ pub fn pg_hba_conf() -> String {
 }
 
 /// What `pgca server-config` prints: both files' lines, with comments saying what each does.
-pub fn server_config_text(ca: &CaDir, name: &str, data_dir: Option<&Path>) -> Result<String> {
+pub fn server_config_text(ca: &CaDir, name: &CertName, data_dir: Option<&Path>) -> Result<String> {
     let info = ca.current_cert(CertKind::Server, name)?;
     let include = data_dir.map_or_else(
         || PathBuf::from("DATA").join(INCLUDE_FILE),
@@ -129,7 +130,8 @@ pub struct Deployed {
 
 impl CaDir {
     /// The current certificate of a server or client, read from its live path.
-    pub fn current_cert(&self, kind: CertKind, name: &str) -> Result<CertInfo> {
+    pub fn current_cert(&self, kind: CertKind, name: &CertName) -> Result<CertInfo> {
+        let name = name.as_str();
         let path = self.cert_path(kind, name);
         if fs::symlink_metadata(&path).is_err() {
             return Err(self.not_issued(kind, name));
@@ -152,11 +154,11 @@ impl CaDir {
     /// inventory records, is never deployed.
     pub fn deploy_server(
         &self,
-        name: &str,
+        name: &CertName,
         data_dir: &Path,
         owner: Option<&str>,
     ) -> Result<Deployed> {
-        self.deploy_server_to(name, data_dir, owner, None)
+        self.deploy_server_to(name.as_str(), data_dir, owner, None)
     }
 
     /// [`CaDir::deploy_server`], requiring the data directory to be owned by `uid` when given

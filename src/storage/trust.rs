@@ -17,6 +17,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use nix::unistd::{Uid, User};
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
@@ -199,29 +200,33 @@ pub(crate) fn effective_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// The uid and primary gid of a user, by name or number, from `/etc/passwd`.
+/// The uid and primary gid of a user, by name or number, through the system's user database
+/// (NSS: `/etc/passwd`, LDAP, sssd, whatever `getent passwd` sees).
 pub fn lookup_user(user: &str) -> Result<(u32, u32)> {
-    passwd_entries()
-        .into_iter()
-        .find(|(name, uid, _, _)| name == user || uid.to_string() == user)
-        .map(|(_, uid, gid, _)| (uid, gid))
+    let by_name = User::from_name(user).ok().flatten();
+    let found = by_name.or_else(|| {
+        let uid = user.parse::<u32>().ok()?;
+        User::from_uid(Uid::from_raw(uid)).ok().flatten()
+    });
+    found
+        .map(|u| (u.uid.as_raw(), u.gid.as_raw()))
         .ok_or_else(|| Error::UnknownUser(user.to_string()))
 }
 
-/// The name of a uid, from `/etc/passwd`.
+/// The name of a uid, from the system's user database.
 pub(crate) fn user_name(uid: u32) -> Option<String> {
-    passwd_entries()
-        .into_iter()
-        .find(|(_, u, _, _)| *u == uid)
-        .map(|(n, _, _, _)| n)
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
 }
 
-/// The home directory of a uid, from `/etc/passwd`.
+/// The home directory of a uid, from the system's user database.
 pub(crate) fn user_home(uid: u32) -> Option<PathBuf> {
-    passwd_entries()
-        .into_iter()
-        .find(|(_, u, _, _)| *u == uid)
-        .map(|(_, _, _, h)| PathBuf::from(h))
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
 }
 
 /// The uid and gid of the user pgca runs as.
@@ -229,27 +234,38 @@ pub(crate) fn invoker_ids() -> (u32, u32) {
     (effective_uid(), rustix::process::getegid().as_raw())
 }
 
-fn passwd_entries() -> Vec<(String, u32, u32, String)> {
-    let Ok(passwd) = std::fs::read_to_string("/etc/passwd") else {
-        return Vec::new();
-    };
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            Some((
-                f.first()?.to_string(),
-                f.get(2)?.parse().ok()?,
-                f.get(3)?.parse().ok()?,
-                f.get(5)?.to_string(),
-            ))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_are_looked_up_as_getent_sees_them() {
+        // getent asks NSS, as libc's getpwnam does: every user it lists is found by name and by
+        // uid with the same ids and home, whatever database the user comes from.
+        let out = std::process::Command::new("getent")
+            .arg("passwd")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut seen = 0;
+        for line in text.lines() {
+            let f: Vec<&str> = line.split(':').collect();
+            let (name, uid, gid, home) = (f[0], f[2].parse::<u32>().unwrap(), f[3], f[5]);
+            let by_name = lookup_user(name).unwrap();
+            assert_eq!(by_name.0, uid, "{line}");
+            assert_eq!(by_name.1.to_string(), gid, "{line}");
+            if user_name(uid).as_deref() == Some(name) {
+                assert_eq!(lookup_user(&uid.to_string()).unwrap(), by_name, "{line}");
+                assert_eq!(user_home(uid), Some(PathBuf::from(home)), "{line}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 2, "getent passwd listed {seen} users");
+        assert_eq!(lookup_user("root").unwrap(), (0, 0));
+        let e = lookup_user("no-such-user-pgca").unwrap_err().to_string();
+        assert_eq!(e, "unknown user \"no-such-user-pgca\"");
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -235,14 +235,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .transpose()?;
             emit(&pgca::pg::server::server_config_text(
                 &ca,
-                &a.name,
+                &a.name.parse()?,
                 data_dir.as_deref(),
             )?);
             Ok(())
         }
         Command::DeployServer(a) => {
             let ca = open_ca(dir()?)?;
-            let d = ca.deploy_server(&a.name, &a.data_dir, a.owner.as_deref())?;
+            let d = ca.deploy_server(&a.name.parse()?, &a.data_dir, a.owner.as_deref())?;
             emit(&format!(
                 "deployed server certificate {} (serial {}) to {}
   include it at the end of postgresql.conf:  include_if_exists = '{}'
@@ -435,7 +435,7 @@ fn renew(
 ) -> Result<ExitCode> {
     let mut opts = pgca::ops::renew::RenewOptions::default();
     opts.within = parse_opt::<Validity>(&a.within)?;
-    opts.names = a.names.clone();
+    opts.names = parse_all(&a.names)?;
     opts.force = a.force;
     opts.reuse_key = a.reuse_key;
     opts.revoke_old = a.revoke_old;
