@@ -14,7 +14,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Env, one_line, p};
+use common::{Env, Table, command_line, expect, one_line, p};
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().unwrap().stdout == b"0\n"
@@ -227,6 +227,7 @@ fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
     let line = env.fails(&["client-install", "bob", "--to", p(&to)]);
     assert!(line.contains("is revoked"), "{line}");
     assert!(!to.join("postgresql.key").exists());
+    let mut table = Table::new("nothing hands out a revoked name's paths");
     for args in [
         &["env", "bob", "--host", "localhost"][..],
         &[
@@ -241,9 +242,16 @@ fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
             p(&to),
         ][..],
     ] {
-        let line = env.fails(args);
-        assert!(line.contains("is revoked"), "{args:?}: {line}");
+        table.row(args[0], command_line("pgca", args), |_| {
+            let line = env.fails(args);
+            expect(
+                line.contains("is revoked"),
+                "\"is revoked\" in the error line",
+                line,
+            )
+        });
     }
+    table.finish();
 
     // alice's key, certified again by renewal; then her old certificate (same key) is revoked
     // by serial: that key is never certified again, though her current certificate is valid.
