@@ -324,6 +324,7 @@ fn a_planted_certificate_is_a_finding_never_a_template() {
         p(&tmp.join("foreign.crt")),
     ]);
     assert!(ok, "{out}");
+    let issued = pgca::CertInfo::from_file(&live).unwrap().serial.to_string();
     fs::remove_file(&live).unwrap();
     fs::copy(tmp.join("foreign.crt"), &live).unwrap();
     let out = env.run(&["renew", "--force"]);
@@ -333,17 +334,39 @@ fn a_planted_certificate_is_a_finding_never_a_template() {
         err.contains("is not the certificate the inventory records"),
         "{err}"
     );
-    // Nothing pgca signed names the bank.
+    // Nothing pgca signed names the bank. The live file is init's archived pair (the planted
+    // file replaced it), so there may be no certificate of pgca's left to look at: renew must
+    // have signed nothing at all, neither archived nor recorded.
+    let foreign = fs::read(tmp.join("foreign.crt")).unwrap();
+    let mut archived = Vec::new();
     for e in fs::read_dir(env.ca.join("servers/archive"))
         .unwrap()
         .flatten()
     {
         let crt = e.path().join("db.example.com.crt");
-        if crt.exists() && fs::read(&crt).unwrap() != fs::read(tmp.join("foreign.crt")).unwrap() {
+        if fs::read(&crt).unwrap() != foreign {
             let info = pgca::CertInfo::from_file(&crt).unwrap();
             assert!(!info.sans.iter().any(|s| s.contains("bank")), "{info:?}");
         }
+        archived.push(e.file_name().to_string_lossy().into_owned());
     }
+    assert_eq!(
+        archived,
+        [issued.as_str()],
+        "the archive holds init's pair only"
+    );
+    let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
+    let recorded: Vec<String> = ledger
+        .issued()
+        .iter()
+        .filter(|i| i.kind == pgca::CertKind::Server)
+        .map(|i| i.serial.to_string())
+        .collect();
+    assert_eq!(
+        recorded,
+        [issued],
+        "renew recorded no new server certificate"
+    );
     let out = env.run(&["verify"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
