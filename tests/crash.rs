@@ -60,6 +60,7 @@ fn directory_is_consistent(ca: &Path) {
         let name = e.file_name().to_string_lossy().into_owned();
         assert!(!name.contains(".tmp-"), "temporary file left: {name}");
     }
+    let mut current = 0;
     for i in ledger
         .issued()
         .iter()
@@ -73,8 +74,15 @@ fn directory_is_consistent(ca: &Path) {
             "{}: the live certificate is not the recorded one",
             i.name
         );
+        current += 1;
     }
-    live_pairs_are_whole(ca);
+    // The other direction: every live pair is one the inventory records as current (each
+    // recorded one was found above, so equal counts leave no unrecorded pair).
+    assert_eq!(
+        live_pairs_are_whole(ca),
+        current,
+        "live pairs the inventory does not record"
+    );
 }
 
 /// Rounds of kills per test: PGCA_STRESS_ROUNDS (make stress), else `default`.
@@ -226,6 +234,7 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
 
     let rounds = rounds(20);
     let mut killed_mid_run = 0;
+    let mut renewed_pairs = 0;
     for round in 1..=rounds {
         // What each name holds before this round: after the kill it must hold that pair or a
         // newer one that the inventory recorded, whole either way.
@@ -266,6 +275,7 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
                     ledger.issued().iter().any(|i| i.serial.to_string() == now),
                     "{n}: unrecorded serial"
                 );
+                renewed_pairs += 1;
             }
         }
     }
@@ -273,4 +283,6 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
         killed_mid_run >= rounds / 2,
         "only {killed_mid_run} kills hit a running renewal"
     );
+    // The checks of a renewed pair above ran at all.
+    assert!(renewed_pairs > 0, "no round renewed a single certificate");
 }
