@@ -112,10 +112,11 @@ fn verify_is_clean(env: &Env, when: &str) {
     );
 }
 
-/// Runs `pgca ARGS` and kills it (SIGKILL) once `delay` has passed. `None` if it was still
-/// running then (the kill landed mid-run); otherwise how long it took, so that the caller can
-/// aim the next kills earlier when the disk has sped up.
+/// Runs `pgca ARGS` and kills it (SIGKILL) once `delay` has passed. `None` if the kill landed
+/// mid-run (pgca died of it); otherwise how long it took, so that the caller can aim the next
+/// kills earlier when the disk has sped up. A run that ends by itself must succeed.
 fn kill_after(env: &Env, args: &[String], delay: Duration) -> Option<Duration> {
+    use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
     let mut child = Command::new(pgca_bin())
         .arg("--dir")
@@ -123,18 +124,25 @@ fn kill_after(env: &Env, args: &[String], delay: Duration) -> Option<Duration> {
         .args(args)
         .spawn()
         .unwrap();
-    loop {
+    let (status, took) = loop {
         let elapsed = start.elapsed();
-        if child.try_wait().unwrap().is_some() {
-            return Some(elapsed);
+        if let Some(status) = child.try_wait().unwrap() {
+            break (status, elapsed);
         }
         if elapsed >= delay {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
+            // Not reaped yet, so the kill cannot fail; pgca may have exited just before it,
+            // and then the kill did not land mid-run.
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            if status.signal() == Some(9) {
+                return None; // SIGKILL
+            }
+            break (status, start.elapsed());
         }
         std::thread::sleep((delay - elapsed).min(Duration::from_millis(1)));
-    }
+    };
+    assert!(status.success(), "pgca {args:?} ended by itself: {status}");
+    Some(took)
 }
 
 /// Right after a kill: every live pair is whole. Then the next writer (a probe issue) recovers,
