@@ -6,7 +6,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Env, mode, one_line, pgca_bin, snapshot};
+use common::{
+    Env, Table, command_line, expect, expect_eq, mode, one_line, pgca_bin, snapshot, snapshot_diff,
+};
 use pgca::{CertInfo, PrivateKey};
 
 /// Whether a key (encrypted with the test passphrase, or not) belongs to a certificate.
@@ -1059,38 +1061,89 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "no client certificate for \"carol\"",
         ),
     ];
-    assert!(rows.len() >= 40, "the table holds {} rows", rows.len());
-    for row in rows {
-        let env = Env::new();
-        (row.setup)(&env);
-        let before = snapshot(env.tmp.path());
-        let serial = fs::read_to_string(env.tmp.path().join("serial")).unwrap_or_default();
-        let args: Vec<String> = row
-            .args
-            .iter()
-            .map(|a| {
-                if a == "@serial" {
-                    serial.clone()
-                } else {
-                    a.replace("@/", &format!("{}/", env.ca.display()))
-                }
-            })
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let line = env.fails(&args);
-        assert!(
-            line.contains(row.message),
-            "{}: expected {:?} in {line:?}",
-            row.what,
-            row.message
-        );
-        assert_eq!(
-            before,
-            snapshot(env.tmp.path()),
-            "{}: files changed",
-            row.what
-        );
+    // Every command pgca documents has bad input refused here, but check and verify, whose
+    // failures are findings with Nagios exit codes (tests/renew.rs and tests/verify.rs), and help.
+    let elsewhere = ["check", "verify", "help"];
+    let documented = commands_in_help();
+    for c in elsewhere {
+        assert!(documented.contains(&c.to_string()), "--help lists no {c}");
     }
+    let missing: Vec<&String> = documented
+        .iter()
+        .filter(|c| !elsewhere.contains(&c.as_str()) && !rows.iter().any(|r| &r.args[0] == *c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "commands in --help without a row in the bad-input table: {missing:?}"
+    );
+
+    let mut table = Table::new("bad input");
+    for row in rows {
+        table.row(row.what, command_line("pgca", &row.args), |r| {
+            let env = Env::new();
+            (row.setup)(&env);
+            let before = snapshot(env.tmp.path());
+            let serial = fs::read_to_string(env.tmp.path().join("serial")).unwrap_or_default();
+            let args: Vec<String> = row
+                .args
+                .iter()
+                .map(|a| {
+                    if a == "@serial" {
+                        serial.clone()
+                    } else {
+                        a.replace("@/", &format!("{}/", env.ca.display()))
+                    }
+                })
+                .collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            r.ran(command_line(
+                &format!("pgca --dir {}", env.ca.display()),
+                &args,
+            ));
+            let out = env.run(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            expect(
+                out.status.code() == Some(1),
+                "exit status 1",
+                format!("{}, stderr {stderr:?}", out.status),
+            )?;
+            let lines: Vec<&str> = stderr.lines().collect();
+            expect(
+                lines.len() == 1 && lines[0].starts_with("pgca: "),
+                "one line on stderr, starting with `pgca: `",
+                format!("stderr {stderr:?}"),
+            )?;
+            expect(
+                lines[0].contains(row.message),
+                format!("{:?} in the error line", row.message),
+                format!("{:?}", lines[0]),
+            )?;
+            let after = snapshot(env.tmp.path());
+            expect(
+                before == after,
+                "no file changed",
+                format!("files changed:\n{}", snapshot_diff(&before, &after)),
+            )
+        });
+    }
+    table.finish();
+}
+
+/// The commands `pgca --help` lists.
+fn commands_in_help() -> Vec<String> {
+    let out = Command::new(pgca_bin()).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (_, section) = text
+        .split_once("\nCommands:\n")
+        .expect("--help has a Commands section");
+    let commands: Vec<String> = section
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert!(!commands.is_empty(), "no commands in\n{text}");
+    commands
 }
 
 #[test]
@@ -1176,15 +1229,19 @@ fn concurrent_processes_never_share_a_serial_or_corrupt_the_inventory() {
 
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    for args in [
-        &["bogus"][..],
-        &["issue-client"],
-        &["init", "--no-such-flag"],
-        &[],
+    let mut table = Table::new("usage errors");
+    for (what, args) in [
+        ("unknown command", &["bogus"][..]),
+        ("missing argument", &["issue-client"]),
+        ("unknown option", &["init", "--no-such-flag"]),
+        ("no command", &[]),
     ] {
-        let out = Command::new(pgca_bin()).args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        table.row(what, command_line("pgca", args), |_| {
+            let out = Command::new(pgca_bin()).args(args).output().unwrap();
+            expect_eq("exit status", Some(2), out.status.code())
+        });
     }
+    table.finish();
     let help = Command::new(pgca_bin()).arg("--help").output().unwrap();
     assert!(help.status.success());
     let text = String::from_utf8(help.stdout).unwrap();

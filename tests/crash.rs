@@ -60,6 +60,7 @@ fn directory_is_consistent(ca: &Path) {
         let name = e.file_name().to_string_lossy().into_owned();
         assert!(!name.contains(".tmp-"), "temporary file left: {name}");
     }
+    let mut current = 0;
     for i in ledger
         .issued()
         .iter()
@@ -73,8 +74,15 @@ fn directory_is_consistent(ca: &Path) {
             "{}: the live certificate is not the recorded one",
             i.name
         );
+        current += 1;
     }
-    live_pairs_are_whole(ca);
+    // The other direction: every live pair is one the inventory records as current (each
+    // recorded one was found above, so equal counts leave no unrecorded pair).
+    assert_eq!(
+        live_pairs_are_whole(ca),
+        current,
+        "live pairs the inventory does not record"
+    );
 }
 
 /// Rounds of kills per test: PGCA_STRESS_ROUNDS (make stress), else `default`.
@@ -104,10 +112,11 @@ fn verify_is_clean(env: &Env, when: &str) {
     );
 }
 
-/// Runs `pgca ARGS` and kills it (SIGKILL) once `delay` has passed. `None` if it was still
-/// running then (the kill landed mid-run); otherwise how long it took, so that the caller can
-/// aim the next kills earlier when the disk has sped up.
+/// Runs `pgca ARGS` and kills it (SIGKILL) once `delay` has passed. `None` if the kill landed
+/// mid-run (pgca died of it); otherwise how long it took, so that the caller can aim the next
+/// kills earlier when the disk has sped up. A run that ends by itself must succeed.
 fn kill_after(env: &Env, args: &[String], delay: Duration) -> Option<Duration> {
+    use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
     let mut child = Command::new(pgca_bin())
         .arg("--dir")
@@ -115,18 +124,25 @@ fn kill_after(env: &Env, args: &[String], delay: Duration) -> Option<Duration> {
         .args(args)
         .spawn()
         .unwrap();
-    loop {
+    let (status, took) = loop {
         let elapsed = start.elapsed();
-        if child.try_wait().unwrap().is_some() {
-            return Some(elapsed);
+        if let Some(status) = child.try_wait().unwrap() {
+            break (status, elapsed);
         }
         if elapsed >= delay {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
+            // Not reaped yet, so the kill cannot fail; pgca may have exited just before it,
+            // and then the kill did not land mid-run.
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            if status.signal() == Some(9) {
+                return None; // SIGKILL
+            }
+            break (status, start.elapsed());
         }
         std::thread::sleep((delay - elapsed).min(Duration::from_millis(1)));
-    }
+    };
+    assert!(status.success(), "pgca {args:?} ended by itself: {status}");
+    Some(took)
 }
 
 /// Right after a kill: every live pair is whole. Then the next writer (a probe issue) recovers,
@@ -226,6 +242,7 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
 
     let rounds = rounds(20);
     let mut killed_mid_run = 0;
+    let mut renewed_pairs = 0;
     for round in 1..=rounds {
         // What each name holds before this round: after the kill it must hold that pair or a
         // newer one that the inventory recorded, whole either way.
@@ -266,6 +283,7 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
                     ledger.issued().iter().any(|i| i.serial.to_string() == now),
                     "{n}: unrecorded serial"
                 );
+                renewed_pairs += 1;
             }
         }
     }
@@ -273,4 +291,6 @@ fn kill_9_during_renew_keeps_the_old_pair_or_the_new_one() {
         killed_mid_run >= rounds / 2,
         "only {killed_mid_run} kills hit a running renewal"
     );
+    // The checks of a renewed pair above ran at all.
+    assert!(renewed_pairs > 0, "no round renewed a single certificate");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{openssl, p};
+use common::{Table, command_line, expect, openssl, p};
 use pgca::{CaDir, CertKind, CertState};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use time::macros::datetime;
@@ -33,6 +33,7 @@ fn copy_of_ca() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn inspect_output_is_stable() {
+    let mut table = Table::new("inspect --json of the fixtures");
     for (file, name) in [
         ("server-ca.crt", "server-ca"),
         ("client-ca.crt", "client-ca"),
@@ -40,22 +41,40 @@ fn inspect_output_is_stable() {
         ("clients/alice.crt", "client-alice"),
         ("clients/bob.crt", "client-bob"),
     ] {
-        let out = Command::new(common::pgca_bin())
-            .args(["inspect", "--json"])
-            .arg(fixtures().join("ca").join(file))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let obj = got.as_object_mut().unwrap();
-        assert!(obj.remove("days_left").is_some() && obj.remove("file").is_some());
-        let want: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(fixtures().join(format!("expected/{name}.inspect.json")))
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(got, want, "{file}");
+        let path = fixtures().join("ca").join(file);
+        table.row(
+            file,
+            command_line("pgca", &["inspect", "--json", p(&path)]),
+            |_| {
+                let out = Command::new(common::pgca_bin())
+                    .args(["inspect", "--json"])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                expect(
+                    out.status.success(),
+                    "success",
+                    format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr)),
+                )?;
+                let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let obj = got.as_object_mut().unwrap();
+                expect(
+                    obj.remove("days_left").is_some() && obj.remove("file").is_some(),
+                    "days_left and file in the output",
+                    format!("{obj:?}"),
+                )?;
+                let expected = fixtures().join(format!("expected/{name}.inspect.json"));
+                let want: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+                expect(
+                    got == want,
+                    format!("{}:\n{want:#}", expected.display()),
+                    format!("{got:#}"),
+                )
+            },
+        );
     }
+    table.finish();
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! The guides, run as written: every ```sh block of docs/server.md and then docs/client.md, in
 //! order, against one throwaway cluster.
 
+mod common;
 mod pg;
 
 use std::path::Path;
 use std::process::Command;
 
+use common::{Table, command_line, expect};
 use pg::Cluster;
 
 /// The ```sh blocks of a markdown file, in order.
@@ -173,27 +175,40 @@ fn the_renewal_snippets_run() {
             .unwrap()
             .success()
     );
-    for cmd in commands {
-        assert_eq!(cmd[1], "--dir");
-        // The CA is unencrypted here, so the snippets' --passphrase-file is never read.
-        // The snippet's own arguments, with the directory swapped for the test's and a random
-        // delay of 0 instead of up to half an hour. Nothing is due, so renew does not run its
-        // hook, and check finds everything OK.
-        let mut args = cmd[3..].to_vec();
-        if let Some(i) = args.iter().position(|a| a == "--random-delay") {
-            args[i + 1] = "0".into();
-        }
-        let out = Command::new(bin)
-            .arg("--dir")
-            .arg(&ca)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let mut table = Table::new("the renewal snippets");
+    for (i, cmd) in commands.iter().enumerate() {
+        table.row(format!("snippet {}", i + 1), cmd.join(" "), |r| {
+            expect(
+                cmd[1] == "--dir",
+                "`pgca --dir DIR ...`",
+                format!("{cmd:?}"),
+            )?;
+            // The CA is unencrypted here, so the snippets' --passphrase-file is never read.
+            // The snippet's own arguments, with the directory swapped for the test's and a
+            // random delay of 0 instead of up to half an hour. Nothing is due, so renew does not
+            // run its hook, and check finds everything OK.
+            let mut args = cmd[3..].to_vec();
+            if let Some(i) = args.iter().position(|a| a == "--random-delay") {
+                args[i + 1] = "0".into();
+            }
+            r.ran(command_line(&format!("pgca --dir {}", ca.display()), &args));
+            let out = Command::new(bin)
+                .arg("--dir")
+                .arg(&ca)
+                .args(&args)
+                .output()
+                .unwrap();
+            expect(
+                out.status.success(),
+                "success",
+                format!(
+                    "{}: {}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            )
+        });
     }
+    table.finish();
 }

@@ -14,7 +14,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Env, one_line, p};
+use common::{Env, Table, command_line, expect, one_line, p};
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().unwrap().stdout == b"0\n"
@@ -227,6 +227,7 @@ fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
     let line = env.fails(&["client-install", "bob", "--to", p(&to)]);
     assert!(line.contains("is revoked"), "{line}");
     assert!(!to.join("postgresql.key").exists());
+    let mut table = Table::new("nothing hands out a revoked name's paths");
     for args in [
         &["env", "bob", "--host", "localhost"][..],
         &[
@@ -241,18 +242,26 @@ fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
             p(&to),
         ][..],
     ] {
-        let line = env.fails(args);
-        assert!(line.contains("is revoked"), "{args:?}: {line}");
+        table.row(args[0], command_line("pgca", args), |_| {
+            let line = env.fails(args);
+            expect(
+                line.contains("is revoked"),
+                "\"is revoked\" in the error line",
+                line,
+            )
+        });
     }
+    table.finish();
 
     // alice's key, certified again by renewal; then her old certificate (same key) is revoked
     // by serial: that key is never certified again, though her current certificate is valid.
-    let old = env
+    // Both CAs, bob, and alice's first and renewed certificates.
+    let listed = env
         .ok(&["list", "--json"])
         .lines()
         .filter(|l| l.contains("\"serial\""))
         .count();
-    assert!(old >= 5);
+    assert_eq!(listed, 5);
     let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
     let first_alice = ledger
         .issued()
@@ -316,6 +325,7 @@ fn a_planted_certificate_is_a_finding_never_a_template() {
         p(&tmp.join("foreign.crt")),
     ]);
     assert!(ok, "{out}");
+    let issued = pgca::CertInfo::from_file(&live).unwrap().serial.to_string();
     fs::remove_file(&live).unwrap();
     fs::copy(tmp.join("foreign.crt"), &live).unwrap();
     let out = env.run(&["renew", "--force"]);
@@ -325,17 +335,39 @@ fn a_planted_certificate_is_a_finding_never_a_template() {
         err.contains("is not the certificate the inventory records"),
         "{err}"
     );
-    // Nothing pgca signed names the bank.
+    // Nothing pgca signed names the bank. The live file is init's archived pair (the planted
+    // file replaced it), so there may be no certificate of pgca's left to look at: renew must
+    // have signed nothing at all, neither archived nor recorded.
+    let foreign = fs::read(tmp.join("foreign.crt")).unwrap();
+    let mut archived = Vec::new();
     for e in fs::read_dir(env.ca.join("servers/archive"))
         .unwrap()
         .flatten()
     {
         let crt = e.path().join("db.example.com.crt");
-        if crt.exists() && fs::read(&crt).unwrap() != fs::read(tmp.join("foreign.crt")).unwrap() {
+        if fs::read(&crt).unwrap() != foreign {
             let info = pgca::CertInfo::from_file(&crt).unwrap();
             assert!(!info.sans.iter().any(|s| s.contains("bank")), "{info:?}");
         }
+        archived.push(e.file_name().to_string_lossy().into_owned());
     }
+    assert_eq!(
+        archived,
+        [issued.as_str()],
+        "the archive holds init's pair only"
+    );
+    let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
+    let recorded: Vec<String> = ledger
+        .issued()
+        .iter()
+        .filter(|i| i.kind == pgca::CertKind::Server)
+        .map(|i| i.serial.to_string())
+        .collect();
+    assert_eq!(
+        recorded,
+        [issued],
+        "renew recorded no new server certificate"
+    );
     let out = env.run(&["verify"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

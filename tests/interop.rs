@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Env, openssl, p};
+use common::{Env, Table, command_line, expect, openssl, p};
 use pgca::{CaDir, CertInfo, InitOptions, IssueOptions, KeyType, RoleName};
 use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage, anchor_from_trusted_cert};
@@ -83,6 +83,23 @@ fn verify(
     openssl(&args)
 }
 
+/// The command line [`verify`] runs with `openssl verify`, for a table's report.
+fn verify_command(ca: &Path, purpose: &str, cert: &Path, attime: i64, extra: &[&str]) -> String {
+    let attime = attime.to_string();
+    let mut args = vec![
+        "verify",
+        "-CAfile",
+        p(ca),
+        "-purpose",
+        purpose,
+        "-attime",
+        &attime,
+    ];
+    args.extend_from_slice(extra);
+    args.push(p(cert));
+    command_line("openssl", &args)
+}
+
 fn check_with_openssl(kt: KeyType) {
     let (_, ca) = issued(kt);
     let server_ca = ca.root().join("server-ca.crt");
@@ -145,6 +162,7 @@ fn check_with_openssl(kt: KeyType) {
     assert!(ok, "{kt}: {out}");
 
     // The other CA, the other purpose, another name, another time: refused.
+    let mut table = Table::new(format!("{kt}: openssl refuses"));
     for (ca_file, purpose, cert, extra, why) in [
         (
             &client_ca,
@@ -196,31 +214,61 @@ fn check_with_openssl(kt: KeyType) {
             "wrong IP",
         ),
     ] {
-        let (ok, out) = verify("verify", ca_file, purpose, cert, t, extra);
-        assert!(!ok, "{kt}: {why} was accepted: {out}");
+        let command = verify_command(ca_file, purpose, cert, t, extra);
+        table.row(format!("{kt}: {why}"), command, |_| {
+            let (ok, out) = verify("verify", ca_file, purpose, cert, t, extra);
+            expect(!ok, "openssl refuses", format!("accepted: {out}"))
+        });
     }
     let na = CertInfo::from_file(&client)
         .unwrap()
         .not_after
         .unix_timestamp();
-    assert!(
-        !verify("verify", &client_ca, "sslclient", &client, na + 60, &[]).0,
-        "{kt}: expired accepted"
+    table.row(
+        format!("{kt}: an expired certificate"),
+        verify_command(&client_ca, "sslclient", &client, na + 60, &[]),
+        |_| {
+            let (ok, out) = verify("verify", &client_ca, "sslclient", &client, na + 60, &[]);
+            expect(!ok, "openssl refuses", format!("accepted: {out}"))
+        },
     );
+    table.finish();
 
     // Each key matches its certificate, as openssl sees them.
+    let mut table = Table::new(format!("{kt}: keys match their certificates"));
     for (key, cert) in [
         ("servers/localhost.key", "servers/localhost.crt"),
         ("clients/alice.key", "clients/alice.crt"),
         ("server-ca.key", "server-ca.crt"),
         ("client-ca.key", "client-ca.crt"),
     ] {
-        let (ok1, from_key) = openssl(&["pkey", "-in", p(&ca.root().join(key)), "-pubout"]);
-        let (ok2, from_cert) =
-            openssl(&["x509", "-in", p(&ca.root().join(cert)), "-pubkey", "-noout"]);
-        assert!(ok1 && ok2, "{kt}: {from_key}{from_cert}");
-        assert_eq!(from_key, from_cert, "{kt}: {key} does not match {cert}");
+        let (key_path, cert_path) = (ca.root().join(key), ca.root().join(cert));
+        let key_args = ["pkey", "-in", p(&key_path), "-pubout"];
+        let cert_args = ["x509", "-in", p(&cert_path), "-pubkey", "-noout"];
+        table.row(
+            format!("{kt}: {key}"),
+            format!(
+                "{} vs {}",
+                command_line("openssl", &key_args),
+                command_line("openssl", &cert_args)
+            ),
+            |_| {
+                let (ok1, from_key) = openssl(&key_args);
+                let (ok2, from_cert) = openssl(&cert_args);
+                expect(
+                    ok1 && ok2,
+                    "openssl reads both",
+                    format!("{from_key}{from_cert}"),
+                )?;
+                expect(
+                    from_key == from_cert,
+                    format!("the public key of {cert}:\n{from_cert}"),
+                    from_key,
+                )
+            },
+        );
     }
+    table.finish();
 }
 
 /// The certificate profile as openssl prints it.
@@ -313,6 +361,7 @@ fn check_with_webpki(kt: KeyType) {
         .unwrap_or_else(|e| panic!("{kt}: {e:?}"));
     check(&client, &client_anchor, day_one, KeyUsage::client_auth())
         .unwrap_or_else(|e| panic!("{kt}: {e:?}"));
+    let mut names = Table::new(format!("{kt}: webpki matches the server's names"));
     for name in [
         "localhost",
         "LOCALHOST",
@@ -320,9 +369,10 @@ fn check_with_webpki(kt: KeyType) {
         "::1",
         "replica.db.example.com",
     ] {
-        server
-            .verify_is_valid_for_subject_name(&ServerName::try_from(name).unwrap())
-            .unwrap_or_else(|e| panic!("{kt}: {name}: {e:?}"));
+        names.row(format!("{kt}: {name} accepted"), name, |_| {
+            let got = server.verify_is_valid_for_subject_name(&ServerName::try_from(name).unwrap());
+            expect(got.is_ok(), "valid for the name", format!("{got:?}"))
+        });
     }
 
     assert!(
@@ -363,13 +413,12 @@ fn check_with_webpki(kt: KeyType) {
         "a.b.db.example.com",
         "db.example.com",
     ] {
-        assert!(
-            server
-                .verify_is_valid_for_subject_name(&ServerName::try_from(name).unwrap())
-                .is_err(),
-            "{kt}: {name} accepted"
-        );
+        names.row(format!("{kt}: {name} refused"), name, |_| {
+            let got = server.verify_is_valid_for_subject_name(&ServerName::try_from(name).unwrap());
+            expect(got.is_err(), "not valid for the name", format!("{got:?}"))
+        });
     }
+    names.finish();
 }
 
 fn check(

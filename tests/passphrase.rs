@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::process::{Command, Stdio};
 
-use common::{Env, openssl, p, pgca_bin, snapshot};
+use common::{Env, Table, command_line, expect, openssl, p, pgca_bin, snapshot, snapshot_diff};
 
 /// Runs pgca with exactly the passphrase environment given (nothing inherited), stdin closed.
 fn run_with(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
@@ -95,48 +95,98 @@ fn every_signing_command_works_with_every_source_and_fails_cleanly_without() {
         &["revoke", "alice"],
         &["crl"],
     ];
+    let mut table = Table::new("passphrase sources");
     for cmd in commands {
         for source in [
             "--passphrase-file",
             "PGCA_PASSPHRASE_FILE",
             "PGCA_PASSPHRASE",
         ] {
-            let env = Env::init(&[]);
-            env.ok(&["issue-client", "alice"]);
-            let f = file(&env);
-            let out = match source {
-                "--passphrase-file" => {
-                    let mut args = vec!["--passphrase-file", f.as_str()];
-                    args.extend_from_slice(cmd);
-                    run_with(&env, &args, &[])
-                }
-                "PGCA_PASSPHRASE_FILE" => run_with(&env, cmd, &[("PGCA_PASSPHRASE_FILE", &f)]),
-                _ => run_with(&env, cmd, &[("PGCA_PASSPHRASE", "test passphrase")]),
-            };
-            assert!(
-                out.status.success(),
-                "{cmd:?} with {source}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            table.row(
+                format!("{} with {source}", cmd.join(" ")),
+                command_line("pgca", cmd),
+                |r| {
+                    let env = Env::init(&[]);
+                    env.ok(&["issue-client", "alice"]);
+                    let f = file(&env);
+                    let out = match source {
+                        "--passphrase-file" => {
+                            let mut args = vec!["--passphrase-file", f.as_str()];
+                            args.extend_from_slice(cmd);
+                            r.ran(command_line("pgca", &args));
+                            run_with(&env, &args, &[])
+                        }
+                        "PGCA_PASSPHRASE_FILE" => {
+                            r.ran(command_line(&format!("PGCA_PASSPHRASE_FILE={f} pgca"), cmd));
+                            run_with(&env, cmd, &[("PGCA_PASSPHRASE_FILE", &f)])
+                        }
+                        _ => {
+                            r.ran(command_line("PGCA_PASSPHRASE=... pgca", cmd));
+                            run_with(&env, cmd, &[("PGCA_PASSPHRASE", "test passphrase")])
+                        }
+                    };
+                    expect(
+                        out.status.success(),
+                        "success",
+                        format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr)),
+                    )
+                },
             );
         }
-        // Wrong, and none at all (standard input is not a terminal): one line, exit 1, nothing written.
-        let env = Env::init(&[]);
-        env.ok(&["issue-client", "alice"]);
-        let before = snapshot(&env.ca);
-        for (vars, message) in [
-            (&[("PGCA_PASSPHRASE", "wrong")][..], "wrong passphrase for"),
+        // Wrong, and none at all (standard input is not a terminal): one line, exit 1, nothing
+        // written. Both run on one directory, made by the first row that needs it.
+        let mut shared = None;
+        for (what, vars, message) in [
             (
+                "a wrong passphrase",
+                &[("PGCA_PASSPHRASE", "wrong")][..],
+                "wrong passphrase for",
+            ),
+            (
+                "no passphrase",
                 &[],
                 "is encrypted: give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE",
             ),
         ] {
-            let out = run_with(&env, cmd, vars);
-            assert_eq!(out.status.code(), Some(1), "{cmd:?}");
-            let line = common::one_line(&out.stderr);
-            assert!(line.contains(message), "{cmd:?}: {line}");
-            assert_eq!(before, snapshot(&env.ca), "{cmd:?} changed files");
+            table.row(
+                format!("{} with {what}", cmd.join(" ")),
+                command_line("pgca", cmd),
+                |_| {
+                    let (env, before) = shared.get_or_insert_with(|| {
+                        let env = Env::init(&[]);
+                        env.ok(&["issue-client", "alice"]);
+                        let before = snapshot(&env.ca);
+                        (env, before)
+                    });
+                    let out = run_with(env, cmd, vars);
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    expect(
+                        out.status.code() == Some(1),
+                        "exit status 1",
+                        format!("{}, stderr {stderr:?}", out.status),
+                    )?;
+                    let lines: Vec<&str> = stderr.lines().collect();
+                    expect(
+                        lines.len() == 1 && lines[0].starts_with("pgca: "),
+                        "one line on stderr, starting with `pgca: `",
+                        format!("stderr {stderr:?}"),
+                    )?;
+                    expect(
+                        lines[0].contains(message),
+                        format!("{message:?} in the error line"),
+                        format!("{:?}", lines[0]),
+                    )?;
+                    let after = snapshot(&env.ca);
+                    expect(
+                        *before == after,
+                        "no file changed",
+                        format!("files changed:\n{}", snapshot_diff(before, &after)),
+                    )
+                },
+            );
         }
     }
+    table.finish();
 }
 
 #[test]

@@ -516,7 +516,16 @@ fn renew_from_cron_redeploys_reloads_and_clients_keep_connecting() {
     );
 
     // cron: renew, deploy again, and reload PostgreSQL through the hook.
+    // What the server serves now is the deployed certificate: served_serial() gives "" when
+    // it cannot tell, and the assert_ne below would pass on that.
     let old = cluster.served_serial();
+    assert_eq!(
+        old,
+        pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+            .unwrap()
+            .serial
+            .to_string()
+    );
     let pg_ctl = pg::bindir().join("pg_ctl");
     let out = env.ok(&[
         "renew",

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Env, openssl, p};
-use pgca::{CaDir, CertInfo};
+use pgca::{CaDir, CertInfo, CertKind};
 
 /// The serials a CRL lists, as openssl prints them (lowercase).
 fn crl_serials(env: &Env, crl: &str) -> BTreeSet<String> {
@@ -331,7 +331,14 @@ fn a_crl_never_outlives_its_ca() {
             Some(now - time::Duration::days(25)),
         )
         .unwrap();
-    assert!(records.iter().all(|r| !r.clamped_to_ca_expiry));
+    // One record per CA, neither clamped (an empty list would pass an `all` vacuously).
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| (r.ca, r.clamped_to_ca_expiry))
+            .collect::<Vec<_>>(),
+        [(CertKind::ServerCa, false), (CertKind::ClientCa, false)]
+    );
     let out = env.ok(&["renew"]);
     assert!(
         out.contains("renewed client-ca.crl") && out.contains("renewed server-ca.crl"),

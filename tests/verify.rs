@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Env, snapshot};
+use common::{Env, Table, expect, snapshot, snapshot_diff};
 
 /// A CA with a server certificate deployed to a (fake) data directory, two clients and a CRL;
 /// with `encrypted` CA keys or not (key derivation is slow and beside the point of most cases).
@@ -192,18 +192,36 @@ fn every_kind_of_damage_is_found() {
             "client-ca.key: the key does not match its certificate",
         ),
     ];
+    let mut table = Table::new("verify finds every kind of damage");
     for (what, damage, code, message) in cases {
-        let env = healthy();
-        damage(&env);
-        let (got, out) = verify(&env);
-        assert_eq!(got, code, "{what}:\n{out}");
-        assert!(
-            out.contains(message),
-            "{what}: expected {message:?} in\n{out}"
-        );
-        assert!(
-            out.lines().next().unwrap().starts_with("PGCA "),
-            "{what}: {out}"
-        );
+        table.row(what, "pgca verify", |_| {
+            let env = healthy();
+            damage(&env);
+            let before = snapshot(env.tmp.path());
+            let run = env.run(&["verify"]);
+            let after = snapshot(env.tmp.path());
+            expect(
+                before == after,
+                "verify changes no file",
+                format!("files changed:\n{}", snapshot_diff(&before, &after)),
+            )?;
+            let out = String::from_utf8(run.stdout).unwrap();
+            expect(
+                run.status.code() == Some(code),
+                format!("exit status {code}"),
+                format!("{}:\n{out}", run.status),
+            )?;
+            expect(
+                out.contains(message),
+                format!("{message:?} in the report"),
+                out.clone(),
+            )?;
+            expect(
+                out.lines().next().is_some_and(|l| l.starts_with("PGCA ")),
+                "the summary line `PGCA ...` first",
+                out.clone(),
+            )
+        });
     }
+    table.finish();
 }

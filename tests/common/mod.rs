@@ -1,10 +1,13 @@
 //! Helpers shared by the integration tests: running the built `pgca`, snapshots of a directory
-//! tree (to prove that a refused command changed nothing), and openssl.
+//! tree (to prove that a refused command changed nothing), openssl, and [`Table`], which runs
+//! every row of a table-style test and reports every failing row at once.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::{Debug, Write as _};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -165,4 +168,239 @@ pub fn openssl(args: &[&str]) -> (bool, String) {
 
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
+}
+
+/// What changed between two [`snapshot`]s: one line per path added (`+`), removed (`-`) or
+/// changed (`~`). Empty when they are equal.
+pub fn snapshot_diff(
+    before: &BTreeMap<PathBuf, String>,
+    after: &BTreeMap<PathBuf, String>,
+) -> String {
+    let mut out = String::new();
+    for (path, was) in before {
+        match after.get(path) {
+            None => writeln!(out, "- {}", path.display()).unwrap(),
+            Some(now) if now != was => writeln!(out, "~ {}", path.display()).unwrap(),
+            Some(_) => {}
+        }
+    }
+    for path in after.keys().filter(|p| !before.contains_key(*p)) {
+        writeln!(out, "+ {}", path.display()).unwrap();
+    }
+    out
+}
+
+/// A command line as a reader would type it: plain words as they are, anything else (spaces,
+/// quotes, control characters, the empty string) quoted and escaped as a Rust string.
+pub fn command_line<S: AsRef<std::ffi::OsStr>>(program: &str, args: &[S]) -> String {
+    let mut line = program.to_string();
+    for a in args {
+        let a = a.as_ref().to_string_lossy();
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+        if plain {
+            write!(line, " {a}").unwrap();
+        } else {
+            write!(line, " {a:?}").unwrap();
+        }
+    }
+    line
+}
+
+// ---- tables: every row runs, every failing row is reported ----
+
+/// What a row expected and what happened instead.
+#[derive(Clone, Debug)]
+pub struct Mismatch {
+    pub expected: String,
+    pub got: String,
+}
+
+/// The outcome of a row's checks. `?` ends the row at its first mismatch, as a failed `assert!`
+/// would; the table goes on with the next row.
+pub type Check = Result<(), Mismatch>;
+
+/// `Ok` if `ok`, else a mismatch: `expected` is what should have held, `got` what happened.
+pub fn expect(ok: bool, expected: impl Into<String>, got: impl Into<String>) -> Check {
+    if ok {
+        Ok(())
+    } else {
+        Err(Mismatch {
+            expected: expected.into(),
+            got: got.into(),
+        })
+    }
+}
+
+/// `Ok` if `got == want`; the mismatch shows both, as `{what} {value:?}`.
+pub fn expect_eq<T: PartialEq + Debug>(what: &str, want: T, got: T) -> Check {
+    expect(
+        got == want,
+        format!("{what} {want:?}"),
+        format!("{what} {got:?}"),
+    )
+}
+
+/// One failing row, as the report shows it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub label: String,
+    pub command: String,
+    pub expected: String,
+    pub got: String,
+}
+
+/// A row being run: the command line the report shows for it.
+pub struct Row {
+    command: String,
+}
+
+impl Row {
+    /// The command line the row ran, once it is known (after the row's setup made its paths).
+    pub fn ran(&mut self, command: impl Into<String>) {
+        self.command = command.into();
+    }
+}
+
+/// A table-style test: [`Table::row`] runs each row to its end whatever earlier rows did, and
+/// [`Table::finish`] then panics once, naming every failing row with its command line, what it
+/// expected and what happened. A row fails on its first mismatch ([`Check`]) or panic (an
+/// `assert!` or `unwrap` in a setup helper); a row whose label another row has is a failure too,
+/// and so is a table without rows.
+///
+/// A table must end with [`Table::finish`] or [`Table::into_report`]: dropping it unfinished
+/// panics, so that no failure is ever lost.
+pub struct Table {
+    name: String,
+    rows: usize,
+    labels: HashSet<String>,
+    failures: Vec<Failure>,
+    done: bool,
+}
+
+impl Table {
+    pub fn new(name: impl Into<String>) -> Table {
+        Table {
+            name: name.into(),
+            rows: 0,
+            labels: HashSet::new(),
+            failures: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Runs one row: `check` does the row's setup, runs its command and checks the outcome,
+    /// stopping at the first mismatch. `command` is shown in the report unless the row replaces
+    /// it with [`Row::ran`].
+    pub fn row(
+        &mut self,
+        label: impl Into<String>,
+        command: impl Into<String>,
+        check: impl FnOnce(&mut Row) -> Check,
+    ) {
+        let label = label.into();
+        let mut row = Row {
+            command: command.into(),
+        };
+        self.rows += 1;
+        if !self.labels.insert(label.clone()) {
+            self.failures.push(Failure {
+                label: label.clone(),
+                command: row.command.clone(),
+                expected: "a label no other row of the table has".into(),
+                got: "the label of an earlier row".into(),
+            });
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| check(&mut row)));
+        let mismatch = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(m)) => m,
+            Err(panic) => Mismatch {
+                expected: "the row to run to its end".into(),
+                got: format!("panicked: {}", panic_message(panic.as_ref())),
+            },
+        };
+        self.failures.push(Failure {
+            label,
+            command: row.command,
+            expected: mismatch.expected,
+            got: mismatch.got,
+        });
+    }
+
+    /// The rows run so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The failing rows so far, in the order they ran.
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// Ends the table without panicking: the report of its failing rows, or `None` if every row
+    /// passed. A table that ran no rows has a report too.
+    pub fn into_report(mut self) -> Option<String> {
+        self.done = true;
+        if self.rows == 0 {
+            return Some(format!("{}: the table ran no rows", self.name));
+        }
+        if self.failures.is_empty() {
+            return None;
+        }
+        let mut report = format!(
+            "{}: {} of {} rows failed:\n",
+            self.name,
+            self.failures.len(),
+            self.rows
+        );
+        for f in &self.failures {
+            write!(
+                report,
+                "\nrow {:?}\n  command:  {}\n  expected: {}\n  got:      {}\n",
+                f.label,
+                indent(&f.command),
+                indent(&f.expected),
+                indent(&f.got)
+            )
+            .unwrap();
+        }
+        Some(report)
+    }
+
+    /// Ends the table: panics with the report if a row failed (or no row ran).
+    #[track_caller]
+    pub fn finish(self) {
+        if let Some(report) = self.into_report() {
+            panic!("{report}");
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if !self.done && !std::thread::panicking() {
+            panic!(
+                "table {:?} dropped without finish(): its failures would be lost",
+                self.name
+            );
+        }
+    }
+}
+
+/// Continuation lines indented under the report's values.
+fn indent(text: &str) -> String {
+    text.trim_end().replace('\n', "\n            ")
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".into()
+    }
 }
