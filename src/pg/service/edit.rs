@@ -388,9 +388,18 @@ impl ServiceFile {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
+    use proptest::bool::weighted;
+    use proptest::collection::vec;
+    use proptest::sample::select;
+    use proptest::strategy::Strategy;
+    use proptest::test_runner::TestCaseResult;
+    use proptest::{prop_assert, prop_assert_eq, prop_oneof};
+
     use super::super::testing::{
-        PATH, POOL, Rng, file, gen_entries, gen_file, owned, pairs, plain_get, plain_headers,
-        plain_lines, plain_matches, plain_region, problems,
+        Bytes, PATH, POOL, check, entries, file, owned, pairs, plain_get, plain_headers,
+        plain_lines, plain_matches, plain_region, problems, service_file,
     };
     use super::*;
 
@@ -689,7 +698,13 @@ mod tests {
     }
 
     /// Checks one edit against the plain reading; `before` and `f` are the file around it.
-    fn check_step(ctx: &str, before: &[u8], f: &ServiceFile, op: &Op, result: Result<()>) {
+    fn check_step(
+        ctx: &str,
+        before: &[u8],
+        f: &ServiceFile,
+        op: &Op,
+        result: Result<()>,
+    ) -> TestCaseResult {
         let after = f.as_bytes();
         let eol = eol_of(before);
         let touched = match op {
@@ -698,7 +713,7 @@ mod tests {
         let count = plain_headers(before, touched).len();
         match (op, result) {
             (_, Err(e)) => {
-                assert_eq!(after, before, "{ctx}: a refused edit changed the file");
+                prop_assert_eq!(after, before, "{}: a refused edit changed the file", ctx);
                 let expected = match op {
                     _ if count > 1 => matches!(e, Error::DuplicateService { .. }),
                     Op::Upsert(_, _, false) if count == 1 => {
@@ -707,10 +722,10 @@ mod tests {
                     Op::Remove(_) if count == 0 => matches!(e, Error::NoSuchService { .. }),
                     _ => false,
                 };
-                assert!(expected, "{ctx}: unexpected error: {e}");
+                prop_assert!(expected, "{ctx}: unexpected error: {e}");
             }
             (Op::Upsert(name, entries, force), Ok(())) => {
-                assert!(
+                prop_assert!(
                     count == 0 || (count == 1 && *force),
                     "{ctx}: should be refused"
                 );
@@ -732,42 +747,43 @@ mod tests {
                     x.extend_from_slice(&section);
                     x
                 };
-                assert_eq!(
+                prop_assert_eq!(
                     String::from_utf8_lossy(after),
                     String::from_utf8_lossy(&expected),
-                    "{ctx}"
+                    "{}",
+                    ctx
                 );
-                assert_eq!(after, &expected[..], "{ctx}");
-                assert_eq!(plain_get(after, name), Some(owned(entries)), "{ctx}");
-                assert_eq!(pairs(f, name), Some(owned(entries)), "{ctx}");
-                assert!(f.get(name).unwrap().problems.is_empty(), "{ctx}");
-                assert_eq!(plain_headers(after, name).len(), 1, "{ctx}");
+                prop_assert_eq!(after, &expected[..], "{}", ctx);
+                prop_assert_eq!(plain_get(after, name), Some(owned(entries)), "{}", ctx);
+                prop_assert_eq!(pairs(f, name), Some(owned(entries)), "{}", ctx);
+                prop_assert!(f.get(name).unwrap().problems.is_empty(), "{ctx}");
+                prop_assert_eq!(plain_headers(after, name).len(), 1, "{}", ctx);
             }
             (Op::Remove(name), Ok(())) => {
-                assert_eq!(count, 1, "{ctx}: should be refused");
+                prop_assert_eq!(count, 1, "{}: should be refused", ctx);
                 let (h, e) = plain_region(before, name);
                 let removed = before.len() - after.len();
                 let common = before.iter().zip(after).take_while(|(x, y)| x == y).count();
                 let p = common.min(h);
                 let q = p + removed;
-                assert_eq!(after, &concat(&[&before[..p], &before[q..]])[..], "{ctx}");
-                assert!(q >= e, "{ctx}: part of the section is left");
-                assert!(
+                prop_assert_eq!(after, &concat(&[&before[..p], &before[q..]])[..], "{}", ctx);
+                prop_assert!(q >= e, "{ctx}: part of the section is left");
+                prop_assert!(
                     white(&before[p..h]),
                     "{ctx}: removed more before the header"
                 );
-                assert!(
+                prop_assert!(
                     white(&before[e..q]),
                     "{ctx}: removed more after the section"
                 );
                 if p < h {
-                    assert!(
+                    prop_assert!(
                         white(&before[q..]),
                         "{ctx}: removed blank lines before a header"
                     );
                 }
-                assert_eq!(plain_get(after, name), None, "{ctx}");
-                assert_eq!(pairs(f, name), None, "{ctx}");
+                prop_assert_eq!(plain_get(after, name), None, "{}", ctx);
+                prop_assert_eq!(pairs(f, name), None, "{}", ctx);
             }
         }
         // Every other service reads as before, unless it is the same section (`[a]b]` is both
@@ -778,70 +794,81 @@ mod tests {
                 .iter()
                 .any(|(_, t)| plain_matches(t, touched) && plain_matches(t, other));
             if *other != touched && !shared {
-                assert_eq!(
+                prop_assert_eq!(
                     plain_get(before, other),
                     plain_get(after, other),
-                    "{ctx}: {other:?} changed"
+                    "{}: {:?} changed",
+                    ctx,
+                    other
                 );
             }
-            assert_eq!(pairs(f, other), plain_get(after, other), "{ctx}: {other:?}");
+            prop_assert_eq!(
+                pairs(f, other),
+                plain_get(after, other),
+                "{}: {:?}",
+                ctx,
+                other
+            );
         }
         // Parsing and serialising changes nothing.
-        assert_eq!(file(after.to_vec()).to_bytes(), after, "{ctx}");
-        assert_eq!(
+        prop_assert_eq!(file(after.to_vec()).to_bytes(), after, "{}", ctx);
+        prop_assert_eq!(
             &file(after.to_vec()),
             f,
-            "{ctx}: the edited model is not the parsed one"
+            "{}: the edited model is not the parsed one",
+            ctx
         );
+        Ok(())
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            65 => (select(POOL), entries(), weighted(0.7))
+                .prop_map(|(name, entries, force)| Op::Upsert(name, entries, force)),
+            35 => select(POOL).prop_map(Op::Remove),
+        ]
     }
 
     #[test]
     fn property_edits_touch_only_their_section() {
-        let mut ops = 0;
-        for seed in 0..3000u64 {
-            let mut rng = Rng(0x5e41_ce00 + seed);
-            let original = gen_file(&mut rng);
-            let mut f = file(original.clone());
-            assert_eq!(f.to_bytes(), original, "seed {seed}: round trip");
-            for step in 0..rng.below(8) + 1 {
-                let name = rng.pick(POOL);
-                let op = if rng.chance(65) {
-                    Op::Upsert(name, gen_entries(&mut rng), rng.chance(70))
-                } else {
-                    Op::Remove(name)
-                };
-                let before = f.to_bytes();
-                let result = match &op {
-                    Op::Upsert(n, entries, force) => f.upsert(n, entries, *force).map(|_| ()),
-                    Op::Remove(n) => f.remove(n),
-                };
-                let ctx = format!(
-                    "seed {seed} step {step} {op:?} on {:?}",
-                    String::from_utf8_lossy(&before)
-                );
-                check_step(&ctx, &before, &f, &op, result);
-                ops += 1;
-            }
-        }
-        assert!(ops > 10_000, "{ops}");
+        let ops = Cell::new(0);
+        check(
+            3000,
+            (service_file(), vec(op(), 1..9)),
+            |(Bytes(original), edits)| {
+                let mut f = file(original.clone());
+                prop_assert_eq!(Bytes(f.to_bytes()), Bytes(original), "round trip");
+                for (step, op) in edits.iter().enumerate() {
+                    let before = f.to_bytes();
+                    let result = match op {
+                        Op::Upsert(n, entries, force) => f.upsert(n, entries, *force).map(|_| ()),
+                        Op::Remove(n) => f.remove(n),
+                    };
+                    let ctx = format!("step {step} {op:?} on b\"{}\"", before.escape_ascii());
+                    check_step(&ctx, &before, &f, op, result)?;
+                    ops.set(ops.get() + 1);
+                }
+                Ok(())
+            },
+        );
+        assert!(ops.get() > 10_000, "{}", ops.get());
     }
 
     #[test]
     fn property_the_parser_agrees_with_a_plain_reading() {
-        for seed in 0..3000u64 {
-            let mut rng = Rng(0xface_0000 + seed);
-            let b = gen_file(&mut rng);
+        check(3000, service_file(), |Bytes(b)| {
             let f = file(b.clone());
-            assert_eq!(f.to_bytes(), b, "seed {seed}");
+            prop_assert_eq!(Bytes(f.to_bytes()), Bytes(b.clone()));
             for name in POOL.iter().chain(&["other", "", "a]b", "zzz"]) {
-                assert_eq!(pairs(&f, name), plain_get(&b, name), "seed {seed} {name:?}");
+                prop_assert_eq!(pairs(&f, name), plain_get(&b, name), "{:?}", name);
             }
             let sections = f.sections();
             let headers = plain_lines(&b)
                 .iter()
                 .filter(|(_, t)| t.first() == Some(&b'['))
                 .count();
-            assert_eq!(sections.len(), headers, "seed {seed}");
-        }
+            prop_assert_eq!(sections.len(), headers);
+            Ok(())
+        });
     }
 }

@@ -161,9 +161,17 @@ pub(super) fn check_entry(key: &str, value: &str, eol: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
+    use proptest::collection::vec;
+    use proptest::sample::select;
+    use proptest::strategy::Strategy;
+    use proptest::{prop_assert, prop_assert_eq, prop_oneof};
+
     use super::super::edit::{ServiceFile, Upserted};
     use super::super::testing::{
-        PATH, POOL, Rng, VALUES, file, gen_file, owned, pairs, plain_get, plain_headers,
+        Bytes, PATH, POOL, VALUES, check, file, owned, pairs, plain_get, plain_headers,
+        service_file,
     };
     use super::*;
 
@@ -345,8 +353,8 @@ mod tests {
         "\u{85}", "\u{a0}", "\u{2028}", "\u{7f}", ":", "\u{1b}", "evil", "[evil]",
     ];
 
-    fn hostile(rng: &mut Rng) -> String {
-        (0..rng.below(6)).map(|_| rng.pick(HOSTILE)).collect()
+    fn hostile() -> impl Strategy<Value = String> {
+        vec(select(HOSTILE), 0..6).prop_map(|pieces| pieces.concat())
     }
 
     /// The rules of the module documentation, restated.
@@ -369,68 +377,57 @@ mod tests {
 
     #[test]
     fn property_hostile_input_is_refused_or_read_back_exactly() {
-        let mut written = 0;
-        for seed in 0..20_000u64 {
-            let mut rng = Rng(0xbad0_0000 + seed);
-            let original = gen_file(&mut rng);
-            let name = if rng.chance(40) {
-                hostile(&mut rng)
-            } else {
-                rng.pick(POOL).to_string()
-            };
-            let entries: Vec<(String, String)> = (0..rng.below(3) + 1)
-                .map(|_| {
-                    let key = if rng.chance(90) {
-                        rng.pick(WRITABLE_KEYS).to_string()
-                    } else {
-                        hostile(&mut rng)
-                    };
-                    let value = if rng.chance(40) {
-                        hostile(&mut rng)
-                    } else {
-                        rng.pick(VALUES).to_string()
-                    };
-                    (key, value)
-                })
-                .collect();
-            let refs: Vec<(&str, &str)> = entries
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let mut f = file(original.clone());
-            let before_names: Vec<String> = f.sections().into_iter().map(|s| s.name).collect();
-            let result = f.upsert(&name, &refs, true);
-            let ctx = format!("seed {seed}: {name:?} {entries:?}");
-            let duplicated = plain_headers(&original, &name).len() > 1;
-            match result {
-                Ok(outcome) => {
-                    assert!(
-                        acceptable(&name, &entries) && !duplicated,
-                        "{ctx}: accepted"
-                    );
-                    assert_eq!(pairs(&f, &name), Some(entries.clone()), "{ctx}");
-                    assert_eq!(
-                        plain_get(f.as_bytes(), &name),
-                        Some(entries.clone()),
-                        "{ctx}"
-                    );
-                    let mut names: Vec<String> = f.sections().into_iter().map(|s| s.name).collect();
-                    let mut expected = before_names;
-                    if outcome == Upserted::Added {
-                        expected.push(name.clone());
+        // The plain choices first: proptest shrinks toward the first.
+        let name = prop_oneof![
+            6 => select(POOL).prop_map(str::to_string),
+            4 => hostile(),
+        ];
+        let key = prop_oneof![
+            9 => select(WRITABLE_KEYS).prop_map(str::to_string),
+            1 => hostile(),
+        ];
+        let value = prop_oneof![
+            6 => select(VALUES).prop_map(str::to_string),
+            4 => hostile(),
+        ];
+        let written = Cell::new(0);
+        check(
+            20_000,
+            (service_file(), name, vec((key, value), 1..4)),
+            |(Bytes(original), name, entries)| {
+                let refs: Vec<(&str, &str)> = entries
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let mut f = file(original.clone());
+                let before_names: Vec<String> = f.sections().into_iter().map(|s| s.name).collect();
+                let result = f.upsert(&name, &refs, true);
+                let duplicated = plain_headers(&original, &name).len() > 1;
+                match result {
+                    Ok(outcome) => {
+                        prop_assert!(acceptable(&name, &entries) && !duplicated, "accepted");
+                        prop_assert_eq!(pairs(&f, &name), Some(entries.clone()));
+                        prop_assert_eq!(plain_get(f.as_bytes(), &name), Some(entries.clone()));
+                        let mut names: Vec<String> =
+                            f.sections().into_iter().map(|s| s.name).collect();
+                        let mut expected = before_names;
+                        if outcome == Upserted::Added {
+                            expected.push(name.clone());
+                        }
+                        names.sort();
+                        expected.sort();
+                        prop_assert_eq!(names, expected, "sections appeared or vanished");
+                        written.set(written.get() + 1);
                     }
-                    names.sort();
-                    expected.sort();
-                    assert_eq!(names, expected, "{ctx}: sections appeared or vanished");
-                    written += 1;
+                    Err(e) => {
+                        prop_assert!(!acceptable(&name, &entries) || duplicated, "{e}");
+                        prop_assert_eq!(Bytes(f.to_bytes()), Bytes(original), "changed on refusal");
+                        prop_assert!(!e.to_string().contains(['\n', '\r']), "{e:?}");
+                    }
                 }
-                Err(e) => {
-                    assert!(!acceptable(&name, &entries) || duplicated, "{ctx}: {e}");
-                    assert_eq!(f.to_bytes(), original, "{ctx}: changed on refusal");
-                    assert!(!e.to_string().contains(['\n', '\r']), "{ctx}: {e:?}");
-                }
-            }
-        }
-        assert!(written > 3000, "{written}");
+                Ok(())
+            },
+        );
+        assert!(written.get() > 3000, "{}", written.get());
     }
 }

@@ -1,7 +1,18 @@
 //! What the service module's tests share: a file at a fixed path, its settings as pairs,
-//! random service files and edits, and an independent plain reading to check them against.
+//! generated service files and edits (proptest strategies), and an independent plain reading
+//! to check them against.
 
+use std::fmt;
 use std::ops::Range;
+
+use proptest::arbitrary::any;
+use proptest::array::uniform;
+use proptest::bool::weighted;
+use proptest::collection::vec;
+use proptest::prop_oneof;
+use proptest::sample::{select, subsequence};
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngSeed, TestCaseResult, TestRunner};
 
 use super::edit::ServiceFile;
 use super::lines::lossy;
@@ -41,30 +52,51 @@ pub(super) fn problems(f: &ServiceFile, name: &str) -> Vec<(usize, ProblemKind)>
 }
 
 // ---- property tests ----
+//
+// Generated service files and edits, as proptest strategies: a failing property is shrunk to
+// a minimal input, and proptest prints it. The seed is fixed, so every run tries the same
+// cases and running the test again reproduces a failure; nothing is persisted (a
+// `proptest-regressions/` file would only repeat a case the fixed seed finds anyway). The
+// printed minimal input is what goes into a regression test. Change `SEED` to explore.
 
-/// splitmix64: small, deterministic, good enough to pick test cases.
-pub(super) struct Rng(pub(super) u64);
+/// The seed of every property's cases.
+const SEED: u64 = 0x5e41_ce00;
 
-impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    pub(super) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    pub(super) fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    pub(super) fn pick<'a, T: ?Sized>(&mut self, xs: &[&'a T]) -> &'a T {
-        xs[self.below(xs.len())]
+/// `cases` cases from the fixed seed, no failure persistence.
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(SEED),
+        failure_persistence: None,
+        ..Config::default()
     }
 }
 
-/// Service names the random files and edits share, so that edits meet foreign sections.
+/// Runs the property `test` on `cases` values of `strategy`; on a failure, panics with the
+/// failure shrunk to a minimal input.
+#[track_caller]
+pub(super) fn check<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> TestCaseResult,
+) {
+    let mut runner = TestRunner::new(config(cases));
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}\n{runner}");
+    }
+}
+
+/// A file's bytes, printed as a byte string (a failing input is printed with `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Bytes(pub(super) Vec<u8>);
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
+
+/// Service names the generated files and edits share, so that edits meet foreign sections.
 pub(super) const POOL: &[&str] = &["a", "b", "prod", "Prod", "app db", "café", "x#y", "k=v"];
 
 pub(super) const VALUES: &[&str] = &[
@@ -80,100 +112,114 @@ pub(super) const VALUES: &[&str] = &[
     "x",
 ];
 
-fn gen_header(rng: &mut Rng) -> Vec<u8> {
-    let name = if rng.chance(90) {
-        rng.pick(POOL).to_string()
-    } else {
-        rng.pick(&["other", "", "a]b", "caf\u{e9}x"]).to_string()
-    };
-    let line = match rng.below(7) {
-        0 => format!("  [{name}]  "),
-        1 => format!("[{name}] # comment"),
-        2 => format!("[{name}]junk"),
-        3 => format!("\t[{name}]"),
-        4 => format!("[{name}"),
-        _ => format!("[{name}]"),
-    };
-    line.into_bytes()
-}
+/// Lines libpq skips. Each strategy lists its simplest choice first: proptest shrinks toward it.
+const GAPS: &[&[u8]] = &[
+    b"",
+    b"   ",
+    b"\t",
+    b"# comment",
+    b"  #host=commented",
+    b"#[a]",
+    b"# \xff non-utf8 comment",
+];
 
-fn gen_gap(rng: &mut Rng) -> Vec<u8> {
-    rng.pick::<[u8]>(&[
-        b"",
-        b"   ",
-        b"\t",
-        b"# comment",
-        b"  #host=commented",
-        b"#[a]",
-        b"# \xff non-utf8 comment",
-    ])
-    .to_vec()
-}
+const BODIES: &[&[u8]] = &[
+    b"host=h1",
+    b"  port=5432  ",
+    b"dbname = x",
+    b"unknown=1",
+    b"noequals",
+    b"ldap://h/x",
+    b"service=other",
+    b"host=a=b # c",
+    b"user=\xff\xfe",
+    b"user=\xc3\xa9",
+    b"a=1\rb=2",
+    b"sslmode=require",
+    b"host=h2",
+];
 
-fn gen_body(rng: &mut Rng) -> Vec<u8> {
-    if rng.chance(30) {
-        return gen_gap(rng);
-    }
-    rng.pick::<[u8]>(&[
-        b"host=h1",
-        b"  port=5432  ",
-        b"dbname = x",
-        b"unknown=1",
-        b"noequals",
-        b"ldap://h/x",
-        b"service=other",
-        b"host=a=b # c",
-        b"user=\xff\xfe",
-        b"user=\xc3\xa9",
-        b"a=1\rb=2",
-        b"sslmode=require",
-        b"host=h2",
-    ])
-    .to_vec()
-}
-
-pub(super) fn gen_file(rng: &mut Rng) -> Vec<u8> {
-    let mut lines = Vec::new();
-    for _ in 0..rng.below(3) {
-        lines.push(gen_gap(rng));
-    }
-    for _ in 0..rng.below(6) {
-        lines.push(gen_header(rng));
-        for _ in 0..rng.below(5) {
-            lines.push(gen_body(rng));
+/// A header line: mostly a name of [`POOL`], in one of the forms libpq reads as a header.
+fn header() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop_oneof![
+        9 => select(POOL),
+        1 => select(&["other", "", "a]b", "caf\u{e9}x"][..]),
+    ];
+    (name, 0..7u8).prop_map(|(name, form)| {
+        match form {
+            0 | 1 => format!("[{name}]"),
+            2 => format!("  [{name}]  "),
+            3 => format!("[{name}] # comment"),
+            4 => format!("[{name}]junk"),
+            5 => format!("\t[{name}]"),
+            _ => format!("[{name}"),
         }
-    }
-    let style = rng.below(3);
-    let mut out = Vec::new();
-    for line in lines {
-        out.extend_from_slice(&line);
-        let crlf = match style {
-            0 => false,
-            1 => true,
-            _ => rng.chance(50),
-        };
-        out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-    }
-    if rng.chance(20) {
-        while out.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
-            out.pop();
-        }
-    }
-    out
+        .into_bytes()
+    })
 }
 
-pub(super) fn gen_entries(rng: &mut Rng) -> Vec<(&'static str, &'static str)> {
-    let mut keys: Vec<&str> = WRITABLE_KEYS.to_vec();
-    let mut out = Vec::new();
-    for _ in 0..rng.below(5) {
-        let key = keys.remove(rng.below(keys.len()));
-        let mut value = rng.pick(VALUES);
-        if key == "sslkey" {
-            value = "/keys/alice.key";
-        }
-        out.push((key, value));
-    }
-    out
+fn gap() -> impl Strategy<Value = Vec<u8>> {
+    select(GAPS).prop_map(<[u8]>::to_vec)
+}
+
+/// A line inside a section: a setting, a line libpq refuses there, or a gap.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![7 => select(BODIES).prop_map(<[u8]>::to_vec), 3 => gap()]
+}
+
+/// A line and whether it ends in CRLF (in a file of mixed line endings).
+fn line(text: impl Strategy<Value = Vec<u8>>) -> impl Strategy<Value = (Vec<u8>, bool)> {
+    (text, any::<bool>())
+}
+
+/// A service file: up to two gaps, then up to five sections of up to four lines each; LF,
+/// CRLF or mixed line endings; one in five without its final line ending.
+pub(super) fn service_file() -> impl Strategy<Value = Bytes> {
+    let sections = vec((line(header()), vec(line(body()), 0..5)), 0..6);
+    (vec(line(gap()), 0..3), sections, 0..3u8, weighted(0.2)).prop_map(
+        |(gaps, sections, style, unterminated)| {
+            let lines = gaps.into_iter().chain(
+                sections
+                    .into_iter()
+                    .flat_map(|(h, body)| std::iter::once(h).chain(body)),
+            );
+            let mut out = Vec::new();
+            for (text, crlf) in lines {
+                out.extend_from_slice(&text);
+                let crlf = match style {
+                    0 => false,
+                    1 => true,
+                    _ => crlf,
+                };
+                out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            }
+            if unterminated {
+                while out.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+                    out.pop();
+                }
+            }
+            Bytes(out)
+        },
+    )
+}
+
+/// Up to four settings of distinct writable keys, in any order; `sslkey` is a path without `:`.
+/// Each key has its own value, so that shrinking away one setting leaves the others as they
+/// were.
+pub(super) fn entries() -> impl Strategy<Value = Vec<(&'static str, &'static str)>> {
+    const KEYS: usize = WRITABLE_KEYS.len();
+    (
+        subsequence((0..KEYS).collect::<Vec<_>>(), 0..5).prop_shuffle(),
+        uniform::<_, KEYS>(select(VALUES)),
+    )
+        .prop_map(|(keys, values)| {
+            keys.into_iter()
+                .map(|i| match WRITABLE_KEYS[i] {
+                    "sslkey" => ("sslkey", "/keys/alice.key"),
+                    key => (key, values[i]),
+                })
+                .collect()
+        })
 }
 
 // An independent, plain reading of the file, valid for the files generated here (short
