@@ -1,0 +1,56 @@
+//! Putting certificates where PostgreSQL and libpq read them: `server-config`, `deploy-server`,
+//! `client-install`, `env`.
+
+use pgca::pg::client::InstallOptions;
+use pgca::{Error, HostName, Result, RoleName};
+
+use super::{Context, parse_port};
+use crate::args::{ClientInstallArgs, DeployServerArgs, EnvArgs, ServerConfigArgs};
+use crate::render::{self, emit};
+
+/// `pgca server-config`: the postgresql.conf and pg_hba.conf lines.
+pub fn server_config(ctx: &Context, a: &ServerConfigArgs) -> Result<()> {
+    let ca = ctx.open()?;
+    let data_dir = a
+        .data_dir
+        .as_deref()
+        .map(|d| std::fs::canonicalize(d).map_err(Error::io_at("open data directory", d)))
+        .transpose()?;
+    emit(&pgca::pg::server::server_config_text(
+        &ca,
+        &a.name.parse()?,
+        data_dir.as_deref(),
+    )?);
+    Ok(())
+}
+
+/// `pgca deploy-server`.
+pub fn deploy_server(ctx: &Context, a: &DeployServerArgs) -> Result<()> {
+    let ca = ctx.open()?;
+    let d = ca.deploy_server(&a.name.parse()?, &a.data_dir, a.owner.as_deref())?;
+    emit(&render::deployed_text(&a.name, &d));
+    Ok(())
+}
+
+/// `pgca client-install`.
+pub fn client_install(ctx: &Context, a: &ClientInstallArgs) -> Result<()> {
+    let role: RoleName = a.role.parse()?;
+    let ca = ctx.open()?;
+    let mut opts = InstallOptions::default();
+    opts.to = a.to.clone();
+    opts.owner = a.owner.clone();
+    opts.force = a.force;
+    let done = ca.client_install(&role, &opts)?;
+    emit(&render::installed_text(role.as_str(), &done.dir));
+    Ok(())
+}
+
+/// `pgca env`: export lines for `eval`.
+pub fn env(ctx: &Context, a: &EnvArgs) -> Result<()> {
+    let role: RoleName = a.role.parse()?;
+    let host: HostName = a.host.parse()?;
+    let port = a.port.as_deref().map(parse_port).transpose()?;
+    let ca = ctx.open()?;
+    emit(&ca.client_env(&role, &host, port, a.dbname.as_deref())?);
+    Ok(())
+}

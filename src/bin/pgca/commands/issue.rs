@@ -1,0 +1,184 @@
+//! Creating and issuing: `init`, `issue-server`, `issue-client`, and `passwd` (the CA keys'
+//! passphrase).
+
+use pgca::pg::client::{Connection, ServiceRequest};
+use pgca::{
+    CaDir, Error, HostName, InitOptions, IssueOptions, KeyType, Result, RoleName, Side, Validity,
+};
+
+use super::{Context, file_owner, parse_all, parse_opt, parse_port, usage_error};
+use crate::args::{InitArgs, IssueArgs, IssueClientArgs, IssueServerArgs, PasswdArgs};
+use crate::passphrase::{self, Sources};
+use crate::render::{self, emit};
+
+/// `pgca init`.
+pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
+    let dir = ctx.dir()?;
+    // Check every value before anything is created.
+    let hosts = parse_all::<HostName>(&a.server_hosts)?;
+    let key_type = parse_opt::<KeyType>(&a.key_type)?.unwrap_or_default();
+    let ca_validity =
+        parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::store::DEFAULT_CA_VALIDITY);
+    let validity =
+        parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::store::DEFAULT_LEAF_VALIDITY);
+    let mut opts = InitOptions::default();
+    opts.org = a.org.clone();
+    opts.key_type = key_type;
+    opts.ca_validity = ca_validity;
+    opts.server_hosts = hosts.clone();
+    opts.server_validity = validity;
+    if !a.no_passphrase {
+        let p = ctx
+            .sources
+            .get("new passphrase for the CA keys", true)?
+            .ok_or(Error::NoPassphraseForInit)?;
+        opts.passphrase = Some(p);
+    }
+    let (ca, server) = CaDir::init_with_server(&dir, &opts)?;
+    let mut cas = Vec::new();
+    for side in Side::BOTH {
+        let info = ca.ca_info(side)?;
+        cas.push((side, ca.ca_cert_path(side), info.not_after));
+    }
+    let server = server.as_ref().map(|issued| (issued, &hosts[..]));
+    emit(&render::init_text(&cas, server));
+    Ok(())
+}
+
+/// `pgca issue-server`.
+pub fn issue_server(ctx: &Context, a: &IssueServerArgs) -> Result<()> {
+    let names = parse_all::<HostName>(&a.names)?;
+    let opts = issue_options(&a.issue)?;
+    let ca = ctx.signing(&[Side::Server])?;
+    let issued = ca.issue_server(&names, &opts)?;
+    emit(&render::describe_server(&issued, &names));
+    Ok(())
+}
+
+/// `pgca issue-client`: one role or a batch, optionally with a service entry.
+pub fn issue_client(ctx: &Context, a: &IssueClientArgs) -> Result<()> {
+    let roles = parse_all::<RoleName>(&a.roles)?;
+    let mut opts = issue_options(&a.issue)?;
+    if a.sslpassword && !(a.encrypt_key || a.key_passphrase_file.is_some()) {
+        usage_error("--sslpassword goes with --encrypt-key");
+    }
+    if a.encrypt_key || a.key_passphrase_file.is_some() {
+        let p = passphrase::key_passphrase(a.key_passphrase_file.as_deref(), true)?.ok_or(
+            Error::BadPassphrase {
+                from: "--key-passphrase-file or a terminal".into(),
+                reason: "--encrypt-key needs a passphrase for the client key",
+            },
+        )?;
+        opts.key_passphrase = Some(p);
+    }
+    if a.service.is_none()
+        && (a.conn.host.is_some() || a.conn.dbname.is_some() || a.conn.file.file.is_some())
+    {
+        usage_error("--host, --dbname and --file go with --service");
+    }
+    if a.service.is_some() && roles.len() != 1 {
+        usage_error("--service takes exactly one ROLE");
+    }
+    let ca = ctx.signing(&[Side::Client])?;
+    let service = match &a.service {
+        Some(service) => {
+            let host: HostName = a.conn.host.as_deref().unwrap_or_default().parse()?;
+            let mut conn = Connection::new(roles[0].clone(), host);
+            conn.port = parse_port(&a.conn.port)?;
+            conn.dbname = a.conn.dbname.clone();
+            conn.crl = a.conn.crl;
+            let file = pgca::pg::service::resolve_path(a.conn.file.file.as_deref())?;
+            let mut req = ServiceRequest::new(file, service.clone());
+            req.owner = file_owner(&a.conn.file)?;
+            req.force = opts.force;
+            req.sslpassword = a.sslpassword;
+            Some((conn, req))
+        }
+        None => None,
+    };
+    // Long bulk runs show their progress on a terminal, and nothing extra elsewhere.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if terminal && !a.quiet && roles.len() >= 100 {
+        opts.progress = Some(progress_line());
+    }
+    let mut out = String::new();
+    if let Some((conn, req)) = service {
+        let (issued, _) = ca.issue_client_with_service(&conn, &opts, &req)?;
+        out.push_str(&render::describe_client(&issued));
+        out.push_str(&render::service_written(&req.name, &req.file));
+    } else {
+        let issued = ca.issue_clients(&roles, &opts)?;
+        if opts.progress.is_some() {
+            eprintln!();
+        }
+        for i in &issued {
+            out.push_str(&render::describe_client(i));
+        }
+    }
+    if !a.quiet {
+        emit(&out);
+    }
+    Ok(())
+}
+
+/// `pgca passwd`: a new passphrase (or none) for one or both CA keys.
+pub fn passwd(ctx: &Context, a: &PasswdArgs) -> Result<()> {
+    let sides: Vec<Side> = match &a.which {
+        Some(which) => vec![which.parse()?],
+        None => Side::BOTH.to_vec(),
+    };
+    let ca = ctx.signing(&sides)?;
+    let new = if a.no_passphrase {
+        None
+    } else {
+        let next = Sources::with_file(a.new_passphrase_file.clone());
+        // The new passphrase comes from its own file or the terminal, never from the variables
+        // that hold the current one.
+        let p = match &a.new_passphrase_file {
+            Some(_) => next.get("new passphrase", true)?,
+            None => passphrase::prompt_new()?,
+        };
+        Some(p.ok_or(Error::BadPassphrase {
+            from: "--new-passphrase-file or a terminal".into(),
+            reason: "none given",
+        })?)
+    };
+    let mut keys = Vec::new();
+    for side in sides {
+        ca.change_passphrase(side, new.as_ref())?;
+        keys.push((ca.root().join(side.ca_key_file()), new.is_some()));
+    }
+    emit(&render::passwd_text(&keys));
+    Ok(())
+}
+
+/// `--validity`, `--key-type` and `--force`, checked.
+fn issue_options(a: &IssueArgs) -> Result<IssueOptions> {
+    let mut opts = IssueOptions::default();
+    if let Some(v) = parse_opt::<Validity>(&a.validity)? {
+        opts.validity = v;
+    }
+    if let Some(k) = parse_opt::<KeyType>(&a.key_type)? {
+        opts.key_type = k;
+    }
+    opts.force = a.force;
+    Ok(opts)
+}
+
+/// `\rpgca: [####      ] 1200/10000 keys` on stderr, redrawn at most every 100 ms and at the end.
+fn progress_line() -> pgca::Progress {
+    let last = std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
+    pgca::Progress::new(move |done, total| {
+        let mut last = last.lock().expect("progress lock");
+        if done == total || last.elapsed() >= std::time::Duration::from_millis(100) {
+            *last = std::time::Instant::now();
+            let width = 30;
+            let filled = width * done / total.max(1);
+            eprint!(
+                "\rpgca: [{}{}] {done}/{total} keys",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        }
+    })
+}

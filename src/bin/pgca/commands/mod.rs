@@ -1,0 +1,101 @@
+//! The commands, a module per group: each turns its parsed arguments into library calls and
+//! hands what they return to [`crate::render`]. What every command shares is here: the CA
+//! directory and passphrase sources of the global options, and the parsing of plain-string
+//! arguments (the library checks the values, so a bad one fails with exit status 1, not 2).
+
+pub mod deploy;
+pub mod inspect;
+pub mod issue;
+pub mod monitor;
+pub mod revoke;
+pub mod service;
+
+use std::path::PathBuf;
+
+use pgca::{CaDir, Error, Result, Side, Validity};
+
+use crate::args::{Cli, ServiceFileArg};
+use crate::passphrase::Sources;
+
+/// The global options, parsed once: where the CA directory is, how long to wait for its lock,
+/// where the CA passphrase comes from.
+pub struct Context {
+    dir: Option<PathBuf>,
+    wait: Option<pgca::Wait>,
+    /// `--passphrase-file`, then the environment, then a prompt.
+    pub sources: Sources,
+}
+
+impl Context {
+    /// Reads the global options; a bad `--wait` fails here, before any command runs.
+    pub fn new(cli: &Cli) -> Result<Context> {
+        let wait = parse_opt::<Validity>(&cli.wait)?
+            .map(|v| pgca::Wait(std::time::Duration::from_secs(v.seconds().max(0) as u64)));
+        Ok(Context {
+            dir: cli.dir.clone(),
+            wait,
+            sources: Sources::with_file(cli.passphrase_file.clone()),
+        })
+    }
+
+    /// The CA directory: `--dir`, else `$PGCA_DIR` (clap reads it), else the default.
+    pub fn dir(&self) -> Result<PathBuf> {
+        self.dir
+            .clone()
+            .or_else(pgca::default_dir)
+            .ok_or(Error::NoDirectory)
+    }
+
+    /// Opens the CA directory with the `--wait` given.
+    pub fn open(&self) -> Result<CaDir> {
+        let ca = CaDir::open(self.dir()?)?;
+        Ok(match self.wait {
+            Some(w) => ca.with_wait(w),
+            None => ca,
+        })
+    }
+
+    /// Opens the CA directory for a command that signs with the given CAs' keys, with the
+    /// passphrase (asked for only when one of those keys is encrypted).
+    pub fn signing(&self, sides: &[Side]) -> Result<CaDir> {
+        let ca = self.open()?;
+        match ca.encrypted_key_among(sides)? {
+            None => Ok(ca),
+            Some(key) => match self.sources.get("passphrase for the CA keys", false)? {
+                Some(p) => Ok(ca.with_passphrase(p)),
+                None => Err(Error::NeedPassphrase(key)),
+            },
+        }
+    }
+}
+
+/// A command line that parsed but does not make sense: clap's usage error, exit status 2.
+pub fn usage_error(msg: &str) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, msg)
+        .exit()
+}
+
+/// `--file-owner`, looked up: (uid, gid).
+pub fn file_owner(a: &ServiceFileArg) -> Result<Option<(u32, u32)>> {
+    a.owner.as_deref().map(pgca::lookup_user).transpose()
+}
+
+/// A TCP port, 1 to 65535.
+pub fn parse_port(s: &str) -> Result<u16> {
+    s.parse::<u16>()
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or(Error::InvalidPort(s.to_string()))
+}
+
+/// Every item parsed by the library's `FromStr`, the first bad one failing.
+pub fn parse_all<T: std::str::FromStr<Err = Error>>(items: &[String]) -> Result<Vec<T>> {
+    items.iter().map(|s| s.parse()).collect()
+}
+
+/// An optional item parsed by the library's `FromStr`.
+pub fn parse_opt<T: std::str::FromStr<Err = Error>>(item: &Option<String>) -> Result<Option<T>> {
+    item.as_deref().map(str::parse).transpose()
+}

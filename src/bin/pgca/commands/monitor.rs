@@ -1,0 +1,85 @@
+//! Reading the CA directory: `list`, and the two monitoring commands with Nagios exit codes,
+//! `check` (expiry) and `verify` (a doctor).
+
+use std::process::ExitCode;
+
+use pgca::ops::check::CheckOptions;
+use pgca::{Error, Result, Side, Status, Validity, timefmt};
+
+use super::{Context, parse_opt};
+use crate::args::{CheckArgs, ListArgs, VerifyArgs};
+use crate::hints;
+use crate::render::{self, emit};
+
+/// `pgca list`.
+pub fn list(ctx: &Context, a: &ListArgs) -> Result<()> {
+    let ca = ctx.open()?;
+    let rows = ca.list(timefmt::now())?;
+    if a.json {
+        emit(&render::json(&rows));
+    } else {
+        let mut out = render::list_table(&rows);
+        if !Side::BOTH
+            .iter()
+            .all(|&s| ca.ca_key_encrypted(s).unwrap_or(true))
+        {
+            out.push_str(render::UNENCRYPTED_NOTE);
+        }
+        emit(&out);
+    }
+    Ok(())
+}
+
+/// `pgca check`: Nagios output and exit status; anything that stops the check is UNKNOWN (3).
+pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
+    let report = (|| {
+        let mut opts = CheckOptions::default();
+        opts.within = parse_opt::<Validity>(&a.within)?;
+        let report = ctx.open()?.check(&opts)?;
+        if let Some(path) = &a.prometheus {
+            pgca::ops::check::write_textfile(path, &report.prometheus())?;
+        }
+        Ok::<_, Error>(report)
+    })();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return unknown(&e),
+    };
+    if a.json {
+        emit(&render::json(&report));
+    } else {
+        emit(&render::check_text(&report));
+    }
+    ExitCode::from(report.status.exit_code())
+}
+
+/// `pgca verify`: Nagios output and exit status, like check.
+pub fn verify(ctx: &Context, a: &VerifyArgs) -> ExitCode {
+    let report = (|| {
+        let mut ca = ctx.open()?;
+        // Never a prompt: a doctor runs from monitoring too.
+        if ctx.sources.given()
+            && let Some(p) = ctx.sources.get("passphrase", false)?
+        {
+            ca = ca.with_passphrase(p);
+        }
+        ca.verify(None)
+    })();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return unknown(&e),
+    };
+    if a.json {
+        emit(&render::json(&report));
+    } else {
+        emit(&render::verify_text(&report));
+    }
+    ExitCode::from(report.status.exit_code())
+}
+
+/// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), said on stdout where Nagios
+/// reads it.
+fn unknown(e: &Error) -> ExitCode {
+    emit(&render::unknown_text(&hints::with_hint(e)));
+    ExitCode::from(Status::Unknown.exit_code())
+}

@@ -1,0 +1,473 @@
+//! Everything the commands print on stdout: tables, descriptions of what was done, `inspect`'s
+//! rows, the Nagios lines of `check` and `verify`, and [`emit`], which writes them.
+//!
+//! Names that come from certificates or files are printed escaped (`\x1b`, `\n`): a foreign
+//! certificate's subject may hold terminal escape sequences.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use pgca::inventory::CrlRecord;
+use pgca::ops::check::CheckReport;
+use pgca::ops::renew::RenewReport;
+use pgca::ops::revoke::Revoked;
+use pgca::ops::verify::VerifyReport;
+use pgca::pg::server::Deployed;
+use pgca::pg::service::Section;
+use pgca::x509::inspect::{CrlInfo, escape_controls};
+use pgca::{CertInfo, HostName, IssuedCert, ListEntry, Reason, Side, Status, timefmt};
+use time::OffsetDateTime;
+
+/// The note `list` and `check` add when a CA key is stored unencrypted.
+pub const UNENCRYPTED_NOTE: &str = "note: the CA keys are stored unencrypted (pgca init --no-passphrase); pgca passwd encrypts them\n";
+
+/// Writes to stdout; a closed pipe (`pgca list | head`) is not an error.
+pub fn emit(s: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("pgca: cannot write output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Pretty JSON and a final newline.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("output serialises") + "\n"
+}
+
+/// `init`: the two CAs, then the server certificate or what to do next.
+pub fn init_text(
+    cas: &[(Side, PathBuf, OffsetDateTime)],
+    server: Option<(&IssuedCert, &[HostName])>,
+) -> String {
+    let mut out = String::new();
+    for (side, path, not_after) in cas {
+        out.push_str(&format!(
+            "created {} CA {} (expires {})\n",
+            side.name(),
+            path.display(),
+            timefmt::human(*not_after)
+        ));
+    }
+    match server {
+        Some((issued, hosts)) => out.push_str(&describe_server(issued, hosts)),
+        None => out.push_str("next: pgca issue-server HOST..., then pgca issue-client ROLE...\n"),
+    }
+    out
+}
+
+/// A server certificate just issued: names, serial, key type, expiry, files.
+pub fn describe_server(i: &IssuedCert, names: &[HostName]) -> String {
+    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+    format!(
+        "{} server certificate for {} (serial {}, {}, expires {})\n  certificate: {}\n  key:         {}\n",
+        if i.replaced.is_some() {
+            "replaced"
+        } else {
+            "issued"
+        },
+        names.join(", "),
+        i.serial,
+        i.key_type,
+        timefmt::human(i.not_after),
+        i.cert_path.display(),
+        i.key_path.display(),
+    )
+}
+
+/// A client certificate just issued, on one line.
+pub fn describe_client(i: &IssuedCert) -> String {
+    format!(
+        "{} client certificate for role {:?}: {} (serial {}, expires {})\n",
+        if i.replaced.is_some() {
+            "replaced"
+        } else {
+            "issued"
+        },
+        i.name,
+        i.cert_path.display(),
+        i.serial,
+        timefmt::human(i.not_after),
+    )
+}
+
+/// The line after a service entry written with `issue-client --service`.
+pub fn service_written(name: &str, file: &Path) -> String {
+    format!(
+        "wrote service {name:?} to {}: psql \"service={name}\"\n",
+        file.display()
+    )
+}
+
+/// `passwd`: each key file and how it is stored now.
+pub fn passwd_text(keys: &[(PathBuf, bool)]) -> String {
+    keys.iter()
+        .map(|(path, encrypted)| {
+            let how = if *encrypted {
+                "encrypted with the new passphrase"
+            } else {
+                "stored unencrypted"
+            };
+            format!("{}: {how}\n", path.display())
+        })
+        .collect()
+}
+
+/// `list`: a table, one certificate a row.
+pub fn list_table(rows: &[ListEntry]) -> String {
+    let header = ["KIND", "NAME", "SERIAL", "NOT AFTER", "DAYS", "STATE"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.kind.to_string(),
+                r.name.escape_debug().to_string(),
+                r.serial.to_string(),
+                timefmt::human(r.not_after),
+                r.days_left.to_string(),
+                r.state.to_string(),
+            ]
+        })
+        .collect();
+    let mut width = header.map(str::len);
+    for c in &cells {
+        for (w, s) in width.iter_mut().zip(c) {
+            *w = (*w).max(s.chars().count());
+        }
+    }
+    let line = |c: [&str; 6]| -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in c.iter().zip(width).enumerate() {
+            if i == 4 {
+                s.push_str(&format!("{cell:>w$}  "));
+            } else if i == 5 {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(header);
+    for c in &cells {
+        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]));
+    }
+    out
+}
+
+/// `check`: the Nagios summary, a line per finding that is not OK, the unencrypted-key note.
+pub fn check_text(report: &CheckReport) -> String {
+    let mut out = report.summary() + "\n";
+    for f in report
+        .certificates
+        .iter()
+        .filter(|f| f.status != Status::Ok)
+    {
+        out.push_str(&format!("{}: {}\n", f.status, f.detail));
+    }
+    if !report.ca_keys_encrypted {
+        out.push_str(UNENCRYPTED_NOTE);
+    }
+    out
+}
+
+/// `verify`: the Nagios summary and a line per problem.
+pub fn verify_text(report: &VerifyReport) -> String {
+    let mut out = format!(
+        "PGCA {} - {} certificates checked, {} problems\n",
+        report.status,
+        report.certificates,
+        report.problems.len()
+    );
+    for p in &report.problems {
+        out.push_str(&format!("{}: {}: {}\n", p.status, p.path.display(), p.what));
+    }
+    out
+}
+
+/// What stopped `check` or `verify`: Nagios UNKNOWN, on stdout where Nagios reads it.
+pub fn unknown_text(message: &str) -> String {
+    format!("PGCA UNKNOWN - {message}\n")
+}
+
+/// `revoke`: what was revoked, the CRL, what stays valid, where the CRL went.
+pub fn revoke_text(done: &Revoked, reason: Reason) -> String {
+    let mut out = String::new();
+    for (kind, name, serial) in &done.already {
+        out.push_str(&format!(
+            "{kind} {name} (serial {serial}) was revoked already: nothing to do\n"
+        ));
+    }
+    for (kind, name, serial) in &done.revoked {
+        out.push_str(&format!(
+            "revoked {kind} {name} (serial {serial}, {reason})\n"
+        ));
+    }
+    if let Some(crl) = &done.crl {
+        out.push_str(&format!("  wrote {}\n", crl.display()));
+    }
+    for (kind, name, serial) in &done.still_valid {
+        out.push_str(&format!(
+            "  still valid: {kind} {name} serial {serial} (revoke it by serial, or leave out --only-current)\n"
+        ));
+    }
+    if let Some(c) = &done.crl_record {
+        out.push_str(&clamp_note(c));
+    }
+    for d in &done.redeployed {
+        out.push_str(&format!(
+            "  deployed to {}: reload PostgreSQL to enforce it\n",
+            d.display()
+        ));
+    }
+    out
+}
+
+/// `crl`: each CRL written, with its number and next update.
+pub fn crl_written(file: &Path, c: &CrlRecord) -> String {
+    format!(
+        "wrote {} (CRL number {}, next update {})\n{}",
+        file.display(),
+        c.number,
+        timefmt::human(c.next_update),
+        clamp_note(c)
+    )
+}
+
+/// A line saying a CRL's nextUpdate was cut to its CA's expiry, or nothing.
+pub fn clamp_note(c: &CrlRecord) -> String {
+    if !c.clamped_to_ca_expiry {
+        return String::new();
+    }
+    let side = c.ca.side();
+    format!(
+        "note: {}.crl's next update is clamped to the {} CA's expiry, {}: a CRL cannot outlive its CA\n",
+        c.ca,
+        side.name(),
+        timefmt::human(c.next_update)
+    )
+}
+
+/// `renew`: a line per renewed certificate (and where it was deployed), per CRL; `nothing to
+/// renew` unless `quiet`.
+pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
+    let mut out = String::new();
+    for r in &report.renewed {
+        let i = &r.issued;
+        out.push_str(&format!(
+            "renewed {} {}: serial {} -> {}, expires {}\n",
+            i.kind,
+            i.name,
+            r.old_serial,
+            i.serial,
+            timefmt::human(i.not_after)
+        ));
+        for d in &r.redeployed {
+            out.push_str(&format!(
+                "  deployed to {} (reload PostgreSQL to use it)\n",
+                d.display()
+            ));
+        }
+    }
+    for c in &report.crls {
+        out.push_str(&format!(
+            "renewed {}.crl: CRL number {}, next update {}\n",
+            c.ca,
+            c.number,
+            timefmt::human(c.next_update)
+        ));
+        out.push_str(&clamp_note(c));
+    }
+    if report.renewed.is_empty() && report.crls.is_empty() && !quiet {
+        out.push_str("nothing to renew\n");
+    }
+    out
+}
+
+/// `deploy-server`: where it went and how to switch PostgreSQL over.
+pub fn deployed_text(name: &str, d: &Deployed) -> String {
+    format!(
+        "deployed server certificate {name} (serial {}) to {}
+  include it at the end of postgresql.conf:  include_if_exists = '{}'
+  then reload PostgreSQL: pg_ctl reload, or SELECT pg_reload_conf()
+",
+        d.serial,
+        d.data_dir.display(),
+        d.include_file.display()
+    )
+}
+
+/// `client-install`: where the files went and how to connect.
+pub fn installed_text(role: &str, dir: &Path) -> String {
+    format!(
+        "installed role {role:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt
+  connect with: psql \"host=HOST user={role} sslmode=verify-full\"
+",
+        dir.display()
+    )
+}
+
+/// `service add`.
+pub fn service_added(replaced: bool, name: &str, file: &Path) -> String {
+    let verb = if replaced { "replaced" } else { "added" };
+    format!(
+        "{verb} service {name:?} in {}: psql \"service={name}\"\n",
+        file.display()
+    )
+}
+
+/// `service remove`.
+pub fn service_removed(name: &str, file: &Path) -> String {
+    format!("removed service {name:?} from {}\n", file.display())
+}
+
+/// `service list`: a line per section, and whether libpq ever reads it.
+pub fn service_list(sections: &[Section]) -> String {
+    let mut out = String::new();
+    for s in sections {
+        let get = |k: &str| {
+            s.entries
+                .iter()
+                .find(|e| e.key == k)
+                .map_or("-", |e| e.value.as_str())
+        };
+        let note = match s.shadowed_by {
+            Some(first) => format!("  (ignored by libpq: line {first} has the same name)"),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{}  line {}  user={} host={} sslmode={}{note}\n",
+            s.name.escape_debug(),
+            s.line,
+            get("user"),
+            get("host"),
+            get("sslmode")
+        ));
+    }
+    out
+}
+
+/// `service show`: the section as libpq reads it, `sslpassword` hidden.
+pub fn service_show(s: &Section) -> String {
+    let mut out = format!("[{}]\n", s.name);
+    for e in &s.entries {
+        let v = if e.key == "sslpassword" {
+            "(hidden)"
+        } else {
+            e.value.as_str()
+        };
+        out.push_str(&format!("{}={v}\n", e.key));
+    }
+    out
+}
+
+/// `inspect`'s rows. Every value is printed through [`escape_controls`]: a foreign
+/// certificate's names may hold terminal escape sequences and line breaks.
+pub fn inspect_text(file: &Path, i: &CertInfo, now: OffsetDateTime) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("file", file.display().to_string()),
+        (
+            "subject",
+            if i.subject.is_empty() {
+                "-".to_string()
+            } else {
+                i.subject.clone()
+            },
+        ),
+        ("issuer", i.issuer.clone()),
+        ("serial", i.serial.to_string()),
+        ("not before", timefmt::human(i.not_before)),
+        (
+            "not after",
+            format!(
+                "{} ({} days left)",
+                timefmt::human(i.not_after),
+                i.days_left(now)
+            ),
+        ),
+        ("key type", i.key_type.clone()),
+        ("signature", i.signature_algorithm.clone()),
+        ("CA", yes_no(i.is_ca).to_string()),
+    ];
+    if let Some(p) = i.path_len {
+        rows.push(("path length", p.to_string()));
+    }
+    rows.extend([
+        ("SANs", list(&i.sans)),
+        ("key usage", list(&i.key_usage)),
+        ("extended key usage", list(&i.extended_key_usage)),
+        (
+            "subject key id",
+            i.subject_key_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "authority key id",
+            i.authority_key_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("SHA-256 fingerprint", i.sha256_fingerprint.clone()),
+    ]);
+    rows_text(rows)
+}
+
+/// `inspect`'s rows for a CRL, the issuer and file name escaped as in [`inspect_text`], then a
+/// line per revoked certificate.
+pub fn crl_text(file: &Path, c: &CrlInfo) -> String {
+    let mut out = format!(
+        "file:         {}\nissuer:       {}\nCRL number:   {}\nthis update:  {}\nnext update:  {}\nauthority key id: {}\nrevoked:      {}\n",
+        escape_controls(&file.display().to_string()),
+        escape_controls(&c.issuer),
+        c.number.map_or("-".to_string(), |n| n.to_string()),
+        timefmt::human(c.this_update),
+        c.next_update.map_or("-".to_string(), timefmt::human),
+        c.authority_key_id.as_deref().unwrap_or("-"),
+        c.revoked.len()
+    );
+    for r in &c.revoked {
+        out.push_str(&format!(
+            "  {}  {}  {}\n",
+            r.serial,
+            timefmt::human(r.at),
+            r.reason.as_deref().unwrap_or("unspecified")
+        ));
+    }
+    out
+}
+
+/// `key: value` rows, the values aligned and escaped.
+fn rows_text(rows: Vec<(&str, String)>) -> String {
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    rows.into_iter()
+        .map(|(k, v)| format!("{:<w$} {}\n", format!("{k}:"), escape_controls(&v)))
+        .collect()
+}
+
+/// `inspect --json` of a certificate: the library's [`CertInfo`], with days left and the file.
+#[derive(serde::Serialize)]
+struct InspectJson<'a> {
+    #[serde(flatten)]
+    info: &'a CertInfo,
+    days_left: i64,
+    file: String,
+}
+
+/// `inspect --json` of a certificate, its keys sorted as every version of pgca printed them.
+pub fn inspect_json(file: &Path, info: &CertInfo, now: OffsetDateTime) -> serde_json::Value {
+    let v = InspectJson {
+        info,
+        days_left: info.days_left(now),
+        file: file.display().to_string(),
+    };
+    serde_json::to_value(v).expect("certificate info serialises")
+}
+
