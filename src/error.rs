@@ -2,6 +2,8 @@
 //!
 //! Every message is a single lowercase line that names the path or value at fault, so that the
 //! command line tool can print it as it is (`pgca: <message>`) and cron mail stays readable.
+//! A message says what is wrong, never what to type about it: advice that names a flag or a
+//! command (`--force`, `pgca init`) is the binary's, which adds it as a hint.
 //! The underlying cause is kept in [`std::error::Error::source`].
 
 use std::fmt;
@@ -66,7 +68,7 @@ pub enum Error {
     },
 
     /// A name whose current certificate is revoked: nothing renews, installs or deploys it.
-    #[error("{kind} {name}'s certificate (serial {serial}) is revoked: issue a new one explicitly")]
+    #[error("{kind} {name}'s certificate (serial {serial}) is revoked")]
     Revoked {
         /// Server or client.
         kind: crate::model::kind::CertKind,
@@ -110,20 +112,20 @@ pub enum Error {
     },
 
     /// Neither `--dir`, `PGCA_DIR` nor `HOME` says where the CA directory is.
-    #[error("no CA directory given: use --dir DIR or set PGCA_DIR")]
+    #[error("no CA directory given")]
     NoDirectory,
 
     /// The directory holds no CA yet.
-    #[error("no CA in {}: run `pgca init`", .0.display())]
+    #[error("no CA in {}", .0.display())]
     NoCa(PathBuf),
 
     /// `init` was asked to create a CA where one exists already.
-    #[error("{} already holds a CA: use another --dir, or remove it first", .0.display())]
+    #[error("{} already holds a CA", .0.display())]
     CaExists(PathBuf),
 
     /// The directory holds CA files but no inventory: an interrupted `init`, or foreign files.
     #[error(
-        "{} holds {} but no inventory: an interrupted `pgca init`? remove those files or use another --dir",
+        "{} holds {} but no inventory",
         dir.display(), found.display()
     )]
     PartialCa {
@@ -184,11 +186,11 @@ pub enum Error {
     DuplicateName(String),
 
     /// A certificate of that name exists and `--force` was not given.
-    #[error("{} already exists: use --force to replace it", .0.display())]
+    #[error("{} already exists", .0.display())]
     CertExists(PathBuf),
 
     /// A certificate that should exist has not been issued.
-    #[error("no {kind} certificate for {name:?} in {}: run `pgca {command} {name}`", dir.display())]
+    #[error("no {kind} certificate for {name:?} in {}", dir.display())]
     NotIssued {
         /// `server` or `client`.
         kind: &'static str,
@@ -227,9 +229,7 @@ pub enum Error {
     UnknownReason(String),
 
     /// An attempt to revoke one of the CAs.
-    #[error(
-        "{0} cannot be revoked: a CA is not listed in its own CRL; to retire it, create a new CA directory and move to it"
-    )]
+    #[error("{0} cannot be revoked: a CA is not listed in its own CRL")]
     RevokeCa(&'static str),
 
     /// No certificate has that name or serial.
@@ -244,13 +244,11 @@ pub enum Error {
     },
 
     /// A name that is both a server and a client certificate.
-    #[error(
-        "{0:?} names both a server and a client certificate: give the serial instead (see `pgca list`)"
-    )]
+    #[error("{0:?} names both a server and a client certificate")]
     Ambiguous(String),
 
     /// A CRL that is asked for but has not been written yet.
-    #[error("{} does not exist yet: run `pgca crl` to write the CRLs", .0.display())]
+    #[error("{} does not exist yet", .0.display())]
     NoCrl(PathBuf),
 
     /// The passphrase does not decrypt the key.
@@ -258,7 +256,7 @@ pub enum Error {
     WrongPassphrase(PathBuf),
 
     /// A CA key is encrypted and no passphrase was given.
-    #[error("{} is encrypted: give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE (standard input is not a terminal to ask on)", .0.display())]
+    #[error("{} is encrypted", .0.display())]
     NeedPassphrase(PathBuf),
 
     /// A passphrase source that gives no usable passphrase.
@@ -271,15 +269,11 @@ pub enum Error {
     },
 
     /// `init` encrypts the CA keys and found no passphrase.
-    #[error(
-        "pgca init encrypts the CA keys: give --passphrase-file FILE, set PGCA_PASSPHRASE_FILE, run it on a terminal, or choose --no-passphrase"
-    )]
+    #[error("no passphrase for the new CA keys")]
     NoPassphraseForInit,
 
     /// A client key that is encrypted, renewed without its passphrase.
-    #[error(
-        "{0}'s key is encrypted: renew it with --key-passphrase-file FILE (the new key is encrypted with it too)"
-    )]
+    #[error("{0}'s key is encrypted")]
     NeedKeyPassphrase(String),
 
     /// A TCP port that is not a number from 1 to 65535.
@@ -324,7 +318,7 @@ pub enum Error {
 
     /// A leaf would be valid longer than the CA that signs it.
     #[error(
-        "the certificate would expire {}, after the {ca} CA does ({}): shorten --validity or renew the CA",
+        "the certificate would expire {}, after the {ca} CA does ({})",
         human(*not_after), human(*ca_not_after)
     )]
     OutlivesCa {
@@ -337,7 +331,7 @@ pub enum Error {
     },
 
     /// The CA certificate has expired: it cannot sign anything useful.
-    #[error("the {ca} CA expired {} (now {}): renew the CA", human(*not_after), human(*now))]
+    #[error("the {ca} CA expired {} (now {})", human(*not_after), human(*now))]
     CaExpired {
         /// Which CA (`server` or `client`).
         ca: &'static str,
@@ -405,7 +399,7 @@ pub enum Error {
     },
 
     /// The service file holds the service already and `--force` was not given.
-    #[error("service {name:?} already exists in {}: use --force to replace it", path.display())]
+    #[error("service {name:?} already exists in {}", path.display())]
     ServiceExists {
         /// The service name.
         name: String,
@@ -416,7 +410,7 @@ pub enum Error {
     /// The service file holds the service more than once: pgca does not guess which to edit.
     #[error(
         "service {name:?} appears {} times in {} (lines {}): libpq uses the first (line {}); \
-         pgca will not guess which one to change: edit the file by hand",
+         pgca will not guess which one to change",
         lines.len(), path.display(), join_lines(lines), lines.first().copied().unwrap_or(0)
     )]
     DuplicateService {

@@ -1,13 +1,162 @@
-//! What to do about a failure: advice that names pgca's flags and commands.
+//! What to do about a failure: the advice printed after a library error.
+//!
+//! The library's messages say what is wrong and where (`/etc/pgca/clients/alice.crt already
+//! exists`); which flag or command fixes it is the command line's business, so it is added
+//! here, on the same line after a colon: `pgca: <message>: <hint>`. One line per failure keeps
+//! cron mail and Nagios status lines readable, and is what the exit-status contract promises.
 
-use pgca::Error;
+use pgca::ops::renew::RenewFailure;
+use pgca::{CertKind, Error};
 
-/// The error's message.
+/// The error's message, and its hint when there is one: `<message>: <hint>`.
 pub fn with_hint(e: &Error) -> String {
-    e.to_string()
+    match hint(e) {
+        Some(h) => format!("{e}: {h}"),
+        None => e.to_string(),
+    }
 }
 
-/// A line of `renew`'s failures.
-pub fn failure_with_hint(line: &str) -> String {
-    line.to_string()
+/// The advice for an error, if pgca has any.
+pub fn hint(e: &Error) -> Option<String> {
+    let h = match e {
+        Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
+        Error::NoCa(_) => "run `pgca init`".into(),
+        Error::CaExists(_) => "use another --dir, or remove it first".into(),
+        Error::PartialCa { .. } => {
+            "an interrupted `pgca init`? remove those files or use another --dir".into()
+        }
+        Error::CertExists(_) | Error::ServiceExists { .. } => "use --force to replace it".into(),
+        Error::NotIssued { kind, name, .. } => match *kind {
+            "server" => format!("run `pgca issue-server {}`", shell_word(name)),
+            "client" => format!("run `pgca issue-client {}`", shell_word(name)),
+            _ => format!(
+                "run `pgca issue-server {0}` or `pgca issue-client {0}`, or see `pgca list`",
+                shell_word(name)
+            ),
+        },
+        Error::Revoked { kind, name, .. } => {
+            let command = if *kind == CertKind::Server {
+                "issue-server"
+            } else {
+                "issue-client"
+            };
+            format!(
+                "issue a new one explicitly: `pgca {command} {} --force`",
+                shell_word(name)
+            )
+        }
+        Error::Ambiguous(_) => "give the serial instead (see `pgca list`)".into(),
+        Error::RevokeCa(_) => "to retire it, create a new CA directory and move to it".into(),
+        Error::NoCrl(_) => "run `pgca crl` to write the CRLs".into(),
+        Error::NeedPassphrase(_) => "give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE \
+             (standard input is not a terminal to ask on)"
+            .into(),
+        Error::NoPassphraseForInit => "pgca init encrypts the CA keys: give --passphrase-file \
+             FILE, set PGCA_PASSPHRASE_FILE, run it on a terminal, or choose --no-passphrase"
+            .into(),
+        Error::NeedKeyPassphrase(_) => {
+            "renew it with --key-passphrase-file FILE (the new key is encrypted with it too)".into()
+        }
+        Error::OutlivesCa { .. } => "shorten --validity or renew the CA".into(),
+        Error::CaExpired { .. } => "renew the CA".into(),
+        Error::DuplicateService { .. } => "edit the file by hand".into(),
+        _ => return None,
+    };
+    Some(h)
+}
+
+/// A failure of `renew` (`cannot renew client alice: <message>`), with the hint of its error.
+pub fn failure_with_hint(f: &RenewFailure) -> String {
+    let error = match f {
+        RenewFailure::Renew { error, .. }
+        | RenewFailure::RevokeOld { error, .. }
+        | RenewFailure::Crl { error, .. }
+        | RenewFailure::Deploy { error, .. } => error,
+        _ => return f.to_string(),
+    };
+    match hint(error) {
+        Some(h) => format!("{f}: {h}"),
+        None => f.to_string(),
+    }
+}
+
+/// A name as one shell word: as it is when it holds only characters no shell treats specially,
+/// else in single quotes; control characters are shown escaped (`\n`), keeping the hint on its
+/// line (the library refuses them in names it issues, but a name given on the command line
+/// reaches the hint unchecked).
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-:@%+=,/".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        let quoted = format!("'{}'", s.replace('\'', r"'\''"));
+        pgca::x509::inspect::escape_controls(&quoted).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn not_issued(kind: &'static str, name: &str) -> Error {
+        Error::NotIssued {
+            kind,
+            name: name.into(),
+            dir: PathBuf::from("/ca"),
+            command: "issue-client",
+        }
+    }
+
+    #[test]
+    fn not_issued_names_the_command_of_its_kind() {
+        assert_eq!(
+            with_hint(&not_issued("server", "db")),
+            "no server certificate for \"db\" in /ca: run `pgca issue-server db`"
+        );
+        assert_eq!(
+            with_hint(&not_issued("client", "alice")),
+            "no client certificate for \"alice\" in /ca: run `pgca issue-client alice`"
+        );
+        let either = with_hint(&not_issued("server or client", "x"));
+        assert!(
+            either.contains("`pgca issue-server x` or `pgca issue-client x`"),
+            "{either}"
+        );
+    }
+
+    #[test]
+    fn names_are_quoted_for_the_shell() {
+        assert_eq!(shell_word("alice"), "alice");
+        assert_eq!(shell_word("*.db.example.com"), "'*.db.example.com'");
+        assert_eq!(shell_word("o'brien x"), r"'o'\''brien x'");
+    }
+
+    #[test]
+    fn renew_failures_get_the_hint_of_their_error() {
+        let f = RenewFailure::Renew {
+            kind: CertKind::Client,
+            name: "alice".into(),
+            error: Error::NeedKeyPassphrase("client alice".into()),
+        };
+        assert_eq!(
+            failure_with_hint(&f),
+            "cannot renew client alice: client alice's key is encrypted: renew it with \
+             --key-passphrase-file FILE (the new key is encrypted with it too)"
+        );
+    }
+
+    #[test]
+    fn no_hint_is_a_line_of_its_own() {
+        for e in [
+            Error::NoDirectory,
+            Error::NoCa("/ca".into()),
+            Error::NoPassphraseForInit,
+            not_issued("client", "a\nb"),
+        ] {
+            assert!(!with_hint(&e).contains('\n'), "{e:?}");
+        }
+    }
 }

@@ -470,4 +470,3 @@ pub fn inspect_json(file: &Path, info: &CertInfo, now: OffsetDateTime) -> serde_
     };
     serde_json::to_value(v).expect("certificate info serialises")
 }
-

@@ -560,7 +560,7 @@ mod tests {
         let e = f.upsert("a", &[("host", "new")], false).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "service \"a\" already exists in /x/pg_service.conf: use --force to replace it"
+            "service \"a\" already exists in /x/pg_service.conf"
         );
         assert_eq!(f.to_bytes(), b"[a]\nhost=old\n");
         assert_eq!(
@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "service \"a\" appears 2 times in /x/pg_service.conf (lines 1, 5): libpq uses the \
-             first (line 1); pgca will not guess which one to change: edit the file by hand"
+             first (line 1); pgca will not guess which one to change"
         );
         assert!(matches!(
             f.remove("a").unwrap_err(),

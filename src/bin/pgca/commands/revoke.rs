@@ -64,7 +64,7 @@ pub fn renew(ctx: &Context, a: &RenewArgs) -> Result<ExitCode> {
     emit(&render::renew_text(&report, a.quiet));
     let mut failed = !report.failures.is_empty();
     for f in &report.failures {
-        eprintln!("pgca: {}", hints::failure_with_hint(&f.to_string()));
+        eprintln!("pgca: {}", hints::failure_with_hint(f));
     }
     let renewed = report.renewed_names();
     if !renewed.is_empty() && !a.exec.is_empty() {
