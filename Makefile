@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DEMO_DIR ?= demo
 
-.PHONY: all build test deps lint fmt demo bench clean-demo stress fuzz
+.PHONY: all build test deps lint fmt demo bench clean-demo stress fuzz man
 
 all: build
 
@@ -26,6 +26,11 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# Man pages from the same clap definitions as --help: target/man/pgca.1 and one page per
+# command (pgca-init.1, pgca-service-add.1, ...); read one with man -l target/man/pgca-renew.1.
+man:
+	$(CARGO) run --locked --quiet --example man -- target/man
 
 # The main job on a fresh machine: a demo CA in ./$(DEMO_DIR), a server certificate for
 # localhost, a client certificate for the role alice, and the inventory.

@@ -1,4 +1,6 @@
-//! The command line: clap definitions only. `main.rs` turns them into library calls.
+//! The command line: clap definitions only, and [`command`], the one `clap::Command` that
+//! parsing, `--help`, completions and man pages all use. The commands turn them into library
+//! calls.
 //!
 //! Names, durations and key types are taken as plain strings and checked by the library, so that
 //! a bad value gets pgca's one-line message and exit status 1, while exit status 2 stays what
@@ -6,43 +8,98 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+// The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
+// continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
+// the terminal) never breaks one on an 80-column terminal. Every command shows one.
 
 const EXIT_CODES: &str = "\
 Exit status:
   0  success
-  1  failure: bad input (a name, duration or key type), an existing certificate without --force,
-     a file that cannot be read or written, a CA that cannot sign, a path another user
-     controls, a revoked certificate, a lock still held after --wait
+  1  failure, one line on stderr: bad input (a name, duration or key type),
+     an existing certificate without --force, a file that cannot be read or
+     written, a CA that cannot sign, a path another user controls, a revoked
+     certificate, a lock still held after --wait
   2  usage error: unknown command or option, missing argument
-check and verify follow the Nagios convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
-The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else ~/.local/share/pgca.";
+check and verify follow the Nagios convention instead: 0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN (pgca check --help).
+
+The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else
+~/.local/share/pgca.";
+
+/// What every command without a block of its own shows.
+const COMMAND_EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure, one line on stderr
+  2  usage error: unknown option, missing argument";
 
 const CHECK_EXIT_CODES: &str = "\
-Exit status (Nagios plugin convention; the most severe finding wins: CRITICAL, WARNING, UNKNOWN):
+Exit status (the Nagios plugin convention; the most severe finding wins, in
+the order CRITICAL, WARNING, UNKNOWN):
   0  OK        nothing due
   1  WARNING   a certificate due for renewal, or a CA due for rollover
-  2  CRITICAL  a certificate expired or not yet valid, a key that does not match its
-               certificate, a certificate file that is not the one the inventory records,
-               a CA that expires before a certificate it signed
+  2  CRITICAL  a certificate expired or not yet valid, a key that does not
+               match its certificate, a certificate file that is not the one
+               the inventory records, a CA that expires before a certificate
+               it signed
   3  UNKNOWN   the directory or a file could not be read, or is corrupt";
+
+const VERIFY_EXIT_CODES: &str = "\
+Exit status (the Nagios plugin convention; the most severe problem wins, in
+the order CRITICAL, WARNING, UNKNOWN):
+  0  OK        no problem found
+  1  WARNING   leftovers of an interrupted write, a deployed copy that is not
+               current, a CA directory mode other than 0700
+  2  CRITICAL  a key that does not match its certificate, a broken chain or
+               usage, a key file others can read, a CRL that does not verify
+  3  UNKNOWN   the directory, a certificate, a key or a CRL cannot be read";
+
+const RENEW_EXIT_CODES: &str = "\
+Exit status:
+  0  success: renewed what was due, or nothing was due
+  1  failure: a line on stderr for each; the rest was still renewed, and a
+     failed hook does not undo the renewal
+  2  usage error: unknown option, missing argument";
+
+/// The command line as clap sees it: the derived definitions, with the exit-status block on
+/// every subcommand that has none of its own. Parsing, `--help`, `pgca completions` and the
+/// man pages (`examples/man.rs`, which includes this file) all come from here.
+pub fn command() -> clap::Command {
+    fn with_exit_codes(cmd: clap::Command) -> clap::Command {
+        let cmd = cmd.mut_subcommands(with_exit_codes);
+        if cmd.get_after_help().is_some() || cmd.has_subcommands() {
+            cmd
+        } else {
+            cmd.after_help(COMMAND_EXIT_CODES)
+        }
+    }
+    Cli::command().mut_subcommands(with_exit_codes)
+}
+
+/// Parses the command line; a usage error exits with status 2 here.
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+}
 
 const KEY_TYPES: &str = "ecdsa-p256 (default), ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096";
 
 /// pgca: a certificate authority for PostgreSQL TLS.
 ///
-/// Creates a server CA (clients trust it with sslrootcert and sslmode=verify-full) and a
-/// separate client CA (the server trusts it with ssl_ca_file), then issues server certificates
-/// for host names and client certificates whose CN is the PostgreSQL role, for pg_hba.conf's
-/// `cert` method.
+/// Creates a server CA (clients trust it with sslrootcert and sslmode=verify-full)
+/// and a separate client CA (the server trusts it with ssl_ca_file), then issues
+/// server certificates for host names and client certificates whose CN is the
+/// PostgreSQL role, for pg_hba.conf's `cert` method.
 ///
 /// Typical start:
 ///   pgca init --server-host db.example.com
 ///   pgca issue-client alice
 ///   pgca list
 #[derive(Debug, Parser)]
-#[command(name = "pgca", version, verbatim_doc_comment, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+#[command(name = "pgca", version, verbatim_doc_comment, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
     /// The CA directory (created by `init`, mode 0700)
     #[arg(long, global = true, env = "PGCA_DIR", value_name = "DIR")]
@@ -112,7 +169,7 @@ pub enum Command {
     /// once it expires within a year, before a freshly issued 1-year certificate would. Reads
     /// the certificates on disk, and checks each key against its certificate (the public key
     /// the key file records, as OpenSSL does when PostgreSQL loads it; pgca verify goes further).
-    #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
+    #[command(after_help = CHECK_EXIT_CODES)]
     Check(CheckArgs),
 
     /// Check the whole CA directory and every deployment; report every problem (a doctor)
@@ -121,7 +178,7 @@ pub enum Command {
     /// key files are 0600 (deployed: PostgreSQL's rule); the inventory agrees with the files; the
     /// CRLs verify; deployed copies are current; no leftovers. Changes nothing. Encrypted CA keys
     /// are checked only when a passphrase file or variable is given (verify never prompts).
-    #[command(after_help = CHECK_EXIT_CODES, after_long_help = CHECK_EXIT_CODES)]
+    #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(VerifyArgs),
 
     /// Renew due certificates, deploy renewed server certificates again, run a hook (for cron)
@@ -130,6 +187,7 @@ pub enum Command {
     /// new key; certificate and key switch together, NAME.prev keeps the replaced pair. Nothing
     /// due: no output with --quiet, exit 0. Renewed: a line each, exit 0. Any failure: exit 1,
     /// the rest still renewed. One renewal runs at a time; a second waits.
+    #[command(after_help = RENEW_EXIT_CODES)]
     Renew(RenewArgs),
 
     /// Revoke a certificate (by name or serial) and write its CA's CRL
@@ -178,6 +236,42 @@ pub enum Command {
     ///
     /// eval "$(pgca env alice --host db.example.com)" && psql dbname=postgres
     Env(EnvArgs),
+
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    ///
+    /// bash:  pgca completions bash > /etc/bash_completion.d/pgca
+    /// zsh:   pgca completions zsh > "${fpath[1]}/_pgca"
+    /// fish:  pgca completions fish > ~/.config/fish/completions/pgca.fish
+    #[command(verbatim_doc_comment)]
+    Completions(CompletionsArgs),
+}
+
+/// `pgca completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `-q`, for every command that prints on success.
+#[derive(Debug, Args)]
+pub struct Quiet {
+    /// Print nothing on success (a failure is still one line on stderr; the exit status tells)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `-q` and `--json`, for the commands that report what they did.
+#[derive(Debug, Args)]
+pub struct Report {
+    /// Print nothing on success (a failure is still one line on stderr; the exit status tells)
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
+
+    /// Print what was done as JSON (paths, serials, RFC 3339 times)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pgca service ...`.
@@ -248,6 +342,9 @@ pub struct ServiceAddArgs {
     /// Replace an existing entry of that name
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca service remove` and `show`.
@@ -259,17 +356,23 @@ pub struct ServiceNameArgs {
 
     #[command(flatten)]
     pub file: ServiceFileArg,
+
+    #[command(flatten)]
+    pub out: Quiet,
 }
 
 /// `pgca service list`.
 #[derive(Debug, Args)]
 pub struct ServiceListArgs {
     /// Print JSON instead of text
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
 
     #[command(flatten)]
     pub file: ServiceFileArg,
+
+    #[command(flatten)]
+    pub out: Quiet,
 }
 
 /// `pgca passwd`.
@@ -286,6 +389,9 @@ pub struct PasswdArgs {
     /// Store the key(s) unencrypted
     #[arg(long, conflicts_with = "new_passphrase_file")]
     pub no_passphrase: bool,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca revoke`.
@@ -312,6 +418,9 @@ pub struct RevokeArgs {
     /// Time until the CRL's nextUpdate [default: the CRL's period so far, or 30d]
     #[arg(long, value_name = "DUR")]
     pub next_update: Option<String>,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca crl`.
@@ -320,6 +429,9 @@ pub struct CrlArgs {
     /// Time until nextUpdate [default: each CRL's period so far, or 30d]
     #[arg(long, value_name = "DUR")]
     pub next_update: Option<String>,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca check`.
@@ -330,20 +442,28 @@ pub struct CheckArgs {
     pub within: Option<String>,
 
     /// Print every certificate as JSON (state, not-after, seconds left, path)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
 
     /// Also write a node_exporter textfile (atomically) with expiry and state per certificate
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+
+    /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `pgca verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Print the report as JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+
+    /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `pgca renew`.
@@ -374,9 +494,14 @@ pub struct RenewArgs {
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
 
-    /// Print nothing when nothing is due
-    #[arg(long, short)]
+    /// Print nothing when nothing is due (renewals and failures are still printed: cron
+    /// mails them)
+    #[arg(long, short, conflicts_with = "json")]
     pub quiet: bool,
+
+    /// Print what was renewed (and what failed) as JSON, also when nothing was due
+    #[arg(long)]
+    pub json: bool,
 
     /// Wait a random 0..SECS seconds first, so a fleet of cron jobs does not start at once
     #[arg(long, value_name = "SECS")]
@@ -399,6 +524,9 @@ pub struct ServerConfigArgs {
     /// The data directory the files are deployed to (makes the paths absolute)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub out: Quiet,
 }
 
 /// `pgca deploy-server`.
@@ -415,6 +543,9 @@ pub struct DeployServerArgs {
     /// Owner of the installed files [default: the data directory's owner, the database user]
     #[arg(long, value_name = "USER")]
     pub owner: Option<String>,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca client-install`.
@@ -436,6 +567,9 @@ pub struct ClientInstallArgs {
     /// Replace existing files
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca env`.
@@ -456,6 +590,9 @@ pub struct EnvArgs {
     /// The database [default: libpq's, the role name]
     #[arg(long, value_name = "DB")]
     pub dbname: Option<String>,
+
+    #[command(flatten)]
+    pub out: Quiet,
 }
 
 /// Options shared by the commands that issue a certificate.
@@ -501,6 +638,9 @@ pub struct InitArgs {
     /// Store the CA keys unencrypted (by default they are encrypted with a passphrase)
     #[arg(long)]
     pub no_passphrase: bool,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca issue-server`.
@@ -512,6 +652,9 @@ pub struct IssueServerArgs {
 
     #[command(flatten)]
     pub issue: IssueArgs,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca issue-client`.
@@ -544,17 +687,19 @@ pub struct IssueClientArgs {
     #[command(flatten)]
     pub conn: ServiceConnArgs,
 
-    /// Print nothing on success
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Print a JSON array instead of a table
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+
+    #[command(flatten)]
+    pub out: Quiet,
 }
 
 /// `pgca inspect`.
@@ -565,6 +710,9 @@ pub struct InspectArgs {
     pub file: PathBuf,
 
     /// Print JSON instead of text
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+
+    #[command(flatten)]
+    pub out: Quiet,
 }

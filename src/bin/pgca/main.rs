@@ -16,10 +16,8 @@ mod render;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use args::{Cli, Command};
-use commands::{Context, deploy, inspect, issue, monitor, revoke, service};
+use args::Command;
+use commands::{Context, completions, deploy, inspect, issue, monitor, revoke, service};
 
 fn main() -> ExitCode {
     // Before anything is read: pgca holds CA keys and passphrases in memory, and a
@@ -30,7 +28,7 @@ fn main() -> ExitCode {
         eprintln!("pgca: cannot keep key material out of core dumps (prctl PR_SET_DUMPABLE): {e}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse(); // usage errors exit with status 2 here
+    let cli = args::parse(); // usage errors exit with status 2 here
     let done = Context::new(&cli).and_then(|ctx| dispatch(&cli.command, &ctx));
     match done {
         Ok(code) => code,
@@ -61,6 +59,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::DeployServer(a) => deploy::deploy_server(ctx, a),
         Command::ClientInstall(a) => deploy::client_install(ctx, a),
         Command::Env(a) => deploy::env(ctx, a),
+        Command::Completions(a) => completions::completions(a),
     };
     done.map(|()| ExitCode::SUCCESS)
 }

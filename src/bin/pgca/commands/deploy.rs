@@ -6,7 +6,7 @@ use pgca::{Error, HostName, Result, RoleName};
 
 use super::{Context, parse_port};
 use crate::args::{ClientInstallArgs, DeployServerArgs, EnvArgs, ServerConfigArgs};
-use crate::render::{self, emit};
+use crate::render::{self, Format, emit};
 
 /// `pgca server-config`: the postgresql.conf and pg_hba.conf lines.
 pub fn server_config(ctx: &Context, a: &ServerConfigArgs) -> Result<()> {
@@ -16,11 +16,10 @@ pub fn server_config(ctx: &Context, a: &ServerConfigArgs) -> Result<()> {
         .as_deref()
         .map(|d| std::fs::canonicalize(d).map_err(Error::io_at("open data directory", d)))
         .transpose()?;
-    emit(&pgca::pg::server::server_config_text(
-        &ca,
-        &a.name.parse()?,
-        data_dir.as_deref(),
-    )?);
+    let text = pgca::pg::server::server_config_text(&ca, &a.name.parse()?, data_dir.as_deref())?;
+    if !a.out.quiet {
+        emit(&text);
+    }
     Ok(())
 }
 
@@ -28,7 +27,11 @@ pub fn server_config(ctx: &Context, a: &ServerConfigArgs) -> Result<()> {
 pub fn deploy_server(ctx: &Context, a: &DeployServerArgs) -> Result<()> {
     let ca = ctx.open()?;
     let d = ca.deploy_server(&a.name.parse()?, &a.data_dir, a.owner.as_deref())?;
-    emit(&render::deployed_text(&a.name, &d));
+    render::print(
+        Format::of(&a.out),
+        || render::deployed_text(&a.name, &d),
+        || render::deployed_json(&a.name, &d),
+    );
     Ok(())
 }
 
@@ -41,7 +44,11 @@ pub fn client_install(ctx: &Context, a: &ClientInstallArgs) -> Result<()> {
     opts.owner = a.owner.clone();
     opts.force = a.force;
     let done = ca.client_install(&role, &opts)?;
-    emit(&render::installed_text(role.as_str(), &done.dir));
+    render::print(
+        Format::of(&a.out),
+        || render::installed_text(role.as_str(), &done.dir),
+        || render::installed_json(role.as_str(), &done.dir, &done.files),
+    );
     Ok(())
 }
 
@@ -51,6 +58,9 @@ pub fn env(ctx: &Context, a: &EnvArgs) -> Result<()> {
     let host: HostName = a.host.parse()?;
     let port = a.port.as_deref().map(parse_port).transpose()?;
     let ca = ctx.open()?;
-    emit(&ca.client_env(&role, &host, port, a.dbname.as_deref())?);
+    let text = ca.client_env(&role, &host, port, a.dbname.as_deref())?;
+    if !a.out.quiet {
+        emit(&text);
+    }
     Ok(())
 }

@@ -9,7 +9,7 @@ use pgca::{
 use super::{Context, file_owner, parse_all, parse_opt, parse_port, usage_error};
 use crate::args::{InitArgs, IssueArgs, IssueClientArgs, IssueServerArgs, PasswdArgs};
 use crate::passphrase::{self, Sources};
-use crate::render::{self, emit};
+use crate::render::{self, Format};
 
 /// `pgca init`.
 pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
@@ -40,8 +40,11 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
         let info = ca.ca_info(side)?;
         cas.push((side, ca.ca_cert_path(side), info.not_after));
     }
-    let server = server.as_ref().map(|issued| (issued, &hosts[..]));
-    emit(&render::init_text(&cas, server));
+    render::print(
+        Format::of(&a.out),
+        || render::init_text(&cas, server.as_ref().map(|issued| (issued, &hosts[..]))),
+        || render::init_json(&cas, server.as_ref()),
+    );
     Ok(())
 }
 
@@ -51,7 +54,11 @@ pub fn issue_server(ctx: &Context, a: &IssueServerArgs) -> Result<()> {
     let opts = issue_options(&a.issue)?;
     let ca = ctx.signing(&[Side::Server])?;
     let issued = ca.issue_server(&names, &opts)?;
-    emit(&render::describe_server(&issued, &names));
+    render::print(
+        Format::of(&a.out),
+        || render::describe_server(&issued, &names),
+        || render::issue_json(std::slice::from_ref(&issued), None),
+    );
     Ok(())
 }
 
@@ -98,26 +105,36 @@ pub fn issue_client(ctx: &Context, a: &IssueClientArgs) -> Result<()> {
     };
     // Long bulk runs show their progress on a terminal, and nothing extra elsewhere.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    if terminal && !a.quiet && roles.len() >= 100 {
+    if terminal && !a.out.quiet && roles.len() >= 100 {
         opts.progress = Some(progress_line());
     }
-    let mut out = String::new();
-    if let Some((conn, req)) = service {
-        let (issued, _) = ca.issue_client_with_service(&conn, &opts, &req)?;
-        out.push_str(&render::describe_client(&issued));
-        out.push_str(&render::service_written(&req.name, &req.file));
-    } else {
-        let issued = ca.issue_clients(&roles, &opts)?;
-        if opts.progress.is_some() {
-            eprintln!();
+    let (issued, service) = match service {
+        Some((conn, req)) => {
+            let (issued, _) = ca.issue_client_with_service(&conn, &opts, &req)?;
+            (vec![issued], Some(req))
         }
-        for i in &issued {
-            out.push_str(&render::describe_client(i));
+        None => {
+            let issued = ca.issue_clients(&roles, &opts)?;
+            if opts.progress.is_some() {
+                eprintln!();
+            }
+            (issued, None)
         }
-    }
-    if !a.quiet {
-        emit(&out);
-    }
+    };
+    let service = service
+        .as_ref()
+        .map(|r| (r.name.as_str(), r.file.as_path()));
+    render::print(
+        Format::of(&a.out),
+        || {
+            let mut out: String = issued.iter().map(render::describe_client).collect();
+            if let Some((name, file)) = service {
+                out.push_str(&render::service_written(name, file));
+            }
+            out
+        },
+        || render::issue_json(&issued, service),
+    );
     Ok(())
 }
 
@@ -148,7 +165,11 @@ pub fn passwd(ctx: &Context, a: &PasswdArgs) -> Result<()> {
         ca.change_passphrase(side, new.as_ref())?;
         keys.push((ca.root().join(side.ca_key_file()), new.is_some()));
     }
-    emit(&render::passwd_text(&keys));
+    render::print(
+        Format::of(&a.out),
+        || render::passwd_text(&keys),
+        || render::passwd_json(&keys),
+    );
     Ok(())
 }
 

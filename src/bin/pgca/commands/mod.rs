@@ -3,6 +3,7 @@
 //! directory and passphrase sources of the global options, and the parsing of plain-string
 //! arguments (the library checks the values, so a bad one fails with exit status 1, not 2).
 
+pub mod completions;
 pub mod deploy;
 pub mod inspect;
 pub mod issue;
@@ -71,8 +72,7 @@ impl Context {
 
 /// A command line that parsed but does not make sense: clap's usage error, exit status 2.
 pub fn usage_error(msg: &str) -> ! {
-    use clap::CommandFactory;
-    Cli::command()
+    crate::args::command()
         .error(clap::error::ErrorKind::ArgumentConflict, msg)
         .exit()
 }

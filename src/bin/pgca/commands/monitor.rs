@@ -9,24 +9,26 @@ use pgca::{Error, Result, Side, Status, Validity, timefmt};
 use super::{Context, parse_opt};
 use crate::args::{CheckArgs, ListArgs, VerifyArgs};
 use crate::hints;
-use crate::render::{self, emit};
+use crate::render::{self, Format, emit};
 
 /// `pgca list`.
 pub fn list(ctx: &Context, a: &ListArgs) -> Result<()> {
     let ca = ctx.open()?;
     let rows = ca.list(timefmt::now())?;
-    if a.json {
-        emit(&render::json(&rows));
-    } else {
-        let mut out = render::list_table(&rows);
-        if !Side::BOTH
-            .iter()
-            .all(|&s| ca.ca_key_encrypted(s).unwrap_or(true))
-        {
-            out.push_str(render::UNENCRYPTED_NOTE);
-        }
-        emit(&out);
-    }
+    render::print(
+        Format::new(a.out.quiet, a.json),
+        || {
+            let mut out = render::list_table(&rows);
+            if !Side::BOTH
+                .iter()
+                .all(|&s| ca.ca_key_encrypted(s).unwrap_or(true))
+            {
+                out.push_str(render::UNENCRYPTED_NOTE);
+            }
+            out
+        },
+        || &rows,
+    );
     Ok(())
 }
 
@@ -43,13 +45,13 @@ pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
     })();
     let report = match report {
         Ok(r) => r,
-        Err(e) => return unknown(&e),
+        Err(e) => return unknown(&e, a.quiet),
     };
-    if a.json {
-        emit(&render::json(&report));
-    } else {
-        emit(&render::check_text(&report));
-    }
+    render::print(
+        Format::new(a.quiet, a.json),
+        || render::check_text(&report),
+        || &report,
+    );
     ExitCode::from(report.status.exit_code())
 }
 
@@ -67,19 +69,23 @@ pub fn verify(ctx: &Context, a: &VerifyArgs) -> ExitCode {
     })();
     let report = match report {
         Ok(r) => r,
-        Err(e) => return unknown(&e),
+        Err(e) => return unknown(&e, a.quiet),
     };
-    if a.json {
-        emit(&render::json(&report));
-    } else {
-        emit(&render::verify_text(&report));
-    }
+    render::print(
+        Format::new(a.quiet, a.json),
+        || render::verify_text(&report),
+        || &report,
+    );
     ExitCode::from(report.status.exit_code())
 }
 
 /// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), said on stdout where Nagios
-/// reads it.
-fn unknown(e: &Error) -> ExitCode {
-    emit(&render::unknown_text(&hints::with_hint(e)));
+/// reads it (with `-q`, on stderr like any failure).
+fn unknown(e: &Error, quiet: bool) -> ExitCode {
+    if quiet {
+        eprintln!("pgca: {}", hints::with_hint(e));
+    } else {
+        emit(&render::unknown_text(&hints::with_hint(e)));
+    }
     ExitCode::from(Status::Unknown.exit_code())
 }

@@ -9,7 +9,7 @@ use pgca::{Reason, Result, Scope, Side, Validity};
 use super::{Context, parse_all, parse_opt};
 use crate::args::{CrlArgs, RenewArgs, RevokeArgs};
 use crate::hints;
-use crate::render::{self, emit};
+use crate::render::{self, Format};
 
 /// `pgca revoke`.
 pub fn revoke(ctx: &Context, a: &RevokeArgs) -> Result<()> {
@@ -27,7 +27,11 @@ pub fn revoke(ctx: &Context, a: &RevokeArgs) -> Result<()> {
     req.scope = scope;
     req.crl_validity = next;
     let done = ca.revoke(&req)?;
-    emit(&render::revoke_text(&done, reason));
+    render::print(
+        Format::of(&a.out),
+        || render::revoke_text(&done, reason),
+        || render::revoke_json(ca.root(), &done),
+    );
     Ok(())
 }
 
@@ -35,12 +39,12 @@ pub fn revoke(ctx: &Context, a: &RevokeArgs) -> Result<()> {
 pub fn crl(ctx: &Context, a: &CrlArgs) -> Result<()> {
     let next = parse_opt::<Validity>(&a.next_update)?;
     let ca = ctx.signing(&Side::BOTH)?;
-    let mut out = String::new();
-    for c in ca.issue_crls(next, None)? {
-        let file = ca.root().join(format!("{}.crl", c.ca));
-        out.push_str(&render::crl_written(&file, &c));
-    }
-    emit(&out);
+    let crls = ca.issue_crls(next, None)?;
+    render::print(
+        Format::of(&a.out),
+        || render::crls_text(ca.root(), &crls),
+        || render::crls_json(ca.root(), &crls),
+    );
     Ok(())
 }
 
@@ -61,7 +65,13 @@ pub fn renew(ctx: &Context, a: &RenewArgs) -> Result<ExitCode> {
         std::thread::sleep(std::time::Duration::from_millis(random_below(max * 1000)));
     }
     let report = ca.renew(&opts)?;
-    emit(&render::renew_text(&report, a.quiet));
+    // -q keeps the renewals (cron mails them) and drops only "nothing to renew".
+    let format = if a.json { Format::Json } else { Format::Text };
+    render::print(
+        format,
+        || render::renew_text(&report, a.quiet),
+        || render::renew_json(ca.root(), &report),
+    );
     let mut failed = !report.failures.is_empty();
     for f in &report.failures {
         eprintln!("pgca: {}", hints::failure_with_hint(f));

@@ -6,7 +6,7 @@ use pgca::{Error, HostName, Result, RoleName};
 
 use super::{Context, file_owner, parse_port, usage_error};
 use crate::args::ServiceCommand;
-use crate::render::{self, emit};
+use crate::render::{self, Format, emit};
 
 /// Runs a `service` subcommand.
 pub fn run(ctx: &Context, cmd: &ServiceCommand) -> Result<()> {
@@ -30,7 +30,11 @@ pub fn run(ctx: &Context, cmd: &ServiceCommand) -> Result<()> {
             req.force = a.force;
             let done = ca.add_service(&conn, &req)?;
             let replaced = matches!(done, service::Upserted::Replaced);
-            emit(&render::service_added(replaced, &a.name, &file));
+            render::print(
+                Format::of(&a.out),
+                || render::service_added(replaced, &a.name, &file),
+                || render::service_added_json(replaced, &a.name, &file),
+            );
         }
         ServiceCommand::Remove(a) => {
             let file = service::resolve_path(a.file.file.as_deref())?;
@@ -38,16 +42,18 @@ pub fn run(ctx: &Context, cmd: &ServiceCommand) -> Result<()> {
             let mut sf = service::read_file(&file)?;
             sf.remove(&a.name)?;
             sf.save_for(owner)?;
-            emit(&render::service_removed(&a.name, &file));
+            if !a.out.quiet {
+                emit(&render::service_removed(&a.name, &file));
+            }
         }
         ServiceCommand::List(a) => {
             let file = service::resolve_path(a.file.file.as_deref())?;
             let sections = service::read_file(&file)?.sections();
-            if a.json {
-                emit(&render::json(&sections));
-            } else {
-                emit(&render::service_list(&sections));
-            }
+            render::print(
+                Format::new(a.out.quiet, a.json),
+                || render::service_list(&sections),
+                || &sections,
+            );
         }
         ServiceCommand::Show(a) => {
             let file = service::resolve_path(a.file.file.as_deref())?;
@@ -58,7 +64,9 @@ pub fn run(ctx: &Context, cmd: &ServiceCommand) -> Result<()> {
                     path: file,
                 });
             };
-            emit(&render::service_show(&s));
+            if !a.out.quiet {
+                emit(&render::service_show(&s));
+            }
         }
     }
     Ok(())
