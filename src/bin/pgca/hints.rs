@@ -41,7 +41,7 @@ pub fn hint(e: &Error) -> Option<String> {
                 "issue-client"
             };
             format!(
-                "issue a new one explicitly: `pgca {command} {} --force`",
+                "issue a new one explicitly with `pgca {command} {} --force`",
                 shell_word(name)
             )
         }
