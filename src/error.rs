@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
+use crate::model::kind::CertKind;
 use crate::model::timefmt::human;
 
 /// A specialised `Result` for pgca.
@@ -190,17 +191,20 @@ pub enum Error {
     CertExists(PathBuf),
 
     /// A certificate that should exist has not been issued.
-    #[error("no {kind} certificate for {name:?} in {}", dir.display())]
+    #[error("no {} certificate for {name:?} in {}", kind.map_or("server or client", CertKind::name), dir.display())]
     NotIssued {
-        /// `server` or `client`.
-        kind: &'static str,
+        /// Server or client; `None` when either would do (`renew NAME`).
+        kind: Option<CertKind>,
         /// The name or role.
         name: String,
         /// The CA directory.
         dir: PathBuf,
-        /// The command that issues it.
-        command: &'static str,
     },
+
+    /// A client's files have nowhere to go: the user has no home directory (or, for the user pgca
+    /// runs as, `HOME` is not set).
+    #[error("no home directory to install into{}", match .0 { Some(u) => format!(" for user {u:?}"), None => " (HOME is not set)".to_string() })]
+    NoHome(Option<String>),
 
     /// A directory that should be a PostgreSQL data directory is not one.
     #[error("{} is not a PostgreSQL data directory (no PG_VERSION file)", .0.display())]

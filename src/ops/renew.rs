@@ -194,10 +194,9 @@ impl CaDir {
         for name in &opts.names {
             if !current.iter().any(|i| i.name == name.as_str()) {
                 return Err(Error::NotIssued {
-                    kind: "server or client",
+                    kind: None,
                     name: name.to_string(),
                     dir: self.root().to_path_buf(),
-                    command: "issue-client",
                 });
             }
         }

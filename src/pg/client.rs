@@ -298,10 +298,10 @@ impl CaDir {
         };
         let dir = match (to, owner) {
             (Some(d), _) => d.to_path_buf(),
-            (None, Some(_)) => storage::user_home(ids.0)
+            (None, Some(u)) => storage::user_home(ids.0)
                 .map(|h| h.join(".postgresql"))
-                .ok_or(Error::NoDirectory)?,
-            (None, None) => default_client_dir().ok_or(Error::NoDirectory)?,
+                .ok_or_else(|| Error::NoHome(Some(u.to_string())))?,
+            (None, None) => default_client_dir().ok_or(Error::NoHome(None))?,
         };
         let pair = self.live_unrevoked(CertKind::Client, role.as_str())?;
         let trust = storage::Trust::with_owner(ids.0);

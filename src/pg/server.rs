@@ -96,12 +96,13 @@ pub fn server_config_text(ca: &CaDir, name: &CertName, data_dir: Option<&Path>) 
         |d| d.join(INCLUDE_FILE),
     );
     Ok(format!(
-        "# postgresql.conf: TLS with the server certificate {name:?} (clients may use host={})\n\
+        "# postgresql.conf: TLS with the server certificate {:?} (clients may use host={})\n\
          # `pgca deploy-server {name} --data-dir DATA` installs the files and writes these lines to\n\
          # {}; then add, at the end of postgresql.conf:  include_if_exists = {}\n\
          {}\n\
          # pg_hba.conf: put these before other host lines (the first matching line wins)\n\
          {}",
+        name.as_str(),
         info.sans.join(", host="),
         include.display(),
         conf_quote(&include),

@@ -99,16 +99,10 @@ impl CaDir {
 
     /// The error for a name that has no certificate of `kind`.
     pub(crate) fn not_issued(&self, kind: CertKind, name: &str) -> Error {
-        let (kind, command) = if kind == CertKind::Server {
-            ("server", "issue-server")
-        } else {
-            ("client", "issue-client")
-        };
         Error::NotIssued {
-            kind,
+            kind: Some(kind),
             name: name.to_string(),
             dir: self.root.clone(),
-            command,
         }
     }
 }

@@ -21,14 +21,15 @@ pub fn hint(e: &Error) -> Option<String> {
     let h = match e {
         Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
         Error::NoCa(_) => "run `pgca init`".into(),
+        Error::NoHome(_) => "give the directory with --to DIR".into(),
         Error::CaExists(_) => "use another --dir, or remove it first".into(),
         Error::PartialCa { .. } => {
             "an interrupted `pgca init`? remove those files or use another --dir".into()
         }
         Error::CertExists(_) | Error::ServiceExists { .. } => "use --force to replace it".into(),
-        Error::NotIssued { kind, name, .. } => match *kind {
-            "server" => format!("run `pgca issue-server {}`", shell_word(name)),
-            "client" => format!("run `pgca issue-client {}`", shell_word(name)),
+        Error::NotIssued { kind, name, .. } => match kind {
+            Some(CertKind::Server) => format!("run `pgca issue-server {}`", shell_word(name)),
+            Some(CertKind::Client) => format!("run `pgca issue-client {}`", shell_word(name)),
             _ => format!(
                 "run `pgca issue-server {0}` or `pgca issue-client {0}`, or see `pgca list`",
                 shell_word(name)
@@ -101,26 +102,25 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn not_issued(kind: &'static str, name: &str) -> Error {
+    fn not_issued(kind: Option<CertKind>, name: &str) -> Error {
         Error::NotIssued {
             kind,
             name: name.into(),
             dir: PathBuf::from("/ca"),
-            command: "issue-client",
         }
     }
 
     #[test]
     fn not_issued_names_the_command_of_its_kind() {
         assert_eq!(
-            with_hint(&not_issued("server", "db")),
+            with_hint(&not_issued(Some(CertKind::Server), "db")),
             "no server certificate for \"db\" in /ca: run `pgca issue-server db`"
         );
         assert_eq!(
-            with_hint(&not_issued("client", "alice")),
+            with_hint(&not_issued(Some(CertKind::Client), "alice")),
             "no client certificate for \"alice\" in /ca: run `pgca issue-client alice`"
         );
-        let either = with_hint(&not_issued("server or client", "x"));
+        let either = with_hint(&not_issued(None, "x"));
         assert!(
             either.contains("`pgca issue-server x` or `pgca issue-client x`"),
             "{either}"
@@ -154,7 +154,7 @@ mod tests {
             Error::NoDirectory,
             Error::NoCa("/ca".into()),
             Error::NoPassphraseForInit,
-            not_issued("client", "a\nb"),
+            not_issued(Some(CertKind::Client), "a\nb"),
         ] {
             assert!(!with_hint(&e).contains('\n'), "{e:?}");
         }
