@@ -98,7 +98,7 @@ pub enum Error {
         /// The key file or directory.
         path: PathBuf,
         /// What is wrong.
-        reason: String,
+        reason: UnsafeKey,
     },
 
     /// A value that cannot be written into a configuration file as it is.
@@ -644,4 +644,25 @@ pub enum Malformed {
     /// A certificate where a CA certificate is needed.
     #[error("not a CA certificate")]
     NotCa,
+}
+
+/// Why pgca refuses to sign with a CA key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsafeKey {
+    /// The key's path is not a regular file (a link, a device).
+    #[error("not a regular file")]
+    NotAFile,
+    /// Other users can read the key: it may have been copied.
+    #[error("it is mode {mode:04o}, readable by other users")]
+    Readable {
+        /// The permission bits.
+        mode: u32,
+    },
+    /// Other users can write the CA directory: the key may have been swapped.
+    #[error("the CA directory is mode {mode:04o}, writable by other users")]
+    DirectoryWritable {
+        /// The permission bits.
+        mode: u32,
+    },
 }

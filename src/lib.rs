@@ -57,7 +57,7 @@ mod storage;
 pub mod store;
 pub mod x509;
 
-pub use error::{Distrust, Error, Result};
+pub use error::{Distrust, Error, Malformed, Result, UnsafeKey};
 pub use inventory::Ledger;
 pub use model::kind::{CertKind, CertState, Side};
 pub use model::names::{CertName, HostName, RoleName};

@@ -15,7 +15,7 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use crate::error::{Error, Malformed, Result};
+use crate::error::{Error, Malformed, Result, UnsafeKey};
 use crate::model::kind::Side;
 use crate::model::serial::Serial;
 use crate::storage;
@@ -30,28 +30,24 @@ fn refuse_loose_permissions(dir: &Path, key_path: &Path) -> Result<()> {
     if !key.file_type().is_file() {
         return Err(Error::UnsafeCaKey {
             path: key_path.to_path_buf(),
-            reason: "not a regular file".into(),
+            reason: UnsafeKey::NotAFile,
         });
     }
     if key.mode() & 0o077 != 0 {
         return Err(Error::UnsafeCaKey {
             path: key_path.to_path_buf(),
-            reason: format!(
-                "it is mode {:04o}, readable by other users; chmod 600 {} (and consider the key compromised if others could read it)",
-                key.mode() & 0o777,
-                key_path.display()
-            ),
+            reason: UnsafeKey::Readable {
+                mode: key.mode() & 0o777,
+            },
         });
     }
     let d = std::fs::metadata(dir).map_err(Error::io("read", dir))?;
     if d.mode() & 0o022 != 0 {
         return Err(Error::UnsafeCaKey {
             path: dir.to_path_buf(),
-            reason: format!(
-                "the CA directory is mode {:04o}, writable by other users; chmod 700 {}",
-                d.mode() & 0o777,
-                dir.display()
-            ),
+            reason: UnsafeKey::DirectoryWritable {
+                mode: d.mode() & 0o777,
+            },
         });
     }
     Ok(())

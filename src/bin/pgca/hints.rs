@@ -22,6 +22,14 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
         Error::NoCa(_) => "run `pgca init`".into(),
         Error::NoHome(_) => "give the directory with --to DIR".into(),
+        Error::UnsafeCaKey { path, reason } => match reason {
+            pgca::UnsafeKey::Readable { .. } => format!(
+                "chmod 600 {} (and consider the key compromised if others could read it)",
+                path.display()
+            ),
+            pgca::UnsafeKey::DirectoryWritable { .. } => format!("chmod 700 {}", path.display()),
+            _ => return None,
+        },
         Error::CaExists(_) => "use another --dir, or remove it first".into(),
         Error::PartialCa { .. } => {
             "an interrupted `pgca init`? remove those files or use another --dir".into()
@@ -108,6 +116,24 @@ mod tests {
             name: name.into(),
             dir: PathBuf::from("/ca"),
         }
+    }
+
+    #[test]
+    fn an_unsafe_ca_key_gets_the_chmod_that_fixes_it() {
+        let e = Error::UnsafeCaKey {
+            path: PathBuf::from("/ca/client-ca.key"),
+            reason: pgca::UnsafeKey::Readable { mode: 0o644 },
+        };
+        assert_eq!(
+            with_hint(&e),
+            "refusing to sign with /ca/client-ca.key: it is mode 0644, readable by other users: \
+             chmod 600 /ca/client-ca.key (and consider the key compromised if others could read it)"
+        );
+        let e = Error::UnsafeCaKey {
+            path: PathBuf::from("/ca"),
+            reason: pgca::UnsafeKey::DirectoryWritable { mode: 0o777 },
+        };
+        assert!(with_hint(&e).ends_with("writable by other users: chmod 700 /ca"));
     }
 
     #[test]
