@@ -28,6 +28,10 @@ pub struct ClientPaths {
     pub cert: PathBuf,
     /// The role's key (`sslkey`).
     pub key: PathBuf,
+    /// The role's key as PKCS#8 DER, what pgjdbc's `sslkey` reads: [`ClientPaths::key`] with the
+    /// extension `pk8`, beside it. pgca does not keep this file in the CA directory: `pgca export
+    /// ROLE --format pk8 --out` this path (or `pgca client-install`) writes it.
+    pub key_pk8: PathBuf,
 }
 
 /// What [`CaDir::client_install`] wrote.
@@ -137,10 +141,12 @@ impl CaDir {
         let root =
             fs::canonicalize(self.root()).map_err(Error::io("open CA directory", self.root()))?;
         let abs = CaDir::open(&root)?;
+        let key = abs.key_path(CertKind::Client, role.as_str());
         let paths = ClientPaths {
             root_cert: abs.ca_cert_path(Side::Server),
             cert: abs.cert_path(CertKind::Client, role.as_str()),
-            key: abs.key_path(CertKind::Client, role.as_str()),
+            key_pk8: key.with_extension("pk8"),
+            key,
         };
         if paths.key.to_string_lossy().contains(':') {
             return Err(Error::UnsafePath {
