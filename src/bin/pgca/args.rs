@@ -237,6 +237,17 @@ pub enum Command {
     /// eval "$(pgca env alice --host db.example.com)" && psql dbname=postgres
     Env(EnvArgs),
 
+    /// Print what a client pastes to connect as a role with verify-full: a connection string
+    /// or a snippet for --driver
+    ///
+    /// The role's certificate and key and the server CA, as absolute paths in the CA directory,
+    /// quoted for the driver's syntax. libpq: keyword/value string (psql "$(pgca conninfo ...)");
+    /// uri: postgresql:// URI; jdbc: pgjdbc URL, whose sslkey is the PKCS#8 DER key ROLE.pk8
+    /// beside ROLE.key (write it with pgca export or client-install); asyncpg, psycopg: Python
+    /// that connects (run it as is, or import connect()); node: a node-postgres config module;
+    /// npgsql: a connection string; go: a pgx connection string as a Go literal.
+    Conninfo(ConninfoArgs),
+
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     ///
     /// bash:  pgca completions bash > /etc/bash_completion.d/pgca
@@ -590,6 +601,37 @@ pub struct EnvArgs {
     /// The database [default: libpq's, the role name]
     #[arg(long, value_name = "DB")]
     pub dbname: Option<String>,
+
+    #[command(flatten)]
+    pub out: Quiet,
+}
+
+/// `pgca conninfo`.
+#[derive(Debug, Args)]
+pub struct ConninfoArgs {
+    /// The role
+    #[arg(value_name = "ROLE")]
+    pub role: String,
+
+    /// The server's host name (must be one of its certificate's names)
+    #[arg(long, value_name = "HOST", required = true)]
+    pub host: String,
+
+    /// The server's port
+    #[arg(long, value_name = "PORT", default_value = "5432")]
+    pub port: String,
+
+    /// The database [default: the role name]
+    #[arg(long, value_name = "DB")]
+    pub dbname: Option<String>,
+
+    /// The client library
+    #[arg(long, value_name = "DRIVER", required = true, value_parser = clap::builder::PossibleValuesParser::new(pgca::pg::conninfo::Driver::ALL.map(|d| d.name())))]
+    pub driver: String,
+
+    /// Print {"driver": ..., "text": ...} instead of the text
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
 
     #[command(flatten)]
     pub out: Quiet,

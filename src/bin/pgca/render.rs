@@ -25,8 +25,8 @@ use crate::args::Report;
 
 mod json;
 pub use json::{
-    crls_json, deployed_json, init_json, inspect_json, installed_json, issue_json, passwd_json,
-    renew_json, revoke_json, service_added_json,
+    conninfo_json, crls_json, deployed_json, init_json, inspect_json, installed_json, issue_json,
+    passwd_json, renew_json, revoke_json, service_added_json,
 };
 
 /// How a command prints what it did: text, JSON (`--json`) or nothing (`-q`).

@@ -4,6 +4,7 @@
 //! arguments (the library checks the values, so a bad one fails with exit status 1, not 2).
 
 pub mod completions;
+pub mod conninfo;
 pub mod deploy;
 pub mod inspect;
 pub mod issue;

@@ -317,3 +317,15 @@ pub fn service_added_json<'a>(
         file,
     }
 }
+
+/// `conninfo --json`.
+#[derive(Serialize)]
+pub struct ConninfoJson<'a> {
+    driver: &'a str,
+    text: &'a str,
+}
+
+/// `conninfo --json`.
+pub fn conninfo_json<'a>(driver: &'a str, text: &'a str) -> ConninfoJson<'a> {
+    ConninfoJson { driver, text }
+}
