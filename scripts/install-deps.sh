@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql) and openssl,
-# from Debian's packages. Needs root (or sudo) only when something is missing.
+# Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql), openssl and
+# Python's psycopg2 and asyncpg, from Debian's packages. Needs root (or sudo) only when something
+# is missing.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   missing+=(postgresql)
 fi
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+# tests/conninfo.rs runs pgca conninfo's Python snippets with Debian's python3.
+/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
+/usr/bin/python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=(python3-asyncpg)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

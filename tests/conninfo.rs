@@ -273,7 +273,7 @@ fn json_quiet_and_refusals() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Every `pgca conninfo` command in docs/clients.md runs, and prints what the section after it
+/// Every `pgca conninfo` command of a ```sh block in docs/clients.md runs, and prints what the section after it
 /// shows (the first line's start, up to the first path).
 #[test]
 fn the_clients_guide_commands_run() {
@@ -283,15 +283,21 @@ fn the_clients_guide_commands_run() {
     let env = Env::init(&["--server-host", "db.example.com"]);
     env.ok(&["issue-client", "alice"]);
     let mut ran = 0;
-    let mut lines = text.lines().peekable();
+    let mut lines = text.lines();
+    let mut in_sh = false;
     while let Some(line) = lines.next() {
-        let Some(rest) = line.trim().strip_prefix("pgca conninfo ") else {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("pgca conninfo ").filter(|_| in_sh) else {
             continue;
         };
         let mut args = vec!["conninfo"];
         args.extend(rest.split_whitespace());
         let out = env.ok(&args);
         // The output block follows the command's block.
+        in_sh = false;
         let shown = lines
             .by_ref()
             .skip_while(|l| !l.starts_with("```"))
