@@ -1060,6 +1060,33 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             &["env", "carol", "--host", "db"],
             "no client certificate for \"carol\"",
         ),
+        bad(
+            "conninfo for an unknown role",
+            do_init,
+            &["conninfo", "carol", "--host", "db", "--driver", "libpq"],
+            "no client certificate for \"carol\"",
+        ),
+        bad(
+            "conninfo to a wildcard host",
+            init_and_alice,
+            &[
+                "conninfo",
+                "alice",
+                "--host",
+                "*.example.com",
+                "--driver",
+                "uri",
+            ],
+            "a wildcard is not a host to connect to",
+        ),
+        bad(
+            "conninfo with a bad port",
+            init_and_alice,
+            &[
+                "conninfo", "alice", "--host", "db", "--port", "0", "--driver", "jdbc",
+            ],
+            "invalid port \"0\"",
+        ),
     ];
     // Every command pgca documents has bad input refused here, but check and verify, whose
     // failures are findings with Nagios exit codes (tests/renew.rs and tests/verify.rs), help,
