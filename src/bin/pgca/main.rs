@@ -17,7 +17,7 @@ mod render;
 use std::process::ExitCode;
 
 use args::Command;
-use commands::{Context, completions, deploy, inspect, issue, monitor, revoke, service};
+use commands::{Context, completions, deploy, export, inspect, issue, monitor, revoke, service};
 
 fn main() -> ExitCode {
     // Before anything is read: pgca holds CA keys and passphrases in memory, and a
@@ -59,6 +59,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::DeployServer(a) => deploy::deploy_server(ctx, a),
         Command::ClientInstall(a) => deploy::client_install(ctx, a),
         Command::Env(a) => deploy::env(ctx, a),
+        Command::Export(a) => export::export(ctx, a),
         Command::Completions(a) => completions::completions(a),
     };
     done.map(|()| ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 
 pub mod completions;
 pub mod deploy;
+pub mod export;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
