@@ -240,8 +240,8 @@ pub enum Command {
     ///   only, never a CA key), PREFIX-replication: a streaming_replica client certificate,
     ///   the current one, else one issued now (signed by the client CA).
     ///
-    /// A revoked or expired certificate is not exported; PATH is replaced only with --force,
-    /// and its directory must exist.
+    /// A revoked or expired certificate is not exported; p12, k8s and cnpg need a key without
+    /// a passphrase. PATH is replaced only with --force, and its directory must exist.
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 
