@@ -79,6 +79,32 @@ pub enum Error {
         serial: crate::model::serial::Serial,
     },
 
+    /// A name whose current certificate has expired: nothing exports it.
+    #[error("{kind} {name}'s certificate (serial {serial}) expired {}", human(*not_after))]
+    Expired {
+        /// Server or client.
+        kind: crate::model::kind::CertKind,
+        /// The name.
+        name: String,
+        /// The expired serial.
+        serial: crate::model::serial::Serial,
+        /// When it expired.
+        not_after: OffsetDateTime,
+    },
+
+    /// An export format that needs the plain key, asked of an encrypted one.
+    #[error("{} is encrypted, and {format} needs the key in the clear", path.display())]
+    EncryptedExport {
+        /// The key file.
+        path: PathBuf,
+        /// The format (`p12`, `k8s`, `cnpg`).
+        format: &'static str,
+    },
+
+    /// A PKCS#12 export without a password (no file given, and no terminal to ask on).
+    #[error("no password for the PKCS#12 file")]
+    NoExportPassword,
+
     /// A key whose certificate was revoked, offered for certification again.
     #[error(
         "the key of {kind} {name} was certified by a revoked certificate (serial {serial}): it is never certified again"

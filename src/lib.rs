@@ -49,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod export;
 pub mod inventory;
 pub mod model;
 pub mod ops;
@@ -58,6 +59,7 @@ pub mod store;
 pub mod x509;
 
 pub use error::{Distrust, Error, Malformed, Result, UnsafeKey};
+pub use export::{ExportFormat, ExportRequest, Exported};
 pub use inventory::Ledger;
 pub use model::kind::{CertKind, CertState, Side};
 pub use model::names::{CertName, HostName, RoleName};

@@ -1055,6 +1055,25 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "spaces are not allowed",
         ),
         bad(
+            "export of an unknown name",
+            do_init,
+            &["export", "carol", "--format", "pem", "--out", "@/carol"],
+            "no server or client certificate for \"carol\"",
+        ),
+        bad(
+            "export over an existing file",
+            init_and_alice,
+            &[
+                "export",
+                "alice",
+                "--format",
+                "pk8",
+                "--out",
+                "@/server-ca.crt",
+            ],
+            "already exists: use --force",
+        ),
+        bad(
             "env for an unknown role",
             do_init,
             &["env", "carol", "--host", "db"],

@@ -630,3 +630,85 @@ fn bad_paths_and_a_wide_umask_are_handled() {
     assert_eq!(common::mode(&env.tmp.path().join("a/b")), 0o755);
     assert_eq!(common::mode(&deep), 0o700);
 }
+
+#[test]
+fn export_never_writes_through_another_users_directory_or_link() {
+    root_only!();
+    let env = Env::init(&["--server-host", "db.example.com"]);
+    env.ok(&["issue-client", "alice"]);
+    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let target = victim(&env);
+    let before = snapshot(&target);
+    // A directory nobody owns: refused for every format, nothing written in it, even where
+    // nobody planted a link at the output's name.
+    let theirs = env.tmp.path().join("theirs");
+    give_to_nobody(&theirs, 0o755);
+    as_user(
+        "nobody",
+        &format!("ln -s '{}/secret' '{}/alice.pk8'", p(&target), p(&theirs)),
+    );
+    let inside = snapshot(&theirs);
+    for (format, name) in [
+        ("pk8", "alice.pk8"),
+        ("pem", "alice"),
+        ("k8s", "alice.yaml"),
+        ("cnpg", "db.yaml"),
+    ] {
+        let who = if format == "cnpg" {
+            "db.example.com"
+        } else {
+            "alice"
+        };
+        let out = env.run(&[
+            "export",
+            who,
+            "--format",
+            format,
+            "--out",
+            p(&theirs.join(name)),
+            "--force",
+        ]);
+        refused(&out, &theirs, "owned by nobody");
+    }
+    assert_eq!(inside, snapshot(&theirs));
+    // A shared sticky directory (like /tmp): a link nobody plants at the output's name is
+    // refused without --force and replaced, never followed, with it; the key is root's, 0600.
+    let shared = env.tmp.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = shared.join("alice.yaml");
+    as_user(
+        "nobody",
+        &format!("ln -s '{}/secret' '{}'", p(&target), p(&planted)),
+    );
+    let out = env.run(&["export", "alice", "--format", "k8s", "--out", p(&planted)]);
+    refused(&out, &planted, "already exists");
+    env.ok(&[
+        "export",
+        "alice",
+        "--format",
+        "k8s",
+        "--out",
+        p(&planted),
+        "--force",
+        "-q",
+    ]);
+    let md = fs::symlink_metadata(&planted).unwrap();
+    assert!(!md.is_symlink());
+    assert_eq!((md.uid(), md.mode() & 0o777), (0, 0o600));
+    // A pem directory nobody planted as a link to root's own directory: refused.
+    let pem = shared.join("alice-pem");
+    as_user("nobody", &format!("ln -s '{}' '{}'", p(&target), p(&pem)));
+    let out = env.run(&[
+        "export",
+        "alice",
+        "--format",
+        "pem",
+        "--out",
+        p(&pem),
+        "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    one_line(&out.stderr);
+    assert_eq!(before, snapshot(&target));
+}

@@ -30,7 +30,7 @@ pub(crate) mod issue;
 mod journal;
 pub mod layout;
 pub mod list;
-mod live;
+pub(crate) mod live;
 pub mod options;
 pub(crate) mod parallel;
 

@@ -204,12 +204,21 @@ impl PrivateKey {
     /// Ed25519 keys are written as PKCS#8 v1 (RFC 8410, no embedded public key): ring produces
     /// v2, which OpenSSL 3.0, and so PostgreSQL and libpq, refuse as "unsupported".
     pub fn to_pem(&self) -> Zeroizing<String> {
+        Zeroizing::new(crate::x509::pem::encode(
+            "PRIVATE KEY",
+            &self.to_pkcs8_der(),
+        ))
+    }
+
+    /// The key as unencrypted PKCS#8 DER (what pgjdbc reads as `sslkey`, and what a PKCS#12
+    /// key bag wraps); the returned buffer is wiped when dropped. Ed25519 keys are PKCS#8 v1,
+    /// as in [`PrivateKey::to_pem`].
+    pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
         let der = Zeroizing::new(self.pair.serialize_der());
-        let der = match self.key_type {
+        match self.key_type {
             KeyType::Ed25519 => ed25519_pkcs8_v1(&der),
             _ => der,
-        };
-        Zeroizing::new(crate::x509::pem::encode("PRIVATE KEY", &der))
+        }
     }
 
     /// The key as an encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2 with

@@ -5,4 +5,5 @@ pub mod ca;
 pub mod inspect;
 pub mod keys;
 pub(crate) mod pem;
+pub mod pkcs12;
 pub(crate) mod profile;

@@ -224,6 +224,27 @@ pub enum Command {
     /// other connection option. Existing files are replaced only with --force.
     ClientInstall(ClientInstallArgs),
 
+    /// Write a certificate and key in another format: pem, pk8, p12, k8s or cnpg
+    ///
+    /// pem: a directory PATH/ with NAME.crt, NAME.key (0600) and ca.crt, the CA the peer is
+    ///   checked against (a client's: the server CA, its sslrootcert; a server's: the client
+    ///   CA, its ssl_ca_file).
+    /// pk8: the key as PKCS#8 DER (pgjdbc's sslkey), 0600; an encrypted key stays encrypted.
+    /// p12: PKCS#12 (0600) with the key, the certificate and its CA; PBES2 (PBKDF2-SHA256,
+    ///   AES-256-CBC) and an HMAC-SHA256 MAC, as OpenSSL 3 writes: Java 17 (keytool, pgjdbc)
+    ///   and .NET read it. The password comes from --key-passphrase-file or a prompt.
+    /// k8s: a Secret of type kubernetes.io/tls (YAML, 0600): tls.crt, tls.key, and ca.crt as
+    ///   for pem.
+    /// cnpg: for a server NAME, the Secrets CloudNativePG takes for its own certificates:
+    ///   PREFIX-server (kubernetes.io/tls), PREFIX-server-ca and PREFIX-client-ca (ca.crt
+    ///   only, never a CA key), PREFIX-replication: a streaming_replica client certificate,
+    ///   the current one, else one issued now (signed by the client CA).
+    ///
+    /// A revoked or expired certificate is not exported; p12, k8s and cnpg need a key without
+    /// a passphrase. PATH is replaced only with --force, and its directory must exist.
+    #[command(verbatim_doc_comment)]
+    Export(ExportArgs),
+
     /// Add, remove, list or show pg_service.conf entries for verify-full connections
     ///
     /// The file is --file, else $PGSERVICEFILE, else ~/.pg_service.conf: the order libpq uses.
@@ -581,6 +602,46 @@ pub struct ClientInstallArgs {
 
     #[command(flatten)]
     pub out: Report,
+}
+
+/// `pgca export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The certificate: a role or a server name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// pem, pk8, p12, k8s or cnpg
+    #[arg(long, value_name = "FORMAT", required = true)]
+    pub format: String,
+
+    /// The file to write (pem: the directory to create)
+    #[arg(long, value_name = "PATH", required = true)]
+    pub out: PathBuf,
+
+    /// server or client, when NAME is both [default: whichever NAME is]
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+
+    /// p12: the file's password (first line of FILE) [default: a prompt, asked twice]
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// k8s, cnpg: the Secrets' namespace [default: none in the manifest]
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// k8s: the Secret's name; cnpg: the Secrets' prefix [default: pgca-KIND-NAME, made a
+    /// DNS-1123 name]
+    #[arg(long = "name", id = "secret_name", value_name = "NAME")]
+    pub secret_name: Option<String>,
+
+    /// Replace an existing PATH
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub out_format: Report,
 }
 
 /// `pgca env`.

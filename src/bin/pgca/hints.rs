@@ -54,7 +54,15 @@ pub fn hint(e: &Error) -> Option<String> {
                 shell_word(name)
             )
         }
-        Error::Ambiguous(_) => "give the serial instead (see `pgca list`)".into(),
+        Error::Ambiguous(_) => {
+            "give the serial instead (export: --kind server or client); see `pgca list`".into()
+        }
+        Error::NoExportPassword => "give --key-passphrase-file FILE (or run on a terminal)".into(),
+        Error::EncryptedExport { .. } => {
+            "export it as pem or pk8 (which keep it encrypted), or issue it without --encrypt-key"
+                .into()
+        }
+        Error::Expired { name, .. } => format!("renew it: `pgca renew {}`", shell_word(name)),
         Error::RevokeCa(_) => "to retire it, create a new CA directory and move to it".into(),
         Error::NoCrl(_) => "run `pgca crl` to write the CRLs".into(),
         Error::NeedPassphrase(_) => "give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE \

@@ -17,7 +17,9 @@ mod render;
 use std::process::ExitCode;
 
 use args::Command;
-use commands::{Context, completions, conninfo, deploy, inspect, issue, monitor, revoke, service};
+use commands::{
+    Context, completions, conninfo, deploy, export, inspect, issue, monitor, revoke, service,
+};
 
 fn main() -> ExitCode {
     // Before anything is read: pgca holds CA keys and passphrases in memory, and a
@@ -60,6 +62,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::ClientInstall(a) => deploy::client_install(ctx, a),
         Command::Env(a) => deploy::env(ctx, a),
         Command::Conninfo(a) => conninfo::conninfo(ctx, a),
+        Command::Export(a) => export::export(ctx, a),
         Command::Completions(a) => completions::completions(a),
     };
     done.map(|()| ExitCode::SUCCESS)

@@ -64,6 +64,15 @@ pub fn key_passphrase(file: Option<&Path>, confirm: bool) -> Result<Option<Passp
     }
 }
 
+/// The password of a PKCS#12 export: from `file`, else a prompt asked twice; `None` when there
+/// is no file and standard input is not a terminal. Like a client key's, never the CA's.
+pub fn export_password(file: Option<&Path>) -> Result<Option<Passphrase>> {
+    match file {
+        Some(f) => Passphrase::from_file(f).map(Some),
+        None => ask("password for the PKCS#12 file", true),
+    }
+}
+
 /// Asks for a new passphrase twice on the terminal; `None` when standard input is not one.
 pub fn prompt_new() -> Result<Option<Passphrase>> {
     ask("new passphrase", true)

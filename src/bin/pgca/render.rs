@@ -25,8 +25,8 @@ use crate::args::Report;
 
 mod json;
 pub use json::{
-    conninfo_json, crls_json, deployed_json, init_json, inspect_json, installed_json, issue_json,
-    passwd_json, renew_json, revoke_json, service_added_json,
+    conninfo_json, crls_json, deployed_json, exported_json, init_json, inspect_json,
+    installed_json, issue_json, passwd_json, renew_json, revoke_json, service_added_json,
 };
 
 /// How a command prints what it did: text, JSON (`--json`) or nothing (`-q`).
@@ -505,4 +505,34 @@ fn rows_text(rows: Vec<(&str, String)>) -> String {
     rows.into_iter()
         .map(|(k, v)| format!("{:<w$} {}\n", format!("{k}:"), escape_controls(&v)))
         .collect()
+}
+
+/// `export`.
+pub fn exported_text(e: &pgca::Exported) -> String {
+    let mut s = format!(
+        "exported {} {:?} (serial {}) as {} to {}\n",
+        e.kind.name(),
+        e.name,
+        e.serial,
+        e.format,
+        e.out.display()
+    );
+    for f in &e.files {
+        s.push_str(&format!("  {}\n", f.display()));
+    }
+    if !e.secrets.is_empty() {
+        s.push_str(&format!("  secrets: {}\n", e.secrets.join(", ")));
+    }
+    if let Some(r) = &e.replication {
+        let how = if r.issued {
+            "issued now"
+        } else {
+            "the current one"
+        };
+        s.push_str(&format!(
+            "  replication: client streaming_replica, serial {} ({how})\n",
+            r.serial
+        ));
+    }
+    s
 }

@@ -6,6 +6,7 @@
 pub mod completions;
 pub mod conninfo;
 pub mod deploy;
+pub mod export;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;

@@ -329,3 +329,44 @@ pub struct ConninfoJson<'a> {
 pub fn conninfo_json<'a>(driver: &'a str, text: &'a str) -> ConninfoJson<'a> {
     ConninfoJson { driver, text }
 }
+
+/// `export --json`: the replication certificate of a cnpg export.
+#[derive(Serialize)]
+pub struct ReplicationJson<'a> {
+    role: &'static str,
+    serial: &'a Serial,
+    issued: bool,
+}
+
+/// `export --json`.
+#[derive(Serialize)]
+pub struct ExportedJson<'a> {
+    kind: &'static str,
+    name: &'a str,
+    serial: &'a Serial,
+    format: &'static str,
+    out: &'a Path,
+    files: &'a [PathBuf],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    secrets: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replication: Option<ReplicationJson<'a>>,
+}
+
+/// `export --json`.
+pub fn exported_json(e: &pgca::Exported) -> ExportedJson<'_> {
+    ExportedJson {
+        kind: e.kind.name(),
+        name: &e.name,
+        serial: &e.serial,
+        format: e.format.name(),
+        out: &e.out,
+        files: &e.files,
+        secrets: &e.secrets,
+        replication: e.replication.as_ref().map(|r| ReplicationJson {
+            role: pgca::export::REPLICATION_ROLE,
+            serial: &r.serial,
+            issued: r.issued,
+        }),
+    }
+}
