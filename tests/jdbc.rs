@@ -191,6 +191,23 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
         ])
     );
 
+    // The same key encrypted the way OpenSSL does by default (PBES2, PBKDF2, AES-256-CBC).
+    let pbkdf2 = work.path().join("alice-pbkdf2.pk8");
+    key(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-passout",
+        "pass:alice-pass",
+        "-outform",
+        "DER",
+        "-in",
+        p(&alice.join("postgresql.key")),
+        "-out",
+        p(&pbkdf2),
+    ]);
+
     let mut cluster = Cluster::new();
     let data = cluster.data.to_str().unwrap().to_string();
     let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
@@ -271,6 +288,19 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
             ),
             Err("expecting the object identifier for PBKDF2"),
         ),
+        // Nor any PBES2 key: pgjdbc asks Java for a "PBES2" cipher, which Java does not have.
+        Case::new(
+            "encrypted-pbkdf2",
+            None,
+            &url(
+                port,
+                "alice",
+                &(files_in(&alice, "postgresql.pk8")
+                    .replace(p(&alice.join("postgresql.pk8")), p(&pbkdf2))
+                    + "&sslpassword=alice-pass"),
+            ),
+            Err("PBES2"),
+        ),
     ];
     let java = Instant::now();
     let got = run_java(&cases);
@@ -317,5 +347,95 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
         "jdbc: setup {setup:?}, {} cases in one JVM {java:?} ({})",
         cases.len(),
         jar.display()
+    );
+}
+
+/// The ```sh blocks of the `## pgjdbc (Java)` section of docs/clients.md, in order.
+fn pgjdbc_section_blocks() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/clients.md"))
+            .unwrap();
+    let start = text
+        .find("\n## pgjdbc (Java)\n")
+        .expect("docs/clients.md has a `## pgjdbc (Java)` section");
+    let section = &text[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 4)];
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in section.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated code block");
+    blocks
+}
+
+/// docs/clients.md's pgjdbc section, run as written (like tests/guide.rs runs the guides): after
+/// the client guide's `pgca issue-client alice`, in a home of its own, against a cluster serving
+/// the CA's `localhost` certificate.
+#[test]
+fn the_pgjdbc_section_of_the_clients_guide_runs_as_written() {
+    pgjdbc_jar();
+    let blocks = pgjdbc_section_blocks();
+    assert!(blocks.len() >= 2, "{blocks:?}");
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let mut cluster = Cluster::new();
+    let data = cluster.data.to_str().unwrap().to_string();
+    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+
+    let work = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_pgca")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let mut transcript = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let mut cmd = Command::new("bash");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PG") {
+                cmd.env_remove(k);
+            }
+        }
+        let out = cmd
+            .args(["-euo", "pipefail", "-c", block])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("PGCA_DIR", &env.ca)
+            .env("PGPORT", cluster.port.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        transcript.push_str(&stdout);
+        assert!(
+            out.status.success(),
+            "docs/clients.md pgjdbc block {} failed ({}):\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server log\n{}",
+            i + 1,
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            cluster.log_text()
+        );
+    }
+    assert!(transcript.contains("postgresql.pk8"), "{transcript}");
+    assert!(
+        transcript.lines().any(|l| l == "alice"),
+        "the Java check prints the role:\n{transcript}"
     );
 }
