@@ -9,7 +9,7 @@
 //! [`Case`] to the list in the test: a name, the home pgjdbc looks in (or none) and a URL, and
 //! the outcome expected (`Ok(role)` or `Err(text the failure contains)`). A PKCS#12 case is
 //! `Case::new("p12", None, &url(port, "alice", "sslkey=/…/alice.p12&sslpassword=…"), Ok("alice"))`;
-//! a URL that `pgca conninfo --driver jdbc` prints goes in as it is, with the port swapped.
+//! a URL that `pgca conninfo --driver jdbc` prints goes in as it is (the `conninfo` case).
 //!
 //! Needs `java` and pgjdbc (`/usr/share/java/postgresql.jar`, else `$PGJDBC_JAR`): `make deps`
 //! installs Debian's `default-jre-headless` and `libpostgresql-jdbc-java`.
@@ -223,6 +223,24 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
     cluster.start();
     cluster.sql("CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; CREATE ROLE carol LOGIN; CREATE ROLE dave LOGIN");
     let port = cluster.port;
+    // The URL `pgca conninfo --driver jdbc` prints, as printed: it names clients/alice.pk8 in
+    // the CA directory, which the user writes (`pgca export`); here, client-install's copy.
+    std::fs::copy(alice.join("postgresql.pk8"), env.path("clients/alice.pk8")).unwrap();
+    let conninfo = env
+        .ok(&[
+            "conninfo",
+            "alice",
+            "--host",
+            "localhost",
+            "--port",
+            &port.to_string(),
+            "--dbname",
+            "postgres",
+            "--driver",
+            "jdbc",
+        ])
+        .trim()
+        .to_string();
     let setup = started.elapsed();
 
     let cases = [
@@ -246,6 +264,7 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
             &url(port, "carol", &files_in(&dirs["carol"], "postgresql.pk8")),
             Ok("carol"),
         ),
+        Case::new("conninfo", None, &conninfo, Ok("alice")),
         // Why the .pk8 exists: pgjdbc refuses the PEM key.
         Case::new(
             "pem-key",

@@ -30,7 +30,8 @@ pub struct ClientPaths {
     pub key: PathBuf,
     /// The role's key as PKCS#8 DER, what pgjdbc's `sslkey` reads: [`ClientPaths::key`] with the
     /// extension `pk8`, beside it. pgca does not keep this file in the CA directory: `pgca export
-    /// ROLE --format pk8 --out` this path (or `pgca client-install`) writes it.
+    /// ROLE --format pk8 --out` this path writes it. (`pgca client-install` writes the same key
+    /// as `postgresql.pk8` in the directory it installs to, pgjdbc's default.)
     pub key_pk8: PathBuf,
 }
 

@@ -24,8 +24,8 @@
 //
 // Adding a case is adding a line on the Rust side (tests/jdbc.rs, `Case`), nothing here: e.g. a
 // PKCS#12 key store, `jdbc:postgresql://localhost:PORT/postgres?user=alice&sslmode=verify-full&
-// sslkey=/path/alice.p12&sslpassword=...`, or whatever URL `pgca conninfo --driver jdbc` prints,
-// with "-" as HOME so that only the URL configures the connection.
+// sslkey=/path/alice.p12&sslpassword=...`, or a URL `pgca conninfo --driver jdbc` prints (as the
+// "conninfo" case does), with "-" as HOME so that only the URL configures the connection.
 
 import java.sql.Connection;
 import java.sql.DriverManager;
