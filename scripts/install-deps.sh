@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql), openssl and
-# Python's psycopg2 and asyncpg, from Debian's packages. Needs root (or sudo) only when something
-# is missing.
+# Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql), openssl,
+# Python's psycopg2 and asyncpg, and Java with pgjdbc, from Debian's packages. Needs root (or
+# sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,9 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # tests/conninfo.rs runs pgca conninfo's Python snippets with Debian's python3.
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
 /usr/bin/python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=(python3-asyncpg)
+# tests/jdbc.rs (and conninfo's JDBC URL) run pgjdbc on Debian's Java.
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+[ -e /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -410,15 +410,23 @@ fn client_install_never_hands_a_key_to_whoever_owns_the_directory() {
         "nobody",
     ]);
     assert!(out.contains("installed"), "{out}");
-    let md = fs::metadata(trap.join("postgresql.key")).unwrap();
-    assert_eq!((md.uid(), md.mode() & 0o777), (ids("nobody").0, 0o600));
-    // A link nobody plants at a file's name is replaced, never followed.
+    for key in ["postgresql.key", "postgresql.pk8"] {
+        let md = fs::metadata(trap.join(key)).unwrap();
+        assert_eq!(
+            (md.uid(), md.mode() & 0o777),
+            (ids("nobody").0, 0o600),
+            "{key}"
+        );
+    }
+    // A link nobody plants at a file's name is replaced, never followed: the CA certificate's
+    // name, and the DER key's (a key written through it would land in the victim's file).
     let target = victim(&env);
     let before = snapshot(&target);
     as_user(
         "nobody",
         &format!(
-            "rm -f '{0}/root.crt' && ln -s '{1}/secret' '{0}/root.crt'",
+            "rm -f '{0}/root.crt' '{0}/postgresql.pk8' && ln -s '{1}/secret' '{0}/root.crt' \
+             && ln -s '{1}/secret' '{0}/postgresql.pk8'",
             p(&trap),
             p(&target)
         ),
@@ -432,11 +440,14 @@ fn client_install_never_hands_a_key_to_whoever_owns_the_directory() {
         "nobody",
         "--force",
     ]);
-    assert!(
-        !fs::symlink_metadata(trap.join("root.crt"))
-            .unwrap()
-            .is_symlink()
-    );
+    for name in ["root.crt", "postgresql.pk8"] {
+        assert!(
+            !fs::symlink_metadata(trap.join(name)).unwrap().is_symlink(),
+            "{name}"
+        );
+    }
+    let md = fs::symlink_metadata(trap.join("postgresql.pk8")).unwrap();
+    assert_eq!((md.uid(), md.mode() & 0o777), (ids("nobody").0, 0o600));
     assert_eq!(before, snapshot(&target));
 }
 

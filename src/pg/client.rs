@@ -30,7 +30,8 @@ pub struct ClientPaths {
     pub key: PathBuf,
     /// The role's key as PKCS#8 DER, what pgjdbc's `sslkey` reads: [`ClientPaths::key`] with the
     /// extension `pk8`, beside it. pgca does not keep this file in the CA directory: `pgca export
-    /// ROLE --format pk8 --out` this path (or `pgca client-install`) writes it.
+    /// ROLE --format pk8 --out` this path writes it. (`pgca client-install` writes the same key
+    /// as `postgresql.pk8` in the directory it installs to, pgjdbc's default.)
     pub key_pk8: PathBuf,
 }
 
@@ -40,8 +41,8 @@ pub struct ClientPaths {
 pub struct ClientInstalled {
     /// The directory (`~/.postgresql`).
     pub dir: PathBuf,
-    /// `postgresql.crt`, `postgresql.key` and `root.crt` in it.
-    pub files: [PathBuf; 3],
+    /// `postgresql.crt`, `postgresql.key`, `root.crt` and `postgresql.pk8` in it.
+    pub files: [PathBuf; 4],
 }
 
 /// Where and how a role connects: the settings of a verify-full connection.
@@ -287,6 +288,11 @@ impl CaDir {
     /// (0600) and `root.crt`, so that `sslmode=verify-full` needs no other option. Existing files
     /// are replaced only with `force`.
     ///
+    /// The key is also written as `postgresql.pk8` (0600): the same PKCS#8 document in DER,
+    /// which is what pgjdbc reads by default (it refuses PEM), so a Java client with
+    /// `sslmode=verify-full` needs no other option either. An encrypted key stays encrypted: its
+    /// `.pk8` is the same `EncryptedPrivateKeyInfo` (pgca never decrypts a client's key).
+    ///
     /// The files belong to `owner` (a user name or uid), else to the user pgca runs as: never
     /// to whoever happens to own the directory. The directory must be owned by that user (it is
     /// created, 0700, if missing), every directory on the way by root or that user, and a
@@ -335,7 +341,12 @@ impl CaDir {
                 },
             });
         }
-        let names = ["postgresql.crt", "postgresql.key", "root.crt"];
+        let names = [
+            "postgresql.crt",
+            "postgresql.key",
+            "root.crt",
+            "postgresql.pk8",
+        ];
         if !force {
             for n in names {
                 if target.stat_at(n)?.is_some() {
@@ -360,9 +371,15 @@ impl CaDir {
         if let Some(crl) = crl {
             target.replace_file("root.crl", &crl, PUBLIC_MODE, mine, "write")?;
         }
+        let key_der = pkcs8_der(&pair.key_pem).ok_or_else(|| Error::BadKey {
+            path: self.key_path(CertKind::Client, role.as_str()),
+            reason: "not a PKCS#8 PEM key".to_string(),
+        })?;
+        // The certificate last: whoever sees it sees its key in both encodings.
         for (file, bytes, mode) in [
             (names[2], &root[..], PUBLIC_MODE),
             (names[1], &pair.key_pem[..], KEY_MODE),
+            (names[3], &key_der[..], KEY_MODE),
             (names[0], &pair.cert_pem[..], PUBLIC_MODE),
         ] {
             target.replace_file(file, bytes, mode, mine, "write")?;
@@ -374,6 +391,14 @@ impl CaDir {
     }
 }
 
+/// The DER of a PKCS#8 PEM key, plain (`PRIVATE KEY`) or encrypted (`ENCRYPTED PRIVATE KEY`):
+/// the bytes pgjdbc reads from a `.pk8` file. The buffer is wiped when dropped.
+fn pkcs8_der(key_pem: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let (label, der) = crate::x509::pem::parse_one(key_pem)?;
+    let der = Zeroizing::new(der);
+    matches!(label.as_str(), "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY").then_some(der)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,5 +407,28 @@ mod tests {
     fn shell_quoting_survives_quotes_and_spaces() {
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("O'Brien"), "'O'\\''Brien'");
+    }
+
+    #[test]
+    fn the_pk8_is_the_pem_keys_der_plain_or_encrypted() {
+        let key =
+            crate::x509::keys::PrivateKey::generate(crate::x509::keys::KeyType::EcdsaP256).unwrap();
+        let pem = key.to_pem();
+        let der = pkcs8_der(pem.as_bytes()).unwrap();
+        assert_eq!(der[0], 0x30);
+        assert_eq!(
+            crate::x509::pem::encode("PRIVATE KEY", &der),
+            pem.as_str(),
+            "the same document"
+        );
+        let pass = Passphrase::new("correct horse");
+        let enc = key.to_encrypted_pem(&pass).unwrap();
+        let der = pkcs8_der(enc.as_bytes()).unwrap();
+        assert!(pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).is_ok());
+        assert!(
+            pkcs8_der(b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")
+                .is_none()
+        );
+        assert!(pkcs8_der(b"not pem").is_none());
     }
 }

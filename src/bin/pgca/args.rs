@@ -221,7 +221,8 @@ pub enum Command {
     /// Copy a role's certificate, key and the server CA to libpq's defaults in ~/.postgresql
     ///
     /// postgresql.crt, postgresql.key (0600) and root.crt: then sslmode=verify-full needs no
-    /// other connection option. Existing files are replaced only with --force.
+    /// other connection option. The key also goes to postgresql.pk8 (0600, PKCS#8 DER), the
+    /// default of pgjdbc, which cannot read PEM. Existing files are replaced only with --force.
     ClientInstall(ClientInstallArgs),
 
     /// Write a certificate and key in another format: pem, pk8, p12, k8s or cnpg

@@ -358,7 +358,7 @@ pub fn deployed_text(name: &str, d: &Deployed) -> String {
 /// `client-install`: where the files went and how to connect.
 pub fn installed_text(role: &str, dir: &Path) -> String {
     format!(
-        "installed role {role:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt
+        "installed role {role:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt, postgresql.pk8
   connect with: psql \"host=HOST user={role} sslmode=verify-full\"
 ",
         dir.display()
