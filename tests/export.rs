@@ -160,7 +160,7 @@ fn p12_is_read_by_openssl_and_keytool() {
         for want in [
             "MAC: sha256, Iteration 2048",
             "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256",
-            "friendlyName: alice",
+            "friendlyName: user",
             "subject=CN = alice",
             "subject=O = pgca, CN = pgca client CA",
         ] {
@@ -204,7 +204,7 @@ fn p12_is_read_by_openssl_and_keytool() {
             &format!("file:{}", p(&bad)),
         ]);
         assert!(!ok, "{key_type}: a wrong password is accepted");
-        // keytool (Java 17): one PrivateKeyEntry named alice with a chain of two.
+        // keytool (Java 17): one PrivateKeyEntry named user (the alias pgjdbc looks up), a chain of two.
         let out = Command::new("keytool")
             .args(["-list", "-v", "-storetype", "PKCS12", "-keystore", p(&file)])
             .args(["-storepass:file", p(&pw)])
@@ -219,7 +219,7 @@ fn p12_is_read_by_openssl_and_keytool() {
 fn check_keytool(key_type: &str, text: &str) {
     for want in [
         "Your keystore contains 1 entry",
-        "Alias name: alice",
+        "Alias name: user",
         "Entry type: PrivateKeyEntry",
         "Certificate chain length: 2",
     ] {

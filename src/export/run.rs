@@ -127,7 +127,9 @@ impl CaDir {
                         key_pkcs8: &key,
                         cert_der: &checked.cert_der()?,
                         chain: &[ca_der],
-                        friendly_name: &req.name,
+                        // pgjdbc's PKCS12KeyManager takes the entry named `user`, whatever
+                        // the role; keytool and .NET take any name.
+                        friendly_name: crate::x509::pkcs12::PGJDBC_ALIAS,
                     },
                     password,
                 )?;

@@ -101,6 +101,10 @@ fn data_content(inner: &[u8]) -> Result<Vec<u8>> {
     seq(&[&oid(&ID_DATA)?, &explicit0(&octets(inner)?)?])
 }
 
+/// The entry name pgjdbc looks up in a PKCS#12 `sslkey` (its `PKCS12KeyManager` asks the key store
+/// for alias `user`): every `.p12` pgca writes uses it, so pgjdbc reads them as they are.
+pub(crate) const PGJDBC_ALIAS: &str = "user";
+
 /// The bag attributes: `friendlyName` and `localKeyId`.
 fn attributes(friendly_name: &str, local_key_id: &[u8]) -> Result<Vec<u8>> {
     let bmp: Vec<u8> = friendly_name
