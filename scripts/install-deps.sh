@@ -14,6 +14,8 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # tests/conninfo.rs runs pgca conninfo's Python snippets with Debian's python3.
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || missing+=(python3-psycopg2)
 /usr/bin/python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=(python3-asyncpg)
+# tests/export.rs parses the k8s and cnpg manifests with Debian python3's yaml module.
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
 # tests/jdbc.rs (and conninfo's JDBC URL) run pgjdbc on Debian's Java.
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ -e /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)

@@ -39,7 +39,7 @@ fn pubkey(args: &[&str]) -> String {
 
 /// A YAML file's documents, as JSON values (python3's yaml module).
 fn yaml_docs(path: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new("python3")
+    let out = Command::new("/usr/bin/python3")
         .args([
             "-c",
             "import sys, yaml, json; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
@@ -602,4 +602,66 @@ fn force_replaces_and_a_link_at_the_name_is_replaced_not_followed() {
             .is_symlink()
     );
     assert_eq!(mode(&file), 0o600);
+}
+
+/// Every command in the `pgca export` part of docs/clients.md runs as written (in a directory
+/// of its own, `pgca` on PATH, the CA in PGCA_DIR), except the synopsis line and `kubectl apply`,
+/// for which the manifest it names must parse as Kubernetes Secrets.
+#[test]
+fn the_export_part_of_the_clients_guide_runs_as_written() {
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/clients.md")).unwrap();
+    let part = text
+        .split_once("\n# Files for other clients and platforms")
+        .expect("docs/clients.md has its export part")
+        .1;
+    let mut lines = Vec::new();
+    let mut in_sh = false;
+    for l in part.lines() {
+        match (in_sh, l.trim_start().starts_with("```")) {
+            (false, true) => in_sh = l.trim() == "```sh",
+            (true, true) => in_sh = false,
+            (true, false) if !l.trim().is_empty() => lines.push(l.trim().to_string()),
+            _ => {}
+        }
+    }
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let work = tempfile::tempdir().unwrap();
+    fs::write(work.path().join("alice.pass"), "p12 pass\n").unwrap();
+    let bin_dir = Path::new(common::pgca_bin()).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let (mut ran, mut applied) = (0, 0);
+    for line in &lines {
+        if line.contains("NAME") || line.contains("FORMAT") {
+            continue; // the synopsis
+        }
+        if let Some(file) = line.strip_prefix("kubectl apply -f ") {
+            let docs = yaml_docs(&work.path().join(file));
+            assert!(!docs.is_empty(), "{line}: no documents");
+            for d in &docs {
+                assert_eq!(d["kind"], "Secret", "{line}: {d}");
+                assert_eq!(d["apiVersion"], "v1", "{line}: {d}");
+            }
+            applied += 1;
+            continue;
+        }
+        let out = Command::new("sh")
+            .args(["-c", line])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .env("PGCA_DIR", &env.ca)
+            .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docs/clients.md: {line}\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert_eq!((ran, applied), (8, 2), "commands run, manifests parsed");
 }
