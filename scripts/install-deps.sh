@@ -20,7 +20,22 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ -e /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
 
+# tests/conninfo.rs runs the node-postgres config pgca prints with node and node-postgres (npm).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# node-postgres from npm, into a cache under target/ (only when missing).
+node_pg() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/target/node-pg"
+  [ -e "$dir/node_modules/pg/package.json" ] && return 0
+  echo "install-deps: installing node-postgres (npm pg@8) into $dir" >&2
+  mkdir -p "$dir"
+  (cd "$dir" && npm install --no-audit --no-fund --silent pg@8 >/dev/null)
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  node_pg
   exit 0
 fi
 
@@ -37,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # The Debian package starts a cluster on 5432 through its init scripts; tests never use it.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+node_pg

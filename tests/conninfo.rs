@@ -9,8 +9,8 @@
 //! - psycopg, asyncpg: Debian's python3 runs the printed snippet (psycopg2, asyncpg).
 //! - jdbc: Java runs a one-file program with Debian's pgjdbc and the printed URL (the `.pk8` key
 //!   is made with openssl here; `pgca export` or `client-install` makes it for users).
-//! - node: node runs the printed module with node-postgres from `target/node-pg` (`npm install
-//!   pg` there; skipped when missing).
+//! - node: node runs the printed module with node-postgres from `target/node-pg`, where
+//!   scripts/install-deps.sh (`make test`) puts it with npm.
 //! - npgsql: the quoting only (unit tests in `src/pg/conninfo.rs`).
 
 mod common;
@@ -207,7 +207,7 @@ fn every_printed_connection_connects_as_the_role() {
             .args([text.trim_end(), WHO]);
         assert_eq!(run(cmd, &format!("jdbc: {text}")), both, "jdbc");
     } else {
-        eprintln!("skipped jdbc: no java or no {PGJDBC} (apt-get install libpostgresql-jdbc-java)");
+        panic!("no java or no {PGJDBC}: make test installs them (scripts/install-deps.sh)");
     }
 
     // node: node-postgres, when `npm install pg` was done in target/node-pg.
@@ -220,8 +220,8 @@ fn every_printed_connection_connects_as_the_role() {
         cmd.env("NODE_PATH", &modules).arg(&file);
         assert_eq!(run(cmd, &format!("node:\n{text}")), ROLE, "node");
     } else {
-        eprintln!(
-            "skipped node: no node-postgres in {} (cd target/node-pg && npm install pg)",
+        panic!(
+            "no node-postgres in {}: make test installs it (scripts/install-deps.sh)",
             modules.display()
         );
     }
