@@ -54,6 +54,7 @@ pub mod inventory;
 pub mod model;
 pub mod ops;
 pub mod pg;
+pub mod probe;
 mod storage;
 pub mod store;
 pub mod x509;

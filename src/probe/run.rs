@@ -1,0 +1,111 @@
+//! `CaDir::probe`: many targets at once, a bounded number of threads, a timeout on every step.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::inventory::Ledger;
+use crate::model::kind::Side;
+use crate::model::status::Status;
+use crate::model::timefmt;
+use crate::probe::report::{ProbeReport, ProbeResult};
+use crate::probe::tls::handshake;
+use crate::probe::wire::{Target, connect, ssl_request};
+use crate::store::CaDir;
+use crate::x509::pem::first_cert_der;
+
+/// How to probe.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ProbeOptions {
+    /// The server name sent in the handshake and matched against the certificate; by default
+    /// each target's host.
+    pub sni: Option<String>,
+    /// The limit on connecting and on every read and write (default 5 s).
+    pub timeout: Duration,
+    /// How many targets are probed at once (default 8).
+    pub parallel: usize,
+    /// The time the certificates are judged at; `None` means the system clock.
+    pub now: Option<OffsetDateTime>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> ProbeOptions {
+        ProbeOptions {
+            sni: None,
+            timeout: Duration::from_secs(5),
+            parallel: 8,
+            now: None,
+        }
+    }
+}
+
+impl CaDir {
+    /// Probes each target: SSLRequest, a TLS handshake, and the served certificate judged
+    /// against this directory's server CA and inventory. A target that cannot be reached is a
+    /// result (UNKNOWN), not an error; errors are only about reading the CA directory.
+    pub fn probe(&self, targets: &[Target], opts: &ProbeOptions) -> Result<ProbeReport> {
+        let path = self.ca_cert_path(Side::Server);
+        let pem = crate::storage::read(&path, "read certificate")?;
+        let server_ca = first_cert_der(&pem).map_err(|reason| Error::BadCert {
+            path: path.clone(),
+            reason,
+        })?;
+        let ledger = self.inventory()?;
+        let now = opts.now.unwrap_or_else(timefmt::now);
+        let results: Vec<Mutex<Option<ProbeResult>>> =
+            targets.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = opts.parallel.clamp(1, targets.len().max(1));
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(target) = targets.get(i) else { break };
+                        let r = probe_one(target, opts, &server_ca, &ledger, now);
+                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    }
+                });
+            }
+        });
+        let targets: Vec<ProbeResult> = results
+            .into_iter()
+            .zip(targets)
+            .map(|(m, t)| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| {
+                        ProbeResult::failed(
+                            t,
+                            crate::probe::wire::Failure::Unreachable("not probed".into()),
+                        )
+                    })
+            })
+            .collect();
+        let status = targets.iter().map(|r| r.status).max().unwrap_or(Status::Ok);
+        Ok(ProbeReport { status, targets })
+    }
+}
+
+/// One target, start to end.
+fn probe_one(
+    target: &Target,
+    opts: &ProbeOptions,
+    server_ca: &[u8],
+    ledger: &Ledger,
+    now: OffsetDateTime,
+) -> ProbeResult {
+    let host = opts.sni.as_deref().unwrap_or(&target.host);
+    let done = connect(target, opts.timeout).and_then(|mut stream| {
+        ssl_request(&mut stream)?;
+        handshake(&mut stream, host)
+    });
+    match done {
+        Ok(hs) => ProbeResult::judge(target, host, hs, server_ca, ledger, now),
+        Err(f) => ProbeResult::failed(target, f),
+    }
+}
