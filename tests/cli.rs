@@ -1107,11 +1107,11 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "invalid port \"0\"",
         ),
     ];
-    // Every command pgca documents has bad input refused here, but check and verify, whose
-    // failures are findings with Nagios exit codes (tests/renew.rs and tests/verify.rs), help,
-    // and completions, whose only bad input is an unknown shell: a usage error, exit 2
-    // (tests/snapshots.rs).
-    let elsewhere = ["check", "verify", "help", "completions"];
+    // Every command pgca documents has bad input refused here, but check, verify and probe,
+    // whose failures are findings with Nagios exit codes (tests/renew.rs, tests/verify.rs, and
+    // probe's bad input in `probe_bad_input_is_unknown` below), help, and completions, whose
+    // only bad input is an unknown shell: a usage error, exit 2 (tests/snapshots.rs).
+    let elsewhere = ["check", "verify", "probe", "help", "completions"];
     let documented = commands_in_help();
     for c in elsewhere {
         assert!(documented.contains(&c.to_string()), "--help lists no {c}");
@@ -1171,6 +1171,55 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
                 before == after,
                 "no file changed",
                 format!("files changed:\n{}", snapshot_diff(&before, &after)),
+            )
+        });
+    }
+    table.finish();
+}
+
+/// `probe` speaks Nagios like check: bad input is UNKNOWN (exit 3), said on stdout, and nothing
+/// is connected to.
+#[test]
+fn probe_bad_input_is_unknown() {
+    let env = Env::new();
+    do_init(&env);
+    let mut table = Table::new("probe bad input");
+    for (what, args, message) in [
+        (
+            "a bad timeout",
+            &["probe", "db", "--timeout", "soon"][..],
+            "invalid duration \"soon\"",
+        ),
+        (
+            "a zero timeout",
+            &["probe", "db", "--timeout", "0s"],
+            "invalid duration \"0s\"",
+        ),
+        ("a bad port", &["probe", "db:0"], "invalid port \"0\""),
+        (
+            "a wildcard",
+            &["probe", "*.example.com"],
+            "a wildcard cannot be probed",
+        ),
+        (
+            "no CA directory",
+            &["probe", "db", "--dir", "/nonexistent/pgca"],
+            "/nonexistent/pgca",
+        ),
+    ] {
+        table.row(what, command_line("pgca", args), |r| {
+            r.ran(command_line("pgca", args));
+            let out = env.run(args);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            expect(
+                out.status.code() == Some(3),
+                "exit status 3",
+                format!("{}, stdout {stdout:?}", out.status),
+            )?;
+            expect(
+                stdout.starts_with("PGCA UNKNOWN - ") && stdout.contains(message),
+                format!("PGCA UNKNOWN naming {message:?}"),
+                format!("{stdout:?}"),
             )
         });
     }

@@ -47,6 +47,17 @@ the order CRITICAL, WARNING, UNKNOWN):
                it signed
   3  UNKNOWN   the directory or a file could not be read, or is corrupt";
 
+const PROBE_EXIT_CODES: &str = "\
+Exit status (the Nagios plugin convention; the most severe target wins, in
+the order CRITICAL, WARNING, UNKNOWN):
+  0  OK        every server serves its current certificate, valid for the name
+  1  WARNING   renewed but not reloaded (serves an older serial than the
+               inventory's current one), due for renewal
+  2  CRITICAL  expired, does not chain to the server CA, name mismatch, no TLS
+               (ssl = off), the TLS handshake failed
+  3  UNKNOWN   connection refused, timed out, not PostgreSQL, or the CA
+               directory cannot be read";
+
 const VERIFY_EXIT_CODES: &str = "\
 Exit status (the Nagios plugin convention; the most severe problem wins, in
 the order CRITICAL, WARNING, UNKNOWN):
@@ -180,6 +191,16 @@ pub enum Command {
     /// are checked only when a passphrase file or variable is given (verify never prompts).
     #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(VerifyArgs),
+
+    /// Connect to running servers and check the certificate they serve (for monitoring)
+    ///
+    /// Sends PostgreSQL's SSLRequest, completes a TLS handshake (presenting no client
+    /// certificate) and reports the TLS version, cipher suite and served chain; whether it
+    /// chains to the server CA, is valid for HOST by libpq's rules (verify-full) and is the
+    /// inventory's current certificate (if not: renewed but not reloaded); whether the server
+    /// asks for a client certificate, and from which CAs. Targets are probed 8 at a time.
+    #[command(after_help = PROBE_EXIT_CODES)]
+    Probe(ProbeArgs),
 
     /// Renew due certificates, deploy renewed server certificates again, run a hook (for cron)
     ///
@@ -481,6 +502,30 @@ pub struct CheckArgs {
     /// Also write a node_exporter textfile (atomically) with expiry and state per certificate
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+
+    /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `pgca probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Servers to probe: HOST, HOST:PORT or [IPV6]:PORT (default port 5432)
+    #[arg(value_name = "HOST[:PORT]", required = true)]
+    pub targets: Vec<String>,
+
+    /// The server name to send and to match the certificate against, instead of each HOST
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Give up on a target after DUR connecting or waiting for any answer (e.g. 2s)
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub timeout: String,
+
+    /// Print every target as JSON (TLS version, chain, findings)
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
 
     /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
     #[arg(short, long)]

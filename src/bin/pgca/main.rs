@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use args::Command;
 use commands::{
-    Context, completions, conninfo, deploy, export, inspect, issue, monitor, revoke, service,
+    Context, completions, conninfo, deploy, export, inspect, issue, monitor, probe, revoke, service,
 };
 
 fn main() -> ExitCode {
@@ -54,6 +54,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::List(a) => monitor::list(ctx, a),
         Command::Check(a) => return Ok(monitor::check(ctx, a)),
         Command::Verify(a) => return Ok(monitor::verify(ctx, a)),
+        Command::Probe(a) => return Ok(probe::probe(ctx, a)),
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Renew(a) => return revoke::renew(ctx, a),

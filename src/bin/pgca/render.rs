@@ -16,6 +16,7 @@ use pgca::ops::revoke::Revoked;
 use pgca::ops::verify::VerifyReport;
 use pgca::pg::server::Deployed;
 use pgca::pg::service::Section;
+use pgca::probe::ProbeReport;
 use pgca::x509::inspect::{CrlInfo, escape_controls};
 use pgca::{CertInfo, HostName, IssuedCert, ListEntry, Reason, Side, Status, timefmt};
 use serde::Serialize;
@@ -240,6 +241,30 @@ pub fn verify_text(report: &VerifyReport) -> String {
 }
 
 /// What stopped `check` or `verify`: Nagios UNKNOWN, on stdout where Nagios reads it.
+/// `probe`: a Nagios line per target (the worst first line is the exit status's reason), then
+/// every further finding of a target that is not OK.
+pub fn probe_text(report: &ProbeReport) -> String {
+    let mut out = String::new();
+    for r in &report.targets {
+        out.push_str(&r.summary());
+        out.push('\n');
+        for p in r.problems.iter().skip(1) {
+            out.push_str(&format!("  {p}\n"));
+        }
+        if let Some(names) = &r.client_ca_names {
+            out.push_str(&format!(
+                "  asks for a client certificate from: {}\n",
+                if names.is_empty() {
+                    "any CA".to_string()
+                } else {
+                    names.join("; ")
+                }
+            ));
+        }
+    }
+    out
+}
+
 pub fn unknown_text(message: &str) -> String {
     format!("PGCA UNKNOWN - {message}\n")
 }

@@ -10,6 +10,7 @@ pub mod export;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
+pub mod probe;
 pub mod revoke;
 pub mod service;
 

@@ -81,7 +81,7 @@ pub fn verify(ctx: &Context, a: &VerifyArgs) -> ExitCode {
 
 /// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), said on stdout where Nagios
 /// reads it (with `-q`, on stderr like any failure).
-fn unknown(e: &Error, quiet: bool) -> ExitCode {
+pub fn unknown(e: &Error, quiet: bool) -> ExitCode {
     if quiet {
         eprintln!("pgca: {}", hints::with_hint(e));
     } else {

@@ -1,0 +1,228 @@
+//! `pgca probe` against a real PostgreSQL 15 server, a closed port and a port that speaks
+//! something else.
+
+mod common;
+mod pg;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::Env;
+use pg::Cluster;
+
+/// `pgca deploy-server localhost` into the cluster and the include line it prints.
+fn deploy_and_include(env: &Env, cluster: &Cluster) {
+    let data = cluster.data.to_str().unwrap();
+    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", data]);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+}
+
+fn current_serial(env: &Env) -> String {
+    pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+        .unwrap()
+        .serial
+        .to_string()
+}
+
+fn probe(env: &Env, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["probe"];
+    all.extend_from_slice(args);
+    let out: Output = env.run(&all);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// What `openssl s_client -starttls postgres` reports: (serial, protocol).
+fn openssl_view(port: u16) -> (String, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -starttls postgres -connect 127.0.0.1:{port} </dev/null 2>/dev/null"
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let protocol = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Protocol  :")
+                .or_else(|| l.split("New, ").nth(1).and_then(|r| r.split(',').next()))
+        })
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let pem_end = text.find("-----END CERTIFICATE-----").unwrap() + 25;
+    let pem_start = text.find("-----BEGIN CERTIFICATE-----").unwrap();
+    let info = pgca::CertInfo::from_pem(&text.as_bytes()[pem_start..pem_end]).unwrap();
+    (info.serial.to_string(), protocol)
+}
+
+#[test]
+fn a_renewal_without_reload_is_a_warning_until_the_reload() {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster);
+    cluster.start();
+    let target = format!("127.0.0.1:{}", cluster.port);
+
+    // A fresh server: OK, serving the inventory's serial, as openssl sees it.
+    let first = current_serial(&env);
+    let (code, out) = probe(&env, &[&target]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("OK: ") && out.contains(&first), "{out}");
+    let (code, json) = probe(&env, &[&target, "--json"]);
+    assert_eq!(code, 0, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let t = &v["targets"][0];
+    assert_eq!(t["chain"][0]["serial"], first.as_str());
+    assert_eq!(t["chains_to_ca"], true);
+    assert_eq!(t["name_matches"], true);
+    assert_eq!(t["is_current"], true);
+    // The server asks for a client certificate from pgca's client CA.
+    let names = t["client_ca_names"]
+        .as_array()
+        .expect("asked for a client cert");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("client CA")),
+        "{json}"
+    );
+    let (served, protocol) = openssl_view(cluster.port);
+    assert_eq!(served, first);
+    assert_eq!(
+        t["tls_version"],
+        protocol.as_str(),
+        "openssl said {protocol:?}"
+    );
+
+    // Renewed and deployed, not reloaded: WARNING naming both serials.
+    env.ok(&["issue-server", "localhost", "127.0.0.1", "--force"]);
+    let data = cluster.data.to_str().unwrap().to_string();
+    env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    let second = current_serial(&env);
+    assert_ne!(first, second);
+    let (code, out) = probe(&env, &[&target]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("renewed but not reloaded") && out.contains(&first) && out.contains(&second),
+        "{out}"
+    );
+
+    // Reloaded: OK again, the new serial, as openssl sees it.
+    cluster.sql("SELECT pg_reload_conf()");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (code, out) = loop {
+        let (code, out) = probe(&env, &[&target]);
+        if code == 0 || Instant::now() > deadline {
+            break (code, out);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&second), "{out}");
+    assert_eq!(openssl_view(cluster.port).0, second);
+
+    // Another name than the certificate's: CRITICAL.
+    let (code, out) = probe(&env, &[&target, "--sni", "db.example.com"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("not valid for db.example.com"), "{out}");
+}
+
+#[test]
+fn ssl_off_is_critical() {
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    let mut cluster = Cluster::new();
+    cluster.append_conf("ssl = off\n");
+    cluster.start();
+    let (code, out) = probe(&env, &[&format!("127.0.0.1:{}", cluster.port)]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.starts_with("CRITICAL: ") && out.contains("does not offer TLS"),
+        "{out}"
+    );
+}
+
+#[test]
+fn nothing_listening_is_unknown_at_once() {
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let start = Instant::now();
+    let (code, out) = probe(&env, &[&format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("UNKNOWN: "), "{out}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn an_http_server_or_a_silent_one_is_unknown_within_the_timeout() {
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    // One answers HTTP garbage, one accepts and says nothing.
+    let http = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (hp, sp) = (
+        http.local_addr().unwrap().port(),
+        silent.local_addr().unwrap().port(),
+    );
+    std::thread::spawn(move || {
+        for mut s in http.incoming().flatten() {
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let start = Instant::now();
+    let (code, out) = probe(
+        &env,
+        &[
+            &format!("127.0.0.1:{hp}"),
+            &format!("127.0.0.1:{sp}"),
+            "--timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("UNKNOWN: ") && lines[0].contains("not PostgreSQL"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("UNKNOWN: ") && lines[1].contains("timed out"),
+        "{out}"
+    );
+    // Both at once, each within its 1 s.
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
