@@ -226,3 +226,58 @@ fn an_http_server_or_a_silent_one_is_unknown_within_the_timeout() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_role_is_accepted_or_refused_with_the_servers_words() {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    env.ok(&["issue-client", "alice", "bob"]);
+    let other = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    other.ok(&["issue-client", "alice"]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster);
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+    let target = format!("127.0.0.1:{}", cluster.port);
+
+    // An existing role, `hostssl all all 127.0.0.1/32 cert`: accepted.
+    let (code, out) = probe(&env, &[&target, "--role", "alice"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("OK: ") && out.contains("role alice accepted"),
+        "{out}"
+    );
+    let (code, json) = probe(&env, &[&target, "--role", "alice", "--json"]);
+    assert_eq!(code, 0, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["targets"][0]["login"]["accepted"], true, "{json}");
+    assert_eq!(v["targets"][0]["login"]["dbname"], "postgres", "{json}");
+
+    // No such role: the server's own words.
+    let (code, out) = probe(&env, &[&target, "--role", "bob"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.starts_with("CRITICAL: ")
+            && out.contains("role bob refused")
+            && out.contains("does not exist"),
+        "{out}"
+    );
+
+    // A certificate of another CA directory's client CA: refused at the TLS level, one line.
+    let (code, out) = probe(&other, &[&target, "--role", "alice"]);
+    assert_eq!(code, 2, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("role alice refused"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("TLS"), "{out}");
+
+    // A role without a certificate: UNKNOWN before any connection.
+    let (code, out) = probe(&env, &[&target, "--role", "carol"]);
+    assert_eq!(code, 3, "{out}");
+}

@@ -6,11 +6,13 @@
 //! never hangs.
 
 pub mod hostname;
+pub mod login;
 pub mod report;
 pub mod run;
 pub mod tls;
 pub mod wire;
 
+pub use login::Login;
 pub use report::{ProbeReport, ProbeResult, ServedCert};
 pub use run::ProbeOptions;
 pub use wire::{Failure, Target};

@@ -10,6 +10,7 @@ use crate::model::kind::{CertKind, CertState};
 use crate::model::serial::Serial;
 use crate::model::status::Status;
 use crate::probe::hostname;
+use crate::probe::login::Login;
 use crate::probe::tls::Handshake;
 use crate::probe::wire::{Failure, Target};
 use crate::x509::inspect::CertInfo;
@@ -60,6 +61,9 @@ pub struct ProbeResult {
     pub is_current: Option<bool>,
     /// `Some` when the server asked for a client certificate: the CA names it advertised.
     pub client_ca_names: Option<Vec<String>>,
+    /// With `--role`: whether the server accepted the role's certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<Login>,
 }
 
 impl ProbeResult {
@@ -78,7 +82,23 @@ impl ProbeResult {
             current_serial: None,
             is_current: None,
             client_ca_names: None,
+            login: None,
         }
+    }
+
+    /// Folds in the verdict of a `--role` login: a refusal is CRITICAL, with the server's text.
+    pub fn add_login(&mut self, login: Login) {
+        if let Some(why) = &login.refusal {
+            let line = format!("role {} refused: {why}", login.role);
+            let at = self.problems.len().min(if self.status == Status::Critical {
+                1
+            } else {
+                0
+            });
+            self.problems.insert(at, line);
+            self.status = Status::Critical;
+        }
+        self.login = Some(login);
     }
 
     /// Judges a completed handshake: the chain against `server_ca` (DER), the name against
@@ -216,12 +236,16 @@ impl ProbeResult {
                 format!("{}: {}: {p}{more}", self.status, self.target)
             }
             (None, Some(leaf)) => format!(
-                "{}: {} serves serial {} ({}, {} days left)",
+                "{}: {} serves serial {} ({}, {} days left){}",
                 self.status,
                 self.target,
                 leaf.serial,
                 self.tls_version.as_deref().unwrap_or("TLS"),
-                leaf.days_left
+                leaf.days_left,
+                match &self.login {
+                    Some(l) => format!("; role {} accepted", l.role),
+                    None => String::new(),
+                }
             ),
             (None, None) => format!("{}: {}", self.status, self.target),
         }

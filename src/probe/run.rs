@@ -1,6 +1,8 @@
 //! `CaDir::probe`: many targets at once, a bounded number of threads, a timeout on every step.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use rustls::sign::CertifiedKey;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -8,13 +10,15 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::inventory::Ledger;
-use crate::model::kind::Side;
+use crate::model::kind::{CertKind, Side};
 use crate::model::status::Status;
 use crate::model::timefmt;
+use crate::probe::login::login;
 use crate::probe::report::{ProbeReport, ProbeResult};
-use crate::probe::tls::handshake;
+use crate::probe::tls::{handshake, identity, open};
 use crate::probe::wire::{Target, connect, ssl_request};
 use crate::store::CaDir;
+use crate::x509::keys::PrivateKey;
 use crate::x509::pem::first_cert_der;
 
 /// How to probe.
@@ -30,6 +34,10 @@ pub struct ProbeOptions {
     pub parallel: usize,
     /// The time the certificates are judged at; `None` means the system clock.
     pub now: Option<OffsetDateTime>,
+    /// Log in as this role with its pgca client certificate, and report the server's verdict.
+    pub role: Option<String>,
+    /// The database of that login (default `postgres`).
+    pub dbname: Option<String>,
 }
 
 impl Default for ProbeOptions {
@@ -39,6 +47,8 @@ impl Default for ProbeOptions {
             timeout: Duration::from_secs(5),
             parallel: 8,
             now: None,
+            role: None,
+            dbname: None,
         }
     }
 }
@@ -54,6 +64,10 @@ impl CaDir {
             path: path.clone(),
             reason,
         })?;
+        let identity = match &opts.role {
+            Some(role) => Some(self.client_identity(role)?),
+            None => None,
+        };
         let ledger = self.inventory()?;
         let now = opts.now.unwrap_or_else(timefmt::now);
         let results: Vec<Mutex<Option<ProbeResult>>> =
@@ -66,7 +80,7 @@ impl CaDir {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(target) = targets.get(i) else { break };
-                        let r = probe_one(target, opts, &server_ca, &ledger, now);
+                        let r = probe_one(target, opts, &server_ca, &ledger, now, identity.clone());
                         *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                     }
                 });
@@ -89,6 +103,25 @@ impl CaDir {
         let status = targets.iter().map(|r| r.status).max().unwrap_or(Status::Ok);
         Ok(ProbeReport { status, targets })
     }
+
+    /// The role's current client certificate and key (checked against the inventory, not
+    /// revoked), ready to present.
+    fn client_identity(&self, role: &str) -> Result<Arc<CertifiedKey>> {
+        let pair = self.live_unrevoked(CertKind::Client, role)?;
+        let key_path = self.key_path(CertKind::Client, role);
+        let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
+        let key = PrivateKey::from_pem(&text, &key_path)?;
+        let chain = vec![
+            first_cert_der(&pair.cert_pem).map_err(|reason| Error::BadCert {
+                path: self.cert_path(CertKind::Client, role),
+                reason,
+            })?,
+        ];
+        identity(chain, &key.to_pkcs8_der()).map_err(|reason| Error::BadKey {
+            path: key_path,
+            reason,
+        })
+    }
 }
 
 /// One target, start to end.
@@ -98,14 +131,30 @@ fn probe_one(
     server_ca: &[u8],
     ledger: &Ledger,
     now: OffsetDateTime,
+    identity: Option<Arc<CertifiedKey>>,
 ) -> ProbeResult {
     let host = opts.sni.as_deref().unwrap_or(&target.host);
-    let done = connect(target, opts.timeout).and_then(|mut stream| {
-        ssl_request(&mut stream)?;
-        handshake(&mut stream, host)
-    });
-    match done {
-        Ok(hs) => ProbeResult::judge(target, host, hs, server_ca, ledger, now),
-        Err(f) => ProbeResult::failed(target, f),
-    }
+    let Some(role) = &opts.role else {
+        let done = connect(target, opts.timeout).and_then(|mut stream| {
+            ssl_request(&mut stream)?;
+            handshake(&mut stream, host)
+        });
+        return match done {
+            Ok(hs) => ProbeResult::judge(target, host, hs, server_ca, ledger, now),
+            Err(f) => ProbeResult::failed(target, f),
+        };
+    };
+    let mut stream = match connect(target, opts.timeout) {
+        Ok(s) => s,
+        Err(f) => return ProbeResult::failed(target, f),
+    };
+    let (hs, mut conn) =
+        match ssl_request(&mut stream).and_then(|()| open(&mut stream, host, identity)) {
+            Ok(done) => done,
+            Err(f) => return ProbeResult::failed(target, f),
+        };
+    let mut r = ProbeResult::judge(target, host, hs, server_ca, ledger, now);
+    let dbname = opts.dbname.as_deref().unwrap_or("postgres");
+    r.add_login(login(&mut conn, &mut stream, role, dbname, opts.timeout));
+    r
 }

@@ -2,7 +2,7 @@
 //! what the server serves and lets the handshake finish, whatever the chain: the chain is judged
 //! afterwards (`report.rs`), so a wrong certificate is a finding, not a failed connection. It
 //! also records whether the server asked for a client certificate and which CA names it
-//! advertised, and presents none.
+//! advertised, and presents the role's certificate when `--role` gave one (none otherwise).
 
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientConnection, ResolvesClientCert};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
@@ -77,10 +78,11 @@ impl ServerCertVerifier for Recorder {
     }
 }
 
-/// Records the CA names of a CertificateRequest; presents no certificate.
+/// Records the CA names of a CertificateRequest; presents `identity`, if any.
 #[derive(Debug, Default)]
 struct AskedFor {
     names: Mutex<Option<Vec<String>>>,
+    identity: Option<Arc<CertifiedKey>>,
 }
 
 impl ResolvesClientCert for AskedFor {
@@ -97,7 +99,7 @@ impl ResolvesClientCert for AskedFor {
             })
             .collect();
         *self.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(names);
-        None
+        self.identity.clone()
     }
 
     fn has_certs(&self) -> bool {
@@ -105,15 +107,49 @@ impl ResolvesClientCert for AskedFor {
     }
 }
 
+/// A client certificate chain (DER, the certificate first) and its PKCS#8 key, made ready for
+/// rustls with the ring provider.
+pub fn identity(chain: Vec<Vec<u8>>, pkcs8: &[u8]) -> Result<Arc<CertifiedKey>, String> {
+    let provider = rustls::crypto::ring::default_provider();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8.to_vec()));
+    let signer = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| e.to_string())?;
+    let certs = chain.into_iter().map(CertificateDer::from).collect();
+    Ok(Arc::new(CertifiedKey::new(certs, signer)))
+}
+
 /// Handshakes over `stream` (after the server's `S`), sending `sni` as the server name when it is
-/// a DNS name.
+/// a DNS name, then ends the session (close_notify).
 pub fn handshake(stream: &mut TcpStream, sni: &str) -> Result<Handshake, Failure> {
+    let (hs, mut conn) = open(stream, sni, None)?;
+    close(&mut conn, stream);
+    Ok(hs)
+}
+
+/// A clean end: close_notify, best effort (the server may already be gone).
+pub fn close(conn: &mut ClientConnection, stream: &mut TcpStream) {
+    conn.send_close_notify();
+    let _ = conn.complete_io(stream);
+}
+
+/// Handshakes over `stream`, presenting `identity` if the server asks for a client
+/// certificate, and hands back the open session.
+pub fn open(
+    stream: &mut TcpStream,
+    sni: &str,
+    identity: Option<Arc<CertifiedKey>>,
+) -> Result<(Handshake, ClientConnection), Failure> {
     let provider = rustls::crypto::ring::default_provider();
     let recorder = Arc::new(Recorder {
         chain: Mutex::new(Vec::new()),
         algorithms: provider.signature_verification_algorithms,
     });
-    let asked = Arc::new(AskedFor::default());
+    let asked = Arc::new(AskedFor {
+        names: Mutex::new(None),
+        identity,
+    });
     let config =
         rustls::ClientConfig::builder_with_provider(Arc::new(CryptoProvider::clone(&provider)))
             .with_protocol_versions(rustls::ALL_VERSIONS)
@@ -146,15 +182,15 @@ pub fn handshake(stream: &mut TcpStream, sni: &str) -> Result<Handshake, Failure
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_else(|| "unknown".into());
-    // A clean end: close_notify, best effort (the server may already be gone).
-    conn.send_close_notify();
-    let _ = conn.complete_io(stream);
     let chain = std::mem::take(&mut *recorder.chain.lock().unwrap_or_else(|e| e.into_inner()));
     let client_ca_names = asked.names.lock().unwrap_or_else(|e| e.into_inner()).take();
-    Ok(Handshake {
-        version,
-        cipher_suite,
-        chain,
-        client_ca_names,
-    })
+    Ok((
+        Handshake {
+            version,
+            cipher_suite,
+            chain,
+            client_ca_names,
+        },
+        conn,
+    ))
 }

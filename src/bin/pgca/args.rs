@@ -523,6 +523,14 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub timeout: String,
 
+    /// Log in as ROLE with its pgca client certificate and report whether the server accepts it
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+
+    /// The database of the --role login (default postgres)
+    #[arg(long, value_name = "NAME", requires = "role")]
+    pub dbname: Option<String>,
+
     /// Print every target as JSON (TLS version, chain, findings)
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,

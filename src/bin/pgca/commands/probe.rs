@@ -26,6 +26,8 @@ pub fn probe(ctx: &Context, a: &ProbeArgs) -> ExitCode {
         }
         opts.timeout = Duration::from_secs(timeout.seconds() as u64);
         opts.sni = a.sni.clone();
+        opts.role = a.role.clone();
+        opts.dbname = a.dbname.clone();
         ctx.open()?.probe(&targets, &opts)
     })();
     let report = match report {
