@@ -281,3 +281,75 @@ fn a_role_is_accepted_or_refused_with_the_servers_words() {
     let (code, out) = probe(&env, &[&target, "--role", "carol"]);
     assert_eq!(code, 3, "{out}");
 }
+
+#[test]
+fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster);
+    cluster.start();
+    let target = format!("127.0.0.1:{}", cluster.port);
+    let check = |args: &[&str]| {
+        let mut all = vec!["check", "--probe", &target];
+        all.extend_from_slice(args);
+        let out = env.run(&all);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+
+    // A fresh server: OK, its line in the text, the probe in the JSON.
+    let first = current_serial(&env);
+    let (code, out) = check(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("PGCA OK") && out.contains(&format!("OK: {target} serves serial {first}")),
+        "{out}"
+    );
+    let (code, json) = check(&["--json"]);
+    assert_eq!(code, 0, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["probes"][0]["target"], target.as_str(), "{json}");
+    assert_eq!(v["probes"][0]["is_current"], true, "{json}");
+    assert_eq!(
+        v["probes"][0]["chain"][0]["serial"],
+        first.as_str(),
+        "{json}"
+    );
+
+    // Re-issued and deployed, not reloaded: WARNING naming both serials, in the textfile too.
+    env.ok(&["issue-server", "localhost", "127.0.0.1", "--force"]);
+    let data = cluster.data.to_str().unwrap().to_string();
+    env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
+    let second = current_serial(&env);
+    let prom = env.path("pgca.prom");
+    let (code, out) = check(&["--prometheus", prom.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("PGCA WARNING")
+            && out.contains("renewed but not reloaded")
+            && out.contains(&first)
+            && out.contains(&second),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        text.contains(&format!("pgca_probe_status{{target=\"{target}\"}} 1")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "pgca_probe_served_serial_current{{target=\"{target}\",serial=\"{first}\"}} 0"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("pgca_check_status 1"), "{text}");
+}

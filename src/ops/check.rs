@@ -37,6 +37,9 @@ use crate::model::serial::Serial;
 use crate::model::status::Status;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
+use crate::probe::report::ProbeResult;
+use crate::probe::run::ProbeOptions;
+use crate::probe::wire::Target;
 use crate::storage;
 use crate::store::layout::CaDir;
 use crate::store::options::DEFAULT_LEAF_VALIDITY;
@@ -130,6 +133,10 @@ pub struct CheckOptions {
     pub within: Option<Validity>,
     /// The time to check at; `None` for now.
     pub now: Option<OffsetDateTime>,
+    /// Running servers to probe as well (`check --probe`): each result's status counts.
+    pub probes: Vec<Target>,
+    /// How to probe them (the timeout, the parallelism).
+    pub probe: ProbeOptions,
 }
 
 /// The result of [`CaDir::check`].
@@ -142,6 +149,9 @@ pub struct CheckReport {
     pub ca_keys_encrypted: bool,
     /// Every certificate looked at: the two CAs first.
     pub certificates: Vec<Finding>,
+    /// What each probed server serves (`check --probe`), in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeResult>,
 }
 
 impl CheckReport {
@@ -210,6 +220,34 @@ impl CheckReport {
                             .as_ref()
                             .map(ToString::to_string)
                             .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        if !self.probes.is_empty() {
+            out.push_str(
+                "# HELP pgca_probe_status A probed server's status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n# TYPE pgca_probe_status gauge\n",
+            );
+            for p in &self.probes {
+                out.push_str(&format!(
+                    "pgca_probe_status{{target=\"{}\"}} {}\n",
+                    label(&p.target),
+                    p.status.exit_code()
+                ));
+            }
+            out.push_str(
+                "# HELP pgca_probe_served_serial_current 1 when the server serves the inventory's current certificate.\n# TYPE pgca_probe_served_serial_current gauge\n",
+            );
+            for p in &self.probes {
+                if let Some(current) = p.is_current {
+                    out.push_str(&format!(
+                        "pgca_probe_served_serial_current{{target=\"{}\",serial=\"{}\"}} {}\n",
+                        label(&p.target),
+                        p.chain
+                            .first()
+                            .map(|c| c.serial.to_string())
+                            .unwrap_or_default(),
+                        u8::from(current)
                     ));
                 }
             }
@@ -302,9 +340,17 @@ impl CaDir {
             },
         )?;
         findings.extend(leaves);
+        let probes = if opts.probes.is_empty() {
+            Vec::new()
+        } else {
+            let mut popts = opts.probe.clone();
+            popts.now = Some(now);
+            self.probe(&opts.probes, &popts)?.targets
+        };
         let status = findings
             .iter()
             .map(|f| f.status)
+            .chain(probes.iter().map(|p| p.status))
             .max()
             .unwrap_or(Status::Ok);
         let ca_keys_encrypted = Side::BOTH
@@ -314,6 +360,7 @@ impl CaDir {
             status,
             ca_keys_encrypted,
             certificates: findings,
+            probes,
         })
     }
 

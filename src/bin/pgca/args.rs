@@ -503,6 +503,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
 
+    /// Also probe this running server (repeatable): what it serves counts in the status
+    #[arg(long = "probe", value_name = "HOST[:PORT]")]
+    pub probes: Vec<String>,
+
     /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
     #[arg(short, long)]
     pub quiet: bool,

@@ -220,6 +220,13 @@ pub fn check_text(report: &CheckReport) -> String {
     {
         out.push_str(&format!("{}: {}\n", f.status, f.detail));
     }
+    for p in &report.probes {
+        out.push_str(&p.summary());
+        out.push('\n');
+        for more in p.problems.iter().skip(1) {
+            out.push_str(&format!("  {more}\n"));
+        }
+    }
     if !report.ca_keys_encrypted {
         out.push_str(UNENCRYPTED_NOTE);
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use pgca::ops::check::CheckOptions;
 use pgca::{Error, Result, Side, Status, Validity, timefmt};
 
-use super::{Context, parse_opt};
+use super::{Context, parse_all, parse_opt};
 use crate::args::{CheckArgs, ListArgs, VerifyArgs};
 use crate::hints;
 use crate::render::{self, Format, emit};
@@ -37,6 +37,7 @@ pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
     let report = (|| {
         let mut opts = CheckOptions::default();
         opts.within = parse_opt::<Validity>(&a.within)?;
+        opts.probes = parse_all(&a.probes)?;
         let report = ctx.open()?.check(&opts)?;
         if let Some(path) = &a.prometheus {
             pgca::ops::check::write_textfile(path, &report.prometheus())?;
