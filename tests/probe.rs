@@ -352,4 +352,49 @@ fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
         "{text}"
     );
     assert!(text.contains("pgca_check_status 1"), "{text}");
+
+    // deploy-server --probe fills the CA directory's probes list (once), which check probes.
+    for _ in 0..2 {
+        env.ok(&[
+            "deploy-server",
+            "localhost",
+            "--data-dir",
+            &data,
+            "--probe",
+            &target,
+        ]);
+    }
+    let list = std::fs::read_to_string(env.path("probes")).unwrap();
+    assert_eq!(list, format!("{target}\n"));
+    let plain = env.run(&["check"]);
+    let out = String::from_utf8_lossy(&plain.stdout).into_owned();
+    assert_eq!(plain.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("renewed but not reloaded") && out.contains(&second),
+        "{out}"
+    );
+    cluster.sql("SELECT pg_reload_conf()");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (code, out) = loop {
+        let o = env.run(&["check"]);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let code = o.status.code().unwrap_or(-1);
+        if code == 0 || Instant::now() > deadline {
+            break (code, out);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("OK: {target} serves serial {second}")),
+        "{out}"
+    );
+    // The list is no stray file to the doctor.
+    let v = env.run(&["verify"]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
 }

@@ -133,7 +133,8 @@ pub struct CheckOptions {
     pub within: Option<Validity>,
     /// The time to check at; `None` for now.
     pub now: Option<OffsetDateTime>,
-    /// Running servers to probe as well (`check --probe`): each result's status counts.
+    /// Running servers to probe as well (`check --probe`), besides the CA directory's probes
+    /// list: each result's status counts.
     pub probes: Vec<Target>,
     /// How to probe them (the timeout, the parallelism).
     pub probe: ProbeOptions,
@@ -340,12 +341,19 @@ impl CaDir {
             },
         )?;
         findings.extend(leaves);
-        let probes = if opts.probes.is_empty() {
+        // The targets given, then the CA directory's probes list (`DIR/probes`), each once.
+        let mut targets = opts.probes.clone();
+        for t in self.probe_list()? {
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+        }
+        let probes = if targets.is_empty() {
             Vec::new()
         } else {
             let mut popts = opts.probe.clone();
             popts.now = Some(now);
-            self.probe(&opts.probes, &popts)?.targets
+            self.probe(&targets, &popts)?.targets
         };
         let status = findings
             .iter()

@@ -6,6 +6,7 @@
 //! never hangs.
 
 pub mod hostname;
+pub mod list;
 pub mod login;
 pub mod report;
 pub mod run;

@@ -634,6 +634,10 @@ pub struct DeployServerArgs {
     #[arg(long, value_name = "USER")]
     pub owner: Option<String>,
 
+    /// Add this server to the CA directory's probes list, which `pgca check` probes
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub probe: Option<String>,
+
     #[command(flatten)]
     pub out: Report,
 }

@@ -26,7 +26,11 @@ pub fn server_config(ctx: &Context, a: &ServerConfigArgs) -> Result<()> {
 /// `pgca deploy-server`.
 pub fn deploy_server(ctx: &Context, a: &DeployServerArgs) -> Result<()> {
     let ca = ctx.open()?;
+    let probe: Option<pgca::probe::Target> = a.probe.as_deref().map(str::parse).transpose()?;
     let d = ca.deploy_server(&a.name.parse()?, &a.data_dir, a.owner.as_deref())?;
+    if let Some(t) = &probe {
+        ca.add_probe(t)?;
+    }
     render::print(
         Format::of(&a.out),
         || render::deployed_text(&a.name, &d),
