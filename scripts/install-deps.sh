@@ -17,6 +17,8 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 /usr/bin/python3 -c 'import asyncpg' >/dev/null 2>&1 || missing+=(python3-asyncpg)
 # tests/export.rs parses the k8s and cnpg manifests with Debian python3's yaml module.
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
+# The Prometheus textfiles of check and probe are read back with the Prometheus project's parser.
+/usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || missing+=(python3-prometheus-client)
 # tests/jdbc.rs (and conninfo's JDBC URL) run pgjdbc on Debian's Java.
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ -e /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)

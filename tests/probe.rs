@@ -175,6 +175,23 @@ fn nothing_listening_is_unknown_at_once() {
     assert_eq!(code, 3, "{out}");
     assert!(out.starts_with("UNKNOWN: "), "{out}");
     assert!(start.elapsed() < Duration::from_secs(5));
+
+    // check folds it in as UNKNOWN; its probe timeout is a duration of at least a second.
+    let out = env.run(&[
+        "check",
+        "--probe",
+        &format!("127.0.0.1:{port}"),
+        "--probe-timeout",
+        "2s",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = env.run(&["check", "--probe", "127.0.0.1", "--probe-timeout", "0s"]);
+    assert_eq!(out.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("PGCA UNKNOWN - invalid duration \"0s\"") && said.lines().count() == 1,
+        "{said}"
+    );
 }
 
 #[test]
@@ -353,6 +370,11 @@ fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
         "{text}"
     );
     assert!(text.contains("pgca_check_status 1"), "{text}");
+    let samples = common::prometheus_samples(&prom);
+    assert!(
+        samples.contains(&format!("pgca_probe_status{{target=\"{target}\"}} 1.0")),
+        "{samples:?}"
+    );
 
     // deploy-server --probe fills the CA directory's probes list (once), which check probes.
     for _ in 0..2 {
@@ -398,4 +420,95 @@ fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
         "{}",
         String::from_utf8_lossy(&v.stdout)
     );
+}
+
+/// `--direct`: TLS at once with ALPN `postgresql`, which PostgreSQL 17 and later accept (the same
+/// certificate as after SSLRequest, and as openssl sees with `-alpn postgresql`); an older server
+/// takes the ClientHello for a broken startup packet, which is a failed handshake (CRITICAL), said
+/// in one line, not a hang. And `--prometheus FILE`, read back by the Prometheus parser.
+#[test]
+fn direct_tls_on_17_and_later_and_the_prometheus_textfile() {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster);
+    cluster.start();
+    let target = format!("127.0.0.1:{}", cluster.port);
+    let serial = current_serial(&env);
+    let prom = env.path("probe.prom");
+
+    let start = Instant::now();
+    let (code, json) = probe(
+        &env,
+        &[
+            &target,
+            "--direct",
+            "--json",
+            "--timeout",
+            "3s",
+            "--prometheus",
+            prom.to_str().unwrap(),
+        ],
+    );
+    assert!(start.elapsed() < Duration::from_secs(5), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let t = &v["targets"][0];
+    let samples = common::prometheus_samples(&prom);
+    let status = format!("pgca_probe_status{{target=\"{target}\"}} {code}.0");
+    assert!(samples.contains(&status), "{samples:?}");
+    assert!(
+        samples.contains(&format!("pgca_probe_run_status{{}} {code}.0")),
+        "{samples:?}"
+    );
+    if cluster.major >= 17 {
+        assert_eq!(code, 0, "{json}");
+        assert_eq!(t["alpn"], "postgresql", "{json}");
+        assert_eq!(t["chain"][0]["serial"], serial.as_str(), "{json}");
+        assert_eq!(t["tls_version"], "TLSv1.3", "{json}");
+        // openssl's view of a direct start.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl s_client -connect {target} -alpn postgresql </dev/null 2>/dev/null | openssl x509 -noout -serial"
+            ))
+            .output()
+            .unwrap();
+        let seen = String::from_utf8_lossy(&out.stdout).trim().to_lowercase();
+        assert_eq!(seen.strip_prefix("serial=").unwrap_or(&seen), serial);
+        let not_after = pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+            .unwrap()
+            .not_after
+            .unix_timestamp();
+        let expiry = format!(
+            "pgca_probe_served_expiry_timestamp_seconds{{serial=\"{serial}\",target=\"{target}\"}} {not_after}.0"
+        );
+        assert!(samples.contains(&expiry), "{samples:?}");
+        assert!(
+            samples.contains(&format!(
+                "pgca_probe_served_serial_current{{serial=\"{serial}\",target=\"{target}\"}} 1.0"
+            )),
+            "{samples:?}"
+        );
+        // The text names the negotiation.
+        let (code, out) = probe(&env, &[&target, "--direct"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.starts_with(&format!(
+                "OK: {target} serves serial {serial} (TLSv1.3, ALPN postgresql, "
+            )),
+            "{out}"
+        );
+    } else {
+        assert_eq!(code, 2, "{json}");
+        let problem = t["problems"][0].as_str().unwrap();
+        assert!(problem.contains("direct TLS start"), "{json}");
+        // Without --direct the same server is fine.
+        let (code, out) = probe(&env, &[&target]);
+        assert_eq!(code, 0, "{out}");
+    }
 }

@@ -238,6 +238,18 @@ fn check_json_and_prometheus() {
     );
     assert!(text.contains("pgca_certificate_due{kind=\"client\",name=\"bob\""));
     assert!(text.contains("pgca_check_status 1"));
+    // The Prometheus project's parser reads it as written.
+    let samples = common::prometheus_samples(&prom);
+    assert!(
+        samples.contains(&format!(
+            "pgca_certificate_due{{kind=\"client\",name=\"alice\",serial=\"{serial}\"}} 1.0"
+        )),
+        "{samples:?}"
+    );
+    assert!(
+        samples.contains(&"pgca_check_status{} 1.0".to_string()),
+        "{samples:?}"
+    );
     assert!(text.contains("# TYPE pgca_certificate_expiry_timestamp_seconds gauge"));
 }
 

@@ -37,6 +37,7 @@ use crate::model::serial::Serial;
 use crate::model::status::Status;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
+use crate::probe::metrics::{label, probe_metrics};
 use crate::probe::report::ProbeResult;
 use crate::probe::run::ProbeOptions;
 use crate::probe::wire::Target;
@@ -225,34 +226,7 @@ impl CheckReport {
                 }
             }
         }
-        if !self.probes.is_empty() {
-            out.push_str(
-                "# HELP pgca_probe_status A probed server's status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n# TYPE pgca_probe_status gauge\n",
-            );
-            for p in &self.probes {
-                out.push_str(&format!(
-                    "pgca_probe_status{{target=\"{}\"}} {}\n",
-                    label(&p.target),
-                    p.status.exit_code()
-                ));
-            }
-            out.push_str(
-                "# HELP pgca_probe_served_serial_current 1 when the server serves the inventory's current certificate.\n# TYPE pgca_probe_served_serial_current gauge\n",
-            );
-            for p in &self.probes {
-                if let Some(current) = p.is_current {
-                    out.push_str(&format!(
-                        "pgca_probe_served_serial_current{{target=\"{}\",serial=\"{}\"}} {}\n",
-                        label(&p.target),
-                        p.chain
-                            .first()
-                            .map(|c| c.serial.to_string())
-                            .unwrap_or_default(),
-                        u8::from(current)
-                    ));
-                }
-            }
-        }
+        out.push_str(&probe_metrics(&self.probes));
         out.push_str(
             "# HELP pgca_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
         );
@@ -260,13 +234,6 @@ impl CheckReport {
         out.push_str(&format!("pgca_check_status {}\n", self.status.exit_code()));
         out
     }
-}
-
-/// A Prometheus label value: `\`, `"` and newlines escaped.
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Writes a Prometheus textfile atomically (node_exporter never reads half a file).

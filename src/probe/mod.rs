@@ -1,13 +1,14 @@
 //! `pgca probe`: what a running PostgreSQL server really serves. PostgreSQL's SSLRequest
-//! (`wire.rs`), a rustls handshake that records the served chain and the client CA names the
-//! server asks for (`tls.rs`), libpq's host name rules (`hostname.rs`), the judgement against the
-//! CA directory's server CA and inventory (`report.rs`), and many targets at once with a bound
-//! (`run.rs`). Blocking sockets with a timeout on connect and on every read and write: a probe
-//! never hangs.
+//! (`wire.rs`) or a direct TLS start with ALPN `postgresql` (17+), a rustls handshake that
+//! records the served chain and the client CA names the server asks for (`tls.rs`), libpq's host name rules (`hostname.rs`), the judgement against the
+//! CA directory's server CA and inventory (`report.rs`), many targets at once with a bound
+//! (`run.rs`), and the results as Prometheus metrics (`metrics.rs`). Blocking sockets with a
+//! timeout on resolving, connecting and every read and write: a probe never hangs.
 
 pub mod hostname;
 pub mod list;
 pub mod login;
+pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod tls;
@@ -16,4 +17,5 @@ pub mod wire;
 pub use login::Login;
 pub use report::{ProbeReport, ProbeResult, ServedCert};
 pub use run::ProbeOptions;
+pub use tls::Start;
 pub use wire::{Failure, Target};

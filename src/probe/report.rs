@@ -49,6 +49,9 @@ pub struct ProbeResult {
     pub tls_version: Option<String>,
     /// The negotiated cipher suite.
     pub cipher_suite: Option<String>,
+    /// The ALPN protocol the server chose (`postgresql` after `--direct`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
     /// The served chain, the server's certificate first.
     pub chain: Vec<ServedCert>,
     /// Whether the served certificate chains to the CA directory's server CA.
@@ -76,6 +79,7 @@ impl ProbeResult {
             failure: Some(failure),
             tls_version: None,
             cipher_suite: None,
+            alpn: None,
             chain: Vec::new(),
             chains_to_ca: None,
             name_matches: None,
@@ -117,6 +121,7 @@ impl ProbeResult {
         r.status = Status::Ok;
         r.tls_version = Some(hs.version);
         r.cipher_suite = Some(hs.cipher_suite);
+        r.alpn = hs.alpn;
         r.client_ca_names = hs.client_ca_names;
         let mut findings: Vec<(Status, String)> = Vec::new();
         let infos: Vec<Option<CertInfo>> = hs
@@ -224,7 +229,8 @@ impl ProbeResult {
         r
     }
 
-    /// The Nagios line: `OK: db:5432 serves serial … (TLSv1.3, 80 days left)`.
+    /// The Nagios line: `OK: db:5432 serves serial … (TLSv1.3, 80 days left)`, with `, ALPN
+    /// postgresql` after the version on a direct start.
     pub fn summary(&self) -> String {
         match (self.problems.first(), self.chain.first()) {
             (Some(p), _) => {
@@ -240,7 +246,13 @@ impl ProbeResult {
                 self.status,
                 self.target,
                 leaf.serial,
-                self.tls_version.as_deref().unwrap_or("TLS"),
+                match &self.alpn {
+                    Some(alpn) => format!(
+                        "{}, ALPN {alpn}",
+                        self.tls_version.as_deref().unwrap_or("TLS")
+                    ),
+                    None => self.tls_version.clone().unwrap_or_else(|| "TLS".into()),
+                },
                 leaf.days_left,
                 match &self.login {
                     Some(l) => format!("; role {} accepted", l.role),

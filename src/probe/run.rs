@@ -15,7 +15,7 @@ use crate::model::status::Status;
 use crate::model::timefmt;
 use crate::probe::login::login;
 use crate::probe::report::{ProbeReport, ProbeResult};
-use crate::probe::tls::{handshake, identity, open};
+use crate::probe::tls::{Start, handshake, identity, open};
 use crate::probe::wire::{Target, connect, ssl_request};
 use crate::store::CaDir;
 use crate::x509::keys::PrivateKey;
@@ -38,6 +38,8 @@ pub struct ProbeOptions {
     pub role: Option<String>,
     /// The database of that login (default `postgres`).
     pub dbname: Option<String>,
+    /// How TLS starts: SSLRequest (default), or directly with ALPN `postgresql` (17+).
+    pub start: Start,
 }
 
 impl Default for ProbeOptions {
@@ -49,6 +51,7 @@ impl Default for ProbeOptions {
             now: None,
             role: None,
             dbname: None,
+            start: Start::SslRequest,
         }
     }
 }
@@ -136,8 +139,10 @@ fn probe_one(
     let host = opts.sni.as_deref().unwrap_or(&target.host);
     let Some(role) = &opts.role else {
         let done = connect(target, opts.timeout).and_then(|mut stream| {
-            ssl_request(&mut stream)?;
-            handshake(&mut stream, host)
+            if opts.start == Start::SslRequest {
+                ssl_request(&mut stream)?;
+            }
+            handshake(&mut stream, host, opts.start)
         });
         return match done {
             Ok(hs) => ProbeResult::judge(target, host, hs, server_ca, ledger, now),
@@ -148,11 +153,15 @@ fn probe_one(
         Ok(s) => s,
         Err(f) => return ProbeResult::failed(target, f),
     };
-    let (hs, mut conn) =
-        match ssl_request(&mut stream).and_then(|()| open(&mut stream, host, identity)) {
-            Ok(done) => done,
-            Err(f) => return ProbeResult::failed(target, f),
-        };
+    let started = match opts.start {
+        Start::SslRequest => ssl_request(&mut stream),
+        Start::Direct => Ok(()),
+    };
+    let (hs, mut conn) = match started.and_then(|()| open(&mut stream, host, opts.start, identity))
+    {
+        Ok(done) => done,
+        Err(f) => return ProbeResult::failed(target, f),
+    };
     let mut r = ProbeResult::judge(target, host, hs, server_ca, ledger, now);
     let dbname = opts.dbname.as_deref().unwrap_or("postgres");
     r.add_login(login(&mut conn, &mut stream, role, dbname, opts.timeout));

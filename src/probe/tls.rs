@@ -29,6 +29,22 @@ pub struct Handshake {
     pub chain: Vec<Vec<u8>>,
     /// `Some` when the server asked for a client certificate: the CA names it advertised.
     pub client_ca_names: Option<Vec<String>>,
+    /// The ALPN protocol the server chose (`postgresql` after a direct start), if any.
+    pub alpn: Option<String>,
+}
+
+/// The ALPN protocol of a direct TLS start (PostgreSQL 17+ requires it there).
+pub const ALPN_POSTGRESQL: &[u8] = b"postgresql";
+
+/// How TLS starts on the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Start {
+    /// PostgreSQL's SSLRequest first, then TLS on `S` (every version).
+    #[default]
+    SslRequest,
+    /// TLS at once, with ALPN `postgresql` (`sslnegotiation=direct`, PostgreSQL 17+).
+    Direct,
 }
 
 /// Records the served chain; checks the handshake signatures (so the server holds the key of
@@ -122,8 +138,8 @@ pub fn identity(chain: Vec<Vec<u8>>, pkcs8: &[u8]) -> Result<Arc<CertifiedKey>, 
 
 /// Handshakes over `stream` (after the server's `S`), sending `sni` as the server name when it is
 /// a DNS name, then ends the session (close_notify).
-pub fn handshake(stream: &mut TcpStream, sni: &str) -> Result<Handshake, Failure> {
-    let (hs, mut conn) = open(stream, sni, None)?;
+pub fn handshake(stream: &mut TcpStream, sni: &str, start: Start) -> Result<Handshake, Failure> {
+    let (hs, mut conn) = open(stream, sni, start, None)?;
     close(&mut conn, stream);
     Ok(hs)
 }
@@ -135,10 +151,12 @@ pub fn close(conn: &mut ClientConnection, stream: &mut TcpStream) {
 }
 
 /// Handshakes over `stream`, presenting `identity` if the server asks for a client
-/// certificate, and hands back the open session.
+/// certificate, and hands back the open session. With [`Start::Direct`] it offers ALPN
+/// `postgresql` and insists the server chooses it, as libpq does.
 pub fn open(
     stream: &mut TcpStream,
     sni: &str,
+    start: Start,
     identity: Option<Arc<CertifiedKey>>,
 ) -> Result<(Handshake, ClientConnection), Failure> {
     let provider = rustls::crypto::ring::default_provider();
@@ -150,13 +168,16 @@ pub fn open(
         names: Mutex::new(None),
         identity,
     });
-    let config =
+    let mut config =
         rustls::ClientConfig::builder_with_provider(Arc::new(CryptoProvider::clone(&provider)))
             .with_protocol_versions(rustls::ALL_VERSIONS)
             .map_err(|e| Failure::Handshake(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(recorder.clone())
             .with_client_cert_resolver(asked.clone());
+    if start == Start::Direct {
+        config.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
+    }
     let name = ServerName::try_from(sni.to_string())
         .map_err(|e| Failure::Handshake(format!("server name {sni:?}: {e}")))?;
     let mut conn = ClientConnection::new(Arc::new(config), name)
@@ -165,6 +186,11 @@ pub fn open(
         if let Err(e) = conn.complete_io(stream) {
             return Err(match e.kind() {
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Failure::Timeout,
+                std::io::ErrorKind::UnexpectedEof if start == Start::Direct => Failure::Handshake(
+                    "the server closed the connection at a direct TLS start \
+                     (PostgreSQL before 17 needs SSLRequest)"
+                        .into(),
+                ),
                 std::io::ErrorKind::UnexpectedEof => {
                     Failure::Handshake("the server closed the connection".into())
                 }
@@ -182,6 +208,18 @@ pub fn open(
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_else(|| "unknown".into());
+    let alpn = conn
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    if start == Start::Direct && alpn.as_deref().map(str::as_bytes) != Some(ALPN_POSTGRESQL) {
+        // libpq closes such a connection: a direct start without ALPN may be a TLS
+        // terminator in front of something else.
+        return Err(Failure::Handshake(format!(
+            "the server did not choose ALPN \"postgresql\" at a direct TLS start (chose {})",
+            alpn.as_deref()
+                .map_or("none".to_string(), |p| format!("{p:?}"))
+        )));
+    }
     let chain = std::mem::take(&mut *recorder.chain.lock().unwrap_or_else(|e| e.into_inner()));
     let client_ca_names = asked.names.lock().unwrap_or_else(|e| e.into_inner()).take();
     Ok((
@@ -190,6 +228,7 @@ pub fn open(
             cipher_suite,
             chain,
             client_ca_names,
+            alpn,
         },
         conn,
     ))

@@ -139,10 +139,7 @@ impl fmt::Display for Failure {
 /// time left), with `timeout` on every read and write after that.
 pub fn connect(target: &Target, timeout: Duration) -> std::result::Result<TcpStream, Failure> {
     let deadline = Instant::now() + timeout;
-    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| Failure::Unreachable(format!("cannot resolve {}: {e}", target.host)))?
-        .collect();
+    let addrs = resolve(target, timeout)?;
     let mut last = Failure::Unreachable(format!("{} resolves to no address", target.host));
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -162,6 +159,35 @@ pub fn connect(target: &Target, timeout: Duration) -> std::result::Result<TcpStr
         }
     }
     Err(last)
+}
+
+/// The target's addresses. getaddrinfo has no timeout of its own (a dead DNS server holds it for
+/// the resolver's retries, 10 s and more), so a name is resolved on a helper thread that is
+/// abandoned after `timeout`; an IP address is used as it is.
+fn resolve(target: &Target, timeout: Duration) -> std::result::Result<Vec<SocketAddr>, Failure> {
+    if let Ok(ip) = target.host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, target.port)]);
+    }
+    let (host, port) = (target.host.clone(), target.port);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let found = (host.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect::<Vec<SocketAddr>>);
+        let _ = tx.send(found);
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(Failure::Unreachable(format!(
+            "cannot resolve {}: {e}",
+            target.host
+        ))),
+        Err(_) => Err(Failure::Unreachable(format!(
+            "cannot resolve {}: no answer within {} s",
+            target.host,
+            timeout.as_secs_f64()
+        ))),
+    }
 }
 
 /// Sends SSLRequest and reads the answer: `Ok(())` for `S`.

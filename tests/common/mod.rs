@@ -166,6 +166,38 @@ pub fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), s)
 }
 
+/// A node_exporter textfile as the Prometheus project's own parser (Debian's
+/// python3-prometheus-client) reads it: one `name{label="value",...} value` line per sample, labels
+/// sorted. Panics when the parser refuses the file.
+pub fn prometheus_samples(path: &Path) -> Vec<String> {
+    let out = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
+        print("%s{%s} %s" % (s.name, labels, repr(s.value)))
+"#,
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "prometheus_client refuses {} (make deps installs python3-prometheus-client): {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }

@@ -507,6 +507,10 @@ pub struct CheckArgs {
     #[arg(long = "probe", value_name = "HOST[:PORT]")]
     pub probes: Vec<String>,
 
+    /// Give up on a probed server after DUR connecting or waiting for any answer
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub probe_timeout: String,
+
     /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
     #[arg(short, long)]
     pub quiet: bool,
@@ -534,6 +538,16 @@ pub struct ProbeArgs {
     /// The database of the --role login (default postgres)
     #[arg(long, value_name = "NAME", requires = "role")]
     pub dbname: Option<String>,
+
+    /// Start TLS at once with ALPN "postgresql" (sslnegotiation=direct, PostgreSQL 17+)
+    /// instead of PostgreSQL's SSLRequest
+    #[arg(long)]
+    pub direct: bool,
+
+    /// Also write a node_exporter textfile (atomically): status, served serial and expiry per
+    /// target
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
 
     /// Print every target as JSON (TLS version, chain, findings)
     #[arg(long, conflicts_with = "quiet")]

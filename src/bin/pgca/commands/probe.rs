@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pgca::probe::{ProbeOptions, Target};
+use pgca::probe::{ProbeOptions, Start, Target};
 use pgca::{Error, Validity};
 
 use super::monitor::unknown;
@@ -17,18 +17,18 @@ pub fn probe(ctx: &Context, a: &ProbeArgs) -> ExitCode {
     let report = (|| {
         let targets: Vec<Target> = parse_all(&a.targets)?;
         let mut opts = ProbeOptions::default();
-        let timeout: Validity = a.timeout.parse()?;
-        if timeout.seconds() <= 0 {
-            return Err(Error::InvalidDuration {
-                input: a.timeout.clone(),
-                reason: "the timeout must be at least 1s",
-            });
-        }
-        opts.timeout = Duration::from_secs(timeout.seconds() as u64);
+        opts.timeout = timeout(&a.timeout)?;
         opts.sni = a.sni.clone();
         opts.role = a.role.clone();
         opts.dbname = a.dbname.clone();
-        ctx.open()?.probe(&targets, &opts)
+        if a.direct {
+            opts.start = Start::Direct;
+        }
+        let report = ctx.open()?.probe(&targets, &opts)?;
+        if let Some(path) = &a.prometheus {
+            pgca::ops::check::write_textfile(path, &report.prometheus())?;
+        }
+        Ok(report)
     })();
     let report = match report {
         Ok(r) => r,
@@ -40,4 +40,16 @@ pub fn probe(ctx: &Context, a: &ProbeArgs) -> ExitCode {
         || &report,
     );
     ExitCode::from(report.status.exit_code())
+}
+
+/// A probe timeout: a duration of at least one second.
+pub fn timeout(input: &str) -> Result<Duration, Error> {
+    let timeout: Validity = input.parse()?;
+    if timeout.seconds() <= 0 {
+        return Err(Error::InvalidDuration {
+            input: input.to_string(),
+            reason: "the timeout must be at least 1s",
+        });
+    }
+    Ok(Duration::from_secs(timeout.seconds() as u64))
 }
