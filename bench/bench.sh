@@ -8,6 +8,7 @@
 #   CHECK_SIZES  inventory sizes for the check and per-certificate rows (default "1000 10000 100000")
 #   ROUNDS   batches of 200 per size for the per-certificate row (default 7)
 #   BENCH_DIR    where the work directory is made (default target/)
+#   PROBES   throwaway PostgreSQL servers the probe rows start on loopback (default 20)
 #
 # Nothing is deleted until the end: on ext4 without a journal (this VM's root filesystem), inodes
 # freed in the last minute are skipped one by one when new ones are allocated, which makes
@@ -189,3 +190,82 @@ echo "| issue-client, one certificate, CA key encrypted (scrypt N=2^14 r=8 p=8) 
 echo "| issue-client, one certificate, CA key unencrypted | ${plain} s |"
 echo "| key derivation per signing command (the difference) | $(awk -v a="$enc" -v b="$plain" 'BEGIN { printf "%.3f", a - b }') s |"
 echo "| pgca --version (start-up, mean of 100) | ${startup} ms |"
+
+# --- probing running servers --------------------------------------------------------------------
+# PROBES throwaway PostgreSQL servers (Debian's, as the postgres user, on 127.0.0.1 and free ports,
+# ssl = on with a pgca server certificate), stopped by their pids at the end. pgca probe takes them
+# all in one call; the tool a user would reach for instead, openssl s_client -starttls postgres,
+# takes one per process.
+PROBES=${PROBES:-20}
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pgroot=$(mktemp -d /tmp/pgca-bench-pg.XXXXXX)
+chmod 755 "$pgroot"
+stop_servers() {
+  for pidfile in "$pgroot"/*/postmaster.pid; do
+    [ -e "$pidfile" ] && kill -INT "$(head -1 "$pidfile")" 2>/dev/null || true
+  done
+  sleep 1
+  rm -rf "$pgroot"
+}
+trap 'stop_servers; rm -rf "$work"' EXIT
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pdir="$work/probe-ca"
+"$pgca" --dir "$pdir" init --no-passphrase --server-host localhost --server-host 127.0.0.1 >/dev/null
+template="$pgroot/template"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$pgroot"
+as_postgres "$pgbin/initdb" -D "$template" -U postgres -A trust --no-sync --no-instructions >/dev/null
+cp "$pdir/servers/localhost.crt" "$template/server.crt"
+cp "$pdir/servers/localhost.key" "$template/server.key"
+cp "$pdir/client-ca.crt" "$template/client-ca.crt"
+chmod 600 "$template/server.key"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$template"/server.* "$template/client-ca.crt"
+cat >> "$template/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_ca_file = 'client-ca.crt'
+ssl_min_protocol_version = 'TLSv1.3'
+shared_buffers = 16MB
+max_connections = 20
+fsync = off
+CONF
+mapfile -t ports < <(/usr/bin/python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+for s in socks: print(s.getsockname()[1])' "$PROBES")
+targets=()
+for port in "${ports[@]}"; do
+  as_postgres cp -a "$template" "$pgroot/$port"
+  as_postgres "$pgbin/pg_ctl" -D "$pgroot/$port" -l "$pgroot/$port.log" -w -o "-p $port -k $pgroot" start >/dev/null
+  targets+=("127.0.0.1:$port")
+done
+median() { sort -g | awk '{ a[NR] = $1 } END { printf "%.4f", a[int((NR + 1) / 2)] }'; }
+"$pgca" --dir "$pdir" probe --quiet "${targets[@]}" || { echo "bench: probe of the servers failed" >&2; exit 1; }
+all=$(for r in 1 2 3 4 5; do
+  t0=$(now); "$pgca" --dir "$pdir" probe --quiet "${targets[@]}"; t1=$(now); secs "$t0" "$t1"; echo
+done | median)
+one=$(for r in $(seq 1 21); do
+  t0=$(now); "$pgca" --dir "$pdir" probe --quiet "${targets[0]}"; t1=$(now); secs "$t0" "$t1"; echo
+done | median)
+o_one=$(for r in $(seq 1 21); do
+  t0=$(now)
+  openssl s_client -starttls postgres -connect "${targets[0]}" </dev/null 2>/dev/null | openssl x509 -noout -serial >/dev/null
+  t1=$(now); secs "$t0" "$t1"; echo
+done | median)
+t0=$(now)
+for t in "${targets[@]}"; do
+  openssl s_client -starttls postgres -connect "$t" </dev/null 2>/dev/null | openssl x509 -noout -serial >/dev/null
+done
+t1=$(now)
+o_all=$(secs "$t0" "$t1")
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
+echo
+echo "| probe (SSLRequest, TLS 1.3 handshake, chain judged) | pgca probe | openssl s_client -starttls postgres \| openssl x509 -serial | speed-up |"
+echo "|---|---|---|---|"
+echo "| one server (median of 21) | $(ms "$one") | $(ms "$o_one") | $(ratio "$one" "$o_one") |"
+echo "| $PROBES servers on loopback (pgca: one call, median of 5; openssl: a loop) | $(ms "$all") | $(ms "$o_all") | $(ratio "$all" "$o_all") |"
+echo
+echo "pgca also checks each chain against the server CA, the host name by libpq's rules and the"
+echo "served serial against the inventory; the openssl pipeline only fetches the certificate."
