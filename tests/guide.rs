@@ -120,6 +120,22 @@ fn the_guides_run_as_written() {
         "the client, renewal and revocation guides' connections printed:\n{transcript}"
     );
     assert!(transcript.contains("revoked client bob"), "{transcript}");
+    // The renewal guide's probes: OK, then renewed but not reloaded (exit 1), OK after the
+    // reload, alice let in, and check folding the probe in.
+    for want in [
+        "renewed but not reloaded",
+        "probe exit status: 1",
+        "role alice accepted",
+        "asks for a client certificate from: ",
+    ] {
+        assert!(transcript.contains(want), "{want}:\n{transcript}");
+    }
+    let ok_probes = transcript
+        .lines()
+        .filter(|l| l.starts_with("OK: 127.0.0.1:") && l.contains(" serves serial "))
+        .count();
+    // probe, probe after the reload, probe --role, check --probe.
+    assert_eq!(ok_probes, 4, "{transcript}");
     assert!(transcript.contains("PGCA OK - 0 due"), "{transcript}");
     assert!(
         transcript.contains("renewed server localhost"),
@@ -134,7 +150,8 @@ fn the_guides_run_as_written() {
 }
 
 /// The `pgca ...` command of every crontab line, systemd ExecStart and Nagios command_line in
-/// docs/renewal.md, run against a real CA directory: the snippets' flags must work as printed.
+/// docs/renewal.md, run against a real CA directory and, for the probes, a real server: the
+/// snippets' flags must work as printed.
 #[test]
 fn the_renewal_snippets_run() {
     let text =
@@ -159,25 +176,46 @@ fn the_renewal_snippets_run() {
             );
         }
     }
+    let probing = commands
+        .iter()
+        .filter(|c| c.iter().any(|a| a == "probe" || a == "--probe"))
+        .count();
     assert_eq!(
-        commands.len(),
-        3,
-        "crontab, systemd and Nagios: {commands:?}"
+        (commands.len(), probing),
+        (7, 4),
+        "crontab, systemd, Nagios and Prometheus, renewal and probes: {commands:?}"
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("ca");
+    // A server with the CA directory's certificate for localhost and 127.0.0.1, as deployed.
+    let env = common::Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    let mut cluster = Cluster::new();
+    let deployed = env.ok(&[
+        "deploy-server",
+        "localhost",
+        "--data-dir",
+        cluster.data.to_str().unwrap(),
+    ]);
+    let include = deployed
+        .split("include_if_exists = ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.start();
+    let target = format!("127.0.0.1:{}", cluster.port);
+    let ca = env.ca.clone();
     let bin = env!("CARGO_BIN_EXE_pgca");
-    assert!(
-        Command::new(bin)
-            .arg("--dir")
-            .arg(&ca)
-            .args(["init", "--no-passphrase"])
-            .status()
-            .unwrap()
-            .success()
-    );
     let mut table = Table::new("the renewal snippets");
     for (i, cmd) in commands.iter().enumerate() {
+        let prom = env.tmp.path().join(format!("snippet-{i}.prom"));
         table.row(format!("snippet {}", i + 1), cmd.join(" "), |r| {
             expect(
                 cmd[1] == "--dir",
@@ -185,12 +223,26 @@ fn the_renewal_snippets_run() {
                 format!("{cmd:?}"),
             )?;
             // The CA is unencrypted here, so the snippets' --passphrase-file is never read.
-            // The snippet's own arguments, with the directory swapped for the test's and a
-            // random delay of 0 instead of up to half an hour. Nothing is due, so renew does not
-            // run its hook, and check finds everything OK.
+            // The snippet's own arguments, with the directory swapped for the test's, a random
+            // delay of 0 instead of up to half an hour, the example hosts (and Nagios' host
+            // macros) for the test's server and the textfile for one in the test's directory.
+            // Nothing is due, so renew does not run its hook, check finds everything OK, and the
+            // server serves its current certificate.
             let mut args = cmd[3..].to_vec();
-            if let Some(i) = args.iter().position(|a| a == "--random-delay") {
-                args[i + 1] = "0".into();
+            for i in 0..args.len() {
+                let prev = if i > 0 { args[i - 1].as_str() } else { "" };
+                let new = match (prev, args[i].as_str()) {
+                    ("--random-delay", _) => Some("0".to_string()),
+                    ("--prometheus", _) => Some(prom.to_str().unwrap().to_string()),
+                    ("--sni", "$HOSTNAME$") => Some("localhost".to_string()),
+                    (_, a) if a.contains("example.com") || a.starts_with("$HOSTADDRESS$") => {
+                        Some(target.clone())
+                    }
+                    _ => None,
+                };
+                if let Some(new) = new {
+                    args[i] = new;
+                }
             }
             r.ran(command_line(&format!("pgca --dir {}", ca.display()), &args));
             let out = Command::new(bin)
@@ -208,7 +260,14 @@ fn the_renewal_snippets_run() {
                     String::from_utf8_lossy(&out.stdout),
                     String::from_utf8_lossy(&out.stderr)
                 ),
-            )
+            )?;
+            if args.iter().any(|a| a == "--prometheus") {
+                // node_exporter's format, as the Prometheus project's parser reads it.
+                let samples = common::prometheus_samples(&prom);
+                let want = format!("pgca_probe_status{{target=\"{target}\"}} 0.0");
+                expect(samples.contains(&want), want, format!("{samples:?}"))?;
+            }
+            Ok(())
         });
     }
     table.finish();
