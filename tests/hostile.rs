@@ -499,6 +499,26 @@ fn metrics_and_service_files_are_never_written_through_another_users_link() {
     }
     env.ok(&["check", "--prometheus", p(&prom)]);
     assert!(!fs::symlink_metadata(&prom).unwrap().is_symlink());
+    // probe --prometheus goes through the same writer: the link nobody planted is replaced, not
+    // followed (the probed port is closed: UNKNOWN, and the textfile says so).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let probe_prom = shared.join("probe.prom");
+    as_user(
+        "nobody",
+        &format!("ln -s '{}/secret' '{}'", p(&target), p(&probe_prom)),
+    );
+    let out = env.run(&["probe", &closed, "--prometheus", p(&probe_prom)]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!fs::symlink_metadata(&probe_prom).unwrap().is_symlink());
+    assert!(
+        fs::read_to_string(&probe_prom)
+            .unwrap()
+            .contains(&format!("pgca_probe_status{{target=\"{closed}\"}} 3"))
+    );
     let out = env.run(&[
         "service",
         "add",
@@ -514,13 +534,21 @@ fn metrics_and_service_files_are_never_written_through_another_users_link() {
     // A directory nobody owns is refused for both.
     let theirs = env.tmp.path().join("theirs");
     give_to_nobody(&theirs, 0o755);
-    let out = env.run(&["check", "--prometheus", p(&theirs.join("m.prom"))]);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&format!("refusing {}", p(&theirs))),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    for args in [
+        vec!["check", "--prometheus"],
+        vec!["probe", &closed, "--prometheus"],
+    ] {
+        let mut args = args;
+        let m = theirs.join("m.prom");
+        args.push(p(&m));
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(3));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("refusing {}", p(&theirs))),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
     let out = env.run(&[
         "service",
         "add",

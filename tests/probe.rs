@@ -512,3 +512,70 @@ fn direct_tls_on_17_and_later_and_the_prometheus_textfile() {
         assert_eq!(code, 0, "{out}");
     }
 }
+
+/// A server that only speaks TLS 1.2 (rustls offers 1.3 and 1.2): the handshake completes and
+/// the certificate is judged, but the version is a WARNING, as PostgreSQL's guides ask for 1.3.
+#[test]
+fn a_tls12_only_server_is_a_warning() {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster);
+    cluster.append_conf(
+        "ssl_min_protocol_version = 'TLSv1.2'\nssl_max_protocol_version = 'TLSv1.2'\n",
+    );
+    cluster.start();
+    let target = format!("127.0.0.1:{}", cluster.port);
+    let (code, out) = probe(&env, &[&target]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(&format!("WARNING: {target}: negotiated TLSv1.2 only")),
+        "{out}"
+    );
+    let (served, protocol) = openssl_view(cluster.port);
+    assert_eq!(protocol, "TLSv1.2");
+    assert_eq!(served, current_serial(&env));
+}
+
+/// Servers that say `S` to SSLRequest and then break the handshake: one closes after the
+/// ClientHello, one answers it with bytes that are not TLS. Each is one line, CRITICAL (the TLS
+/// handshake failed), at once.
+#[test]
+fn a_server_that_breaks_the_handshake_is_critical_at_once() {
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    let mut ports = Vec::new();
+    for answer in [&b""[..], &b"E\0\0\0\x08garbage!"[..]] {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        ports.push(l.local_addr().unwrap().port());
+        std::thread::spawn(move || {
+            for mut s in l.incoming().flatten() {
+                let mut req = [0u8; 8];
+                if s.read_exact(&mut req).is_err() {
+                    continue;
+                }
+                let _ = s.write_all(b"S");
+                let mut hello = [0u8; 512];
+                let _ = s.read(&mut hello);
+                let _ = s.write_all(answer);
+                // dropped: closed
+            }
+        });
+    }
+    for port in ports {
+        let start = Instant::now();
+        let (code, out) = probe(&env, &[&format!("127.0.0.1:{port}"), "--timeout", "3s"]);
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            out.starts_with(&format!(
+                "CRITICAL: 127.0.0.1:{port}: TLS handshake failed: "
+            )) && out.lines().count() == 1,
+            "{out}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(2), "{out}");
+    }
+}

@@ -145,6 +145,17 @@ impl ProbeResult {
             r.problems = vec!["the server's certificate cannot be read".into()];
             return r;
         };
+        if r.tls_version.as_deref() != Some("TLSv1.3") {
+            // rustls offered 1.3, so the server cannot do it: PostgreSQL's guides (and pgca's
+            // server-config) ask for ssl_min_protocol_version = 'TLSv1.3'.
+            findings.push((
+                Status::Warning,
+                format!(
+                    "negotiated {} only: the server does not offer TLSv1.3 (ssl_min_protocol_version = 'TLSv1.3')",
+                    r.tls_version.as_deref().unwrap_or("an unknown version")
+                ),
+            ));
+        }
         let midpoint = leaf.not_before + (leaf.not_after - leaf.not_before) / 2;
         let chains = chains_to(&hs.chain, server_ca, now, midpoint);
         r.chains_to_ca = Some(chains);

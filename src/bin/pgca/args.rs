@@ -52,7 +52,7 @@ Exit status (the Nagios plugin convention; the most severe target wins, in
 the order CRITICAL, WARNING, UNKNOWN):
   0  OK        every server serves its current certificate, valid for the name
   1  WARNING   renewed but not reloaded (serves an older serial than the
-               inventory's current one), due for renewal
+               inventory's current one), due for renewal, TLS 1.2 only
   2  CRITICAL  expired, does not chain to the server CA, name mismatch, no TLS
                (ssl = off), the TLS handshake failed
   3  UNKNOWN   connection refused, timed out, not PostgreSQL, or the CA
