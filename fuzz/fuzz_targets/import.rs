@@ -1,5 +1,6 @@
 //! Reading what others hand pgca: certificates, CRLs, keys (plain or encrypted), serials,
-//! durations, names. None of it may panic, whatever the bytes.
+//! durations, names, probe targets, and what a probed server says (an ErrorResponse's fields,
+//! a certificate's names against a host). None of it may panic, whatever the bytes.
 #![no_main]
 
 use std::path::Path;
@@ -18,4 +19,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = text.parse::<pgca::RoleName>();
     let _ = text.parse::<pgca::HostName>();
     let _ = text.parse::<pgca::KeyType>();
+    let _ = text.parse::<pgca::probe::Target>();
+    let _ = pgca::probe::login::error_message(data);
+    if let Some((host, names)) = text.split_once('\n') {
+        let sans: Vec<String> = names.split(',').map(str::to_string).collect();
+        let _ = pgca::probe::hostname::matches(host, &sans, sans.first().map(String::as_str));
+    }
 });
