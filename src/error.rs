@@ -473,6 +473,29 @@ pub enum Error {
         /// What is wrong with the line.
         reason: String,
     },
+
+    /// A file given to install (`--cert`, `--key`, `--ca-file`, `--root`) that pgca does not
+    /// read: not a regular file, too large, or a key another user owns, others can read, or
+    /// that has other hard links (libpq's and PostgreSQL's own rule for key files: owned by the
+    /// user and at most 0600, or owned by root and at most 0640).
+    #[error("refusing {}: {reason}", path.display())]
+    UnsafeInput {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A certificate given to install that does not fit its use: a CA certificate where a
+    /// server's or client's is needed, the wrong extended key usage, expired or not yet valid,
+    /// a CN that is not a role, or a CA file mixed up with the other CA.
+    #[error("cannot install certificate {}: {reason}", path.display())]
+    UnfitCert {
+        /// The certificate file.
+        path: PathBuf,
+        /// Why it does not fit.
+        reason: String,
+    },
 }
 
 impl Error {
