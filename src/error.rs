@@ -483,7 +483,7 @@ pub enum Error {
         /// The file as given.
         path: PathBuf,
         /// What is wrong with it.
-        reason: String,
+        reason: UnsafeInput,
     },
 
     /// A certificate given to install that does not fit its use: a CA certificate where a
@@ -714,4 +714,46 @@ pub enum UnsafeKey {
         /// The permission bits.
         mode: u32,
     },
+}
+
+/// Why pgca does not read a file given to install (see [`Error::UnsafeInput`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsafeInput {
+    /// A directory, device, FIFO or socket.
+    #[error("not a regular file")]
+    NotAFile,
+    /// More than pgca reads as a certificate or key.
+    #[error("larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// A key owned by a user who is neither root nor the user pgca runs as.
+    #[error(
+        "a key owned by {}, not by root or the user pgca runs as: it may have been copied or swapped",
+        who(*uid, name)
+    )]
+    KeyOwner {
+        /// The owner's uid.
+        uid: u32,
+        /// The owner's name, if the system knows it.
+        name: Option<String>,
+    },
+    /// A key others may read or write (libpq's rule: at most 0600, or 0640 when root's).
+    #[error(
+        "a key of mode {mode:04o}, open to other users (at most {allowed:04o} for a key owned by {})",
+        if *root { "root" } else { "its user" }
+    )]
+    KeyMode {
+        /// The permission bits.
+        mode: u32,
+        /// The most the rule allows.
+        allowed: u32,
+        /// Whether root owns it.
+        root: bool,
+    },
+    /// A key with more than one name: another name may be in a directory another user controls.
+    #[error("a key with {0} hard links: another name for it may be another user's")]
+    HardLinks(u64),
 }

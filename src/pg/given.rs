@@ -155,7 +155,12 @@ fn role_of(info: &CertInfo) -> std::result::Result<RoleName, String> {
 
 /// Every block of the CA file is a CA certificate, valid now, and none signed `leaf` (the file
 /// is the other side's CA).
-fn check_ca_file(path: &Path, pem_bytes: &[u8], leaf: &CertInfo, now: OffsetDateTime) -> Result<()> {
+fn check_ca_file(
+    path: &Path,
+    pem_bytes: &[u8],
+    leaf: &CertInfo,
+    now: OffsetDateTime,
+) -> Result<()> {
     let bad = |reason| Error::BadCert {
         path: path.to_path_buf(),
         reason,

@@ -19,7 +19,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use zeroize::Zeroizing;
 
 use super::trust::{MAX_LINKS, Trust, effective_uid, open_dir, user_name};
-use crate::error::{Distrust, Error, Result};
+use crate::error::{Distrust, Error, Result, UnsafeInput};
 
 /// The largest file pgca reads as a certificate, key or CA file: 1 MiB.
 pub(crate) const MAX_INPUT: u64 = 1 << 20;
@@ -35,12 +35,18 @@ pub(crate) enum Input {
 
 /// Reads the file at `path` by the rules of the module docs; `what` names the action in errors
 /// (`read key`). The bytes are wiped when dropped.
-pub(crate) fn read_input(path: &Path, what: &'static str, input: Input) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn read_input(
+    path: &Path,
+    what: &'static str,
+    input: Input,
+) -> Result<Zeroizing<Vec<u8>>> {
     let trust = Trust::invoker();
     let mut cur = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
         let Some(name) = cur.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            return Err(Error::io(what, &cur)(std::io::ErrorKind::InvalidInput.into()));
+            return Err(Error::io(what, &cur)(
+                std::io::ErrorKind::InvalidInput.into(),
+            ));
         };
         let dir = open_dir(super::parent(&cur), &trust, None)?;
         let shown = dir.path().join(&name);
@@ -57,9 +63,9 @@ pub(crate) fn read_input(path: &Path, what: &'static str, input: Input) -> Resul
                     },
                 });
             }
-            let target = dir
-                .read_link(&name)
-                .ok_or_else(|| Error::io("read link", &shown)(std::io::ErrorKind::NotFound.into()))?;
+            let target = dir.read_link(&name).ok_or_else(|| {
+                Error::io("read link", &shown)(std::io::ErrorKind::NotFound.into())
+            })?;
             cur = if target.is_absolute() {
                 target
             } else {
@@ -75,16 +81,16 @@ pub(crate) fn read_input(path: &Path, what: &'static str, input: Input) -> Resul
         )
         .map_err(|e| Error::io(what, &shown)(e.into()))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::io(what, &shown)(e.into()))?;
-        let refuse = |reason: String| Error::UnsafeInput {
+        let refuse = |reason: UnsafeInput| Error::UnsafeInput {
             path: shown.clone(),
             reason,
         };
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(refuse("not a regular file".into()));
+            return Err(refuse(UnsafeInput::NotAFile));
         }
         let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
         if size > MAX_INPUT {
-            return Err(refuse(format!("larger than {} bytes", MAX_INPUT)));
+            return Err(refuse(UnsafeInput::TooLarge { max: MAX_INPUT }));
         }
         if input == Input::Key {
             key_rule(&st).map_err(refuse)?;
@@ -95,7 +101,7 @@ pub(crate) fn read_input(path: &Path, what: &'static str, input: Input) -> Resul
             .read_to_end(&mut out)
             .map_err(Error::io(what, &shown))?;
         if out.len() as u64 > MAX_INPUT {
-            return Err(refuse(format!("larger than {} bytes", MAX_INPUT)));
+            return Err(refuse(UnsafeInput::TooLarge { max: MAX_INPUT }));
         }
         return Ok(out);
     }
@@ -105,35 +111,30 @@ pub(crate) fn read_input(path: &Path, what: &'static str, input: Input) -> Resul
     })
 }
 
-/// libpq's and PostgreSQL's rule for a key file, and one hard link: `Err` says why not.
-fn key_rule(st: &rustix::fs::Stat) -> std::result::Result<(), String> {
+/// libpq's and PostgreSQL's rule for a key file (owned by root: at most 0640; by the user
+/// pgca runs as: at most 0600), and one hard link: `Err` says why not.
+fn key_rule(st: &rustix::fs::Stat) -> std::result::Result<(), UnsafeInput> {
     let mode = st.st_mode & 0o7777;
     let uid = st.st_uid;
-    let allowed = if uid == effective_uid() {
-        0o600
-    } else if uid == 0 {
+    let allowed = if uid == 0 {
         0o640
+    } else if uid == effective_uid() {
+        0o600
     } else {
-        let who = match user_name(uid) {
-            Some(n) => format!("{n} (uid {uid})"),
-            None => format!("uid {uid}"),
-        };
-        return Err(format!(
-            "a key owned by {who}, not by root or the user pgca runs as: another user's key may have been copied or swapped"
-        ));
+        return Err(UnsafeInput::KeyOwner {
+            uid,
+            name: user_name(uid),
+        });
     };
     if mode & !allowed != 0 {
-        return Err(format!(
-            "a key of mode {:04o}, readable or writable by other users (at most {allowed:04o} for a key owned by {})",
-            mode & 0o7777,
-            if uid == 0 { "root" } else { "its user" }
-        ));
+        return Err(UnsafeInput::KeyMode {
+            mode,
+            allowed,
+            root: uid == 0,
+        });
     }
     if st.st_nlink > 1 {
-        return Err(format!(
-            "a key with {} hard links: another name for it may be another user's",
-            st.st_nlink
-        ));
+        return Err(UnsafeInput::HardLinks(st.st_nlink as u64));
     }
     Ok(())
 }
@@ -161,25 +162,53 @@ mod tests {
         let key = d.path().join("k.key");
         fs::write(&key, b"secret").unwrap();
         fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(&read_input(&key, "read key", Input::Key).unwrap()[..], b"secret");
+        assert_eq!(
+            &read_input(&key, "read key", Input::Key).unwrap()[..],
+            b"secret"
+        );
         fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
-        let e = read_input(&key, "read key", Input::Key).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("refusing {}: a key of mode 0644", key.display())), "{e}");
-        assert_eq!(&read_input(&key, "read certificate", Input::Public).unwrap()[..], b"secret");
+        let e = read_input(&key, "read key", Input::Key)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "refusing {}: a key of mode 0644, open to other users",
+                key.display()
+            )),
+            "{e}"
+        );
+        assert_eq!(
+            &read_input(&key, "read certificate", Input::Public).unwrap()[..],
+            b"secret"
+        );
         // A second hard link: refused for a key.
         fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
         fs::hard_link(&key, d.path().join("other")).unwrap();
-        let e = read_input(&key, "read key", Input::Key).unwrap_err().to_string();
-        assert!(e.contains("2 hard links"), "{e}");
-        // Not a regular file, and a missing one.
-        let e = read_input(d.path(), "read certificate", Input::Public).unwrap_err().to_string();
-        assert!(e.contains("not a regular file") || e.contains("cannot read"), "{e}");
-        let e = read_input(&d.path().join("nope.crt"), "read certificate", Input::Public)
+        let e = read_input(&key, "read key", Input::Key)
             .unwrap_err()
             .to_string();
+        assert!(e.contains("2 hard links"), "{e}");
+        // Not a regular file, and a missing one.
+        let e = read_input(d.path(), "read certificate", Input::Public)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not a regular file") || e.contains("cannot read"),
+            "{e}"
+        );
+        let e = read_input(
+            &d.path().join("nope.crt"),
+            "read certificate",
+            Input::Public,
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             e,
-            format!("cannot read certificate {}: no such file or directory", d.path().join("nope.crt").display())
+            format!(
+                "cannot read certificate {}: no such file or directory",
+                d.path().join("nope.crt").display()
+            )
         );
     }
 
@@ -189,7 +218,12 @@ mod tests {
         fs::create_dir(d.path().join("archive")).unwrap();
         fs::write(d.path().join("archive/c.crt"), b"cert").unwrap();
         std::os::unix::fs::symlink("archive/c.crt", d.path().join("live.crt")).unwrap();
-        let got = read_input(&d.path().join("live.crt"), "read certificate", Input::Public).unwrap();
+        let got = read_input(
+            &d.path().join("live.crt"),
+            "read certificate",
+            Input::Public,
+        )
+        .unwrap();
         assert_eq!(&got[..], b"cert");
         std::os::unix::fs::symlink("loop", d.path().join("loop")).unwrap();
         let e = read_input(&d.path().join("loop"), "read certificate", Input::Public).unwrap_err();

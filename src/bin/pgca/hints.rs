@@ -77,6 +77,25 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::OutlivesCa { .. } => "shorten --validity or renew the CA".into(),
         Error::CaExpired { .. } => "renew the CA".into(),
         Error::DuplicateService { .. } => "edit the file by hand".into(),
+        Error::UnsafeInput { path, reason } => match reason {
+            pgca::UnsafeInput::KeyMode { .. } => format!(
+                "chmod 600 {} (and consider the key compromised if others could read it)",
+                shell_word(&path.to_string_lossy())
+            ),
+            pgca::UnsafeInput::KeyOwner { .. } => format!(
+                "run pgca as the key's owner, or chown root {}",
+                shell_word(&path.to_string_lossy())
+            ),
+            pgca::UnsafeInput::HardLinks(_) => {
+                "copy the key to a file of its own, mode 0600".into()
+            }
+            _ => return None,
+        },
+        Error::UnfitCert { .. } => {
+            "--cert is this host's own certificate; --ca-file (deploy-server) \
+             the client CA, --root (client-install) the server CA"
+                .into()
+        }
         _ => return None,
     };
     Some(h)

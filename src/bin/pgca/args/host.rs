@@ -1,0 +1,99 @@
+//! The file mode of `deploy-server` and `client-install`: a certificate, its key and the other
+//! side's CA given as files, on a host without the CA directory (the key made there with
+//! `pgca request`, the certificate signed on the CA host and sent back).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// The exit-status block of `deploy-server` and `client-install`.
+pub const INSTALL_EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure, one line on stderr, nothing written: a directory or link
+     another user controls, a file that cannot be read; with --cert: a key
+     that is not the certificate's, a key others can read or another user
+     owns, a certificate for the other use (server/client), expired or not
+     yet valid, a CA file that holds no CA or the wrong one
+  2  usage error: unknown option, missing argument, NAME or ROLE with --cert";
+
+/// `deploy-server`'s two forms.
+pub const DEPLOY_SERVER_USAGE: &str = "\
+pgca deploy-server [OPTIONS] --data-dir <DIR> <NAME>
+       pgca deploy-server [OPTIONS] --data-dir <DIR> --cert <FILE> --key <FILE> --ca-file <FILE>";
+
+/// `client-install`'s two forms.
+pub const CLIENT_INSTALL_USAGE: &str = "\
+pgca client-install [OPTIONS] <ROLE>
+       pgca client-install [OPTIONS] --cert <FILE> --key <FILE> --root <FILE>";
+
+/// `deploy-server --cert --key --ca-file`.
+#[derive(Debug, Args)]
+pub struct DeployFileArgs {
+    /// Install this server certificate (PEM) instead of NAME's from the CA directory: no CA
+    /// directory needed. It must be a server certificate (serverAuth), valid now
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["name", "probe"],
+        requires_all = ["key", "ca_file"],
+        help_heading = "Without a CA directory"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// The certificate's key (PKCS#8 PEM, not encrypted): owned by root or the user pgca runs
+    /// as, mode 0600 (root's: at most 0640), as PostgreSQL requires
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "Without a CA directory"
+    )]
+    pub key: Option<PathBuf>,
+
+    /// The client CA certificate (PEM), PostgreSQL's ssl_ca_file: client certificates must be
+    /// signed by it. Not the CA that signed --cert
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "Without a CA directory"
+    )]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `client-install --cert --key --root`.
+#[derive(Debug, Args)]
+pub struct InstallFileArgs {
+    /// Install this client certificate (PEM) instead of ROLE's from the CA directory: no CA
+    /// directory needed. It must be a client certificate (clientAuth), valid now; its CN is the
+    /// role
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "role",
+        requires_all = ["key", "root"],
+        help_heading = "Without a CA directory"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// The certificate's key (PKCS#8 PEM, not encrypted): owned by root or the user pgca runs
+    /// as, mode 0600 (root's: at most 0640), as libpq requires
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "Without a CA directory"
+    )]
+    pub key: Option<PathBuf>,
+
+    /// The server CA certificate (PEM), libpq's sslrootcert: the server's certificate must be
+    /// signed by it. Not the CA that signed --cert
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "Without a CA directory"
+    )]
+    pub root: Option<PathBuf>,
+}
