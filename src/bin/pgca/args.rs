@@ -250,7 +250,7 @@ pub enum Command {
     /// They are checked before anything is written (the key is the certificate's, a server
     /// certificate valid now, a CA file); nothing is recorded, and renewal does not repeat it.
     #[command(
-        after_help = INSTALL_EXIT_CODES,
+        after_help = DEPLOY_SERVER_EXIT_CODES,
         verbatim_doc_comment,
         override_usage = DEPLOY_SERVER_USAGE
     )]
@@ -268,7 +268,7 @@ pub enum Command {
     /// They are checked before anything is written (the key is the certificate's, a client
     /// certificate valid now whose CN is the role, a CA file).
     #[command(
-        after_help = INSTALL_EXIT_CODES,
+        after_help = CLIENT_INSTALL_EXIT_CODES,
         verbatim_doc_comment,
         override_usage = CLIENT_INSTALL_USAGE
     )]
@@ -654,9 +654,6 @@ pub struct DeployServerArgs {
     #[arg(value_name = "NAME", required_unless_present = "cert")]
     pub name: Option<String>,
 
-    #[command(flatten)]
-    pub files: DeployFileArgs,
-
     /// The PostgreSQL data directory
     #[arg(long, value_name = "DIR", required = true)]
     pub data_dir: PathBuf,
@@ -671,6 +668,9 @@ pub struct DeployServerArgs {
 
     #[command(flatten)]
     pub out: Report,
+
+    #[command(flatten)]
+    pub files: DeployFileArgs,
 }
 
 /// `pgca client-install`.
@@ -679,9 +679,6 @@ pub struct ClientInstallArgs {
     /// The role
     #[arg(value_name = "ROLE", required_unless_present = "cert")]
     pub role: Option<String>,
-
-    #[command(flatten)]
-    pub files: InstallFileArgs,
 
     /// Where to install [default: ~/.postgresql of --owner, else of $HOME]
     #[arg(long, value_name = "DIR")]
@@ -698,6 +695,9 @@ pub struct ClientInstallArgs {
 
     #[command(flatten)]
     pub out: Report,
+
+    #[command(flatten)]
+    pub files: InstallFileArgs,
 }
 
 /// `pgca export`.
