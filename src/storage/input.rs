@@ -73,6 +73,13 @@ pub(crate) fn read_input(
             };
             continue;
         }
+        // Never open a device or a FIFO, whose open alone may do something.
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(Error::UnsafeInput {
+                path: shown,
+                reason: UnsafeInput::NotAFile,
+            });
+        }
         let fd = rustix::fs::openat(
             dir.fd(),
             name.as_str(),
@@ -134,6 +141,8 @@ fn key_rule(st: &rustix::fs::Stat) -> std::result::Result<(), UnsafeInput> {
         });
     }
     if st.st_nlink > 1 {
+        // st_nlink is u32 on some targets.
+        #[allow(clippy::unnecessary_cast)]
         return Err(UnsafeInput::HardLinks(st.st_nlink as u64));
     }
     Ok(())
