@@ -496,6 +496,17 @@ pub enum Error {
         /// Why it does not fit.
         reason: String,
     },
+
+    /// A CRL given to install that does not fit the CA file beside it: not signed by one of its
+    /// CAs, a CA of the file without a CRL (PostgreSQL and libpq then refuse every certificate
+    /// of that CA), or past its nextUpdate (the same).
+    #[error("cannot install CRL {}: {reason}", path.display())]
+    UnfitCrl {
+        /// The CRL file.
+        path: PathBuf,
+        /// Why it does not fit.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -177,6 +177,8 @@ struct Bad {
     deploy: bool,
     /// cert, key, CA file: names in the row's host directory.
     files: [&'static str; 3],
+    /// --crl, a name in the row's host directory.
+    crl: Option<&'static str>,
     /// Done to the row's host directory before the run.
     setup: fn(&Path),
     /// In the one line on stderr.
@@ -205,6 +207,20 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
         fs::copy(from, base.join(to)).unwrap();
     }
     client_without_cn(&base);
+    // A client CA CRL whose nextUpdate passed 9 days ago, then both CRLs current.
+    let ca = pgca::CaDir::open(&env.ca)
+        .unwrap()
+        .with_passphrase(pgca::Passphrase::new("test passphrase"));
+    ca.issue_crls(
+        Some("1d".parse().unwrap()),
+        Some(pgca::timefmt::now() - time::Duration::days(10)),
+    )
+    .unwrap();
+    fs::copy(env.path("client-ca.crl"), base.join("stale-client-ca.crl")).unwrap();
+    env.ok(&["crl"]);
+    for crl in ["client-ca.crl", "server-ca.crl"] {
+        fs::copy(env.path(crl), base.join(crl)).unwrap();
+    }
     let home = env.tmp.path().join("home");
     fs::create_dir(&home).unwrap();
     let data = data_dir(env.tmp.path());
@@ -215,6 +231,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a key that is not the certificate's",
             deploy: true,
             files: ["db.crt", "alice.key", "client-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "does not match certificate",
         },
@@ -222,6 +239,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: an expired certificate",
             deploy: true,
             files: ["old.crt", "old.key", "client-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "it expired",
         },
@@ -229,6 +247,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a client certificate",
             deploy: true,
             files: ["alice.crt", "alice.key", "client-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "not a server certificate: its extended key usage is clientAuth",
         },
@@ -236,6 +255,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a CA certificate as the server's",
             deploy: true,
             files: ["server-ca.crt", "db.key", "client-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "it is a CA certificate, not a server certificate",
         },
@@ -243,6 +263,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a --ca-file that is no CA",
             deploy: true,
             files: ["db.crt", "db.key", "alice.crt"],
+            crl: None,
             setup: nothing,
             says: "not a CA certificate",
         },
@@ -250,6 +271,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: the server CA as --ca-file",
             deploy: true,
             files: ["db.crt", "db.key", "server-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "signed the certificate being installed",
         },
@@ -257,6 +279,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a key of mode 0644",
             deploy: true,
             files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: None,
             setup: |d| {
                 fs::set_permissions(d.join("db.key"), fs::Permissions::from_mode(0o644)).unwrap()
             },
@@ -266,6 +289,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a missing key",
             deploy: true,
             files: ["db.crt", "gone.key", "client-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "cannot read key",
         },
@@ -273,6 +297,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a key that is a directory",
             deploy: true,
             files: ["db.crt", "dir.key", "client-ca.crt"],
+            crl: None,
             setup: |d| fs::create_dir(d.join("dir.key")).unwrap(),
             says: "not a regular file",
         },
@@ -280,6 +305,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a certificate file that is not PEM",
             deploy: true,
             files: ["junk.crt", "db.key", "client-ca.crt"],
+            crl: None,
             setup: |d| fs::write(d.join("junk.crt"), "junk\n").unwrap(),
             says: "cannot use certificate",
         },
@@ -287,6 +313,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a key owned by nobody",
             deploy: true,
             files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: None,
             setup: |d| {
                 std::os::unix::fs::chown(d.join("db.key"), Some(ids("nobody").0), None).unwrap()
             },
@@ -296,6 +323,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a key with a second hard link",
             deploy: true,
             files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: None,
             setup: |d| fs::hard_link(d.join("db.key"), d.join("db-again.key")).unwrap(),
             says: "a key with 2 hard links",
         },
@@ -303,6 +331,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "deploy-server: a key link nobody planted in a shared directory",
             deploy: true,
             files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: None,
             setup: |d| {
                 fs::rename(d.join("db.key"), d.join("real.key")).unwrap();
                 fs::set_permissions(d, fs::Permissions::from_mode(0o1777)).unwrap();
@@ -314,6 +343,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: a key link nobody planted in a shared directory",
             deploy: false,
             files: ["alice.crt", "alice.key", "server-ca.crt"],
+            crl: None,
             setup: |d| {
                 fs::rename(d.join("alice.key"), d.join("real.key")).unwrap();
                 fs::set_permissions(d, fs::Permissions::from_mode(0o1777)).unwrap();
@@ -322,9 +352,42 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             says: "alice.key: a symbolic link owned by nobody",
         },
         Bad {
+            label: "deploy-server: the server CA's CRL as --crl",
+            deploy: true,
+            files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: Some("server-ca.crl"),
+            setup: nothing,
+            says: "is not signed by a CA of",
+        },
+        Bad {
+            label: "deploy-server: a CRL past its nextUpdate",
+            deploy: true,
+            files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: Some("stale-client-ca.crl"),
+            setup: nothing,
+            says: "(nextUpdate): PostgreSQL would refuse every certificate of",
+        },
+        Bad {
+            label: "deploy-server: a certificate as --crl",
+            deploy: true,
+            files: ["db.crt", "db.key", "client-ca.crt"],
+            crl: Some("client-ca.crt"),
+            setup: nothing,
+            says: "no X509 CRL block",
+        },
+        Bad {
+            label: "client-install: the client CA's CRL as --crl",
+            deploy: false,
+            files: ["alice.crt", "alice.key", "server-ca.crt"],
+            crl: Some("client-ca.crl"),
+            setup: nothing,
+            says: "is not signed by a CA of",
+        },
+        Bad {
             label: "client-install: a server certificate",
             deploy: false,
             files: ["db.crt", "db.key", "server-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "not a client certificate: its extended key usage is serverAuth",
         },
@@ -332,6 +395,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: a --root that is no CA",
             deploy: false,
             files: ["alice.crt", "alice.key", "db.crt"],
+            crl: None,
             setup: nothing,
             says: "not a CA certificate",
         },
@@ -339,6 +403,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: the client CA as --root",
             deploy: false,
             files: ["alice.crt", "alice.key", "client-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "signed the certificate being installed",
         },
@@ -346,6 +411,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: a key that is not the certificate's",
             deploy: false,
             files: ["alice.crt", "db.key", "server-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "does not match certificate",
         },
@@ -353,6 +419,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: a key of mode 0644",
             deploy: false,
             files: ["alice.crt", "alice.key", "server-ca.crt"],
+            crl: None,
             setup: |d| {
                 fs::set_permissions(d.join("alice.key"), fs::Permissions::from_mode(0o644)).unwrap()
             },
@@ -362,6 +429,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: a missing certificate",
             deploy: false,
             files: ["gone.crt", "alice.key", "server-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "cannot read certificate",
         },
@@ -369,6 +437,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: an encrypted key",
             deploy: false,
             files: ["bob.crt", "bob.key", "server-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "the key is encrypted",
         },
@@ -376,6 +445,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             label: "client-install: a certificate without a CN",
             deploy: false,
             files: ["nocn.crt", "nocn.key", "server-ca.crt"],
+            crl: None,
             setup: nothing,
             says: "it has no CN",
         },
@@ -397,6 +467,10 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             if row.deploy { "--ca-file" } else { "--root" },
             p(&files[2]),
         ]);
+        let crl = row.crl.map(|c| dir.join(c));
+        if let Some(c) = &crl {
+            args.extend(["--crl", p(c)]);
+        }
         table.row(row.label, command_line("pgca", &args), |_| {
             fs::create_dir(&dir).unwrap();
             for e in fs::read_dir(&base).unwrap().flatten() {
@@ -518,6 +592,7 @@ fn the_file_mode_writes_what_the_ca_directory_mode_writes() {
     }
     let conf = fs::read_to_string(data.join("pgca_ssl.conf")).unwrap();
     assert!(conf.contains("ssl_ca_file = '"), "{conf}");
+    assert!(!conf.contains("ssl_crl_file"), "{conf}");
     assert!(
         conf.starts_with("# Written by `pgca deploy-server --cert`"),
         "{conf}"
@@ -790,10 +865,23 @@ fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
 #[test]
 fn a_host_without_the_ca_directory_serves_verify_full_clients_of_postgresql() {
     root_only!();
-    // The CA host: a CA, a server certificate for localhost, a client certificate for alice.
+    // The CA host: a CA, a server certificate for localhost, client certificates for alice and
+    // bob, and bob revoked: both CRLs go to the host too.
     let env = ca_side();
+    env.ok(&["issue-client", "bob"]);
+    env.ok(&["revoke", "bob", "--reason", "keyCompromise"]);
+    env.ok(&["crl"]); // the server CA's too
     let host = tempfile::tempdir().unwrap();
     copy_to_host(&env, host.path());
+    for name in [
+        "client-ca.crl",
+        "server-ca.crl",
+        "clients/bob.crt",
+        "clients/bob.key",
+    ] {
+        let to = host.path().join(Path::new(name).file_name().unwrap());
+        fs::copy(env.path(name), &to).unwrap();
+    }
     // The CA directory is gone from the picture: nothing below can read it.
     let ca_elsewhere = env.tmp.path().join("ca-elsewhere");
     fs::rename(&env.ca, &ca_elsewhere).unwrap();
@@ -812,10 +900,14 @@ fn a_host_without_the_ca_directory_serves_verify_full_clients_of_postgresql() {
             &f("db.key"),
             "--ca-file",
             &f("client-ca.crt"),
+            "--crl",
+            &f("client-ca.crl"),
             "--data-dir",
             &data,
         ],
     );
+    let conf = fs::read_to_string(cluster.data.join("pgca_ssl.conf")).unwrap();
+    assert!(conf.contains("ssl_crl_file = '"), "{conf}");
     let include = deployed
         .split("include_if_exists = ")
         .nth(1)
@@ -840,8 +932,12 @@ fn a_host_without_the_ca_directory_serves_verify_full_clients_of_postgresql() {
             &f("alice.key"),
             "--root",
             &f("server-ca.crt"),
+            "--crl",
+            &f("server-ca.crl"),
         ],
     );
+    // libpq reads ~/.postgresql/root.crl and checks the server's certificate against it.
+    assert!(home.path().join(".postgresql/root.crl").exists());
     let (ok, out, err) = cluster.psql_env(
         "host=localhost user=alice dbname=postgres sslmode=verify-full",
         "SELECT current_user || ' ' || version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -869,4 +965,27 @@ fn a_host_without_the_ca_directory_serves_verify_full_clients_of_postgresql() {
         err.contains("certificate authentication failed for user \"postgres\""),
         "{err}"
     );
+    // bob's certificate, installed on his host, is refused by the server: it holds the CRL.
+    cluster.sql("CREATE ROLE bob LOGIN");
+    let bob_home = tempfile::tempdir().unwrap();
+    host_ok(
+        bob_home.path(),
+        &[
+            "client-install",
+            "--cert",
+            &f("bob.crt"),
+            "--key",
+            &f("bob.key"),
+            "--root",
+            &f("server-ca.crt"),
+        ],
+    );
+    let (ok, _, err) = cluster.psql_env(
+        "host=localhost user=bob dbname=postgres sslmode=verify-full",
+        "SELECT 1",
+        bob_home.path(),
+        &[],
+    );
+    assert!(!ok);
+    assert!(err.contains("certificate revoked"), "{err}");
 }

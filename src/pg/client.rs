@@ -344,6 +344,10 @@ pub struct InstallFiles {
     /// The server CA certificate (PEM; several for a CA rollover): libpq's `sslrootcert`, which
     /// the server's certificate must chain to.
     pub root: PathBuf,
+    /// The server CA's CRL (PEM), written as `root.crl`, where libpq looks for one: a revoked
+    /// server certificate is refused. It must be signed by the server CA and current, and every
+    /// CA of [`InstallFiles::root`] needs one (libpq checks the whole chain once a CRL loads).
+    pub crl: Option<PathBuf>,
     /// The time the certificate must be valid at; `None`: the system clock.
     pub now: Option<time::OffsetDateTime>,
 }
@@ -355,6 +359,7 @@ impl InstallFiles {
             cert,
             key,
             root,
+            crl: None,
             now: None,
         }
     }
@@ -375,13 +380,13 @@ impl InstallFiles {
 /// client certificate.
 pub fn install_files(files: &InstallFiles, opts: &InstallOptions) -> Result<ClientInstalled> {
     let now = files.now.unwrap_or_else(crate::model::timefmt::now);
-    let given = crate::pg::given::read_checked(
-        crate::pg::given::Use::Client,
-        &files.cert,
-        &files.key,
-        &files.root,
-        now,
-    )?;
+    let paths = crate::pg::given::Paths {
+        cert: &files.cert,
+        key: &files.key,
+        ca: &files.root,
+        crl: files.crl.as_deref(),
+    };
+    let given = crate::pg::given::read_checked(crate::pg::given::Use::Client, &paths, now)?;
     let role = given
         .role
         .clone()
@@ -391,7 +396,7 @@ pub fn install_files(files: &InstallFiles, opts: &InstallOptions) -> Result<Clie
         key_pem: &given.key_pem,
         key_path: given.key_path.clone(),
         root_pem: &given.ca_pem,
-        crl_pem: None,
+        crl_pem: given.crl_pem.as_deref(),
     };
     write_client_files(&contents, &role, opts)
 }

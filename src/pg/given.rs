@@ -7,7 +7,8 @@
 //! the certificate is a leaf for the use (serverAuth or clientAuth, not a CA), valid now, and
 //! its key is the one given (the public keys compared); a client certificate's CN is a role;
 //! the CA file holds CA certificates only, and not the CA that signed the certificate (pgca's
-//! server CA and client CA are two: each side trusts the other's).
+//! server CA and client CA are two: each side trusts the other's); a CRL, when given, is signed
+//! by a CA of that file, current, and there is one for each of its CAs.
 
 use std::path::{Path, PathBuf};
 
@@ -60,24 +61,38 @@ pub(crate) struct GivenPair {
     pub(crate) key_path: PathBuf,
     /// A client certificate's role (its CN).
     pub(crate) role: Option<RoleName>,
+    /// The CA file's CRL(s), when given.
+    pub(crate) crl_pem: Option<Vec<u8>>,
+}
+
+/// The files to read: the certificate, its key, the other side's CA file and, optionally, that
+/// CA's CRL.
+pub(crate) struct Paths<'a> {
+    pub(crate) cert: &'a Path,
+    pub(crate) key: &'a Path,
+    pub(crate) ca: &'a Path,
+    pub(crate) crl: Option<&'a Path>,
 }
 
 /// Reads `cert`, `key` and `ca` and checks them for `usage` at `now` (see the module docs).
 pub(crate) fn read_checked(
     usage: Use,
-    cert: &Path,
-    key: &Path,
-    ca: &Path,
+    paths: &Paths<'_>,
     now: OffsetDateTime,
 ) -> Result<GivenPair> {
     let (cert, key, ca) = (
-        storage::absolute(cert),
-        storage::absolute(key),
-        storage::absolute(ca),
+        storage::absolute(paths.cert),
+        storage::absolute(paths.key),
+        storage::absolute(paths.ca),
     );
+    let crl = paths.crl.map(storage::absolute);
     let cert_pem = storage::read_input(&cert, "read certificate", Input::Public)?.to_vec();
     let key_pem = storage::read_input(&key, "read key", Input::Key)?;
     let ca_pem = storage::read_input(&ca, "read CA certificate", Input::Public)?.to_vec();
+    let crl_pem = match &crl {
+        Some(p) => Some(storage::read_input(p, "read CRL", Input::Public)?.to_vec()),
+        None => None,
+    };
 
     let info = CertInfo::from_pem(&cert_pem).map_err(|reason| Error::BadCert {
         path: cert.clone(),
@@ -128,7 +143,10 @@ pub(crate) fn read_checked(
         });
     }
 
-    check_ca_file(&ca, &ca_pem, &info, now)?;
+    let cas = check_ca_file(&ca, &ca_pem, &info, now)?;
+    if let (Some(path), Some(pem)) = (&crl, &crl_pem) {
+        check_crl_file(path, pem, &ca, &cas, now)?;
+    }
     Ok(GivenPair {
         cert_pem,
         key_pem,
@@ -136,6 +154,7 @@ pub(crate) fn read_checked(
         info,
         key_path: key,
         role,
+        crl_pem,
     })
 }
 
@@ -154,13 +173,14 @@ fn role_of(info: &CertInfo) -> std::result::Result<RoleName, String> {
 }
 
 /// Every block of the CA file is a CA certificate, valid now, and none signed `leaf` (the file
-/// is the other side's CA).
+/// is the other side's CA). Returns the CAs' DER and what they say.
 fn check_ca_file(
     path: &Path,
     pem_bytes: &[u8],
     leaf: &CertInfo,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Vec<(Vec<u8>, CertInfo)>> {
+    let mut cas = Vec::new();
     let bad = |reason| Error::BadCert {
         path: path.to_path_buf(),
         reason,
@@ -200,6 +220,70 @@ fn check_ca_file(
                 escape_controls(&ca.subject)
             )));
         }
+        cas.push((block.contents().to_vec(), ca));
+    }
+    Ok(cas)
+}
+
+/// Every block of the CRL file is a CRL signed by one of `cas` and not past its nextUpdate, and
+/// every CA has one: once a CRL is configured, PostgreSQL and libpq (CRL_CHECK_ALL) refuse every
+/// certificate of a CA without a current CRL.
+fn check_crl_file(
+    path: &Path,
+    pem_bytes: &[u8],
+    ca_path: &Path,
+    cas: &[(Vec<u8>, CertInfo)],
+    now: OffsetDateTime,
+) -> Result<()> {
+    let bad = |reason| Error::BadCert {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let unfit = |reason: String| Error::UnfitCrl {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let blocks = pem::parse_many(pem_bytes).map_err(|_| bad(Malformed::NotPem))?;
+    if blocks.is_empty() {
+        return Err(bad(Malformed::NotPem));
+    }
+    let mut covered = vec![false; cas.len()];
+    for block in blocks {
+        if block.tag() != "X509 CRL" {
+            return Err(bad(Malformed::NoBlock("X509 CRL")));
+        }
+        let (_, crl) = x509_parser::parse_x509_crl(block.contents())
+            .map_err(|e| bad(Malformed::NotCrl(e.to_string())))?;
+        let signer = cas.iter().position(|(der, _)| {
+            x509_parser::parse_x509_certificate(der)
+                .is_ok_and(|(_, ca)| crl.verify_signature(ca.public_key()).is_ok())
+        });
+        let Some(i) = signer else {
+            return Err(unfit(format!(
+                "{} is not signed by a CA of {}",
+                escape_controls(&crl.issuer().to_string()),
+                ca_path.display()
+            )));
+        };
+        match crl.next_update().map(|t| t.to_datetime()) {
+            Some(next) if next <= now => {
+                return Err(unfit(format!(
+                    "it was due for renewal {} (nextUpdate): PostgreSQL would refuse every \
+                     certificate of {}",
+                    human(next),
+                    escape_controls(&cas[i].1.subject)
+                )));
+            }
+            _ => covered[i] = true,
+        }
+    }
+    if let Some(i) = covered.iter().position(|c| !c) {
+        return Err(unfit(format!(
+            "it holds no CRL of the CA {} in {}: once a CRL is set, every certificate of a CA \
+             without one is refused",
+            escape_controls(&cas[i].1.subject),
+            ca_path.display()
+        )));
     }
     Ok(())
 }

@@ -237,6 +237,11 @@ pub struct DeployFiles {
     /// Owner of the installed files (see [`CaDir::deploy_server`]); default the data
     /// directory's owner.
     pub owner: Option<String>,
+    /// The client CA's CRL (PEM), PostgreSQL's `ssl_crl_file`: revoked client certificates are
+    /// refused. It must be signed by the client CA and current (not past its nextUpdate), and
+    /// every CA of [`DeployFiles::client_ca`] needs one (PostgreSQL refuses every client of a
+    /// CA without a current CRL once one is set).
+    pub crl: Option<PathBuf>,
     /// How long to wait for another deployment into the same data directory.
     pub wait: Option<storage::Wait>,
     /// The time the certificate must be valid at; `None`: the system clock.
@@ -250,6 +255,7 @@ impl DeployFiles {
             cert,
             key,
             client_ca,
+            crl: None,
             owner: None,
             wait: None,
             now: None,
@@ -271,18 +277,18 @@ impl DeployFiles {
 pub fn deploy_files(req: &DeployFiles, data_dir: &Path) -> Result<Deployed> {
     check_data_dir_path(data_dir)?;
     let now = req.now.unwrap_or_else(timefmt::now);
-    let given = crate::pg::given::read_checked(
-        crate::pg::given::Use::Server,
-        &req.cert,
-        &req.key,
-        &req.client_ca,
-        now,
-    )?;
+    let paths = crate::pg::given::Paths {
+        cert: &req.cert,
+        key: &req.key,
+        ca: &req.client_ca,
+        crl: req.crl.as_deref(),
+    };
+    let given = crate::pg::given::read_checked(crate::pg::given::Use::Server, &paths, now)?;
     let files = ServerFiles {
         cert_pem: &given.cert_pem,
         key_pem: &given.key_pem,
         client_ca_pem: &given.ca_pem,
-        crl_pem: None,
+        crl_pem: given.crl_pem.as_deref(),
         serial: &given.info.serial,
     };
     let how = Placement {

@@ -15,7 +15,7 @@ Exit status:
      with --cert, found before anything is written: a key that is not the
      certificate's, a key others can read or another user owns, not a server
      certificate, expired or not yet valid, a --ca-file that holds no CA or
-     the server's own CA
+     the server's own CA, a --crl not signed by it or past its nextUpdate
   2  usage error: unknown option, missing argument, NAME with --cert";
 
 /// The exit-status block of `client-install`.
@@ -27,7 +27,8 @@ Exit status:
      certificate; with --cert, found before anything is written: a key that
      is not the certificate's, a key others can read or another user owns,
      not a client certificate or its CN not a role, expired or not yet valid,
-     a --root that holds no CA or the client's own CA
+     a --root that holds no CA or the client's own CA, a --crl not signed by
+     it or past its nextUpdate
   2  usage error: unknown option, missing argument, ROLE with --cert";
 
 /// `deploy-server`'s two forms.
@@ -73,6 +74,17 @@ pub struct DeployFileArgs {
         help_heading = "Without a CA directory"
     )]
     pub ca_file: Option<PathBuf>,
+
+    /// The client CA's CRL (PEM), PostgreSQL's ssl_crl_file: revoked client certificates are
+    /// refused. Signed by --ca-file's CA and current; keep it so (pgca crl on the CA host, then
+    /// deploy again), or every client is refused
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "Without a CA directory"
+    )]
+    pub crl: Option<PathBuf>,
 }
 
 /// `client-install --cert --key --root`.
@@ -109,4 +121,15 @@ pub struct InstallFileArgs {
         help_heading = "Without a CA directory"
     )]
     pub root: Option<PathBuf>,
+
+    /// The server CA's CRL (PEM), written as root.crl, where libpq looks for one: a revoked
+    /// server certificate is refused. Signed by --root's CA and current; keep it so, or libpq
+    /// refuses every server
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        help_heading = "Without a CA directory"
+    )]
+    pub crl: Option<PathBuf>,
 }

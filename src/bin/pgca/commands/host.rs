@@ -17,6 +17,7 @@ pub fn deploy_server(ctx: &Context, a: &DeployServerArgs) -> Result<()> {
         super::usage_error("--cert needs --key and --ca-file");
     };
     let mut req = DeployFiles::new(cert.clone(), key.clone(), ca.clone());
+    req.crl = f.crl.clone();
     req.owner = a.owner.clone();
     req.wait = ctx.wait();
     let d = pgca::pg::server::deploy_files(&req, &a.data_dir)?;
@@ -35,7 +36,8 @@ pub fn client_install(a: &ClientInstallArgs) -> Result<()> {
     let (Some(cert), Some(key), Some(root)) = (&f.cert, &f.key, &f.root) else {
         super::usage_error("--cert needs --key and --root");
     };
-    let files = InstallFiles::new(cert.clone(), key.clone(), root.clone());
+    let mut files = InstallFiles::new(cert.clone(), key.clone(), root.clone());
+    files.crl = f.crl.clone();
     let mut opts = InstallOptions::default();
     opts.to = a.to.clone();
     opts.owner = a.owner.clone();
