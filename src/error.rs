@@ -497,6 +497,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// A CA file given to install that holds the CA which signed the certificate beside it:
+    /// each side needs the other side's CA (pgca's server CA and client CA are two; a server
+    /// trusts the client CA, a client the server CA).
+    #[error(
+        "{} holds the CA that signed {} ({ca}): it is to be the other side's CA",
+        path.display(),
+        cert.display()
+    )]
+    SameSideCa {
+        /// The CA file.
+        path: PathBuf,
+        /// The certificate being installed.
+        cert: PathBuf,
+        /// The CA's subject (control characters escaped).
+        ca: String,
+    },
+
     /// A CRL given to install that does not fit the CA file beside it: not signed by one of its
     /// CAs, a CA of the file without a CRL (PostgreSQL and libpq then refuse every certificate
     /// of that CA), or past its nextUpdate (the same).

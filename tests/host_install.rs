@@ -221,6 +221,32 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
     for crl in ["client-ca.crl", "server-ca.crl"] {
         fs::copy(env.path(crl), base.join(crl)).unwrap();
     }
+    // A CA rollover bundle: the client CA and another CA, which has no CRL.
+    let (ok, out) = common::openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        p(&env.tmp.path().join("other-ca.key")),
+        "-out",
+        p(&env.tmp.path().join("other-ca.crt")),
+        "-subj",
+        "/CN=another client CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-days",
+        "30",
+    ]);
+    assert!(ok, "{out}");
+    let mut bundle = fs::read(env.path("client-ca.crt")).unwrap();
+    bundle.extend(fs::read(env.tmp.path().join("other-ca.crt")).unwrap());
+    fs::write(base.join("bundle.crt"), bundle).unwrap();
     let home = env.tmp.path().join("home");
     fs::create_dir(&home).unwrap();
     let data = data_dir(env.tmp.path());
@@ -273,7 +299,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             files: ["db.crt", "db.key", "server-ca.crt"],
             crl: None,
             setup: nothing,
-            says: "signed the certificate being installed",
+            says: "holds the CA that signed",
         },
         Bad {
             label: "deploy-server: a key of mode 0644",
@@ -368,6 +394,14 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             says: "(nextUpdate): PostgreSQL would refuse every certificate of",
         },
         Bad {
+            label: "deploy-server: a CA bundle with a CRL for one CA only",
+            deploy: true,
+            files: ["db.crt", "db.key", "bundle.crt"],
+            crl: Some("client-ca.crl"),
+            setup: nothing,
+            says: "holds no CRL of the CA CN=another client CA",
+        },
+        Bad {
             label: "deploy-server: a certificate as --crl",
             deploy: true,
             files: ["db.crt", "db.key", "client-ca.crt"],
@@ -405,7 +439,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             files: ["alice.crt", "alice.key", "client-ca.crt"],
             crl: None,
             setup: nothing,
-            says: "signed the certificate being installed",
+            says: "holds the CA that signed",
         },
         Bad {
             label: "client-install: a key that is not the certificate's",

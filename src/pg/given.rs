@@ -143,7 +143,7 @@ pub(crate) fn read_checked(
         });
     }
 
-    let cas = check_ca_file(&ca, &ca_pem, &info, now)?;
+    let cas = check_ca_file(&ca, &ca_pem, &cert, &info, now)?;
     if let (Some(path), Some(pem)) = (&crl, &crl_pem) {
         check_crl_file(path, pem, &ca, &cas, now)?;
     }
@@ -177,6 +177,7 @@ fn role_of(info: &CertInfo) -> std::result::Result<RoleName, String> {
 fn check_ca_file(
     path: &Path,
     pem_bytes: &[u8],
+    cert_path: &Path,
     leaf: &CertInfo,
     now: OffsetDateTime,
 ) -> Result<Vec<(Vec<u8>, CertInfo)>> {
@@ -214,11 +215,11 @@ fn check_ca_file(
                 _ => true,
             };
         if signed_leaf {
-            return Err(unfit(format!(
-                "the CA {} signed the certificate being installed, and this file is to be the \
-                 other side's CA (a server trusts the client CA, a client the server CA)",
-                escape_controls(&ca.subject)
-            )));
+            return Err(Error::SameSideCa {
+                path: path.to_path_buf(),
+                cert: cert_path.to_path_buf(),
+                ca: escape_controls(&ca.subject).into_owned(),
+            });
         }
         cas.push((block.contents().to_vec(), ca));
     }

@@ -94,11 +94,9 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::UnfitCrl { .. } => {
             "write a current CRL with `pgca crl` on the CA host and give that file".into()
         }
-        Error::UnfitCert { .. } => {
-            "--cert is this host's own certificate; --ca-file (deploy-server) \
-             the client CA, --root (client-install) the server CA"
-                .into()
-        }
+        Error::SameSideCa { .. } => "--cert is this host's own certificate; --ca-file \
+             (deploy-server) is the client CA, --root (client-install) the server CA"
+            .into(),
         _ => return None,
     };
     Some(h)
