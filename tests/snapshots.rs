@@ -313,6 +313,18 @@ fn the_output_of_every_command() {
         "@/host-home",
         "--force",
     ])
+    .run(&[
+        "client-install",
+        "--cert",
+        "@/ca/clients/alice.crt",
+        "--key",
+        "@/ca/clients/alice.key",
+        "--root",
+        "@/ca/client-ca.crt",
+        "--to",
+        "@/host-home",
+        "--force",
+    ])
     .check("host");
 
     t.run(&[

@@ -165,6 +165,41 @@ mod tests {
     }
 
     #[test]
+    fn a_loose_or_foreign_key_file_gets_the_command_that_fixes_it() {
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/host/db key"),
+            reason: pgca::UnsafeInput::KeyMode {
+                mode: 0o644,
+                allowed: 0o600,
+                root: false,
+            },
+        };
+        assert_eq!(
+            with_hint(&e),
+            "refusing /host/db key: a key of mode 0644, open to other users (at most 0600 for a \
+             key owned by its user): chmod 600 '/host/db key' (and consider the key compromised \
+             if others could read it)"
+        );
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/host/db.key"),
+            reason: pgca::UnsafeInput::KeyOwner {
+                uid: 65534,
+                name: Some("nobody".into()),
+            },
+        };
+        assert!(
+            with_hint(&e).ends_with(": run pgca as the key's owner, or chown root /host/db.key"),
+            "{}",
+            with_hint(&e)
+        );
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/host/db.key"),
+            reason: pgca::UnsafeInput::NotAFile,
+        };
+        assert_eq!(with_hint(&e), "refusing /host/db.key: not a regular file");
+    }
+
+    #[test]
     fn not_issued_names_the_command_of_its_kind() {
         assert_eq!(
             with_hint(&not_issued(Some(CertKind::Server), "db")),
