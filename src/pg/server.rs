@@ -199,6 +199,7 @@ impl CaDir {
             uid,
             wait: self.lock_wait(storage::Wait::WRITER),
             written_by: format!("`pgca deploy-server {name}`"),
+            rewritten: "rewritten on every deployment and renewal",
         };
         let (deployed, data_dir_uid) = write_deployment(&files, data_dir, &how)?;
         {
@@ -296,6 +297,7 @@ pub fn deploy_files(req: &DeployFiles, data_dir: &Path) -> Result<Deployed> {
         uid: None,
         wait: req.wait.unwrap_or(storage::Wait::WRITER),
         written_by: "`pgca deploy-server --cert`".to_string(),
+        rewritten: "rewritten on every deployment",
     };
     write_deployment(&files, data_dir, &how).map(|(d, _)| d)
 }
@@ -332,6 +334,8 @@ struct Placement<'a> {
     wait: storage::Wait,
     /// Named in the include file's first comment line (no user input: it is configuration).
     written_by: String,
+    /// When the include file is written again, for that line.
+    rewritten: &'static str,
 }
 
 /// The one writer of a deployment, for both [`CaDir::deploy_server`] and [`deploy_files`]:
@@ -444,9 +448,10 @@ fn write_deployment(
 
     let include = data_dir.join(INCLUDE_FILE);
     let text = format!(
-        "# Written by {} ({serial}): rewritten on every deployment and renewal.\n\
+        "# Written by {} ({serial}): {}.\n\
          # Include it at the end of postgresql.conf:  include_if_exists = {}\n{}",
         how.written_by,
+        how.rewritten,
         conf_quote(&include),
         postgresql_conf(Some(&data_dir), files.crl_pem.is_some())
     );
