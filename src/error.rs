@@ -473,6 +473,57 @@ pub enum Error {
         /// What is wrong with the line.
         reason: String,
     },
+
+    /// A file given to install (`--cert`, `--key`, `--ca-file`, `--root`) that pgca does not
+    /// read: not a regular file, too large, or a key another user owns, others can read, or
+    /// that has other hard links (libpq's and PostgreSQL's own rule for key files: owned by the
+    /// user and at most 0600, or owned by root and at most 0640).
+    #[error("refusing {}: {reason}", path.display())]
+    UnsafeInput {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: UnsafeInput,
+    },
+
+    /// A certificate given to install that does not fit its use: a CA certificate where a
+    /// server's or client's is needed, the wrong extended key usage, expired or not yet valid,
+    /// a CN that is not a role, or a CA file mixed up with the other CA.
+    #[error("cannot install certificate {}: {reason}", path.display())]
+    UnfitCert {
+        /// The certificate file.
+        path: PathBuf,
+        /// Why it does not fit.
+        reason: String,
+    },
+
+    /// A CA file given to install that holds the CA which signed the certificate beside it:
+    /// each side needs the other side's CA (pgca's server CA and client CA are two; a server
+    /// trusts the client CA, a client the server CA).
+    #[error(
+        "{} holds the CA that signed {} ({ca}): it is to be the other side's CA",
+        path.display(),
+        cert.display()
+    )]
+    SameSideCa {
+        /// The CA file.
+        path: PathBuf,
+        /// The certificate being installed.
+        cert: PathBuf,
+        /// The CA's subject (control characters escaped).
+        ca: String,
+    },
+
+    /// A CRL given to install that does not fit the CA file beside it: not signed by one of its
+    /// CAs, a CA of the file without a CRL (PostgreSQL and libpq then refuse every certificate
+    /// of that CA), or past its nextUpdate (the same).
+    #[error("cannot install CRL {}: {reason}", path.display())]
+    UnfitCrl {
+        /// The CRL file.
+        path: PathBuf,
+        /// Why it does not fit.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -691,4 +742,46 @@ pub enum UnsafeKey {
         /// The permission bits.
         mode: u32,
     },
+}
+
+/// Why pgca does not read a file given to install (see [`Error::UnsafeInput`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsafeInput {
+    /// A directory, device, FIFO or socket.
+    #[error("not a regular file")]
+    NotAFile,
+    /// More than pgca reads as a certificate or key.
+    #[error("larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// A key owned by a user who is neither root nor the user pgca runs as.
+    #[error(
+        "a key owned by {}, not by root or the user pgca runs as: it may have been copied or swapped",
+        who(*uid, name)
+    )]
+    KeyOwner {
+        /// The owner's uid.
+        uid: u32,
+        /// The owner's name, if the system knows it.
+        name: Option<String>,
+    },
+    /// A key others may read or write (libpq's rule: at most 0600, or 0640 when root's).
+    #[error(
+        "a key of mode {mode:04o}, open to other users (at most {allowed:04o} for a key owned by {})",
+        if *root { "root" } else { "its user" }
+    )]
+    KeyMode {
+        /// The permission bits.
+        mode: u32,
+        /// The most the rule allows.
+        allowed: u32,
+        /// Whether root owns it.
+        root: bool,
+    },
+    /// A key with more than one name: another name may be in a directory another user controls.
+    #[error("a key with {0} hard links: another name for it may be another user's")]
+    HardLinks(u64),
 }

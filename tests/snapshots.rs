@@ -253,6 +253,80 @@ fn the_output_of_every_command() {
         .run(&["env", "alice", "--host", "localhost"])
         .check("deploy");
 
+    // The file mode of deploy-server and client-install (no CA directory needed), and what it
+    // refuses, with the hints.
+    t.run(&[
+        "deploy-server",
+        "--cert",
+        "@/ca/servers/localhost.crt",
+        "--key",
+        "@/ca/servers/localhost.key",
+        "--ca-file",
+        "@/ca/client-ca.crt",
+        "--data-dir",
+        "@/data",
+    ])
+    .run(&[
+        "deploy-server",
+        "--cert",
+        "@/ca/servers/localhost.crt",
+        "--key",
+        "@/ca/servers/localhost.key",
+        "--ca-file",
+        "@/ca/client-ca.crt",
+        "--data-dir",
+        "@/data",
+        "--json",
+    ])
+    .run(&[
+        "client-install",
+        "--cert",
+        "@/ca/clients/alice.crt",
+        "--key",
+        "@/ca/clients/alice.key",
+        "--root",
+        "@/ca/server-ca.crt",
+        "--to",
+        "@/host-home",
+        "--json",
+    ])
+    .run(&[
+        "deploy-server",
+        "--cert",
+        "@/ca/clients/alice.crt",
+        "--key",
+        "@/ca/clients/alice.key",
+        "--ca-file",
+        "@/ca/client-ca.crt",
+        "--data-dir",
+        "@/data",
+    ])
+    .run(&[
+        "client-install",
+        "--cert",
+        "@/ca/clients/alice.crt",
+        "--key",
+        "@/ca/servers/localhost.key",
+        "--root",
+        "@/ca/server-ca.crt",
+        "--to",
+        "@/host-home",
+        "--force",
+    ])
+    .run(&[
+        "client-install",
+        "--cert",
+        "@/ca/clients/alice.crt",
+        "--key",
+        "@/ca/clients/alice.key",
+        "--root",
+        "@/ca/client-ca.crt",
+        "--to",
+        "@/host-home",
+        "--force",
+    ])
+    .check("host");
+
     t.run(&[
         "service",
         "add",

@@ -43,6 +43,8 @@ pub struct ClientInstalled {
     pub dir: PathBuf,
     /// `postgresql.crt`, `postgresql.key`, `root.crt` and `postgresql.pk8` in it.
     pub files: [PathBuf; 4],
+    /// The role the certificate is for.
+    pub role: RoleName,
 }
 
 /// Where and how a role connects: the settings of a verify-full connection.
@@ -303,57 +305,7 @@ impl CaDir {
         role: &RoleName,
         opts: &InstallOptions,
     ) -> Result<ClientInstalled> {
-        let (to, owner, force) = (opts.to.as_deref(), opts.owner.as_deref(), opts.force);
-        let ids = match owner {
-            Some(u) => storage::lookup_user(u)?,
-            None => storage::invoker_ids(),
-        };
-        let dir = match (to, owner) {
-            (Some(d), _) => d.to_path_buf(),
-            (None, Some(u)) => storage::user_home(ids.0)
-                .map(|h| h.join(".postgresql"))
-                .ok_or_else(|| Error::NoHome(Some(u.to_string())))?,
-            (None, None) => default_client_dir().ok_or(Error::NoHome(None))?,
-        };
         let pair = self.live_unrevoked(CertKind::Client, role.as_str())?;
-        let trust = storage::Trust::with_owner(ids.0);
-        let parent = storage::open_dir(storage::parent(&dir), &trust, None)?;
-        let name = dir
-            .file_name()
-            .ok_or_else(|| {
-                Error::io("use directory", &dir)(std::io::ErrorKind::InvalidInput.into())
-            })?
-            .to_string_lossy()
-            .into_owned();
-        let mine = (ids != storage::invoker_ids()).then_some(ids);
-        let target = match parent.open_sub(&name)? {
-            Some(d) => d,
-            None => parent.create_dir(&name, DIR_MODE, mine)?,
-        };
-        let st = target.stat()?;
-        target.check(&trust)?;
-        if st.st_uid != ids.0 {
-            return Err(Error::Untrusted {
-                path: dir,
-                why: crate::error::Distrust::Owner {
-                    uid: st.st_uid,
-                    name: storage::user_name(st.st_uid),
-                },
-            });
-        }
-        let names = [
-            "postgresql.crt",
-            "postgresql.key",
-            "root.crt",
-            "postgresql.pk8",
-        ];
-        if !force {
-            for n in names {
-                if target.stat_at(n)?.is_some() {
-                    return Err(Error::CertExists(dir.join(n)));
-                }
-            }
-        }
         let (root, crl) = {
             let _lock = self.read_lock()?;
             let crl_path = self.crl_path(Side::Server);
@@ -367,28 +319,177 @@ impl CaDir {
                 crl,
             )
         };
-        // The server CA's CRL, where libpq looks for one (~/.postgresql/root.crl), if there is one.
-        if let Some(crl) = crl {
-            target.replace_file("root.crl", &crl, PUBLIC_MODE, mine, "write")?;
-        }
-        let key_der = pkcs8_der(&pair.key_pem).ok_or_else(|| Error::BadKey {
-            path: self.key_path(CertKind::Client, role.as_str()),
-            reason: "not a PKCS#8 PEM key".to_string(),
-        })?;
-        // The certificate last: whoever sees it sees its key in both encodings.
-        for (file, bytes, mode) in [
-            (names[2], &root[..], PUBLIC_MODE),
-            (names[1], &pair.key_pem[..], KEY_MODE),
-            (names[3], &key_der[..], KEY_MODE),
-            (names[0], &pair.cert_pem[..], PUBLIC_MODE),
-        ] {
-            target.replace_file(file, bytes, mode, mine, "write")?;
-        }
-        Ok(ClientInstalled {
-            files: names.map(|n| dir.join(n)),
-            dir,
-        })
+        let files = ClientFiles {
+            cert_pem: &pair.cert_pem,
+            key_pem: &pair.key_pem,
+            key_path: self.key_path(CertKind::Client, role.as_str()),
+            root_pem: &root,
+            crl_pem: crl.as_deref(),
+        };
+        write_client_files(&files, role, opts)
     }
+}
+
+/// What `client-install --cert FILE --key FILE --root FILE` installs: the files a client host
+/// holds without a CA directory (its own key, and the certificate and server CA the CA host sent
+/// back).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InstallFiles {
+    /// The client certificate (PEM), extended key usage clientAuth, CN the role.
+    pub cert: PathBuf,
+    /// Its key (unencrypted PKCS#8 PEM): owned by root or the user pgca runs as, at most 0600
+    /// (root's: 0640), one hard link.
+    pub key: PathBuf,
+    /// The server CA certificate (PEM; several for a CA rollover): libpq's `sslrootcert`, which
+    /// the server's certificate must chain to.
+    pub root: PathBuf,
+    /// The server CA's CRL (PEM), written as `root.crl`, where libpq looks for one: a revoked
+    /// server certificate is refused. It must be signed by the server CA and current, and every
+    /// CA of [`InstallFiles::root`] needs one (libpq checks the whole chain once a CRL loads).
+    pub crl: Option<PathBuf>,
+    /// The time the certificate must be valid at; `None`: the system clock.
+    pub now: Option<time::OffsetDateTime>,
+}
+
+impl InstallFiles {
+    /// The three files, checked against the system clock.
+    pub fn new(cert: PathBuf, key: PathBuf, root: PathBuf) -> InstallFiles {
+        InstallFiles {
+            cert,
+            key,
+            root,
+            crl: None,
+            now: None,
+        }
+    }
+}
+
+/// Installs a client certificate, its key and the server CA given as files where libpq looks
+/// by default, without a CA directory: the same files, modes and owners as
+/// [`CaDir::client_install`], through the same writer and under the same rules for the
+/// directory (`postgresql.crt`, `postgresql.key` and `postgresql.pk8` 0600, `root.crt`;
+/// existing files replaced only with [`InstallOptions::force`]). The role is the
+/// certificate's CN ([`ClientInstalled::role`]).
+///
+/// Before anything is written, the files are read safely and checked: no link or directory
+/// another user controls on the way; a key only under libpq's own rule (owned by root or the
+/// user pgca runs as, at most 0600, or 0640 for root's) and not encrypted; the certificate a
+/// client certificate (clientAuth, not a CA) whose CN is a valid role, valid now, whose public
+/// key is the key's; the root file CA certificates only, none of them the CA that signed the
+/// client certificate.
+pub fn install_files(files: &InstallFiles, opts: &InstallOptions) -> Result<ClientInstalled> {
+    let now = files.now.unwrap_or_else(crate::model::timefmt::now);
+    let paths = crate::pg::given::Paths {
+        cert: &files.cert,
+        key: &files.key,
+        ca: &files.root,
+        crl: files.crl.as_deref(),
+    };
+    let given = crate::pg::given::read_checked(crate::pg::given::Use::Client, &paths, now)?;
+    let role = given
+        .role
+        .clone()
+        .expect("a client certificate's role is checked");
+    let contents = ClientFiles {
+        cert_pem: &given.cert_pem,
+        key_pem: &given.key_pem,
+        key_path: given.key_path.clone(),
+        root_pem: &given.ca_pem,
+        crl_pem: given.crl_pem.as_deref(),
+    };
+    write_client_files(&contents, &role, opts)
+}
+
+/// What a client install writes, read and checked by the caller.
+struct ClientFiles<'a> {
+    cert_pem: &'a [u8],
+    key_pem: &'a [u8],
+    /// Where the key came from, for messages.
+    key_path: PathBuf,
+    root_pem: &'a [u8],
+    crl_pem: Option<&'a [u8]>,
+}
+
+/// The one writer of a client install, for both [`CaDir::client_install`] and
+/// [`install_files`]: opens (or creates) the directory for its owner, refuses existing files
+/// without `force`, and writes `root.crl` (if any), `root.crt`, the key in both encodings and
+/// the certificate last.
+fn write_client_files(
+    files: &ClientFiles<'_>,
+    role: &RoleName,
+    opts: &InstallOptions,
+) -> Result<ClientInstalled> {
+    let (to, owner, force) = (opts.to.as_deref(), opts.owner.as_deref(), opts.force);
+    let ids = match owner {
+        Some(u) => storage::lookup_user(u)?,
+        None => storage::invoker_ids(),
+    };
+    let dir = match (to, owner) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, Some(u)) => storage::user_home(ids.0)
+            .map(|h| h.join(".postgresql"))
+            .ok_or_else(|| Error::NoHome(Some(u.to_string())))?,
+        (None, None) => default_client_dir().ok_or(Error::NoHome(None))?,
+    };
+    let key_der = pkcs8_der(files.key_pem).ok_or_else(|| Error::BadKey {
+        path: files.key_path.clone(),
+        reason: "not a PKCS#8 PEM key".to_string(),
+    })?;
+    let trust = storage::Trust::with_owner(ids.0);
+    let parent = storage::open_dir(storage::parent(&dir), &trust, None)?;
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Error::io("use directory", &dir)(std::io::ErrorKind::InvalidInput.into()))?
+        .to_string_lossy()
+        .into_owned();
+    let mine = (ids != storage::invoker_ids()).then_some(ids);
+    let target = match parent.open_sub(&name)? {
+        Some(d) => d,
+        None => parent.create_dir(&name, DIR_MODE, mine)?,
+    };
+    let st = target.stat()?;
+    target.check(&trust)?;
+    if st.st_uid != ids.0 {
+        return Err(Error::Untrusted {
+            path: dir,
+            why: crate::error::Distrust::Owner {
+                uid: st.st_uid,
+                name: storage::user_name(st.st_uid),
+            },
+        });
+    }
+    let names = [
+        "postgresql.crt",
+        "postgresql.key",
+        "root.crt",
+        "postgresql.pk8",
+    ];
+    if !force {
+        for n in names {
+            if target.stat_at(n)?.is_some() {
+                return Err(Error::CertExists(dir.join(n)));
+            }
+        }
+    }
+    // The server CA's CRL, where libpq looks for one (~/.postgresql/root.crl), if there is one.
+    if let Some(crl) = files.crl_pem {
+        target.replace_file("root.crl", crl, PUBLIC_MODE, mine, "write")?;
+    }
+    // The certificate last: whoever sees it sees its key in both encodings.
+    for (file, bytes, mode) in [
+        (names[2], files.root_pem, PUBLIC_MODE),
+        (names[1], files.key_pem, KEY_MODE),
+        (names[3], &key_der[..], KEY_MODE),
+        (names[0], files.cert_pem, PUBLIC_MODE),
+    ] {
+        target.replace_file(file, bytes, mode, mine, "write")?;
+    }
+    Ok(ClientInstalled {
+        files: names.map(|n| dir.join(n)),
+        dir,
+        role: role.clone(),
+    })
 }
 
 /// The DER of a PKCS#8 PEM key, plain (`PRIVATE KEY`) or encrypted (`ENCRYPTED PRIVATE KEY`):

@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod conninfo;
+mod given;
 pub mod server;
 pub mod service;

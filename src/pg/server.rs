@@ -29,6 +29,7 @@ use crate::model::timefmt;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Trust};
 use crate::store::layout::CaDir;
 use crate::x509::inspect::CertInfo;
+use time::OffsetDateTime;
 
 /// The directory `deploy-server` keeps its files in, inside the data directory.
 pub const TLS_DIR: &str = "pgca-tls";
@@ -171,60 +172,8 @@ impl CaDir {
         owner: Option<&str>,
         uid: Option<u32>,
     ) -> Result<Deployed> {
-        let shown = data_dir.to_string_lossy();
-        if shown.chars().any(char::is_control) || data_dir.to_str().is_none() {
-            return Err(Error::InvalidValue {
-                what: "data directory",
-                value: shown.into_owned(),
-                reason: "control characters and non-UTF-8 bytes cannot be written into postgresql.conf",
-            });
-        }
+        check_data_dir_path(data_dir)?;
         let pair = self.live_unrevoked(CertKind::Server, name)?;
-        let named_owner = owner.map(storage::lookup_user).transpose()?;
-        // The database user: the recorded one, else whoever owns the data directory now.
-        let db_uid = match uid {
-            Some(u) => u,
-            None => fs::metadata(data_dir)
-                .map_err(Error::io("open data directory", data_dir))?
-                .uid(),
-        };
-        let data = storage::open_dir(data_dir, &Trust::with_owner(db_uid), None)?;
-        let st = data.stat()?;
-        let is_version_file = data
-            .stat_at("PG_VERSION")?
-            .is_some_and(|s| s.st_mode & 0o170000 == 0o100000);
-        if !is_version_file {
-            return Err(Error::NotADataDir(data.path().to_path_buf()));
-        }
-        if st.st_uid != db_uid {
-            let who = |uid| match storage::user_name(uid) {
-                Some(n) => format!("{n} (uid {uid})"),
-                None => format!("uid {uid}"),
-            };
-            return Err(Error::DataDirOwner {
-                path: data.path().to_path_buf(),
-                found: who(st.st_uid),
-                expected: Some(who(db_uid)),
-            });
-        }
-        // Every directory on the way is trusted, so resolving the path again is safe: it gives
-        // the absolute path PostgreSQL is to be told.
-        let data_dir =
-            fs::canonicalize(data_dir).map_err(Error::io("open data directory", data_dir))?;
-        let ids = match named_owner {
-            // PostgreSQL's other accepted form: owned by root, mode 0640, the database user's group.
-            Some((0, _)) => (0, st.st_gid),
-            Some(ids) => ids,
-            None => (st.st_uid, st.st_gid),
-        };
-        // Root-owned for another database user: the group must reach the files.
-        let group_access = ids.0 == 0;
-        let (key_mode, dir_mode) = if group_access {
-            (0o640, 0o750)
-        } else {
-            (KEY_MODE, DIR_MODE)
-        };
-
         let (ca_pem, crl_pem) = {
             let _lock = self.read_lock()?;
             let ca_pem = storage::read(&self.ca_cert_path(Side::Client), "read CA certificate")?;
@@ -238,106 +187,293 @@ impl CaDir {
             };
             (ca_pem, crl_pem)
         };
-        let serial = pair.info.serial.clone();
-
-        let tls = data.create_dir(TLS_DIR, dir_mode, Some(ids))?;
-        let tls_owner = tls.stat()?.st_uid;
-        if ![0, ids.0, st.st_uid].contains(&tls_owner) {
-            return Err(Error::Untrusted {
-                path: tls.path().to_path_buf(),
-                why: crate::error::Distrust::Owner {
-                    uid: tls_owner,
-                    name: storage::user_name(tls_owner),
-                },
-            });
-        }
-        let _deploying = Lock::dir(
-            &tls,
-            LockKind::Exclusive,
-            self.lock_wait(storage::Wait::WRITER),
-        )?;
-        tls.chown(ids.0, ids.1)?;
-        tls.chmod(dir_mode)?;
-        let version = format!("{serial}.{}", crate::model::hex::random(3));
-        let tmp = storage::temp_name(&version);
-        let staged = (|| {
-            let dir = tls.create_dir_new(&tmp, DIR_MODE)?;
-            let crl = crl_pem
-                .as_deref()
-                .map(|c| ("client-ca.crl", c, PUBLIC_MODE));
-            for (file, bytes, mode) in [
-                ("server.key", &pair.key_pem[..], key_mode),
-                ("server.crt", &pair.cert_pem[..], PUBLIC_MODE),
-                ("client-ca.crt", &ca_pem[..], PUBLIC_MODE),
-            ]
-            .into_iter()
-            .chain(crl)
-            {
-                dir.create_file(file, bytes, mode, Some(ids), true, "write")?;
-            }
-            dir.chown(ids.0, ids.1)?;
-            dir.chmod(dir_mode)?;
-            dir.sync()?;
-            tls.rename(&tmp, &version)
-        })();
-        if let Err(e) = staged {
-            let _ = tls.remove_tree(&tmp);
-            return Err(e);
-        }
-        tls.sync()?;
-        let previous = tls.read_link("current");
-        tls.swap_symlink(Path::new(&version), "current", Some(ids))?;
-        tls.sync()?;
-        // Keep the pair in use and the one before it; drop older ones and crash leftovers.
-        for n in tls.entries()? {
-            let keep = n == "current"
-                || n == version.as_str()
-                || previous.as_deref().is_some_and(|p| p == Path::new(&n));
-            if !keep {
-                let _ = tls.remove_tree(&n.to_string_lossy());
-            }
-        }
-
-        let include = data_dir.join(INCLUDE_FILE);
-        let text = format!(
-            "# Written by `pgca deploy-server {name}` ({serial}): rewritten on every deployment and renewal.\n\
-             # Include it at the end of postgresql.conf:  include_if_exists = {}\n{}",
-            conf_quote(&include),
-            postgresql_conf(Some(&data_dir), crl_pem.is_some())
-        );
-        data.replace_file(
-            INCLUDE_FILE,
-            text.as_bytes(),
-            PUBLIC_MODE,
-            Some(ids),
-            "write",
-        )?;
-
+        let files = ServerFiles {
+            cert_pem: &pair.cert_pem,
+            key_pem: &pair.key_pem,
+            client_ca_pem: &ca_pem,
+            crl_pem: crl_pem.as_deref(),
+            serial: &pair.info.serial,
+        };
+        let how = Placement {
+            owner,
+            uid,
+            wait: self.lock_wait(storage::Wait::WRITER),
+            written_by: format!("`pgca deploy-server {name}`"),
+            rewritten: "rewritten on every deployment and renewal",
+        };
+        let (deployed, data_dir_uid) = write_deployment(&files, data_dir, &how)?;
         {
             let _lock = self.write_lock()?;
             let mut deployment = Deployment::new(
                 name.to_string(),
-                data_dir.clone(),
-                serial.clone(),
+                deployed.data_dir.clone(),
+                deployed.serial.clone(),
                 owner.map(str::to_string),
                 timefmt::now(),
             );
-            deployment.data_dir_uid = Some(st.st_uid);
+            deployment.data_dir_uid = Some(data_dir_uid);
             inventory::log::append(
                 &inventory::log::path_in(self.root()),
                 &[Event::Deployed(deployment)],
             )?;
         }
-        let live = data_dir.join(TLS_DIR).join("current");
-        Ok(Deployed {
+        Ok(deployed)
+    }
+}
+
+/// What `deploy-server --cert FILE --key FILE --ca-file FILE` installs, and how: the files a
+/// database host holds without a CA directory (its own key, and the certificate and client CA
+/// the CA host sent back).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DeployFiles {
+    /// The server certificate (PEM), extended key usage serverAuth.
+    pub cert: PathBuf,
+    /// Its key (unencrypted PKCS#8 PEM): owned by root or the user pgca runs as, at most 0600
+    /// (root's: 0640), one hard link.
+    pub key: PathBuf,
+    /// The client CA certificate (PEM; several for a CA rollover): PostgreSQL's `ssl_ca_file`,
+    /// which client certificates must chain to.
+    pub client_ca: PathBuf,
+    /// Owner of the installed files (see [`CaDir::deploy_server`]); default the data
+    /// directory's owner.
+    pub owner: Option<String>,
+    /// The client CA's CRL (PEM), PostgreSQL's `ssl_crl_file`: revoked client certificates are
+    /// refused. It must be signed by the client CA and current (not past its nextUpdate), and
+    /// every CA of [`DeployFiles::client_ca`] needs one (PostgreSQL refuses every client of a
+    /// CA without a current CRL once one is set).
+    pub crl: Option<PathBuf>,
+    /// How long to wait for another deployment into the same data directory.
+    pub wait: Option<storage::Wait>,
+    /// The time the certificate must be valid at; `None`: the system clock.
+    pub now: Option<OffsetDateTime>,
+}
+
+impl DeployFiles {
+    /// The three files, owned as the data directory is, the default wait, the system clock.
+    pub fn new(cert: PathBuf, key: PathBuf, client_ca: PathBuf) -> DeployFiles {
+        DeployFiles {
+            cert,
+            key,
+            client_ca,
+            crl: None,
+            owner: None,
+            wait: None,
+            now: None,
+        }
+    }
+}
+
+/// Installs a server certificate, its key and the client CA given as files into a PostgreSQL
+/// data directory, without a CA directory: the same files, modes, owners, `current` switch and
+/// `DATA/pgca_ssl.conf` as [`CaDir::deploy_server`], through the same writer, and under the same
+/// rules for the data directory. Nothing is recorded (there is no inventory on the database host;
+/// renewal on the CA host does not redeploy it).
+///
+/// Before anything is written, the files are read safely and checked: no link or directory
+/// another user controls on the way; a key only under PostgreSQL's own rule (owned by root or the
+/// user pgca runs as, at most 0600, or 0640 for root's) and not encrypted; the certificate a
+/// server certificate (serverAuth, not a CA), valid at `now`, whose public key is the key's; the
+/// client CA file CA certificates only, none of them the CA that signed the server certificate.
+pub fn deploy_files(req: &DeployFiles, data_dir: &Path) -> Result<Deployed> {
+    check_data_dir_path(data_dir)?;
+    let now = req.now.unwrap_or_else(timefmt::now);
+    let paths = crate::pg::given::Paths {
+        cert: &req.cert,
+        key: &req.key,
+        ca: &req.client_ca,
+        crl: req.crl.as_deref(),
+    };
+    let given = crate::pg::given::read_checked(crate::pg::given::Use::Server, &paths, now)?;
+    let files = ServerFiles {
+        cert_pem: &given.cert_pem,
+        key_pem: &given.key_pem,
+        client_ca_pem: &given.ca_pem,
+        crl_pem: given.crl_pem.as_deref(),
+        serial: &given.info.serial,
+    };
+    let how = Placement {
+        owner: req.owner.as_deref(),
+        uid: None,
+        wait: req.wait.unwrap_or(storage::Wait::WRITER),
+        written_by: "`pgca deploy-server --cert`".to_string(),
+        rewritten: "rewritten on every deployment",
+    };
+    write_deployment(&files, data_dir, &how).map(|(d, _)| d)
+}
+
+/// Refuses a data directory path that cannot be written into postgresql.conf.
+fn check_data_dir_path(data_dir: &Path) -> Result<()> {
+    let shown = data_dir.to_string_lossy();
+    if shown.chars().any(char::is_control) || data_dir.to_str().is_none() {
+        return Err(Error::InvalidValue {
+            what: "data directory",
+            value: shown.into_owned(),
+            reason: "control characters and non-UTF-8 bytes cannot be written into postgresql.conf",
+        });
+    }
+    Ok(())
+}
+
+/// What a deployment writes, read and checked by the caller.
+struct ServerFiles<'a> {
+    cert_pem: &'a [u8],
+    key_pem: &'a [u8],
+    client_ca_pem: &'a [u8],
+    crl_pem: Option<&'a [u8]>,
+    serial: &'a Serial,
+}
+
+/// Whose the deployed files are, and what wrote them.
+struct Placement<'a> {
+    /// `--owner`.
+    owner: Option<&'a str>,
+    /// The data directory's owner recorded at the first deployment (renewal).
+    uid: Option<u32>,
+    /// The wait for the `pgca-tls` lock.
+    wait: storage::Wait,
+    /// Named in the include file's first comment line (no user input: it is configuration).
+    written_by: String,
+    /// When the include file is written again, for that line.
+    rewritten: &'static str,
+}
+
+/// The one writer of a deployment, for both [`CaDir::deploy_server`] and [`deploy_files`]:
+/// checks the data directory, writes a fresh `pgca-tls/<serial>.<random>/`, switches `current`
+/// to it, drops older pairs and writes the include file. Returns what was deployed and the data
+/// directory's owner.
+fn write_deployment(
+    files: &ServerFiles<'_>,
+    data_dir: &Path,
+    how: &Placement<'_>,
+) -> Result<(Deployed, u32)> {
+    check_data_dir_path(data_dir)?;
+    let named_owner = how.owner.map(storage::lookup_user).transpose()?;
+    // The database user: the recorded one, else whoever owns the data directory now.
+    let db_uid = match how.uid {
+        Some(u) => u,
+        None => fs::metadata(data_dir)
+            .map_err(Error::io("open data directory", data_dir))?
+            .uid(),
+    };
+    let data = storage::open_dir(data_dir, &Trust::with_owner(db_uid), None)?;
+    let st = data.stat()?;
+    let is_version_file = data
+        .stat_at("PG_VERSION")?
+        .is_some_and(|s| s.st_mode & 0o170000 == 0o100000);
+    if !is_version_file {
+        return Err(Error::NotADataDir(data.path().to_path_buf()));
+    }
+    if st.st_uid != db_uid {
+        let who = |uid| match storage::user_name(uid) {
+            Some(n) => format!("{n} (uid {uid})"),
+            None => format!("uid {uid}"),
+        };
+        return Err(Error::DataDirOwner {
+            path: data.path().to_path_buf(),
+            found: who(st.st_uid),
+            expected: Some(who(db_uid)),
+        });
+    }
+    // Every directory on the way is trusted, so resolving the path again is safe: it gives
+    // the absolute path PostgreSQL is to be told.
+    let data_dir =
+        fs::canonicalize(data_dir).map_err(Error::io("open data directory", data_dir))?;
+    let ids = match named_owner {
+        // PostgreSQL's other accepted form: owned by root, mode 0640, the database user's group.
+        Some((0, _)) => (0, st.st_gid),
+        Some(ids) => ids,
+        None => (st.st_uid, st.st_gid),
+    };
+    // Root-owned for another database user: the group must reach the files.
+    let group_access = ids.0 == 0;
+    let (key_mode, dir_mode) = if group_access {
+        (0o640, 0o750)
+    } else {
+        (KEY_MODE, DIR_MODE)
+    };
+    let serial = files.serial.clone();
+
+    let tls = data.create_dir(TLS_DIR, dir_mode, Some(ids))?;
+    let tls_owner = tls.stat()?.st_uid;
+    if ![0, ids.0, st.st_uid].contains(&tls_owner) {
+        return Err(Error::Untrusted {
+            path: tls.path().to_path_buf(),
+            why: crate::error::Distrust::Owner {
+                uid: tls_owner,
+                name: storage::user_name(tls_owner),
+            },
+        });
+    }
+    let _deploying = Lock::dir(&tls, LockKind::Exclusive, how.wait)?;
+    tls.chown(ids.0, ids.1)?;
+    tls.chmod(dir_mode)?;
+    let version = format!("{serial}.{}", crate::model::hex::random(3));
+    let tmp = storage::temp_name(&version);
+    let staged = (|| {
+        let dir = tls.create_dir_new(&tmp, DIR_MODE)?;
+        let crl = files.crl_pem.map(|c| ("client-ca.crl", c, PUBLIC_MODE));
+        for (file, bytes, mode) in [
+            ("server.key", files.key_pem, key_mode),
+            ("server.crt", files.cert_pem, PUBLIC_MODE),
+            ("client-ca.crt", files.client_ca_pem, PUBLIC_MODE),
+        ]
+        .into_iter()
+        .chain(crl)
+        {
+            dir.create_file(file, bytes, mode, Some(ids), true, "write")?;
+        }
+        dir.chown(ids.0, ids.1)?;
+        dir.chmod(dir_mode)?;
+        dir.sync()?;
+        tls.rename(&tmp, &version)
+    })();
+    if let Err(e) = staged {
+        let _ = tls.remove_tree(&tmp);
+        return Err(e);
+    }
+    tls.sync()?;
+    let previous = tls.read_link("current");
+    tls.swap_symlink(Path::new(&version), "current", Some(ids))?;
+    tls.sync()?;
+    // Keep the pair in use and the one before it; drop older ones and crash leftovers.
+    for n in tls.entries()? {
+        let keep = n == "current"
+            || n == version.as_str()
+            || previous.as_deref().is_some_and(|p| p == Path::new(&n));
+        if !keep {
+            let _ = tls.remove_tree(&n.to_string_lossy());
+        }
+    }
+
+    let include = data_dir.join(INCLUDE_FILE);
+    let text = format!(
+        "# Written by {} ({serial}): {}.\n\
+         # Include it at the end of postgresql.conf:  include_if_exists = {}\n{}",
+        how.written_by,
+        how.rewritten,
+        conf_quote(&include),
+        postgresql_conf(Some(&data_dir), files.crl_pem.is_some())
+    );
+    data.replace_file(
+        INCLUDE_FILE,
+        text.as_bytes(),
+        PUBLIC_MODE,
+        Some(ids),
+        "write",
+    )?;
+    let live = data_dir.join(TLS_DIR).join("current");
+    Ok((
+        Deployed {
             serial,
             include_file: include,
             cert: live.join("server.crt"),
             key: live.join("server.key"),
             client_ca: live.join("client-ca.crt"),
             data_dir,
-        })
-    }
+        },
+        st.st_uid,
+    ))
 }
 
 #[cfg(test)]

@@ -23,10 +23,12 @@
 //!    one; a deployment locks its `pgca-tls` directory; every wait is bounded.
 
 mod handle;
+mod input;
 pub(crate) mod lock;
 pub(crate) mod replace;
 pub(crate) mod trust;
 pub(crate) use handle::Dir;
+pub(crate) use input::{Input, absolute, read_input};
 pub use lock::Wait;
 pub(crate) use lock::{Lock, LockKind};
 pub use trust::lookup_user;

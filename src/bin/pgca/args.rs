@@ -10,6 +10,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+// By path: examples/man.rs includes this file with #[path], where a plain `mod` would look
+// beside it, not in args/.
+#[path = "args/host.rs"]
+mod host;
+pub use host::*;
+
 // The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
 // continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
 // the terminal) never breaks one on an 80-column terminal. Every command shows one.
@@ -237,6 +243,17 @@ pub enum Command {
     /// key switched together in one rename) and DATA/pgca_ssl.conf, to be included from
     /// postgresql.conf with include_if_exists. The deployment is recorded: renewal repeats it.
     /// Reload PostgreSQL afterwards (pg_ctl reload, or SELECT pg_reload_conf()).
+    ///
+    /// On a database host without the CA directory, give the files instead of NAME: the key made
+    /// there (pgca request), the certificate and client CA the CA host sent back:
+    ///   pgca deploy-server --cert db.crt --key db.key --ca-file client-ca.crt --data-dir DATA
+    /// They are checked before anything is written (the key is the certificate's, a server
+    /// certificate valid now, a CA file); nothing is recorded, and renewal does not repeat it.
+    #[command(
+        after_help = DEPLOY_SERVER_EXIT_CODES,
+        verbatim_doc_comment,
+        override_usage = DEPLOY_SERVER_USAGE
+    )]
     DeployServer(DeployServerArgs),
 
     /// Copy a role's certificate, key and the server CA to libpq's defaults in ~/.postgresql
@@ -244,6 +261,17 @@ pub enum Command {
     /// postgresql.crt, postgresql.key (0600) and root.crt: then sslmode=verify-full needs no
     /// other connection option. The key also goes to postgresql.pk8 (0600, PKCS#8 DER), the
     /// default of pgjdbc, which cannot read PEM. Existing files are replaced only with --force.
+    ///
+    /// On a client host without the CA directory, give the files instead of ROLE: the key made
+    /// there (pgca request), the certificate and server CA the CA host sent back:
+    ///   pgca client-install --cert alice.crt --key alice.key --root server-ca.crt
+    /// They are checked before anything is written (the key is the certificate's, a client
+    /// certificate valid now whose CN is the role, a CA file).
+    #[command(
+        after_help = CLIENT_INSTALL_EXIT_CODES,
+        verbatim_doc_comment,
+        override_usage = CLIENT_INSTALL_USAGE
+    )]
     ClientInstall(ClientInstallArgs),
 
     /// Write a certificate and key in another format: pem, pk8, p12, k8s or cnpg
@@ -637,8 +665,8 @@ pub struct ServerConfigArgs {
 #[derive(Debug, Args)]
 pub struct DeployServerArgs {
     /// The server certificate's name (its first host name)
-    #[arg(value_name = "NAME")]
-    pub name: String,
+    #[arg(value_name = "NAME", required_unless_present = "cert")]
+    pub name: Option<String>,
 
     /// The PostgreSQL data directory
     #[arg(long, value_name = "DIR", required = true)]
@@ -654,14 +682,17 @@ pub struct DeployServerArgs {
 
     #[command(flatten)]
     pub out: Report,
+
+    #[command(flatten)]
+    pub files: DeployFileArgs,
 }
 
 /// `pgca client-install`.
 #[derive(Debug, Args)]
 pub struct ClientInstallArgs {
     /// The role
-    #[arg(value_name = "ROLE")]
-    pub role: String,
+    #[arg(value_name = "ROLE", required_unless_present = "cert")]
+    pub role: Option<String>,
 
     /// Where to install [default: ~/.postgresql of --owner, else of $HOME]
     #[arg(long, value_name = "DIR")]
@@ -678,6 +709,9 @@ pub struct ClientInstallArgs {
 
     #[command(flatten)]
     pub out: Report,
+
+    #[command(flatten)]
+    pub files: InstallFileArgs,
 }
 
 /// `pgca export`.

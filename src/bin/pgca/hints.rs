@@ -77,6 +77,26 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::OutlivesCa { .. } => "shorten --validity or renew the CA".into(),
         Error::CaExpired { .. } => "renew the CA".into(),
         Error::DuplicateService { .. } => "edit the file by hand".into(),
+        Error::UnsafeInput { path, reason } => match reason {
+            pgca::UnsafeInput::KeyMode { .. } => format!(
+                "chmod 600 {} (and consider the key compromised if others could read it)",
+                shell_word(&path.to_string_lossy())
+            ),
+            pgca::UnsafeInput::KeyOwner { .. } => format!(
+                "run pgca as the key's owner, or chown root {}",
+                shell_word(&path.to_string_lossy())
+            ),
+            pgca::UnsafeInput::HardLinks(_) => {
+                "copy the key to a file of its own, mode 0600".into()
+            }
+            _ => return None,
+        },
+        Error::UnfitCrl { .. } => {
+            "write a current CRL with `pgca crl` on the CA host and give that file".into()
+        }
+        Error::SameSideCa { .. } => "--cert is this host's own certificate; --ca-file \
+             (deploy-server) is the client CA, --root (client-install) the server CA"
+            .into(),
         _ => return None,
     };
     Some(h)
@@ -142,6 +162,41 @@ mod tests {
             reason: pgca::UnsafeKey::DirectoryWritable { mode: 0o777 },
         };
         assert!(with_hint(&e).ends_with("writable by other users: chmod 700 /ca"));
+    }
+
+    #[test]
+    fn a_loose_or_foreign_key_file_gets_the_command_that_fixes_it() {
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/host/db key"),
+            reason: pgca::UnsafeInput::KeyMode {
+                mode: 0o644,
+                allowed: 0o600,
+                root: false,
+            },
+        };
+        assert_eq!(
+            with_hint(&e),
+            "refusing /host/db key: a key of mode 0644, open to other users (at most 0600 for a \
+             key owned by its user): chmod 600 '/host/db key' (and consider the key compromised \
+             if others could read it)"
+        );
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/host/db.key"),
+            reason: pgca::UnsafeInput::KeyOwner {
+                uid: 65534,
+                name: Some("nobody".into()),
+            },
+        };
+        assert!(
+            with_hint(&e).ends_with(": run pgca as the key's owner, or chown root /host/db.key"),
+            "{}",
+            with_hint(&e)
+        );
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/host/db.key"),
+            reason: pgca::UnsafeInput::NotAFile,
+        };
+        assert_eq!(with_hint(&e), "refusing /host/db.key: not a regular file");
     }
 
     #[test]

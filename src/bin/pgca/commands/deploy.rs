@@ -25,23 +25,29 @@ pub fn server_config(ctx: &Context, a: &ServerConfigArgs) -> Result<()> {
 
 /// `pgca deploy-server`.
 pub fn deploy_server(ctx: &Context, a: &DeployServerArgs) -> Result<()> {
+    let Some(name) = a.name.as_deref() else {
+        return super::host::deploy_server(ctx, a); // --cert FILE: no CA directory
+    };
     let ca = ctx.open()?;
     let probe: Option<pgca::probe::Target> = a.probe.as_deref().map(str::parse).transpose()?;
-    let d = ca.deploy_server(&a.name.parse()?, &a.data_dir, a.owner.as_deref())?;
+    let d = ca.deploy_server(&name.parse()?, &a.data_dir, a.owner.as_deref())?;
     if let Some(t) = &probe {
         ca.add_probe(t)?;
     }
     render::print(
         Format::of(&a.out),
-        || render::deployed_text(&a.name, &d),
-        || render::deployed_json(&a.name, &d),
+        || render::deployed_text(name, &d),
+        || render::deployed_json(name, &d),
     );
     Ok(())
 }
 
 /// `pgca client-install`.
 pub fn client_install(ctx: &Context, a: &ClientInstallArgs) -> Result<()> {
-    let role: RoleName = a.role.parse()?;
+    let Some(role) = a.role.as_deref() else {
+        return super::host::client_install(a); // --cert FILE: no CA directory
+    };
+    let role: RoleName = role.parse()?;
     let ca = ctx.open()?;
     let mut opts = InstallOptions::default();
     opts.to = a.to.clone();

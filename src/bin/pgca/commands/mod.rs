@@ -7,6 +7,7 @@ pub mod completions;
 pub mod conninfo;
 pub mod deploy;
 pub mod export;
+pub mod host;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
@@ -48,6 +49,11 @@ impl Context {
             .clone()
             .or_else(pgca::default_dir)
             .ok_or(Error::NoDirectory)
+    }
+
+    /// The `--wait` given, if any (for locks outside the CA directory).
+    pub fn wait(&self) -> Option<pgca::Wait> {
+        self.wait
     }
 
     /// Opens the CA directory with the `--wait` given.

@@ -1,0 +1,241 @@
+//! Reading a file a user names on the command line (`deploy-server --cert FILE --key FILE`):
+//! pgca runs as root, so a file another user could have placed or pointed at is hostile.
+//!
+//! - The directory holding the file is opened by the trust walk ([`super::open_dir`]): every
+//!   directory on the way owned by root or the user pgca runs as, writable by nobody else.
+//! - A symbolic link at the file's name is followed only when root or that user owns it (and
+//!   the walk starts again from its target); one another user planted is refused, so that
+//!   nobody can make root read, and install for them, a file of root's.
+//! - The file is opened relative to that directory with `O_NOFOLLOW | O_NONBLOCK`, and what is
+//!   checked is the open file (`fstat`): a regular file, at most [`MAX_INPUT`] bytes.
+//! - A key must also pass libpq's and PostgreSQL's rule for key files (owned by the user pgca
+//!   runs as with mode at most 0600, or by root with at most 0640), and have no other hard
+//!   link (a link another user made to root's key in a shared directory would pass the rest).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FileType, Mode, OFlags};
+use zeroize::Zeroizing;
+
+use super::trust::{MAX_LINKS, Trust, effective_uid, open_dir, user_name};
+use crate::error::{Distrust, Error, Result, UnsafeInput};
+
+/// The largest file pgca reads as a certificate, key or CA file: 1 MiB.
+pub(crate) const MAX_INPUT: u64 = 1 << 20;
+
+/// What a file given on the command line is: public data, or a private key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// A certificate or a CA bundle.
+    Public,
+    /// A private key: the key-file rule applies.
+    Key,
+}
+
+/// Reads the file at `path` by the rules of the module docs; `what` names the action in errors
+/// (`read key`). The bytes are wiped when dropped.
+pub(crate) fn read_input(
+    path: &Path,
+    what: &'static str,
+    input: Input,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let trust = Trust::invoker();
+    let mut cur = path.to_path_buf();
+    for _ in 0..=MAX_LINKS {
+        let Some(name) = cur.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return Err(Error::io(what, &cur)(
+                std::io::ErrorKind::InvalidInput.into(),
+            ));
+        };
+        let dir = open_dir(super::parent(&cur), &trust, None)?;
+        let shown = dir.path().join(&name);
+        let Some(st) = dir.stat_at(&name)? else {
+            return Err(Error::io(what, &shown)(std::io::ErrorKind::NotFound.into()));
+        };
+        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+            if !trust.follows(st.st_uid) {
+                return Err(Error::Untrusted {
+                    path: shown,
+                    why: Distrust::ForeignLink {
+                        uid: st.st_uid,
+                        name: user_name(st.st_uid),
+                    },
+                });
+            }
+            let target = dir.read_link(&name).ok_or_else(|| {
+                Error::io("read link", &shown)(std::io::ErrorKind::NotFound.into())
+            })?;
+            cur = if target.is_absolute() {
+                target
+            } else {
+                dir.path().join(target)
+            };
+            continue;
+        }
+        // Never open a device or a FIFO, whose open alone may do something.
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(Error::UnsafeInput {
+                path: shown,
+                reason: UnsafeInput::NotAFile,
+            });
+        }
+        let fd = rustix::fs::openat(
+            dir.fd(),
+            name.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io(what, &shown)(e.into()))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io(what, &shown)(e.into()))?;
+        let refuse = |reason: UnsafeInput| Error::UnsafeInput {
+            path: shown.clone(),
+            reason,
+        };
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(refuse(UnsafeInput::NotAFile));
+        }
+        let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
+        if size > MAX_INPUT {
+            return Err(refuse(UnsafeInput::TooLarge { max: MAX_INPUT }));
+        }
+        if input == Input::Key {
+            key_rule(&st).map_err(refuse)?;
+        }
+        let mut out = Zeroizing::new(Vec::with_capacity(size as usize + 1));
+        std::fs::File::from(fd)
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut out)
+            .map_err(Error::io(what, &shown))?;
+        if out.len() as u64 > MAX_INPUT {
+            return Err(refuse(UnsafeInput::TooLarge { max: MAX_INPUT }));
+        }
+        return Ok(out);
+    }
+    Err(Error::Untrusted {
+        path: cur,
+        why: Distrust::TooManyLinks,
+    })
+}
+
+/// libpq's and PostgreSQL's rule for a key file (owned by root: at most 0640; by the user
+/// pgca runs as: at most 0600), and one hard link: `Err` says why not.
+fn key_rule(st: &rustix::fs::Stat) -> std::result::Result<(), UnsafeInput> {
+    let mode = st.st_mode & 0o7777;
+    let uid = st.st_uid;
+    let allowed = if uid == 0 {
+        0o640
+    } else if uid == effective_uid() {
+        0o600
+    } else {
+        return Err(UnsafeInput::KeyOwner {
+            uid,
+            name: user_name(uid),
+        });
+    };
+    if mode & !allowed != 0 {
+        return Err(UnsafeInput::KeyMode {
+            mode,
+            allowed,
+            root: uid == 0,
+        });
+    }
+    if st.st_nlink > 1 {
+        // st_nlink is u32 on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        return Err(UnsafeInput::HardLinks(st.st_nlink as u64));
+    }
+    Ok(())
+}
+
+/// The absolute form of a path given on the command line (for messages and results).
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn keys_follow_libpqs_rule_and_certificates_are_read_as_they_are() {
+        let d = tempfile::tempdir().unwrap();
+        let key = d.path().join("k.key");
+        fs::write(&key, b"secret").unwrap();
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            &read_input(&key, "read key", Input::Key).unwrap()[..],
+            b"secret"
+        );
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+        let e = read_input(&key, "read key", Input::Key)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "refusing {}: a key of mode 0644, open to other users",
+                key.display()
+            )),
+            "{e}"
+        );
+        assert_eq!(
+            &read_input(&key, "read certificate", Input::Public).unwrap()[..],
+            b"secret"
+        );
+        // A second hard link: refused for a key.
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::hard_link(&key, d.path().join("other")).unwrap();
+        let e = read_input(&key, "read key", Input::Key)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 hard links"), "{e}");
+        // Not a regular file, and a missing one.
+        let e = read_input(d.path(), "read certificate", Input::Public)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not a regular file") || e.contains("cannot read"),
+            "{e}"
+        );
+        let e = read_input(
+            &d.path().join("nope.crt"),
+            "read certificate",
+            Input::Public,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "cannot read certificate {}: no such file or directory",
+                d.path().join("nope.crt").display()
+            )
+        );
+    }
+
+    #[test]
+    fn own_links_are_followed_relative_to_their_directory() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("archive")).unwrap();
+        fs::write(d.path().join("archive/c.crt"), b"cert").unwrap();
+        std::os::unix::fs::symlink("archive/c.crt", d.path().join("live.crt")).unwrap();
+        let got = read_input(
+            &d.path().join("live.crt"),
+            "read certificate",
+            Input::Public,
+        )
+        .unwrap();
+        assert_eq!(&got[..], b"cert");
+        std::os::unix::fs::symlink("loop", d.path().join("loop")).unwrap();
+        let e = read_input(&d.path().join("loop"), "read certificate", Input::Public).unwrap_err();
+        assert!(e.to_string().contains("too many levels"), "{e}");
+    }
+}
