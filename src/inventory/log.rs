@@ -300,6 +300,8 @@ pub(crate) struct Current {
     pub names: Vec<(CertKind, String)>,
     /// What each of `names` must be: its serial, and its SHA-256 where recorded.
     pub expected: Vec<(Serial, Option<String>)>,
+    /// Whether each of `names` has an external key (`pgca sign`): no key file to check.
+    pub external_key: Vec<bool>,
     /// Whether a CRL was ever recorded for the server CA (`[0]`) and the client CA (`[1]`).
     pub crl_recorded: [bool; 2],
 }
@@ -314,11 +316,13 @@ struct IssuedName<'a> {
     serial: std::borrow::Cow<'a, str>,
     #[serde(default, borrow)]
     sha256: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    external_key: bool,
 }
 
 /// What [`read_current`] keeps of a line until its batch is committed.
 enum Light {
-    Issued(CertKind, String, String, Option<String>),
+    Issued(CertKind, String, String, Option<String>, bool),
     Crl(CertKind),
     Other,
 }
@@ -331,7 +335,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     let mut latest: [HashMap<String, usize>; 4] = Default::default();
     let mut crl_recorded = [false; 2];
     let mut at = 0;
-    let mut records: Vec<(String, Option<String>)> = Vec::new();
+    let mut records: Vec<(String, Option<String>, bool)> = Vec::new();
     scan(
         path,
         |text| {
@@ -342,6 +346,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
                     i.name.into_owned(),
                     i.serial.into_owned(),
                     i.sha256.map(|h| h.into_owned()),
+                    i.external_key,
                 )
             } else if let Event::CrlIssued(c) = parse_event(text)? {
                 Light::Crl(c.ca)
@@ -350,9 +355,9 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             })
         },
         |line| match line {
-            Light::Issued(kind, name, serial, sha256) => {
+            Light::Issued(kind, name, serial, sha256, external) => {
                 note_latest(&mut latest, kind, name, at);
-                records.push((serial, sha256));
+                records.push((serial, sha256, external));
                 at += 1;
             }
             Light::Crl(ca) => crl_recorded[usize::from(ca == CertKind::ClientCa)] = true,
@@ -373,8 +378,10 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     }
     names.sort_unstable_by_key(|n| n.0);
     let mut expected = Vec::with_capacity(names.len());
+    let mut external_key = Vec::with_capacity(names.len());
     for (at, _, _) in &names {
-        let (serial, sha256) = std::mem::take(&mut records[*at]);
+        let (serial, sha256, external) = std::mem::take(&mut records[*at]);
+        external_key.push(external);
         let serial = serial.parse().map_err(|_| Error::CorruptInventory {
             path: path.to_path_buf(),
             line: 0,
@@ -385,6 +392,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     Ok(Current {
         names: names.into_iter().map(|(_, k, n)| (k, n)).collect(),
         expected,
+        external_key,
         crl_recorded,
     })
 }

@@ -69,6 +69,9 @@ pub struct Finding {
     pub state: FindingState,
     /// One line for people.
     pub detail: String,
+    /// Whether the key is external (`pgca sign`): the CA directory holds none for it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external_key: bool,
 }
 
 /// What `check` found about a certificate, in a word.
@@ -122,8 +125,9 @@ impl std::fmt::Display for FindingState {
 
 /// A current certificate's kind and name.
 type Named = (CertKind, String);
-/// What the inventory says its file must be: serial, and SHA-256 where recorded.
-type Expected = (Serial, Option<String>);
+/// What the inventory says its file must be: serial, and SHA-256 where recorded; and whether
+/// its key is external (`pgca sign`: no key file here).
+type Expected = (Serial, Option<String>, bool);
 
 /// Options for [`CaDir::check`].
 #[derive(Clone, Debug, Default)]
@@ -324,8 +328,9 @@ impl CaDir {
         let current: Vec<(Named, Expected)> = inventory
             .names
             .into_iter()
-            .zip(inventory.expected)
+            .zip(inventory.expected.into_iter().zip(inventory.external_key))
             .filter(|((kind, _), _)| !kind.is_ca())
+            .map(|(named, ((serial, sha256), external))| (named, (serial, sha256, external)))
             .collect();
         let readers = [CertKind::Server, CertKind::Client]
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
@@ -402,6 +407,7 @@ impl CaDir {
             status: Status::Ok,
             state: FindingState::Valid,
             detail: format!("{name}: next update {}", timefmt::human(next)),
+            external_key: false,
         };
         let who = if side == Side::Client {
             "PostgreSQL refuses every client certificate"
@@ -446,7 +452,7 @@ impl CaDir {
             Err(e) => return unreadable(kind, name, path, &e),
         };
         // The inventory decides what the file must be: anything else is planted or edited.
-        let (serial, sha256) = expected;
+        let (serial, sha256, external) = expected;
         if info.serial != *serial || sha256.as_ref().is_some_and(|h| *h != info.sha256) {
             let mut f = finding(kind, name, path, &info, now);
             f.status = Status::Critical;
@@ -458,6 +464,13 @@ impl CaDir {
             return f;
         }
 
+        // An external key (`pgca sign`) is on its host: the certificate's fingerprint, checked
+        // above, ties it to the recorded public key, and there is no key file to read.
+        if *external {
+            let mut f = finding(kind, name, path, &info, now);
+            f.external_key = true;
+            return self.judge_leaf_dates(f, &info, now, within, ca_not_after);
+        }
         // An encrypted client key (issue-client --encrypt-key) is only checked for presence: its
         // passphrase is the client's.
         // The public key the key file records is compared first (no key arithmetic); a key that
@@ -498,6 +511,19 @@ impl CaDir {
             }
             Ok(_) => {}
         }
+        self.judge_leaf_dates(f, &info, now, within, ca_not_after)
+    }
+
+    /// The CA's end and the certificate's own dates, once the files agree with the inventory.
+    fn judge_leaf_dates(
+        &self,
+        mut f: Finding,
+        info: &CertFacts,
+        now: OffsetDateTime,
+        within: Option<Validity>,
+        ca_not_after: Option<OffsetDateTime>,
+    ) -> Finding {
+        let (kind, name) = (f.kind, f.name.clone());
         let which = if kind == CertKind::Server {
             "server"
         } else {
@@ -513,7 +539,10 @@ impl CaDir {
             );
             return f;
         }
-        judge_validity(&mut f, &info, now, within);
+        judge_validity(&mut f, info, now, within);
+        if f.external_key {
+            f.detail.push_str(" (external key)");
+        }
         f
     }
 }
@@ -535,6 +564,7 @@ fn finding(
         status: Status::Ok,
         state: FindingState::Valid,
         detail: String::new(),
+        external_key: false,
     }
 }
 
@@ -555,6 +585,7 @@ fn unreadable(kind: CertKind, name: &str, path: PathBuf, e: &Error) -> Finding {
             FindingState::Unreadable
         },
         detail: e.to_string(),
+        external_key: false,
     }
 }
 

@@ -369,6 +369,29 @@ impl CaDir {
             input: format!("{lifetime}s"),
             reason: "the certificate's lifetime cannot be repeated",
         })?;
+        // An external key (`pgca sign`) stays where it is: the recorded public key is signed
+        // again, and the host keeps its key.
+        if pair.record.external_key {
+            let spki = pair
+                .record
+                .external_spki()
+                .ok_or_else(|| Error::ExternalKey {
+                    kind,
+                    name: name.to_string(),
+                })?;
+            let request = LeafRequest {
+                name: name.to_string(),
+                profile,
+                key_type: record.key_type,
+                validity,
+                key: None,
+                public_key: Some(spki),
+                key_passphrase: None,
+            };
+            return Ok(self
+                .issue_batch(side_of(kind), vec![request], true, now, None)?
+                .remove(0));
+        }
         // An encrypted key stays encrypted: its renewal needs the passphrase, never drops it.
         let path = self.key_path(kind, name);
         let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
@@ -395,6 +418,7 @@ impl CaDir {
             key_type,
             validity,
             key,
+            public_key: None,
             key_passphrase: if encrypted {
                 opts.key_passphrase.clone()
             } else {

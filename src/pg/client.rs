@@ -133,7 +133,7 @@ impl CaDir {
     /// Refuses a key path with `:`, which libpq builds with OpenSSL engines read as `engine:key`.
     /// A revoked certificate, or a file that is not the one the inventory records, is refused.
     pub fn client_paths(&self, role: &RoleName) -> Result<ClientPaths> {
-        self.live_unrevoked(CertKind::Client, role.as_str())?;
+        self.live_with_key(CertKind::Client, role.as_str())?;
         self.client_paths_unchecked(role)
     }
 
@@ -315,7 +315,7 @@ impl CaDir {
                 .ok_or_else(|| Error::NoHome(Some(u.to_string())))?,
             (None, None) => default_client_dir().ok_or(Error::NoHome(None))?,
         };
-        let pair = self.live_unrevoked(CertKind::Client, role.as_str())?;
+        let pair = self.live_with_key(CertKind::Client, role.as_str())?;
         let trust = storage::Trust::with_owner(ids.0);
         let parent = storage::open_dir(storage::parent(&dir), &trust, None)?;
         let name = dir

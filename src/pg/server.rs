@@ -179,7 +179,7 @@ impl CaDir {
                 reason: "control characters and non-UTF-8 bytes cannot be written into postgresql.conf",
             });
         }
-        let pair = self.live_unrevoked(CertKind::Server, name)?;
+        let pair = self.live_with_key(CertKind::Server, name)?;
         let named_owner = owner.map(storage::lookup_user).transpose()?;
         // The database user: the recorded one, else whoever owns the data directory now.
         let db_uid = match uid {

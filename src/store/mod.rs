@@ -33,6 +33,7 @@ pub mod list;
 pub(crate) mod live;
 pub mod options;
 pub(crate) mod parallel;
+pub mod sign;
 
 pub use layout::{CaDir, default_dir};
 pub use list::ListEntry;

@@ -10,6 +10,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+// `#[path]`: examples/man.rs includes this file by path, where a plain `mod` would look
+// beside it.
+#[path = "args/csr.rs"]
+mod csr;
+pub use csr::*;
+
 // The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
 // continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
 // the terminal) never breaks one on an 80-column terminal. Every command shows one.
@@ -153,6 +159,27 @@ pub enum Command {
     /// Writes DIR/clients/ROLE.crt and DIR/clients/ROLE.key (EKU clientAuth) for each ROLE.
     /// Several roles in one call are issued as one batch: all or, on bad input, none.
     IssueClient(IssueClientArgs),
+
+    /// Make a key and a certificate signing request on this host, for `pgca sign` on the CA host
+    ///
+    /// Needs no CA directory: run it on the database host (--server) or the client machine
+    /// (--client). Writes DIR/NAME.key (mode 0600 from the first byte) and DIR/NAME.csr
+    /// (PKCS#10, PEM), NAME being the first name; only the request travels, the key stays here.
+    /// Names are checked as issue-server and issue-client check them.
+    Request(RequestArgs),
+
+    /// Sign a certificate signing request: a certificate for a key made elsewhere
+    ///
+    /// Verifies the request's signature and takes only its public key and its names; the
+    /// certificate gets pgca's profile, never the request's extensions (a request for CA:TRUE,
+    /// key usages or other extensions is signed as a plain leaf). --server: the names are the
+    /// subject's CN and the request's DNS and IP subject alternative names, each checked as a
+    /// host name (one invalid name refuses the request); e-mail, URI and other names are
+    /// ignored. --client: the name is the CN, checked as a role; every subject alternative name
+    /// is ignored. Writes DIR/servers/NAME.crt or DIR/clients/ROLE.crt and records it in the
+    /// inventory with an external key: its public key, no private key. `renew` signs that public
+    /// key again; a key whose certificate was revoked is never signed again.
+    Sign(SignArgs),
 
     /// List every certificate in the inventory: kind, name, serial, expiry, days left, state
     ///
