@@ -71,13 +71,15 @@ impl CsrRequest {
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the request"));
         }
-        csr.verify_signature()
-            .map_err(|_| bad("its signature does not verify"))?;
+        // The key type first: a key pgca does not certify (P-521, RSA-1024) may be one whose
+        // signature cannot be checked either, and this is the clearer reason.
         let info = &csr.certification_request_info;
         let spki_der = info.subject_pki.raw.to_vec();
         let key_type = KeyType::of_spki(&spki_der).ok_or_else(|| {
             bad("its key is not of a type pgca certifies (ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096)")
         })?;
+        csr.verify_signature()
+            .map_err(|_| bad("its signature does not verify"))?;
         let mut cns = info.subject.iter_common_name();
         let common_name = match cns.next() {
             None => None,

@@ -20,6 +20,14 @@ pub fn with_hint(e: &Error) -> String {
 pub fn hint(e: &Error) -> Option<String> {
     let h = match e {
         Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
+        Error::ExternalKey { .. } => {
+            "its key is on its host: copy the certificate there (pgca export --format pem gives it)"
+                .into()
+        }
+        Error::BadCsr { .. } => {
+            "make one with `pgca request` (or openssl req -new) on the host that keeps the key"
+                .into()
+        }
         Error::NoCa(_) => "run `pgca init`".into(),
         Error::NoHome(_) => "give the directory with --to DIR".into(),
         Error::UnsafeCaKey { path, reason } => match reason {
