@@ -356,6 +356,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// An external key (`pgca sign`) older than the policy allows (`--max-key-age`): renewal
+    /// only re-signs a public key, so the host must make a new key and request.
+    #[error("{kind} {name} needs a new CSR: its key was first certified {}, longer ago than the maximum key age {max}", human(*since))]
+    NeedsNewCsr {
+        /// Server or client.
+        kind: crate::model::kind::CertKind,
+        /// The name.
+        name: String,
+        /// When its public key was first certified.
+        since: time::OffsetDateTime,
+        /// The maximum key age.
+        max: crate::model::validity::Validity,
+    },
+
     /// A certificate whose key was made elsewhere (`pgca sign`): the CA directory holds no private
     /// key for it, so nothing that needs one (deploy, install, PKCS#12, a login probe) can use it.
     #[error("{kind} {name} has an external key: the CA directory holds no private key for it")]

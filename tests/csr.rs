@@ -1030,3 +1030,77 @@ fn request_and_sign_never_write_through_a_directory_or_link_of_nobodys() {
         public_key_of_key(&shared.join("db.key"))
     );
 }
+
+#[test]
+fn a_due_external_key_older_than_max_key_age_needs_a_new_csr() {
+    let env = Env::init(&["--no-passphrase"]);
+    let r = env.tmp.path().join("r");
+    bare_ok(
+        env.tmp.path(),
+        &["request", "--client", "alice", "--out", p(&r), "-q"],
+    );
+    env.ok(&[
+        "sign",
+        p(&r.join("alice.csr")),
+        "--client",
+        "--validity",
+        "1h",
+        "-q",
+    ]);
+    // Without a policy, or a young key: due, and renew would re-sign it.
+    let out = env.run(&["check", "--within", "2h"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("due for renewal") && !text.contains("needs a new CSR"),
+        "{text}"
+    );
+    let out = env.run(&["check", "--within", "2h", "--max-key-age", "1h"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("needs a new CSR"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // An old key: check says so (WARNING, as due), JSON too; renew refuses with one line.
+    let out = env.run(&["check", "--within", "2h", "--max-key-age", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("client alice: due: needs a new CSR"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &env.run(&["check", "--within", "2h", "--max-key-age", "1s", "--json"])
+            .stdout,
+    )
+    .unwrap();
+    let alice = json["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "alice")
+        .unwrap()
+        .clone();
+    assert_eq!(alice["needs_new_csr"], true, "{alice}");
+    assert_eq!(alice["state"], "due", "{alice}");
+    let before = snapshot(&env.ca);
+    let out = env.run(&["renew", "--force", "alice", "--max-key-age", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out.stderr);
+    assert!(line.contains("client alice needs a new CSR"), "{line}");
+    assert!(line.contains("pgca request --client alice"), "{line}");
+    assert!(snapshot_diff(&before, &snapshot(&env.ca)).is_empty());
+    // A new key from the host, signed with --force, starts the clock again.
+    bare_ok(
+        env.tmp.path(),
+        &[
+            "request",
+            "--client",
+            "alice",
+            "--out",
+            p(&r),
+            "--force",
+            "-q",
+        ],
+    );
+    env.ok(&["sign", p(&r.join("alice.csr")), "--client", "--force", "-q"]);
+    let out = env.run(&["check", "--max-key-age", "1h"]);
+    assert_eq!(out.status.code(), Some(0));
+}

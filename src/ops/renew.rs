@@ -58,6 +58,9 @@ pub struct RenewOptions {
     pub key_passphrase: Option<crate::model::passphrase::Passphrase>,
     /// The time to renew at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
+    /// The oldest an external key (`pgca sign`) may be, from its first certification: an older
+    /// one is not signed again but reported ([`Error::NeedsNewCsr`]). `None`: no limit.
+    pub max_key_age: Option<Validity>,
 }
 
 /// One renewed certificate.
@@ -379,6 +382,25 @@ impl CaDir {
                     kind,
                     name: name.to_string(),
                 })?;
+            if let Some(max) = opts.max_key_age {
+                let fingerprint = crate::model::hex::sha256(&spki);
+                let since = self
+                    .inventory()?
+                    .issued()
+                    .iter()
+                    .filter(|i| i.spki_sha256.as_deref() == Some(fingerprint.as_str()))
+                    .map(|i| i.issued_at)
+                    .min()
+                    .unwrap_or(record.issued_at);
+                if now - since >= max.duration() {
+                    return Err(Error::NeedsNewCsr {
+                        kind,
+                        name: name.to_string(),
+                        since,
+                        max,
+                    });
+                }
+            }
             let request = LeafRequest {
                 name: name.to_string(),
                 profile,

@@ -534,6 +534,11 @@ pub struct CheckArgs {
     #[arg(long = "probe", value_name = "HOST[:PORT]")]
     pub probes: Vec<String>,
 
+    /// Report a due certificate whose key was made elsewhere (pgca sign) and first certified
+    /// more than DUR ago as "due: needs a new CSR": renew only re-signs such a key
+    #[arg(long, value_name = "DUR")]
+    pub max_key_age: Option<String>,
+
     /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
     #[arg(short, long)]
     pub quiet: bool,
@@ -601,6 +606,11 @@ pub struct RenewArgs {
     /// Keep the current key (a new certificate and serial for the same key)
     #[arg(long)]
     pub reuse_key: bool,
+
+    /// Do not re-sign a key made elsewhere (pgca sign) first certified more than DUR ago: it
+    /// fails with "needs a new CSR" (keys made elsewhere are otherwise always re-signed)
+    #[arg(long, value_name = "DUR")]
+    pub max_key_age: Option<String>,
 
     /// Also revoke each replaced certificate (reason superseded)
     #[arg(long)]

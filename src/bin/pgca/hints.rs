@@ -24,6 +24,12 @@ pub fn hint(e: &Error) -> Option<String> {
             "its key is on its host: copy the certificate there (pgca export --format pem gives it)"
                 .into()
         }
+        Error::NeedsNewCsr { kind, name, .. } => format!(
+            "run `pgca request --{} {}` on its host, then `pgca sign FILE.csr --{} --force` here",
+            kind.name(),
+            shell_word(name),
+            kind.name()
+        ),
         Error::BadCsr { .. } => {
             "make one with `pgca request` (or openssl req -new) on the host that keeps the key"
                 .into()

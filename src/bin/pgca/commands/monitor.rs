@@ -38,6 +38,7 @@ pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
         let mut opts = CheckOptions::default();
         opts.within = parse_opt::<Validity>(&a.within)?;
         opts.probes = parse_all(&a.probes)?;
+        opts.max_key_age = parse_opt::<Validity>(&a.max_key_age)?;
         let report = ctx.open()?.check(&opts)?;
         if let Some(path) = &a.prometheus {
             pgca::ops::check::write_textfile(path, &report.prometheus())?;
