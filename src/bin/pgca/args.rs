@@ -184,7 +184,8 @@ pub enum Command {
     /// List every certificate in the inventory: kind, name, serial, expiry, days left, state
     ///
     /// States: valid; due (less than a third of its lifetime left); expired; not-yet-valid;
-    /// superseded (a newer certificate of the same name exists).
+    /// superseded (a newer certificate of the same name exists). "(external key)": signed from a
+    /// request (pgca sign), its key is on its host.
     List(ListArgs),
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
@@ -234,7 +235,8 @@ pub enum Command {
     /// Same subject, SANs, usage, key type and lifetime; a new serial and (unless --reuse-key) a
     /// new key; certificate and key switch together, NAME.prev keeps the replaced pair. Nothing
     /// due: no output with --quiet, exit 0. Renewed: a line each, exit 0. Any failure: exit 1,
-    /// the rest still renewed. One renewal runs at a time; a second waits.
+    /// the rest still renewed. One renewal runs at a time; a second waits. A key made elsewhere
+    /// (pgca sign) stays on its host: its recorded public key is signed again.
     #[command(after_help = RENEW_EXIT_CODES)]
     Renew(RenewArgs),
 
