@@ -366,8 +366,8 @@ pub enum Error {
         name: String,
         /// When its public key was first certified.
         since: time::OffsetDateTime,
-        /// The maximum key age.
-        max: crate::model::validity::Validity,
+        /// The maximum key age, as given (`400d`).
+        max: String,
     },
 
     /// A certificate whose key was made elsewhere (`pgca sign`): the CA directory holds no private

@@ -397,7 +397,7 @@ impl CaDir {
                         kind,
                         name: name.to_string(),
                         since,
-                        max,
+                        max: max.to_string(),
                     });
                 }
             }
