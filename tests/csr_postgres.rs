@@ -183,3 +183,111 @@ fn keys_made_on_their_hosts_serve_tls_log_in_and_survive_renewal() {
     let text = String::from_utf8_lossy(&probe.stdout);
     assert_eq!(probe.status.code(), Some(0), "{text}");
 }
+
+/// The ```sh blocks of a markdown file, in order.
+fn sh_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated code block");
+    blocks
+}
+
+/// docs/fleet.md, run as written against its own cluster (as tests/guide.rs runs the others):
+/// the CA host, a database host and a client machine as three directories.
+#[test]
+fn the_fleet_guide_runs_as_written() {
+    assert!(
+        pg::is_root(),
+        "the guide installs files as root with `install -o postgres`: run the tests as root"
+    );
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet.md")).unwrap();
+    let blocks = sh_blocks(&text);
+    assert!(blocks.len() >= 8, "{} sh blocks", blocks.len());
+    let mut cluster = Cluster::new();
+    cluster.start();
+    let work = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let pgca_dir = work.path().join("pgca");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_pgca")).parent().unwrap();
+    let path = format!(
+        "{}:{}:{}",
+        bin_dir.display(),
+        pg::bindir().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut transcript = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let mut cmd = Command::new("bash");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PG") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(["-euo", "pipefail", "-c", block])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("PGCA_DIR", &pgca_dir)
+            .env("PGCA_PASSPHRASE_FILE", work.path().join("pgca-passphrase"))
+            .stdin(std::process::Stdio::null())
+            .env("PGDATA", &cluster.data)
+            .env("PGHOST", cluster.base.path())
+            .env("PGPORT", cluster.port.to_string());
+        if !block.contains("runuser") {
+            cmd.env("PGHOSTADDR", "127.0.0.1");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        transcript.push_str(&stdout);
+        assert!(
+            out.status.success(),
+            "docs/fleet.md: block {} failed ({}):\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server log\n{}",
+            i + 1,
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            cluster.log_text()
+        );
+    }
+    let alice = transcript.lines().filter(|l| l.trim() == "alice").count();
+    assert_eq!(
+        alice, 2,
+        "alice logged in before and after renewal:\n{transcript}"
+    );
+    let keys: Vec<&str> = transcript
+        .lines()
+        .filter(|l| l.starts_with('/') && l.ends_with(".key"))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            format!("{}/client-ca.key", pgca_dir.display()),
+            format!("{}/server-ca.key", pgca_dir.display())
+        ],
+        "{transcript}"
+    );
+    assert!(transcript.contains("valid (external key)"), "{transcript}");
+    assert_eq!(
+        private_keys_below(&pgca_dir),
+        vec![
+            pgca_dir.join("client-ca.key"),
+            pgca_dir.join("server-ca.key")
+        ]
+    );
+    // The server serves the renewed certificate the guide installed.
+    assert_eq!(
+        cluster.served_serial(),
+        serial_of(&pgca_dir.join("servers/localhost.crt"))
+    );
+}
