@@ -1104,3 +1104,32 @@ fn a_due_external_key_older_than_max_key_age_needs_a_new_csr() {
     let out = env.run(&["check", "--max-key-age", "1h"]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_name_moves_between_a_key_here_and_an_external_key_with_force() {
+    let env = Env::init(&["--no-passphrase"]);
+    env.ok(&["issue-client", "alice", "-q"]);
+    assert!(env.path("clients/alice.key").exists());
+    let r = env.tmp.path().join("r");
+    bare_ok(
+        env.tmp.path(),
+        &["request", "--client", "alice", "--out", p(&r), "-q"],
+    );
+    env.ok(&["sign", p(&r.join("alice.csr")), "--client", "--force", "-q"]);
+    // No key link is left pointing at nothing; verify and check are clean.
+    assert!(fs::symlink_metadata(env.path("clients/alice.key")).is_err());
+    assert_eq!(
+        public_key_of_cert(&env.path("clients/alice.crt")),
+        public_key_of_key(&r.join("alice.key"))
+    );
+    assert!(env.ok(&["verify"]).starts_with("PGCA OK"));
+    assert!(env.ok(&["check"]).starts_with("PGCA OK"));
+    // And back: a key made here again, its link restored.
+    env.ok(&["issue-client", "alice", "--force", "-q"]);
+    assert_eq!(
+        public_key_of_cert(&env.path("clients/alice.crt")),
+        public_key_of_key(&env.path("clients/alice.key"))
+    );
+    assert!(env.ok(&["verify"]).starts_with("PGCA OK"));
+    env.ok(&["env", "alice", "--host", "db"]);
+}
