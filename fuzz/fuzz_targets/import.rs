@@ -1,4 +1,4 @@
-//! Reading what others hand pgca: certificates, CRLs, keys (plain or encrypted), serials,
+//! Reading what others hand pgca: certificates, CRLs, certificate requests, keys (plain or encrypted), serials,
 //! durations, names. None of it may panic, whatever the bytes.
 #![no_main]
 
@@ -10,6 +10,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = pgca::CertInfo::from_pem(data);
     let _ = pgca::CertInfo::from_der(data);
     let _ = pgca::x509::inspect::CrlInfo::from_pem(data);
+    // Certificate signing requests (`pgca sign`): PEM or DER from another host.
+    let _ = pgca::x509::csr::CsrRequest::parse(data, Path::new("fuzz.csr"));
     let text = String::from_utf8_lossy(data);
     let _ = pgca::PrivateKey::from_pem(&text, Path::new("fuzz.key"));
     let _ = pgca::PrivateKey::from_pem_with(&text, Path::new("fuzz.key"), Some(&pgca::Passphrase::new("x")));
