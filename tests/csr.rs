@@ -334,7 +334,11 @@ fn a_request_asking_for_ca_true_and_foreign_names_gets_pgcas_profile() {
     );
     assert!(!text.contains("email:") && !text.contains("URI:"), "{text}");
     // A client: the CN is the role, and no requested name is signed at all.
-    env.ok(&["sign", p(&make("bob", "bob")), "--client"]);
+    let out = env.ok(&["sign", p(&make("bob", "bob")), "--client"]);
+    assert!(
+        out.contains("alternative name(s) db.example.com, 10.0.0.5 were not signed"),
+        "{out}"
+    );
     let text = cert_text(&env.path("clients/bob.crt"));
     assert!(text.contains("CA:FALSE"), "{text}");
     assert!(!text.contains("Subject Alternative Name"), "{text}");

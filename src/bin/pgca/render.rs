@@ -644,6 +644,12 @@ pub fn signed_text(
             csr.ignored_names
         ));
     }
+    if i.kind == pgca::CertKind::Client && !csr.alt_names.is_empty() {
+        s.push_str(&format!(
+            "  note: the requested alternative name(s) {} were not signed: a client certificate names its role in the CN only\n",
+            csr.alt_names.join(", ")
+        ));
+    }
     s
 }
 
