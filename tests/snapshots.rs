@@ -491,7 +491,6 @@ fn the_output_of_request_and_sign() {
         ])
         .run(&["sign", "@/laptop/alice.csr", "--client", "--json"])
         .run(&["sign", "@/laptop/bob.csr", "--client", "-q"])
-        .run(&["list"])
         .run(&["renew", "--force", "alice"])
         .run(&[
             "export",
