@@ -159,6 +159,8 @@ fn a_server_and_a_client_key_made_elsewhere_are_signed_and_only_the_ca_keys_stay
         "30d",
     ]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["out"], serde_json::Value::Null);
+    let v = &v["issued"][0];
     assert_eq!(v["external_key"], true);
     assert_eq!(v["key"], serde_json::Value::Null);
     assert_eq!(v["key_type"], "ecdsa-p384");
@@ -236,6 +238,24 @@ fn a_server_and_a_client_key_made_elsewhere_are_signed_and_only_the_ca_keys_stay
     );
     let line = env.fails(&["env", "alice", "--host", "db.example.com"]);
     assert!(line.contains("client alice has an external key"), "{line}");
+    let home = env.tmp.path().join("home");
+    let line = env.fails(&["client-install", "alice", "--to", p(&home)]);
+    assert!(line.contains("client alice has an external key"), "{line}");
+    assert!(!home.exists());
+    let svc = env.tmp.path().join("svc");
+    let line = env.fails(&[
+        "service",
+        "add",
+        "db",
+        "--role",
+        "alice",
+        "--host",
+        "db.example.com",
+        "--file",
+        p(&svc),
+    ]);
+    assert!(line.contains("client alice has an external key"), "{line}");
+    assert!(!svc.exists());
 }
 
 #[test]

@@ -653,9 +653,11 @@ pub fn signed_text(
     s
 }
 
-/// `sign --json`: the issued certificate as `issue-* --json` gives it, and the copy written.
+/// `sign --json`: `{"issued": [...]}` as `issue-* --json` gives it (`key` null, `external_key`
+/// true), and `out`, the copy written (or null).
 pub fn signed_json(i: &IssuedCert, out: Option<&Path>) -> serde_json::Value {
-    let mut v = serde_json::to_value(json::IssuedJson::from(i)).expect("issued serialises");
-    v["out"] = serde_json::json!(out);
-    v
+    serde_json::json!({
+        "issued": [json::IssuedJson::from(i)],
+        "out": out,
+    })
 }
