@@ -1157,3 +1157,39 @@ fn a_name_moves_between_a_key_here_and_an_external_key_with_force() {
     assert!(env.ok(&["verify"]).starts_with("PGCA OK"));
     env.ok(&["env", "alice", "--host", "db"]);
 }
+
+#[test]
+fn renew_revoke_old_of_an_external_key_means_the_next_renewal_needs_a_new_csr() {
+    // --revoke-old revokes the replaced certificate, and a key a revoked certificate certified
+    // is never certified again: the host must make a new key before the next renewal.
+    let env = Env::init(&["--no-passphrase"]);
+    let r = env.tmp.path().join("r");
+    bare_ok(
+        env.tmp.path(),
+        &["request", "--client", "alice", "--out", p(&r), "-q"],
+    );
+    env.ok(&["sign", p(&r.join("alice.csr")), "--client", "-q"]);
+    env.ok(&["renew", "--force", "--revoke-old", "alice", "-q"]);
+    let out = env.run(&["renew", "--force", "alice"]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out.stderr);
+    assert!(line.contains("never certified again"), "{line}");
+    assert!(
+        line.contains("pgca request --client alice --force"),
+        "{line}"
+    );
+    bare_ok(
+        env.tmp.path(),
+        &[
+            "request",
+            "--client",
+            "alice",
+            "--out",
+            p(&r),
+            "--force",
+            "-q",
+        ],
+    );
+    env.ok(&["sign", p(&r.join("alice.csr")), "--client", "--force", "-q"]);
+    env.ok(&["renew", "--force", "alice", "-q"]);
+}

@@ -30,6 +30,11 @@ pub fn hint(e: &Error) -> Option<String> {
             shell_word(name),
             kind.name()
         ),
+        Error::RevokedKey { kind, name, .. } => format!(
+            "it needs a new key: `pgca issue-{0} {1} --force`, or, for a key made elsewhere, `pgca request --{0} {1} --force` on its host and `pgca sign FILE.csr --{0} --force` here",
+            kind.name(),
+            shell_word(name)
+        ),
         Error::BadCsr { .. } => {
             "make one with `pgca request` (or openssl req -new) on the host that keeps the key"
                 .into()
