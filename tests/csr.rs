@@ -1193,3 +1193,136 @@ fn renew_revoke_old_of_an_external_key_means_the_next_renewal_needs_a_new_csr() 
     env.ok(&["sign", p(&r.join("alice.csr")), "--client", "--force", "-q"]);
     env.ok(&["renew", "--force", "alice", "-q"]);
 }
+
+/// The bin directory of the venv holding DigiCert's pkilint (installed by
+/// scripts/pkilint-venv.sh when missing, as tests/pkilint.rs does).
+fn pkilint_bin() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pkilint-venv.sh");
+    let out = Command::new(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// pkilint's findings above NOTICE for a PEM certificate.
+fn pkilint_findings(bin: &Path, cert: &Path) -> Vec<String> {
+    let out = Command::new(bin.join("lint_pkix_cert"))
+        .args(["lint", "--format", "JSON", "--document-format", "PEM"])
+        .arg(cert)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(&stdout) else {
+        return vec![format!("no JSON report: {stdout}")];
+    };
+    let mut serious = Vec::new();
+    for r in report["results"].as_array().into_iter().flatten() {
+        let Some(findings) = r["finding_descriptions"].as_array() else {
+            serious.push(format!("a result without findings: {r}"));
+            continue;
+        };
+        for f in findings {
+            let severity = f["severity"].as_str().unwrap_or("?");
+            if !matches!(severity, "NOTICE" | "INFO" | "DEBUG") {
+                serious.push(format!("{severity} {}", f["code"].as_str().unwrap_or("?")));
+            }
+        }
+    }
+    if report["results"].as_array().is_none_or(|r| r.is_empty()) {
+        serious.push(format!("no results: {stdout}"));
+    }
+    serious
+}
+
+#[test]
+fn pkilint_finds_nothing_above_notice_in_certificates_signed_from_requests() {
+    let bin = pkilint_bin();
+    let env = Env::init(&["--no-passphrase"]);
+    let dir = env.tmp.path().join("req");
+    fs::create_dir(&dir).unwrap();
+    // Requests made by openssl, for every key algorithm pgca certifies, asking for more than
+    // pgca gives; and one made by pgca request.
+    let mut table = Table::new("pkilint on signed requests");
+    for (name, kind, newkey, extra) in [
+        ("db1.example.com", "--server", &["rsa:2048"][..], true),
+        (
+            "db2.example.com",
+            "--server",
+            &["ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            true,
+        ),
+        ("carol", "--client", &["ed25519"], true),
+        ("dave", "--client", &["rsa:3072"], false),
+    ] {
+        table.row(
+            name,
+            format!("openssl req -new -newkey {}", newkey[0]),
+            |_| {
+                let csr = dir.join(format!("{name}.csr"));
+                let mut args = vec!["req", "-new", "-nodes", "-newkey"];
+                args.extend_from_slice(newkey);
+                let key = dir.join(format!("{name}.key"));
+                let subj = format!("/CN={name}");
+                args.extend_from_slice(&["-keyout", p(&key), "-out", p(&csr), "-subj", &subj]);
+                if extra {
+                    args.extend_from_slice(&[
+                        "-addext",
+                        "basicConstraints=critical,CA:TRUE",
+                        "-addext",
+                        "subjectAltName=DNS:db9.example.com,email:x@example.com",
+                    ]);
+                }
+                let (ok, o) = openssl(&args);
+                expect(ok, "openssl made the request", o)?;
+                let out = env.run(&["sign", p(&csr), kind, "-q"]);
+                expect(
+                    out.status.success(),
+                    "signed",
+                    String::from_utf8_lossy(&out.stderr),
+                )?;
+                let sub = if kind == "--server" {
+                    "servers"
+                } else {
+                    "clients"
+                };
+                let cert = env.path(&format!("{sub}/{name}.crt"));
+                expect(
+                    public_key_of_cert(&cert) == public_key_of_key(&key),
+                    "the certificate certifies the request's key",
+                    "another key",
+                )?;
+                let serious = pkilint_findings(&bin, &cert);
+                expect(
+                    serious.is_empty(),
+                    "no finding above NOTICE",
+                    serious.join("; "),
+                )
+            },
+        );
+    }
+    bare_ok(
+        env.tmp.path(),
+        &[
+            "request",
+            "--server",
+            "db3.example.com",
+            "10.0.0.7",
+            "--out",
+            p(&dir),
+            "-q",
+        ],
+    );
+    env.ok(&[
+        "sign",
+        p(&dir.join("db3.example.com.csr")),
+        "--server",
+        "-q",
+    ]);
+    let serious = pkilint_findings(&bin, &env.path("servers/db3.example.com.crt"));
+    assert!(serious.is_empty(), "{serious:?}");
+    table.finish();
+}
