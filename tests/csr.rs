@@ -1326,3 +1326,89 @@ fn pkilint_finds_nothing_above_notice_in_certificates_signed_from_requests() {
     assert!(serious.is_empty(), "{serious:?}");
     table.finish();
 }
+
+/// Runs `pgca --dir CA ARGS` and SIGKILLs it after `delay`; true if the kill landed mid-run.
+fn killed_after(env: &Env, args: &[&str], delay: std::time::Duration) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    let start = std::time::Instant::now();
+    let mut child = Command::new(common::pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "pgca {args:?} ended by itself: {status}");
+            return false;
+        }
+        if start.elapsed() >= delay {
+            child.kill().unwrap();
+            return child.wait().unwrap().signal() == Some(9);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn kill_9_during_renewal_of_external_keys_leaves_each_name_its_host_key() {
+    let env = Env::init(&["--no-passphrase"]);
+    let ca = pgca::CaDir::open(&env.ca).unwrap();
+    // 40 hosts' keys, kept by the "hosts" (here: this test); their requests signed.
+    let mut spkis = Vec::new();
+    for i in 0..40 {
+        let key = pgca::PrivateKey::generate(pgca::KeyType::EcdsaP256).unwrap();
+        let role = format!("h{i}");
+        let pem =
+            pgca::x509::csr::make_request(pgca::CertKind::Client, &[role.clone()], &key).unwrap();
+        let csr = pgca::x509::csr::CsrRequest::parse(pem.as_bytes(), Path::new("h.csr")).unwrap();
+        ca.sign_request(&csr, pgca::CertKind::Client, &pgca::IssueOptions::default())
+            .unwrap();
+        spkis.push((role, key.public_key_der()));
+    }
+    let t = std::time::Instant::now();
+    env.ok(&["renew", "--force", "-q"]);
+    let full = t.elapsed();
+    let mut killed = 0;
+    for round in 1..=10u32 {
+        if killed_after(
+            &env,
+            &["renew", "--force", "-q"],
+            full.mul_f64(f64::from(round) / 11.0),
+        ) {
+            killed += 1;
+        }
+        // Right after the kill, and after the next writer recovered: every name's certificate
+        // certifies its host's key, and no key link or key file appeared.
+        for pass in ["after the kill", "after recovery"] {
+            for (role, spki) in &spkis {
+                let crt = env.path(&format!("clients/{role}.crt"));
+                let info = pgca::CertInfo::from_file(&crt)
+                    .unwrap_or_else(|e| panic!("{pass}: {role}: {e}"));
+                assert_eq!(&info.spki_der, spki, "{pass}: {role}");
+                assert!(
+                    fs::symlink_metadata(env.path(&format!("clients/{role}.key"))).is_err(),
+                    "{pass}: {role}.key"
+                );
+            }
+            if pass == "after the kill" {
+                env.ok(&["issue-client", "-q", &format!("probe{round}")]);
+            }
+        }
+        let verify = env.run(&["verify"]);
+        assert!(
+            verify.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+    }
+    assert_eq!(
+        private_keys_below(&env.ca)
+            .iter()
+            .filter(|p| !p.to_string_lossy().contains("probe"))
+            .count(),
+        2
+    );
+    eprintln!("{killed} of 10 renewals killed mid-run");
+}
