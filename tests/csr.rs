@@ -1360,8 +1360,12 @@ fn kill_9_during_renewal_of_external_keys_leaves_each_name_its_host_key() {
     for i in 0..40 {
         let key = pgca::PrivateKey::generate(pgca::KeyType::EcdsaP256).unwrap();
         let role = format!("h{i}");
-        let pem =
-            pgca::x509::csr::make_request(pgca::CertKind::Client, &[role.clone()], &key).unwrap();
+        let pem = pgca::x509::csr::make_request(
+            pgca::CertKind::Client,
+            std::slice::from_ref(&role),
+            &key,
+        )
+        .unwrap();
         let csr = pgca::x509::csr::CsrRequest::parse(pem.as_bytes(), Path::new("h.csr")).unwrap();
         ca.sign_request(&csr, pgca::CertKind::Client, &pgca::IssueOptions::default())
             .unwrap();
