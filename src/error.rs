@@ -346,6 +346,40 @@ pub enum Error {
         cert: PathBuf,
     },
 
+    /// A certificate signing request (`pgca sign FILE`) that cannot be used: not PEM or DER, not
+    /// PKCS#10, a signature that does not verify, a key type pgca does not issue for, no name.
+    #[error("cannot use certificate request {}: {reason}", path.display())]
+    BadCsr {
+        /// The request file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An external key (`pgca sign`) older than the policy allows (`--max-key-age`): renewal
+    /// only re-signs a public key, so the host must make a new key and request.
+    #[error("{kind} {name} needs a new CSR: its key was first certified {}, longer ago than the maximum key age {max}", human(*since))]
+    NeedsNewCsr {
+        /// Server or client.
+        kind: crate::model::kind::CertKind,
+        /// The name.
+        name: String,
+        /// When its public key was first certified.
+        since: time::OffsetDateTime,
+        /// The maximum key age, as given (`400d`).
+        max: String,
+    },
+
+    /// A certificate whose key was made elsewhere (`pgca sign`): the CA directory holds no private
+    /// key for it, so nothing that needs one (deploy, install, PKCS#12, a login probe) can use it.
+    #[error("{kind} {name} has an external key: the CA directory holds no private key for it")]
+    ExternalKey {
+        /// Server or client.
+        kind: crate::model::kind::CertKind,
+        /// The name.
+        name: String,
+    },
+
     /// A leaf would be valid longer than the CA that signs it.
     #[error(
         "the certificate would expire {}, after the {ca} CA does ({})",

@@ -55,6 +55,7 @@ pub mod model;
 pub mod ops;
 pub mod pg;
 pub mod probe;
+pub mod request;
 mod storage;
 pub mod store;
 pub mod x509;

@@ -1106,6 +1106,18 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             ],
             "invalid port \"0\"",
         ),
+        bad(
+            "sign a certificate instead of a request",
+            do_init,
+            &["sign", "@/server-ca.crt", "--server"],
+            "neither PEM (a CERTIFICATE REQUEST block) nor DER",
+        ),
+        bad(
+            "request for a role pgca refuses",
+            no_setup,
+            &["request", "--client", "bad/role", "--out", "@/req"],
+            "invalid role name \"bad/role\"",
+        ),
     ];
     // Every command pgca documents has bad input refused here, but check, verify and probe,
     // whose failures are findings with Nagios exit codes (tests/renew.rs, tests/verify.rs, and

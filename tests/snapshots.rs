@@ -533,3 +533,52 @@ fn digits_as_n(line: &str, at: usize) -> String {
         .unwrap_or(line.len() - at);
     format!("{}{}{}", &line[..at], "N".repeat(len), &line[at + len..])
 }
+
+/// `request` and `sign`, and how other commands treat an external key.
+#[test]
+fn the_output_of_request_and_sign() {
+    let env = Env::new();
+    std::fs::write(env.tmp.path().join("pw"), "export pw\n").unwrap();
+    let data = env.tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+    let mut t = Transcript::new(&env);
+    t.run(&["init", "-q", "--no-passphrase"])
+        .run(&[
+            "request",
+            "--server",
+            "db.example.com",
+            "10.0.0.5",
+            "--out",
+            "@/host",
+        ])
+        .run(&[
+            "request", "--client", "alice", "--out", "@/laptop", "--json",
+        ])
+        .run(&["request", "--client", "bob", "--out", "@/laptop", "-q"])
+        .run(&[
+            "sign",
+            "@/host/db.example.com.csr",
+            "--server",
+            "--out",
+            "@/host/db.example.com.crt",
+        ])
+        .run(&["sign", "@/laptop/alice.csr", "--client", "--json"])
+        .run(&["sign", "@/laptop/bob.csr", "--client", "-q"])
+        .run(&["renew", "--force", "alice"])
+        .run(&[
+            "export",
+            "alice",
+            "--format",
+            "p12",
+            "--out",
+            "@/a.p12",
+            "--key-passphrase-file",
+            "@/pw",
+        ])
+        .run(&["deploy-server", "db.example.com", "--data-dir", "@/data"])
+        .run(&["sign", "@/laptop/alice.csr", "--client"])
+        .run(&["sign", "@/host/db.example.com.key", "--server"])
+        .run(&["request", "--client", "alice", "--out", "@/laptop"])
+        .check("csr");
+}

@@ -67,6 +67,15 @@ impl CaDir {
         }
         let kind = self.export_kind(req)?;
         let checked = self.checked(kind, &req.name, now)?;
+        // An external key (`pgca sign`) is not in the CA directory: PEM gives the certificate
+        // alone; every format that carries the key is refused.
+        let external = checked.pair.record.external_key;
+        if external && req.format != ExportFormat::Pem {
+            return Err(Error::ExternalKey {
+                kind,
+                name: req.name.clone(),
+            });
+        }
         let target = Target::open(&req.out, req.force)?;
         let side = kind.side();
         let read_ca = |side: Side| -> Result<Vec<u8>> {
@@ -83,7 +92,7 @@ impl CaDir {
         let files = match req.format {
             ExportFormat::Pem => {
                 let peer_ca = read_ca(other(side))?;
-                target.write_dir(&[
+                let mut files = vec![
                     OutFile {
                         name: "ca.crt".into(),
                         bytes: &peer_ca,
@@ -94,12 +103,15 @@ impl CaDir {
                         bytes: &checked.pair.cert_pem,
                         mode: PUBLIC_MODE,
                     },
-                    OutFile {
+                ];
+                if !external {
+                    files.push(OutFile {
                         name: format!("{}.key", req.name),
                         bytes: &checked.pair.key_pem,
                         mode: KEY_MODE,
-                    },
-                ])?
+                    });
+                }
+                target.write_dir(&files)?
             }
             ExportFormat::Pk8 => {
                 // An encrypted key stays encrypted: its EncryptedPrivateKeyInfo DER, which

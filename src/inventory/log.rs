@@ -300,6 +300,11 @@ pub(crate) struct Current {
     pub names: Vec<(CertKind, String)>,
     /// What each of `names` must be: its serial, and its SHA-256 where recorded.
     pub expected: Vec<(Serial, Option<String>)>,
+    /// Whether each of `names` has an external key (`pgca sign`): no key file to check.
+    pub external_key: Vec<bool>,
+    /// For each of `names` with an external key, when its public key was first certified (the
+    /// key's age, for `check --max-key-age`); `None` otherwise.
+    pub key_since: Vec<Option<time::OffsetDateTime>>,
     /// Whether a CRL was ever recorded for the server CA (`[0]`) and the client CA (`[1]`).
     pub crl_recorded: [bool; 2],
 }
@@ -314,11 +319,25 @@ struct IssuedName<'a> {
     serial: std::borrow::Cow<'a, str>,
     #[serde(default, borrow)]
     sha256: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    external_key: bool,
+    #[serde(default, borrow)]
+    spki_sha256: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    issued_at: std::borrow::Cow<'a, str>,
 }
 
 /// What [`read_current`] keeps of a line until its batch is committed.
 enum Light {
-    Issued(CertKind, String, String, Option<String>),
+    /// Kind, name, serial, SHA-256, and for an external key its public key's SHA-256 and
+    /// when it was issued (kept as text: parsed only for the current ones).
+    Issued(
+        CertKind,
+        String,
+        String,
+        Option<String>,
+        Option<(String, String)>,
+    ),
     Crl(CertKind),
     Other,
 }
@@ -331,7 +350,9 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     let mut latest: [HashMap<String, usize>; 4] = Default::default();
     let mut crl_recorded = [false; 2];
     let mut at = 0;
-    let mut records: Vec<(String, Option<String>)> = Vec::new();
+    let mut records: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    // An external public key's first certification (RFC 3339 text), by its SHA-256.
+    let mut first_seen: HashMap<String, String> = HashMap::new();
     scan(
         path,
         |text| {
@@ -342,6 +363,10 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
                     i.name.into_owned(),
                     i.serial.into_owned(),
                     i.sha256.map(|h| h.into_owned()),
+                    match (i.external_key, i.spki_sha256) {
+                        (true, Some(spki)) => Some((spki.into_owned(), i.issued_at.into_owned())),
+                        _ => None,
+                    },
                 )
             } else if let Event::CrlIssued(c) = parse_event(text)? {
                 Light::Crl(c.ca)
@@ -350,9 +375,13 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             })
         },
         |line| match line {
-            Light::Issued(kind, name, serial, sha256) => {
+            Light::Issued(kind, name, serial, sha256, external) => {
                 note_latest(&mut latest, kind, name, at);
-                records.push((serial, sha256));
+                let spki = external.map(|(spki, issued_at)| {
+                    first_seen.entry(spki.clone()).or_insert(issued_at);
+                    spki
+                });
+                records.push((serial, sha256, spki));
                 at += 1;
             }
             Light::Crl(ca) => crl_recorded[usize::from(ca == CertKind::ClientCa)] = true,
@@ -373,8 +402,14 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     }
     names.sort_unstable_by_key(|n| n.0);
     let mut expected = Vec::with_capacity(names.len());
+    let mut external_key = Vec::with_capacity(names.len());
+    let mut key_since = Vec::with_capacity(names.len());
     for (at, _, _) in &names {
-        let (serial, sha256) = std::mem::take(&mut records[*at]);
+        let (serial, sha256, spki) = std::mem::take(&mut records[*at]);
+        external_key.push(spki.is_some());
+        key_since.push(spki.and_then(|s| first_seen.get(&s)).and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }));
         let serial = serial.parse().map_err(|_| Error::CorruptInventory {
             path: path.to_path_buf(),
             line: 0,
@@ -385,6 +420,8 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     Ok(Current {
         names: names.into_iter().map(|(_, k, n)| (k, n)).collect(),
         expected,
+        external_key,
+        key_since,
         crl_recorded,
     })
 }

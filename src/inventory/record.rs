@@ -35,7 +35,9 @@ pub struct Issued {
     pub issued_at: OffsetDateTime,
     /// The certificate file, relative to the CA directory (the archived copy, which never moves).
     pub cert: String,
-    /// The key file, relative to the CA directory.
+    /// The key file, relative to the CA directory; empty for an external key (`pgca sign`),
+    /// which the CA directory never holds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub key: String,
     /// Whether the key file is encrypted (`issue-client --encrypt-key`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -48,9 +50,24 @@ pub struct Issued {
     /// is revoked, its key is never certified again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spki_sha256: Option<String>,
+    /// Whether the key was made elsewhere and only its public key certified (`pgca sign`): the
+    /// CA directory holds no private key for this certificate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external_key: bool,
+    /// The certified public key (DER SubjectPublicKeyInfo, standard base64) of an external key:
+    /// what `renew` signs again. `None` for keys the CA directory holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki: Option<String>,
 }
 
 impl Issued {
+    /// The recorded public key of an external key (DER SubjectPublicKeyInfo), if any.
+    pub fn external_spki(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let b64 = self.spki.as_deref().filter(|_| self.external_key)?;
+        base64::engine::general_purpose::STANDARD.decode(b64).ok()
+    }
+
     /// A record for a freshly issued certificate.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -77,6 +94,8 @@ impl Issued {
             encrypted_key: false,
             sha256: None,
             spki_sha256: None,
+            external_key: false,
+            spki: None,
         }
     }
 }

@@ -70,6 +70,13 @@ pub struct Finding {
     pub state: FindingState,
     /// One line for people.
     pub detail: String,
+    /// Whether the key is external (`pgca sign`): the CA directory holds none for it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external_key: bool,
+    /// Due, and its external key is older than [`CheckOptions::max_key_age`]: renewal cannot
+    /// help, the host must make a new key and request (`pgca request`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_new_csr: bool,
 }
 
 /// What `check` found about a certificate, in a word.
@@ -123,8 +130,10 @@ impl std::fmt::Display for FindingState {
 
 /// A current certificate's kind and name.
 type Named = (CertKind, String);
-/// What the inventory says its file must be: serial, and SHA-256 where recorded.
-type Expected = (Serial, Option<String>);
+/// What the inventory says its file must be: serial, and SHA-256 where recorded; and whether
+/// its key is external (`pgca sign`: no key file here).
+/// and, for an external key, when it was first certified.
+type Expected = (Serial, Option<String>, bool, Option<OffsetDateTime>);
 
 /// Options for [`CaDir::check`].
 #[derive(Clone, Debug, Default)]
@@ -139,6 +148,10 @@ pub struct CheckOptions {
     pub probes: Vec<Target>,
     /// How to probe them (the timeout, the parallelism).
     pub probe: ProbeOptions,
+    /// The oldest an external key (`pgca sign`) may be, counted from its first certification:
+    /// a due certificate with an older key is reported "due: needs a new CSR" (renewal only
+    /// re-signs it). `None`: no limit.
+    pub max_key_age: Option<Validity>,
 }
 
 /// The result of [`CaDir::check`].
@@ -291,8 +304,16 @@ impl CaDir {
         let current: Vec<(Named, Expected)> = inventory
             .names
             .into_iter()
-            .zip(inventory.expected)
+            .zip(
+                inventory
+                    .expected
+                    .into_iter()
+                    .zip(inventory.external_key.into_iter().zip(inventory.key_since)),
+            )
             .filter(|((kind, _), _)| !kind.is_ca())
+            .map(|(named, ((serial, sha256), (external, since)))| {
+                (named, (serial, sha256, external, since))
+            })
             .collect();
         let readers = [CertKind::Server, CertKind::Client]
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
@@ -303,7 +324,16 @@ impl CaDir {
             4 * crate::store::parallel::cores(),
             |((kind, name), e)| {
                 let i = usize::from(kind == CertKind::Client);
-                let f = self.judge_leaf(kind, &name, &readers[i], now, opts.within, ca_end[i], &e);
+                let f = self.judge_leaf(
+                    kind,
+                    &name,
+                    &readers[i],
+                    now,
+                    opts.within,
+                    ca_end[i],
+                    &e,
+                    opts.max_key_age,
+                );
                 Ok(f)
             },
         )?;
@@ -369,6 +399,8 @@ impl CaDir {
             status: Status::Ok,
             state: FindingState::Valid,
             detail: format!("{name}: next update {}", timefmt::human(next)),
+            external_key: false,
+            needs_new_csr: false,
         };
         let who = if side == Side::Client {
             "PostgreSQL refuses every client certificate"
@@ -403,6 +435,7 @@ impl CaDir {
         within: Option<Validity>,
         ca_not_after: Option<OffsetDateTime>,
         expected: &Expected,
+        max_key_age: Option<Validity>,
     ) -> Finding {
         let path = self.cert_path(kind, name);
         let info = match files
@@ -413,7 +446,7 @@ impl CaDir {
             Err(e) => return unreadable(kind, name, path, &e),
         };
         // The inventory decides what the file must be: anything else is planted or edited.
-        let (serial, sha256) = expected;
+        let (serial, sha256, external, key_since) = expected;
         if info.serial != *serial || sha256.as_ref().is_some_and(|h| *h != info.sha256) {
             let mut f = finding(kind, name, path, &info, now);
             f.status = Status::Critical;
@@ -425,6 +458,27 @@ impl CaDir {
             return f;
         }
 
+        // An external key (`pgca sign`) is on its host: the certificate's fingerprint, checked
+        // above, ties it to the recorded public key, and there is no key file to read.
+        if *external {
+            let mut f = finding(kind, name, path, &info, now);
+            f.external_key = true;
+            let mut f = self.judge_leaf_dates(f, &info, now, within, ca_not_after);
+            // Renewal only re-signs an external key: once it is older than the policy allows,
+            // a due certificate needs a new key, which only its host can make.
+            if let (Some(max), Some(since)) = (max_key_age, *key_since)
+                && matches!(f.state, FindingState::Due | FindingState::Expired)
+                && now - since >= max.duration()
+            {
+                f.needs_new_csr = true;
+                f.detail = format!(
+                    "{kind} {name}: due: needs a new CSR (its key was first certified {}, longer ago than --max-key-age {max}; renew only re-signs it): expires {}",
+                    timefmt::human(since),
+                    timefmt::human(info.not_after)
+                );
+            }
+            return f;
+        }
         // An encrypted client key (issue-client --encrypt-key) is only checked for presence: its
         // passphrase is the client's.
         // The public key the key file records is compared first (no key arithmetic); a key that
@@ -465,6 +519,19 @@ impl CaDir {
             }
             Ok(_) => {}
         }
+        self.judge_leaf_dates(f, &info, now, within, ca_not_after)
+    }
+
+    /// The CA's end and the certificate's own dates, once the files agree with the inventory.
+    fn judge_leaf_dates(
+        &self,
+        mut f: Finding,
+        info: &CertFacts,
+        now: OffsetDateTime,
+        within: Option<Validity>,
+        ca_not_after: Option<OffsetDateTime>,
+    ) -> Finding {
+        let (kind, name) = (f.kind, f.name.clone());
         let which = if kind == CertKind::Server {
             "server"
         } else {
@@ -480,7 +547,10 @@ impl CaDir {
             );
             return f;
         }
-        judge_validity(&mut f, &info, now, within);
+        judge_validity(&mut f, info, now, within);
+        if f.external_key {
+            f.detail.push_str(" (external key)");
+        }
         f
     }
 }
@@ -502,6 +572,8 @@ fn finding(
         status: Status::Ok,
         state: FindingState::Valid,
         detail: String::new(),
+        external_key: false,
+        needs_new_csr: false,
     }
 }
 
@@ -522,6 +594,8 @@ fn unreadable(kind: CertKind, name: &str, path: PathBuf, e: &Error) -> Finding {
             FindingState::Unreadable
         },
         detail: e.to_string(),
+        external_key: false,
+        needs_new_csr: false,
     }
 }
 

@@ -58,6 +58,9 @@ pub struct RenewOptions {
     pub key_passphrase: Option<crate::model::passphrase::Passphrase>,
     /// The time to renew at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
+    /// The oldest an external key (`pgca sign`) may be, from its first certification: an older
+    /// one is not signed again but reported ([`Error::NeedsNewCsr`]). `None`: no limit.
+    pub max_key_age: Option<Validity>,
 }
 
 /// One renewed certificate.
@@ -369,6 +372,48 @@ impl CaDir {
             input: format!("{lifetime}s"),
             reason: "the certificate's lifetime cannot be repeated",
         })?;
+        // An external key (`pgca sign`) stays where it is: the recorded public key is signed
+        // again, and the host keeps its key.
+        if pair.record.external_key {
+            let spki = pair
+                .record
+                .external_spki()
+                .ok_or_else(|| Error::ExternalKey {
+                    kind,
+                    name: name.to_string(),
+                })?;
+            if let Some(max) = opts.max_key_age {
+                let fingerprint = crate::model::hex::sha256(&spki);
+                let since = self
+                    .inventory()?
+                    .issued()
+                    .iter()
+                    .filter(|i| i.spki_sha256.as_deref() == Some(fingerprint.as_str()))
+                    .map(|i| i.issued_at)
+                    .min()
+                    .unwrap_or(record.issued_at);
+                if now - since >= max.duration() {
+                    return Err(Error::NeedsNewCsr {
+                        kind,
+                        name: name.to_string(),
+                        since,
+                        max: max.to_string(),
+                    });
+                }
+            }
+            let request = LeafRequest {
+                name: name.to_string(),
+                profile,
+                key_type: record.key_type,
+                validity,
+                key: None,
+                public_key: Some(spki),
+                key_passphrase: None,
+            };
+            return Ok(self
+                .issue_batch(side_of(kind), vec![request], true, now, None)?
+                .remove(0));
+        }
         // An encrypted key stays encrypted: its renewal needs the passphrase, never drops it.
         let path = self.key_path(kind, name);
         let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
@@ -395,6 +440,7 @@ impl CaDir {
             key_type,
             validity,
             key,
+            public_key: None,
             key_passphrase: if encrypted {
                 opts.key_passphrase.clone()
             } else {

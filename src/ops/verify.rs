@@ -227,13 +227,35 @@ impl CaDir {
                     format!("does not chain to the {which} CA"),
                 );
             }
-            self.check_key(
-                &mut found,
-                &self.key_path(i.kind, &i.name),
-                Some(&info),
-                None,
-                KeyRule::Private,
-            );
+            if i.external_key {
+                // The key is on its host: the certificate must certify the recorded public key,
+                // and the CA directory must hold no key for it.
+                let spki = crate::model::hex::sha256(&info.spki_der);
+                if i.spki_sha256.as_ref().is_some_and(|h| *h != spki) {
+                    found.add(
+                        Status::Critical,
+                        &cert_path,
+                        "certifies another public key than the recorded external one".to_string(),
+                    );
+                }
+                let key_path = self.key_path(i.kind, &i.name);
+                if key_path.symlink_metadata().is_ok() {
+                    found.add(
+                        Status::Warning,
+                        &key_path,
+                        "a key file for a certificate whose key is external (pgca sign)"
+                            .to_string(),
+                    );
+                }
+            } else {
+                self.check_key(
+                    &mut found,
+                    &self.key_path(i.kind, &i.name),
+                    Some(&info),
+                    None,
+                    KeyRule::Private,
+                );
+            }
         }
 
         // Leftovers in the archives.

@@ -135,7 +135,7 @@ impl CaDir {
     /// Refuses a key path with `:`, which libpq builds with OpenSSL engines read as `engine:key`.
     /// A revoked certificate, or a file that is not the one the inventory records, is refused.
     pub fn client_paths(&self, role: &RoleName) -> Result<ClientPaths> {
-        self.live_unrevoked(CertKind::Client, role.as_str())?;
+        self.live_with_key(CertKind::Client, role.as_str())?;
         self.client_paths_unchecked(role)
     }
 
@@ -305,7 +305,7 @@ impl CaDir {
         role: &RoleName,
         opts: &InstallOptions,
     ) -> Result<ClientInstalled> {
-        let pair = self.live_unrevoked(CertKind::Client, role.as_str())?;
+        let pair = self.live_with_key(CertKind::Client, role.as_str())?;
         let (root, crl) = {
             let _lock = self.read_lock()?;
             let crl_path = self.crl_path(Side::Server);

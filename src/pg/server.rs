@@ -173,7 +173,7 @@ impl CaDir {
         uid: Option<u32>,
     ) -> Result<Deployed> {
         check_data_dir_path(data_dir)?;
-        let pair = self.live_unrevoked(CertKind::Server, name)?;
+        let pair = self.live_with_key(CertKind::Server, name)?;
         let (ca_pem, crl_pem) = {
             let _lock = self.read_lock()?;
             let ca_pem = storage::read(&self.ca_cert_path(Side::Client), "read CA certificate")?;

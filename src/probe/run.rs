@@ -110,7 +110,7 @@ impl CaDir {
     /// The role's current client certificate and key (checked against the inventory, not
     /// revoked), ready to present.
     fn client_identity(&self, role: &str) -> Result<Arc<CertifiedKey>> {
-        let pair = self.live_unrevoked(CertKind::Client, role)?;
+        let pair = self.live_with_key(CertKind::Client, role)?;
         let key_path = self.key_path(CertKind::Client, role);
         let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
         let key = PrivateKey::from_pem(&text, &key_path)?;

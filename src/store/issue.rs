@@ -97,6 +97,7 @@ impl CaDir {
         name: &str,
         serial: &Serial,
         fresh: bool,
+        has_key: bool,
     ) -> Result<()> {
         let leaf = self.leaf_dir(kind);
         let live = format!("{name}.live");
@@ -124,7 +125,18 @@ impl CaDir {
         link(&target, &leaf.join(&live))?;
         // The key link first: a certificate link without its key would make libpq fail
         // ("certificate present, but not private key"); a key without a certificate is unused.
-        for ext in ["key", "crt"] {
+        // An external key (`pgca sign`) has no key here: a key link left by an earlier pair of
+        // the name would lead nowhere, and is removed.
+        if !has_key {
+            match fs::remove_file(leaf.join(format!("{name}.key"))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io("remove", leaf.join(format!("{name}.key")))(e));
+                }
+                _ => {}
+            }
+        }
+        let exts: &[&str] = if has_key { &["key", "crt"] } else { &["crt"] };
+        for ext in exts {
             link(
                 &Path::new(&live).join(format!("{name}.{ext}")),
                 &leaf.join(format!("{name}.{ext}")),
@@ -199,13 +211,18 @@ impl CaDir {
         ca.check_can_sign_until(now, latest)?;
 
         // The fingerprints of keys given to certify again (`renew --reuse-key`).
-        let reused: Vec<Option<String>> = if requests.iter().any(|r| r.key.is_some()) {
+        // The fingerprints of keys given to certify again (`renew --reuse-key`) or to certify
+        // at all (`sign`: a key made elsewhere).
+        let reused: Vec<Option<String>> = if requests
+            .iter()
+            .any(|r| r.key.is_some() || r.public_key.is_some())
+        {
             requests
                 .iter()
-                .map(|r| {
-                    r.key
-                        .as_ref()
-                        .map(|k| crate::model::hex::sha256(&k.public_key_der()))
+                .map(|r| match (&r.key, &r.public_key) {
+                    (Some(k), _) => Some(crate::model::hex::sha256(&k.public_key_der())),
+                    (None, Some(spki)) => Some(crate::model::hex::sha256(spki)),
+                    (None, None) => None,
                 })
                 .collect()
         } else {
@@ -217,7 +234,7 @@ impl CaDir {
         let total = requests.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let requests = parallel_map(requests, |mut r| {
-            if r.key.is_none() {
+            if r.key.is_none() && r.public_key.is_none() {
                 r.key = Some(PrivateKey::generate(r.key_type)?);
             }
             if let Some(p) = progress {
@@ -248,12 +265,30 @@ impl CaDir {
         let issuer = ca.issuer()?;
         // Everything is signed in memory before anything is written.
         let made: Vec<Made> = parallel_map(requests, |r| {
-            let key = r.key.expect("generated above");
             let serial = Serial::random();
             let not_after = now + r.validity.duration();
-            let cert_pem = crate::x509::profile::sign_leaf(
-                &r.profile, &key, &issuer, &serial, not_before, not_after,
-            )?;
+            let (cert_pem, spki_der, key_type, key_pem) = match (r.key, r.public_key) {
+                (Some(key), _) => (
+                    crate::x509::profile::sign_leaf(
+                        &r.profile, &key, &issuer, &serial, not_before, not_after,
+                    )?,
+                    key.public_key_der(),
+                    key.key_type(),
+                    Some(match &r.key_passphrase {
+                        Some(p) => key.to_encrypted_pem(p)?,
+                        None => key.to_pem(),
+                    }),
+                ),
+                (None, Some(spki)) => (
+                    crate::x509::profile::sign_leaf_for_public_key(
+                        &r.profile, &spki, r.key_type, &issuer, &serial, not_before, not_after,
+                    )?,
+                    spki,
+                    r.key_type,
+                    None,
+                ),
+                (None, None) => unreachable!("keys are generated above"),
+            };
             let der = crate::x509::pem::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
                 Error::Crypto {
                     what: "encoding the certificate",
@@ -262,15 +297,13 @@ impl CaDir {
             })?;
             Ok(Made {
                 sha256: crate::model::hex::sha256(&der),
-                spki_sha256: crate::model::hex::sha256(&key.public_key_der()),
+                spki_sha256: crate::model::hex::sha256(&spki_der),
+                spki: spki_der,
                 name: r.name,
                 profile: r.profile,
-                key_type: key.key_type(),
-                key_pem: match &r.key_passphrase {
-                    Some(p) => key.to_encrypted_pem(p)?,
-                    None => key.to_pem(),
-                },
-                encrypted_key: r.key_passphrase.is_some(),
+                key_type,
+                encrypted_key: r.key_passphrase.is_some() && key_pem.is_some(),
+                key_pem,
                 cert_pem,
                 serial,
                 not_after,
@@ -304,7 +337,7 @@ impl CaDir {
                     archive_dir,
                     &dest,
                     &m.name,
-                    m.key_pem.as_bytes(),
+                    m.key_pem.as_ref().map(|k| k.as_bytes()),
                     m.cert_pem.as_bytes(),
                     !bulk,
                 )?;
@@ -335,6 +368,13 @@ impl CaDir {
                     issued.encrypted_key = m.encrypted_key;
                     issued.sha256 = Some(m.sha256.clone());
                     issued.spki_sha256 = Some(m.spki_sha256.clone());
+                    if m.key_pem.is_none() {
+                        use base64::Engine;
+                        issued.key = String::new();
+                        issued.external_key = true;
+                        issued.spki =
+                            Some(base64::engine::general_purpose::STANDARD.encode(&m.spki));
+                    }
                     Event::Issued(issued)
                 })
                 .collect();
@@ -352,7 +392,7 @@ impl CaDir {
         }
         // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
         for (m, (existed, _)) in made.iter().zip(&replaced) {
-            self.link_current(kind, &m.name, &m.serial, !existed)?;
+            self.link_current(kind, &m.name, &m.serial, !existed, m.key_pem.is_some())?;
         }
         storage::sync_dir(&self.leaf_dir(kind))?;
         self.end_pending()?;
@@ -363,7 +403,12 @@ impl CaDir {
             .map(|(m, (_, replaced))| IssuedCert {
                 kind,
                 cert_path: self.cert_path(kind, &m.name),
-                key_path: self.key_path(kind, &m.name),
+                key_path: if m.key_pem.is_some() {
+                    self.key_path(kind, &m.name)
+                } else {
+                    std::path::PathBuf::new()
+                },
+                external_key: m.key_pem.is_none(),
                 name: m.name,
                 serial: m.serial,
                 key_type: m.key_type,
@@ -384,6 +429,9 @@ pub(crate) struct LeafRequest {
     pub(crate) validity: Validity,
     /// A key to certify (`renew --reuse-key`); otherwise a new one of `key_type`.
     pub(crate) key: Option<PrivateKey>,
+    /// A public key held elsewhere to certify (DER SubjectPublicKeyInfo of `key_type`: `sign`,
+    /// and the renewal of what it signed); the CA directory then gets no key.
+    pub(crate) public_key: Option<Vec<u8>>,
     /// Encrypt the key file with this passphrase.
     pub(crate) key_passphrase: Option<crate::model::passphrase::Passphrase>,
 }
@@ -396,6 +444,7 @@ impl LeafRequest {
             key_type: opts.key_type,
             validity: opts.validity,
             key: None,
+            public_key: None,
             key_passphrase: opts.key_passphrase.clone(),
         }
     }
@@ -406,11 +455,13 @@ struct Made {
     name: String,
     profile: LeafProfile,
     key_type: KeyType,
-    key_pem: zeroize::Zeroizing<String>,
+    /// `None`: an external key.
+    key_pem: Option<zeroize::Zeroizing<String>>,
     encrypted_key: bool,
     cert_pem: String,
     sha256: String,
     spki_sha256: String,
+    spki: Vec<u8>,
     serial: Serial,
     not_after: OffsetDateTime,
 }
@@ -418,19 +469,22 @@ struct Made {
 /// Batches of at least this many certificates are made durable with one filesystem barrier.
 const BULK_BATCH: usize = 16;
 
-/// Writes a key (mode 0600 from creation) and certificate into the fresh directory `serial` of
-/// the archive, fsync-ing each file unless the caller syncs the filesystem afterwards.
+/// Writes a key (mode 0600 from creation; none for an external key) and certificate into the
+/// fresh directory `serial` of the archive, fsync-ing each file unless the caller syncs the
+/// filesystem afterwards.
 fn write_pair(
     archive: &storage::Dir,
     serial: &str,
     name: &str,
-    key_pem: &[u8],
+    key_pem: Option<&[u8]>,
     cert_pem: &[u8],
     fsync: bool,
 ) -> Result<()> {
     let dir = archive.create_dir_new(serial, DIR_MODE)?;
-    let key = format!("{name}.key");
-    dir.create_file(&key, key_pem, KEY_MODE, None, fsync, "write key")?;
+    if let Some(key_pem) = key_pem {
+        let key = format!("{name}.key");
+        dir.create_file(&key, key_pem, KEY_MODE, None, fsync, "write key")?;
+    }
     let crt = format!("{name}.crt");
     dir.create_file(
         &crt,

@@ -83,7 +83,7 @@ impl CaDir {
         }
         for i in ledger.issued() {
             if !i.kind.is_ca() && ledger.is_current(i) {
-                self.link_current(i.kind, &i.name, &i.serial, false)?;
+                self.link_current(i.kind, &i.name, &i.serial, false, !i.external_key)?;
             }
         }
         for kind in [CertKind::Server, CertKind::Client] {

@@ -39,6 +39,9 @@ pub struct ListEntry {
     pub state: CertState,
     /// The certificate file: the live path for current ones, the archived copy otherwise.
     pub cert: PathBuf,
+    /// Whether the key is external (`pgca sign`): the CA directory holds none for it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external_key: bool,
 }
 
 impl CaDir {
@@ -66,6 +69,7 @@ impl CaDir {
                 } else {
                     self.root.join(&i.cert)
                 },
+                external_key: i.external_key,
             })
             .collect();
         rows.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name))); // stable: issue order kept

@@ -16,7 +16,7 @@ pub(crate) struct LivePair {
     pub(crate) revoked: bool,
     /// The certificate file's bytes (PEM).
     pub(crate) cert_pem: Vec<u8>,
-    /// The key file's bytes (PEM), wiped when dropped.
+    /// The key file's bytes (PEM), wiped when dropped; empty for an external key.
     pub(crate) key_pem: zeroize::Zeroizing<Vec<u8>>,
     /// What the certificate says.
     pub(crate) info: CertInfo,
@@ -64,6 +64,17 @@ impl CaDir {
             }
             None => {}
         }
+        // An external key (`pgca sign`) is not here: the recorded fingerprint of the certificate
+        // above already ties the file to the recorded public key.
+        if record.external_key {
+            return Ok(LivePair {
+                record,
+                revoked,
+                cert_pem,
+                key_pem: zeroize::Zeroizing::new(Vec::new()),
+                info,
+            });
+        }
         let key_pem = zeroize::Zeroizing::new(storage::read(&key_path, "read key")?);
         let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&key_pem).into_owned());
         // An encrypted key is its owner's to decrypt; only a plain one is checked here.
@@ -92,6 +103,19 @@ impl CaDir {
                 kind,
                 name: name.to_string(),
                 serial: pair.record.serial,
+            });
+        }
+        Ok(pair)
+    }
+
+    /// [`CaDir::live_unrevoked`], refusing an external key too: what needs the private key
+    /// (deploying, installing, a login probe) uses this.
+    pub(crate) fn live_with_key(&self, kind: CertKind, name: &str) -> Result<LivePair> {
+        let pair = self.live_unrevoked(kind, name)?;
+        if pair.record.external_key {
+            return Err(Error::ExternalKey {
+                kind,
+                name: name.to_string(),
             });
         }
         Ok(pair)

@@ -13,6 +13,9 @@
 //!     archive/<serial>/alice.crt, alice.key   every pair ever issued; never modified
 //! ```
 //!
+//! A certificate signed from a request (`pgca sign`, [`sign`]) has an external key: its archive
+//! directory holds the certificate alone and its name has no `NAME.key` link.
+//!
 //! `alice.crt` and `alice.key` are the paths to give PostgreSQL and libpq. They resolve through
 //! `alice.live`, so replacing a certificate (`--force`, renewal) changes both files in one rename:
 //! nothing ever reads a new certificate with an old key.
@@ -33,6 +36,7 @@ pub mod list;
 pub(crate) mod live;
 pub mod options;
 pub(crate) mod parallel;
+pub mod sign;
 
 pub use layout::{CaDir, default_dir};
 pub use list::ListEntry;

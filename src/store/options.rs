@@ -125,8 +125,10 @@ pub struct IssuedCert {
     pub not_after: OffsetDateTime,
     /// The certificate's path (`DIR/clients/alice.crt`).
     pub cert_path: PathBuf,
-    /// The key's path (`DIR/clients/alice.key`).
+    /// The key's path (`DIR/clients/alice.key`); empty for an external key.
     pub key_path: PathBuf,
+    /// Whether the key was made elsewhere (`pgca sign`): the CA directory holds none.
+    pub external_key: bool,
     /// The serial of the certificate this one replaced (`--force`).
     pub replaced: Option<Serial>,
 }

@@ -2,6 +2,7 @@
 //! and reading certificates and CRLs back.
 
 pub mod ca;
+pub mod csr;
 pub mod inspect;
 pub mod keys;
 pub(crate) mod pem;

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::model::kind::CertKind;
 use crate::model::names::HostName;
 use crate::model::serial::Serial;
-use crate::x509::keys::PrivateKey;
+use crate::x509::keys::{KeyType, PrivateKey};
 
 /// RFC 5280's ub-common-name: a CN holds at most 64 characters.
 pub(crate) const MAX_COMMON_NAME_CHARS: usize = 64;
@@ -76,6 +76,47 @@ pub(crate) fn sign_leaf(
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<String> {
+    sign_for(
+        profile,
+        key.pair(),
+        key.key_type(),
+        issuer,
+        serial,
+        (not_before, not_after),
+    )
+}
+
+/// Signs a leaf certificate for a public key held elsewhere (DER SubjectPublicKeyInfo of
+/// `key_type`, from a certificate signing request) and returns its PEM.
+pub(crate) fn sign_leaf_for_public_key(
+    profile: &LeafProfile,
+    spki_der: &[u8],
+    key_type: KeyType,
+    issuer: &Issuer<'_, &KeyPair>,
+    serial: &Serial,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<String> {
+    let public = rcgen::SubjectPublicKeyInfo::from_der(spki_der)
+        .map_err(Error::rcgen("reading the public key"))?;
+    sign_for(
+        profile,
+        &public,
+        key_type,
+        issuer,
+        serial,
+        (not_before, not_after),
+    )
+}
+
+fn sign_for(
+    profile: &LeafProfile,
+    public: &impl rcgen::PublicKeyData,
+    key_type: KeyType,
+    issuer: &Issuer<'_, &KeyPair>,
+    serial: &Serial,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+) -> Result<String> {
     let mut params = CertificateParams::default();
     params.serial_number = Some(SerialNumber::from_slice(serial.as_bytes()));
     params.not_before = not_before;
@@ -97,7 +138,7 @@ pub(crate) fn sign_leaf(
     // An empty subject makes rcgen mark the SAN extension critical (RFC 5280 §4.2.1.6).
     params.distinguished_name = dn;
     params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = if key.key_type().is_rsa() {
+    params.key_usages = if key_type.is_rsa() {
         vec![
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,
@@ -122,7 +163,7 @@ pub(crate) fn sign_leaf(
         });
     }
     let cert = params
-        .signed_by(key.pair(), issuer)
+        .signed_by(public, issuer)
         .map_err(Error::rcgen("signing the certificate"))?;
     Ok(cert.pem())
 }

@@ -15,6 +15,11 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 #[path = "args/host.rs"]
 mod host;
 pub use host::*;
+// `#[path]`: examples/man.rs includes this file by path, where a plain `mod` would look
+// beside it.
+#[path = "args/csr.rs"]
+mod csr;
+pub use csr::*;
 
 // The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
 // continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
@@ -160,10 +165,32 @@ pub enum Command {
     /// Several roles in one call are issued as one batch: all or, on bad input, none.
     IssueClient(IssueClientArgs),
 
+    /// Make a key and a certificate signing request on this host, for `pgca sign` on the CA host
+    ///
+    /// Needs no CA directory: run it on the database host (--server) or the client machine
+    /// (--client). Writes DIR/NAME.key (mode 0600 from the first byte) and DIR/NAME.csr
+    /// (PKCS#10, PEM), NAME being the first name; only the request travels, the key stays here.
+    /// Names are checked as issue-server and issue-client check them.
+    Request(RequestArgs),
+
+    /// Sign a certificate signing request: a certificate for a key made elsewhere
+    ///
+    /// Verifies the request's signature and takes only its public key and its names; the
+    /// certificate gets pgca's profile, never the request's extensions (a request for CA:TRUE,
+    /// key usages or other extensions is signed as a plain leaf). --server: the names are the
+    /// subject's CN and the request's DNS and IP subject alternative names, each checked as a
+    /// host name (one invalid name refuses the request); e-mail, URI and other names are
+    /// ignored. --client: the name is the CN, checked as a role; every subject alternative name
+    /// is ignored. Writes DIR/servers/NAME.crt or DIR/clients/ROLE.crt and records it in the
+    /// inventory with an external key: its public key, no private key. `renew` signs that public
+    /// key again; a key whose certificate was revoked is never signed again.
+    Sign(SignArgs),
+
     /// List every certificate in the inventory: kind, name, serial, expiry, days left, state
     ///
     /// States: valid; due (less than a third of its lifetime left); expired; not-yet-valid;
-    /// superseded (a newer certificate of the same name exists).
+    /// superseded (a newer certificate of the same name exists). "(external key)": signed from a
+    /// request (pgca sign), its key is on its host.
     List(ListArgs),
 
     /// Show a certificate file: subject, SANs, issuer, serial, validity, key, usages, fingerprint
@@ -213,7 +240,8 @@ pub enum Command {
     /// Same subject, SANs, usage, key type and lifetime; a new serial and (unless --reuse-key) a
     /// new key; certificate and key switch together, NAME.prev keeps the replaced pair. Nothing
     /// due: no output with --quiet, exit 0. Renewed: a line each, exit 0. Any failure: exit 1,
-    /// the rest still renewed. One renewal runs at a time; a second waits.
+    /// the rest still renewed. One renewal runs at a time; a second waits. A key made elsewhere
+    /// (pgca sign) stays on its host: its recorded public key is signed again.
     #[command(after_help = RENEW_EXIT_CODES)]
     Renew(RenewArgs),
 
@@ -538,6 +566,10 @@ pub struct CheckArgs {
     /// Give up on a probed server after DUR connecting or waiting for any answer
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub probe_timeout: String,
+    /// Report a due certificate whose key was made elsewhere (pgca sign) and first certified
+    /// more than DUR ago as "due: needs a new CSR": renew only re-signs such a key
+    #[arg(long, value_name = "DUR")]
+    pub max_key_age: Option<String>,
 
     /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
     #[arg(short, long)]
@@ -616,6 +648,11 @@ pub struct RenewArgs {
     /// Keep the current key (a new certificate and serial for the same key)
     #[arg(long)]
     pub reuse_key: bool,
+
+    /// Do not re-sign a key made elsewhere (pgca sign) first certified more than DUR ago: it
+    /// fails with "needs a new CSR" (keys made elsewhere are otherwise always re-signed)
+    #[arg(long, value_name = "DUR")]
+    pub max_key_age: Option<String>,
 
     /// Also revoke each replaced certificate (reason superseded)
     #[arg(long)]

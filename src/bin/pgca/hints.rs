@@ -20,6 +20,25 @@ pub fn with_hint(e: &Error) -> String {
 pub fn hint(e: &Error) -> Option<String> {
     let h = match e {
         Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
+        Error::ExternalKey { .. } => {
+            "its key is on its host: copy the certificate there (pgca export --format pem gives it)"
+                .into()
+        }
+        Error::NeedsNewCsr { kind, name, .. } => format!(
+            "run `pgca request --{} {}` on its host, then `pgca sign FILE.csr --{} --force` here",
+            kind.name(),
+            shell_word(name),
+            kind.name()
+        ),
+        Error::RevokedKey { kind, name, .. } => format!(
+            "it needs a new key: `pgca issue-{0} {1} --force`, or, for a key made elsewhere, `pgca request --{0} {1} --force` on its host and `pgca sign FILE.csr --{0} --force` here",
+            kind.name(),
+            shell_word(name)
+        ),
+        Error::BadCsr { .. } => {
+            "make one with `pgca request` (or openssl req -new) on the host that keeps the key"
+                .into()
+        }
         Error::NoCa(_) => "run `pgca init`".into(),
         Error::NoHome(_) => "give the directory with --to DIR".into(),
         Error::UnsafeCaKey { path, reason } => match reason {

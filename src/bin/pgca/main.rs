@@ -18,7 +18,8 @@ use std::process::ExitCode;
 
 use args::Command;
 use commands::{
-    Context, completions, conninfo, deploy, export, inspect, issue, monitor, probe, revoke, service,
+    Context, completions, conninfo, csr, deploy, export, inspect, issue, monitor, probe, revoke,
+    service,
 };
 
 fn main() -> ExitCode {
@@ -49,6 +50,8 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::IssueServer(a) => issue::issue_server(ctx, a),
         Command::IssueClient(a) => issue::issue_client(ctx, a),
         Command::Passwd(a) => issue::passwd(ctx, a),
+        Command::Request(a) => csr::request(a),
+        Command::Sign(a) => csr::sign(ctx, a),
         Command::Service(s) => service::run(ctx, s),
         Command::Inspect(a) => inspect::inspect(a),
         Command::List(a) => monitor::list(ctx, a),

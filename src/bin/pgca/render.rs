@@ -179,7 +179,11 @@ pub fn list_table(rows: &[ListEntry]) -> String {
                 r.serial.to_string(),
                 timefmt::human(r.not_after),
                 r.days_left.to_string(),
-                r.state.to_string(),
+                if r.external_key {
+                    format!("{} (external key)", r.state)
+                } else {
+                    r.state.to_string()
+                },
             ]
         })
         .collect();
@@ -352,6 +356,11 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
             i.serial,
             timefmt::human(i.not_after)
         ));
+        if i.external_key {
+            out.push_str(
+                "  external key: re-signed the recorded public key; the host keeps its key, copy the new certificate to it\n",
+            );
+        }
         for d in &r.redeployed {
             out.push_str(&format!(
                 "  deployed to {} (reload PostgreSQL to use it)\n",
@@ -567,4 +576,88 @@ pub fn exported_text(e: &pgca::Exported) -> String {
         ));
     }
     s
+}
+
+/// `request`: the key and request written, and what to do next.
+pub fn requested_text(r: &pgca::request::Requested) -> String {
+    let kind = if r.kind == pgca::CertKind::Server {
+        "--server"
+    } else {
+        "--client"
+    };
+    format!(
+        "wrote a key ({}) and a certificate request for {}\n  key:     {}{}\n  request: {}\nnext: copy the request to the CA host and run pgca sign {} {kind}; the key stays here\n",
+        r.key_type,
+        r.names.join(", "),
+        r.key_path.display(),
+        if r.encrypted_key { " (encrypted)" } else { "" },
+        r.csr_path.display(),
+        r.csr_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
+}
+
+/// `request --json`.
+pub fn requested_json(r: &pgca::request::Requested) -> serde_json::Value {
+    serde_json::json!({
+        "kind": r.kind,
+        "name": r.name,
+        "names": r.names,
+        "key_type": r.key_type,
+        "key": r.key_path,
+        "csr": r.csr_path,
+        "encrypted_key": r.encrypted_key,
+    })
+}
+
+/// `sign`: the certificate made for a request, and what of the request was ignored.
+pub fn signed_text(
+    i: &IssuedCert,
+    csr: &pgca::x509::csr::CsrRequest,
+    out: Option<&Path>,
+) -> String {
+    let mut s = format!(
+        "{} {} certificate for {} (serial {}, {}, expires {}, external key)\n  certificate: {}\n",
+        if i.replaced.is_some() {
+            "replaced"
+        } else {
+            "signed"
+        },
+        i.kind,
+        i.name,
+        i.serial,
+        i.key_type,
+        timefmt::human(i.not_after),
+        i.cert_path.display(),
+    );
+    if let Some(out) = out {
+        s.push_str(&format!("  copied to:   {}\n", out.display()));
+    }
+    if csr.asked_ca {
+        s.push_str("  note: the request asked for CA:TRUE; the certificate is a leaf (CA:FALSE)\n");
+    }
+    if csr.ignored_names > 0 {
+        s.push_str(&format!(
+            "  note: {} requested name(s) of other types (e-mail, URI, …) were not signed\n",
+            csr.ignored_names
+        ));
+    }
+    if i.kind == pgca::CertKind::Client && !csr.alt_names.is_empty() {
+        s.push_str(&format!(
+            "  note: the requested alternative name(s) {} were not signed: a client certificate names its role in the CN only\n",
+            csr.alt_names.join(", ")
+        ));
+    }
+    s
+}
+
+/// `sign --json`: `{"issued": [...]}` as `issue-* --json` gives it (`key` null, `external_key`
+/// true), and `out`, the copy written (or null).
+pub fn signed_json(i: &IssuedCert, out: Option<&Path>) -> serde_json::Value {
+    serde_json::json!({
+        "issued": [json::IssuedJson::from(i)],
+        "out": out,
+    })
 }

@@ -5,6 +5,7 @@
 
 pub mod completions;
 pub mod conninfo;
+pub mod csr;
 pub mod deploy;
 pub mod export;
 pub mod host;

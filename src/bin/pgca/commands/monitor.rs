@@ -39,6 +39,7 @@ pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
         opts.within = parse_opt::<Validity>(&a.within)?;
         opts.probes = parse_all(&a.probes)?;
         opts.probe.timeout = super::probe::timeout(&a.probe_timeout)?;
+        opts.max_key_age = parse_opt::<Validity>(&a.max_key_age)?;
         let report = ctx.open()?.check(&opts)?;
         if let Some(path) = &a.prometheus {
             pgca::ops::check::write_textfile(path, &report.prometheus())?;

@@ -43,9 +43,14 @@ pub struct IssuedJson<'a> {
     #[serde(with = "time::serde::rfc3339")]
     not_after: OffsetDateTime,
     cert: &'a Path,
-    key: &'a Path,
+    /// The key file; null for an external key (`pgca sign`), which the CA directory never holds.
+    key: Option<&'a Path>,
     /// The serial of the certificate it replaced (`--force`), or null.
     replaced: Option<&'a Serial>,
+    /// Present (true) for an external key: the certificate's public key was signed, its
+    /// private key stays on its host (a renewal re-signed the recorded public key).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    external_key: bool,
 }
 
 impl<'a> From<&'a IssuedCert> for IssuedJson<'a> {
@@ -58,8 +63,9 @@ impl<'a> From<&'a IssuedCert> for IssuedJson<'a> {
             not_before: i.not_before,
             not_after: i.not_after,
             cert: &i.cert_path,
-            key: &i.key_path,
+            key: (!i.external_key).then_some(i.key_path.as_path()),
             replaced: i.replaced.as_ref(),
+            external_key: i.external_key,
         }
     }
 }

@@ -1,0 +1,211 @@
+//! Certificate signing requests (PKCS#10): made by `pgca request` on the host that keeps the
+//! key, read back and checked by `pgca sign` on the CA host.
+//!
+//! Only two things are ever taken from a request: its **public key** (after its self-signature
+//! verifies) and the **names** it asks for: the subject's CN and the dNSName and iPAddress
+//! entries of a subjectAltName extension it requests. Everything else it requests (basic
+//! constraints `CA:TRUE`, key usages, e-mail or URI names, other extensions, other subject
+//! attributes) is ignored: the certificate gets pgca's leaf profile. The names are validated by
+//! the caller exactly as `issue-server` and `issue-client` validate theirs.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use rcgen::{CertificateParams, DistinguishedName, DnType, SanType};
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+
+use crate::error::{Error, Result};
+use crate::model::kind::CertKind;
+use crate::model::names::HostName;
+use crate::x509::keys::{KeyType, PrivateKey};
+
+/// What a verified certificate signing request asks for: the parts pgca uses, nothing else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CsrRequest {
+    /// The subject's common name, if it has one.
+    pub common_name: Option<String>,
+    /// The dNSName and iPAddress entries of its requested subjectAltName, in order, as text.
+    pub alt_names: Vec<String>,
+    /// The public key (DER SubjectPublicKeyInfo), as the request holds it.
+    pub spki_der: Vec<u8>,
+    /// The public key's type.
+    pub key_type: KeyType,
+    /// How many requested names of other types (e-mail, URI, …) were ignored.
+    pub ignored_names: usize,
+    /// Whether the request asked to be a CA (ignored: the certificate is a leaf).
+    pub asked_ca: bool,
+}
+
+impl CsrRequest {
+    /// Reads a request file (PEM or DER) and verifies it: see [`CsrRequest::parse`].
+    pub fn from_file(path: &Path) -> Result<CsrRequest> {
+        let bytes = crate::storage::read(path, "read certificate request")?;
+        CsrRequest::parse(&bytes, path)
+    }
+
+    /// Reads a request from PEM (`CERTIFICATE REQUEST` or `NEW CERTIFICATE REQUEST`) or DER,
+    /// and verifies its self-signature; `path` names the file in errors.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<CsrRequest> {
+        let bad = |reason: &str| Error::BadCsr {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let der = if bytes.first() == Some(&0x30) {
+            bytes.to_vec()
+        } else if crate::x509::pem::has_block(bytes, "CERTIFICATE REQUEST") {
+            crate::x509::pem::first_block_lenient(bytes, "CERTIFICATE REQUEST")
+                .map_err(|e| bad(&e.to_string()))?
+        } else if crate::x509::pem::has_block(bytes, "NEW CERTIFICATE REQUEST") {
+            crate::x509::pem::first_block_lenient(bytes, "NEW CERTIFICATE REQUEST")
+                .map_err(|e| bad(&e.to_string()))?
+        } else {
+            return Err(bad(
+                "neither PEM (a CERTIFICATE REQUEST block) nor DER (PKCS#10)",
+            ));
+        };
+        let (rest, csr) = X509CertificationRequest::from_der(&der)
+            .map_err(|e| bad(&format!("not a PKCS#10 certificate request ({e})")))?;
+        if !rest.is_empty() {
+            return Err(bad("trailing bytes after the request"));
+        }
+        // The key type first: a key pgca does not certify (P-521, RSA-1024) may be one whose
+        // signature cannot be checked either, and this is the clearer reason.
+        let info = &csr.certification_request_info;
+        let spki_der = info.subject_pki.raw.to_vec();
+        let key_type = KeyType::of_spki(&spki_der).ok_or_else(|| {
+            bad("its key is not of a type pgca certifies (ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096)")
+        })?;
+        csr.verify_signature()
+            .map_err(|_| bad("its signature does not verify"))?;
+        let mut cns = info.subject.iter_common_name();
+        let common_name = match cns.next() {
+            None => None,
+            Some(cn) => Some(
+                cn.as_str()
+                    .map_err(|_| bad("its common name is not a text string"))?
+                    .to_string(),
+            ),
+        };
+        if cns.next().is_some() {
+            return Err(bad("its subject has more than one common name"));
+        }
+        let mut alt_names = Vec::new();
+        let mut ignored_names = 0;
+        let mut asked_ca = false;
+        for ext in csr.requested_extensions().into_iter().flatten() {
+            match ext {
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    for name in &san.general_names {
+                        match name {
+                            GeneralName::DNSName(d) => alt_names.push(d.to_string()),
+                            GeneralName::IPAddress(ip) => match ip_of(ip) {
+                                Some(ip) => alt_names.push(ip.to_string()),
+                                None => return Err(bad("it asks for a malformed IP address")),
+                            },
+                            _ => ignored_names += 1,
+                        }
+                    }
+                }
+                ParsedExtension::BasicConstraints(bc) => asked_ca |= bc.ca,
+                _ => {}
+            }
+        }
+        Ok(CsrRequest {
+            common_name,
+            alt_names,
+            spki_der,
+            key_type,
+            ignored_names,
+            asked_ca,
+        })
+    }
+}
+
+/// An iPAddress entry: 4 or 16 bytes.
+fn ip_of(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => Some(IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => None,
+    }
+}
+
+/// A PEM certificate signing request for `key`: a client's (CN = the role, no SAN) or a
+/// server's (CN = the first name that fits in a CN, every name a subjectAltName). It asks for no
+/// other extension: the CA decides the profile.
+pub fn make_request(kind: CertKind, names: &[String], key: &PrivateKey) -> Result<String> {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    if kind == CertKind::Server {
+        let hosts = names
+            .iter()
+            .map(|n| n.parse::<HostName>())
+            .collect::<Result<Vec<_>>>()?;
+        let profile = crate::x509::profile::LeafProfile::server(&hosts);
+        if !profile.common_name.is_empty() {
+            dn.push(DnType::CommonName, profile.common_name.as_str());
+        }
+        for host in &hosts {
+            params.subject_alt_names.push(match host {
+                HostName::Ip(ip) => SanType::IpAddress(*ip),
+                HostName::Dns(d) => {
+                    SanType::DnsName(d.clone().try_into().map_err(|_| Error::InvalidHost {
+                        name: d.clone(),
+                        reason: "not an IA5 string",
+                    })?)
+                }
+            });
+        }
+    } else {
+        let role = names.first().map(String::as_str).unwrap_or_default();
+        dn.push(DnType::CommonName, role);
+    }
+    params.distinguished_name = dn;
+    let csr = params
+        .serialize_request(key.pair())
+        .map_err(Error::rcgen("making the certificate request"))?;
+    csr.pem()
+        .map_err(Error::rcgen("encoding the certificate request"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_made_is_read_back_with_its_names_and_key() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let names = vec!["db.example.com".to_string(), "10.0.0.5".to_string()];
+        let pem = make_request(CertKind::Server, &names, &key).unwrap();
+        let csr = CsrRequest::parse(pem.as_bytes(), Path::new("x.csr")).unwrap();
+        assert_eq!(csr.common_name.as_deref(), Some("db.example.com"));
+        assert_eq!(csr.alt_names, names);
+        assert_eq!(csr.spki_der, key.public_key_der());
+        assert_eq!(csr.key_type, KeyType::EcdsaP256);
+        assert!(!csr.asked_ca);
+        // DER works too.
+        let der =
+            crate::x509::pem::first_block_lenient(pem.as_bytes(), "CERTIFICATE REQUEST").unwrap();
+        assert_eq!(CsrRequest::parse(&der, Path::new("x.der")).unwrap(), csr);
+    }
+
+    #[test]
+    fn a_tampered_request_is_refused() {
+        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let pem = make_request(CertKind::Client, &["alice".into()], &key).unwrap();
+        let mut der =
+            crate::x509::pem::first_block_lenient(pem.as_bytes(), "CERTIFICATE REQUEST").unwrap();
+        let at = der.windows(5).position(|w| w == b"alice").unwrap();
+        der[at] = b'm';
+        let e = CsrRequest::parse(&der, Path::new("x.der")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot use certificate request x.der: its signature does not verify"
+        );
+        let e = CsrRequest::parse(b"hello", Path::new("x")).unwrap_err();
+        assert!(e.to_string().contains("neither PEM"), "{e}");
+    }
+}
