@@ -178,10 +178,21 @@ fn keys_made_on_their_hosts_serve_tls_log_in_and_survive_renewal() {
     let (ok, out, err) = cluster.psql(&conn("localhost", &env.path("clients/alice.crt")), WHO);
     assert!(ok, "{err}\n{}", cluster.log_text());
     assert_eq!(out, "alice TLSv1.3");
-    // probe sees the current certificate served.
-    let probe = env.run(&["probe", &format!("localhost:{}", cluster.port)]);
+    // probe sees the current certificate served, marked as one whose key stays on its host.
+    let target = format!("127.0.0.1:{}", cluster.port);
+    let probe = env.run(&["probe", &target, "--sni", "localhost"]);
     let text = String::from_utf8_lossy(&probe.stdout);
     assert_eq!(probe.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "OK: {target} serves serial {second} (external key) ("
+        )),
+        "{text}"
+    );
+    let probe = env.run(&["probe", &target, "--sni", "localhost", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    assert_eq!(v["targets"][0]["external_key"], true, "{v}");
+    assert_eq!(v["targets"][0]["is_current"], true, "{v}");
 }
 
 /// The ```sh blocks of a markdown file, in order.

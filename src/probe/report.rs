@@ -62,6 +62,9 @@ pub struct ProbeResult {
     pub current_serial: Option<Serial>,
     /// Whether the served certificate is that current one.
     pub is_current: Option<bool>,
+    /// Whether the served certificate's key was made on its host (`pgca sign`): the CA directory
+    /// holds its public key only.
+    pub external_key: Option<bool>,
     /// `Some` when the server asked for a client certificate: the CA names it advertised.
     pub client_ca_names: Option<Vec<String>>,
     /// With `--role`: whether the server accepted the role's certificate.
@@ -85,6 +88,7 @@ impl ProbeResult {
             name_matches: None,
             current_serial: None,
             is_current: None,
+            external_key: None,
             client_ca_names: None,
             login: None,
         }
@@ -213,6 +217,7 @@ impl ProbeResult {
                 .find(|i| i.kind == CertKind::Server && i.serial == leaf.serial);
             match issued.and_then(|i| ledger.current(CertKind::Server, &i.name).map(|c| (i, c))) {
                 Some((i, current)) => {
+                    r.external_key = Some(i.external_key);
                     r.current_serial = Some(current.serial.clone());
                     r.is_current = Some(current.serial == leaf.serial);
                     if current.serial != leaf.serial {
@@ -253,10 +258,15 @@ impl ProbeResult {
                 format!("{}: {}: {p}{more}", self.status, self.target)
             }
             (None, Some(leaf)) => format!(
-                "{}: {} serves serial {} ({}, {} days left){}",
+                "{}: {} serves serial {}{} ({}, {} days left){}",
                 self.status,
                 self.target,
                 leaf.serial,
+                if self.external_key == Some(true) {
+                    " (external key)"
+                } else {
+                    ""
+                },
                 match &self.alpn {
                     Some(alpn) => format!(
                         "{}, ALPN {alpn}",
