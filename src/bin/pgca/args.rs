@@ -10,6 +10,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+mod hsm;
+pub use hsm::*;
+
 // The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
 // continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
 // the terminal) never breaks one on an 80-column terminal. Every command shows one.
@@ -803,6 +806,9 @@ pub struct InitArgs {
     /// Store the CA keys unencrypted (by default they are encrypted with a passphrase)
     #[arg(long)]
     pub no_passphrase: bool,
+
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
 
     #[command(flatten)]
     pub out: Report,

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod conninfo;
 pub mod deploy;
 pub mod export;
+pub mod hsm;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
@@ -65,6 +66,10 @@ impl Context {
         let ca = self.open()?;
         match ca.encrypted_key_among(sides)? {
             None => Ok(ca),
+            Some(reference) if hsm::is_reference(&reference) => {
+                let token = pgca::x509::token_uri::TokenUri::read(&reference)?.token;
+                Ok(ca.with_passphrase(hsm::pin(self, &token, reference)?))
+            }
             Some(key) => match self.sources.get("passphrase for the CA keys", false)? {
                 Some(p) => Ok(ca.with_passphrase(p)),
                 None => Err(Error::NeedPassphrase(key)),
