@@ -370,7 +370,10 @@ impl CaDir {
             Ok(m) if m.mode() & 0o077 != 0 => found.add(
                 Status::Critical,
                 &path,
-                format!("the key reference is mode {:o}: readable by others", m.mode() & 0o777),
+                format!(
+                    "the key reference is mode {:o}: readable by others",
+                    m.mode() & 0o777
+                ),
             ),
             Ok(_) => {}
             Err(e) => {

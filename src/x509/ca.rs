@@ -68,7 +68,6 @@ impl SigningKey for CaKey {
     }
 }
 
-
 /// Refuses to sign with a CA key others can read, or in a CA directory others can write: the key
 /// may be copied, or swapped, by then.
 fn refuse_loose_permissions(dir: &Path, key_path: &Path) -> Result<()> {
