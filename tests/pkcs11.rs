@@ -494,3 +494,67 @@ fn postgres_accepts_token_signed_certificates_verify_full() {
     let (ok, out, err) = cluster.psql(&conn("alice"), "SELECT current_user");
     assert!(ok && out == "alice", "{err}");
 }
+
+/// docs/hsm.md, run as written: its ```sh blocks in order, in a scratch directory, with
+/// `PGCA_DIR` naming a fresh CA directory and the built pgca first on `PATH`.
+#[test]
+fn the_hsm_guide_runs_as_written() {
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/hsm.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(
+        blocks.len() >= 4,
+        "docs/hsm.md has {} sh blocks",
+        blocks.len()
+    );
+    let work = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(common::pgca_bin())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let mut transcript = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", block])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .env("HOME", work.path())
+            .env("PGCA_DIR", work.path().join("pgca"))
+            .env_remove("PGCA_PASSPHRASE")
+            .env_remove("PGCA_PASSPHRASE_FILE")
+            .env_remove("SOFTHSM2_CONF")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        transcript.push_str(&stdout);
+        assert!(
+            out.status.success(),
+            "docs/hsm.md block {} failed:\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}",
+            i + 1,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for want in [
+        "server-ca.pkcs11",
+        "pkcs11:token=pgca;serial=",
+        "clients/alice.crt: OK",
+        "verify OK",
+        "pgca: pkcs11 login to token \"pgca\" failed: wrong PIN",
+    ] {
+        assert!(transcript.contains(want), "{want:?} not in:\n{transcript}");
+    }
+}

@@ -141,6 +141,12 @@ pub enum Command {
     ///
     /// Writes DIR/server-ca.crt, DIR/server-ca.key, DIR/client-ca.crt, DIR/client-ca.key (keys
     /// mode 0600) and DIR/inventory.jsonl. Refuses a directory that already holds a CA.
+    ///
+    /// With --pkcs11-token, both CA keys are generated inside that PKCS#11 token (an HSM, a
+    /// cloud KMS, SoftHSM2; ecdsa-p256, ecdsa-p384 or rsa) and never leave it:
+    /// DIR/server-ca.pkcs11 and DIR/client-ca.pkcs11 (RFC 7512 URIs, no secret) replace the key
+    /// files; every signing command logs in with the token's user PIN, read like the
+    /// passphrase, and the token signs.
     Init(InitArgs),
 
     /// Issue a server certificate: CN = the first NAME, every NAME a subject alternative name
