@@ -145,7 +145,7 @@ impl CaSigner {
             let uri = TokenUri::read(&token_path)?;
             let pin = passphrase.ok_or_else(|| Error::NeedPin(token_path.clone()))?;
             let token = Token::open(&uri)?;
-            let session = token.login(pin, false)?;
+            let session = token.signing_session(pin)?;
             let key = TokenKey::find(&token, session, &info.spki_der, &token_path, &cert_path)?;
             return Ok(CaSigner {
                 side,

@@ -18,7 +18,7 @@
 use std::fmt;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -37,6 +37,15 @@ use crate::x509::token_uri::TokenUri;
 /// The PKCS#11 contexts loaded by this process, by the module's real path: a module is
 /// initialised once per process (a second `C_Initialize` is an error).
 static MODULES: OnceLock<Mutex<Vec<(PathBuf, Pkcs11)>>> = OnceLock::new();
+
+/// A logged-in session to sign with.
+type Shared = Arc<Mutex<Session>>;
+
+/// The signing sessions this process has logged in, by module and token serial: a command that
+/// loads a CA many times (`renew`, one batch per certificate) logs in once. PKCS#11 login state
+/// is per process and token anyway: while any session is open, a second `C_Login` is refused as
+/// "already logged in" without looking at the PIN.
+static SESSIONS: OnceLock<Mutex<Vec<(TokenUri, Shared)>>> = OnceLock::new();
 
 fn ck(what: &'static str, token: &str) -> impl FnOnce(CkError) -> Error {
     let token = token.to_string();
@@ -147,6 +156,22 @@ impl Token {
         })
     }
 
+    /// A signing session logged in as the user with `pin`: the one this process already has
+    /// for the token, or a new one.
+    pub(crate) fn signing_session(&self, pin: &Passphrase) -> Result<Shared> {
+        let mut sessions = SESSIONS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let same = |u: &TokenUri| u.module == self.uri.module && u.serial == self.uri.serial;
+        if let Some((_, s)) = sessions.iter().find(|(u, _)| same(u)) {
+            return Ok(s.clone());
+        }
+        let shared = Arc::new(Mutex::new(self.login(pin, false)?));
+        sessions.push((self.uri.clone(), shared.clone()));
+        Ok(shared)
+    }
+
     /// A session logged in as the user with `pin` (read-write to generate keys).
     pub(crate) fn login(&self, pin: &Passphrase, rw: bool) -> Result<Session> {
         let token = &self.uri.token;
@@ -190,7 +215,7 @@ pub(crate) fn check_key_type(key_type: KeyType) -> Result<()> {
 
 /// A private key inside a token, and the session that signs with it. `Debug` shows its label.
 pub(crate) struct TokenKey {
-    session: Mutex<Session>,
+    session: Shared,
     key: ObjectHandle,
     key_type: KeyType,
     /// The public key as rcgen wants it: the EC point, or the DER `RSAPublicKey`.
@@ -267,7 +292,7 @@ impl TokenKey {
             }
         };
         Ok(TokenKey {
-            session: Mutex::new(session),
+            session: Arc::new(Mutex::new(session)),
             key,
             key_type,
             public,
@@ -280,7 +305,7 @@ impl TokenKey {
     /// it signs a challenge that is verified against that public key.
     pub(crate) fn find(
         token: &Token,
-        session: Session,
+        session: Shared,
         spki_der: &[u8],
         reference: &Path,
         cert: &Path,
@@ -296,6 +321,8 @@ impl TokenKey {
             template.push(Attribute::Id(id.clone()));
         }
         let found = session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .find_objects(&template)
             .map_err(ck("finding the key", name))?;
         let no_key = || Error::NoTokenKey {
@@ -313,7 +340,7 @@ impl TokenKey {
         check_key_type(key_type)?;
         let public = spki_public_key(spki_der).ok_or_else(mismatch)?;
         let k = TokenKey {
-            session: Mutex::new(session),
+            session,
             key,
             key_type,
             public,
@@ -339,7 +366,7 @@ impl TokenKey {
 
     /// Removes the private key from the token (an `init` that failed after generating it).
     pub(crate) fn destroy(self) {
-        let session = self.session.into_inner().unwrap_or_else(|p| p.into_inner());
+        let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let _ = session.destroy_object(self.key);
     }
 }
