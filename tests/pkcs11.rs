@@ -558,3 +558,111 @@ fn the_hsm_guide_runs_as_written() {
         assert!(transcript.contains(want), "{want:?} not in:\n{transcript}");
     }
 }
+
+/// The CA private keys are inside the token, sensitive and never extractable: the token refuses
+/// their value. Checked with cryptoki in a child of this test binary (`token_probe`), which needs
+/// `SOFTHSM2_CONF` in its own environment.
+#[test]
+fn the_ca_keys_never_leave_the_token() {
+    let h = Hsm::new();
+    h.init(&["--key-type", "ecdsa-p384"]);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "token_probe",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SOFTHSM2_CONF", &h.conf)
+        .env("PGCA_TOKEN_PROBE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for side in ["server", "client"] {
+        let uri = fs::read_to_string(h.path(&format!("{side}-ca.pkcs11"))).unwrap();
+        let label = uri
+            .split(';')
+            .find_map(|a| a.strip_prefix("object="))
+            .unwrap();
+        assert!(
+            stdout.contains(&format!(
+                "probe: {label} sensitive, never extractable, no value"
+            )),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "run by the_ca_keys_never_leave_the_token, in a child with SOFTHSM2_CONF set"]
+fn token_probe() {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    use cryptoki::session::UserType;
+    assert!(
+        std::env::var_os("PGCA_TOKEN_PROBE").is_some(),
+        "run by another test"
+    );
+    let ctx = Pkcs11::new(MODULE).unwrap();
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = ctx
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|&s| ctx.get_token_info(s).unwrap().label() == "pgca")
+        .unwrap();
+    let session = ctx.open_ro_session(slot).unwrap();
+    session
+        .login(UserType::User, Some(&"1234".to_string().into()))
+        .unwrap();
+    let keys = session
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+        .unwrap();
+    assert_eq!(keys.len(), 2, "two CA keys in the token");
+    for key in keys {
+        let attrs = session
+            .get_attributes(
+                key,
+                &[
+                    AttributeType::Label,
+                    AttributeType::Sensitive,
+                    AttributeType::Extractable,
+                    AttributeType::AlwaysSensitive,
+                    AttributeType::NeverExtractable,
+                    AttributeType::Value,
+                ],
+            )
+            .unwrap();
+        let mut label = String::new();
+        let mut flags = Vec::new();
+        for a in &attrs {
+            match a {
+                Attribute::Label(l) => label = String::from_utf8(l.clone()).unwrap(),
+                Attribute::Sensitive(b) => flags.push(("sensitive", *b)),
+                Attribute::Extractable(b) => flags.push(("extractable", *b)),
+                Attribute::AlwaysSensitive(b) => flags.push(("always sensitive", *b)),
+                Attribute::NeverExtractable(b) => flags.push(("never extractable", *b)),
+                Attribute::Value(_) => panic!("the token gave out the value of {label}"),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            flags,
+            vec![
+                ("sensitive", true),
+                ("extractable", false),
+                ("always sensitive", true),
+                ("never extractable", true)
+            ],
+            "{label}"
+        );
+        println!("probe: {label} sensitive, never extractable, no value");
+    }
+}
