@@ -260,7 +260,7 @@ fn write_cas(
             fs::rename(staging.join(f), root.join(f))
                 .map_err(Error::io("move into place", root.join(f)))?;
         }
-        storage::sync_dir(&root)
+        storage::sync_dir(root)
     })();
     let _ = fs::remove_dir_all(&staging);
     result

@@ -27,8 +27,8 @@ use crate::x509::token_uri::TokenUri;
 /// A CA's signing key: a key file pgca decrypted, or a key inside a PKCS#11 token that only
 /// the token ever holds.
 pub(crate) enum CaKey {
-    /// `DIR/server-ca.key`, in memory.
-    File(PrivateKey),
+    /// `DIR/server-ca.key`, in memory (boxed: a key pair is several times a token handle).
+    File(Box<PrivateKey>),
     /// Named by `DIR/server-ca.pkcs11`, in the token.
     Token(TokenKey),
 }
@@ -170,7 +170,7 @@ impl CaSigner {
         Ok(CaSigner {
             side,
             info,
-            key: CaKey::File(key),
+            key: CaKey::File(Box::new(key)),
             cert_pem,
         })
     }
