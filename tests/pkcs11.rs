@@ -355,9 +355,18 @@ fn key_types_token_uris_and_refusals() {
     assert!(snapshot_diff(&before, &snapshot(&h.env.ca)).is_empty());
     fs::write(&server, s).unwrap();
 
-    // A reference others can read is refused like a CA key file.
+    // A reference others can read is refused like a CA key file, and verify says so.
+    assert_eq!(common::mode(&server), 0o600);
+    assert_eq!(common::mode(&client), 0o600);
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&server, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = h.run_with(None, &["verify"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("the key reference is mode 644: readable by others"),
+        "{text}"
+    );
     let line = h.fails_with(Some(&h.pin), &["issue-server", "db.example.com"]);
     assert!(
         line.starts_with(&format!("pgca: refusing to sign with {}", server.display())),
