@@ -575,24 +575,7 @@ fn the_hsm_guide_runs_as_written() {
 fn the_ca_keys_never_leave_the_token() {
     let h = Hsm::new();
     h.init(&["--key-type", "ecdsa-p384"]);
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "token_probe",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SOFTHSM2_CONF", &h.conf)
-        .env("PGCA_TOKEN_PROBE", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = in_child(&h, "token_probe");
     for side in ["server", "client"] {
         let uri = fs::read_to_string(h.path(&format!("{side}-ca.pkcs11"))).unwrap();
         let label = uri
@@ -608,16 +591,39 @@ fn the_ca_keys_never_leave_the_token() {
     }
 }
 
-#[test]
-#[ignore = "run by the_ca_keys_never_leave_the_token, in a child with SOFTHSM2_CONF set"]
-fn token_probe() {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
-    use cryptoki::session::UserType;
+/// Runs the ignored test `name` of this binary in a child whose environment names `h`'s token;
+/// returns its output, asserting it passed.
+fn in_child(h: &Hsm, name: &str) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SOFTHSM2_CONF", &h.conf)
+        .env("PGCA_TOKEN_PROBE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        std::env::var_os("PGCA_TOKEN_PROBE").is_some(),
-        "run by another test"
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+/// A logged-in read-write session on the token `pgca` of `SOFTHSM2_CONF`, for the helpers run by
+/// [`in_child`]; `None` when run on their own.
+fn child_session() -> Option<cryptoki::session::Session> {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::session::UserType;
+    if std::env::var_os("PGCA_TOKEN_PROBE").is_none() {
+        eprintln!("skipped: another test runs this with its token");
+        return None;
+    }
     let ctx = Pkcs11::new(MODULE).unwrap();
     ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
         .unwrap();
@@ -627,10 +633,20 @@ fn token_probe() {
         .into_iter()
         .find(|&s| ctx.get_token_info(s).unwrap().label() == "pgca")
         .unwrap();
-    let session = ctx.open_ro_session(slot).unwrap();
+    let session = ctx.open_rw_session(slot).unwrap();
     session
         .login(UserType::User, Some(&"1234".to_string().into()))
         .unwrap();
+    Some(session)
+}
+
+#[test]
+#[ignore = "run by the_ca_keys_never_leave_the_token, in a child with SOFTHSM2_CONF set"]
+fn token_probe() {
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    let Some(session) = child_session() else {
+        return;
+    };
     let keys = session
         .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
         .unwrap();
@@ -674,4 +690,60 @@ fn token_probe() {
         );
         println!("probe: {label} sensitive, never extractable, no value");
     }
+}
+
+/// A key the token will not sign with (CKA_SIGN false): the token's own reason reaches the one
+/// line, not rcgen's "remote key error".
+#[test]
+fn the_tokens_reason_for_refusing_to_sign_is_reported() {
+    let h = Hsm::new();
+    h.init(&[]);
+    in_child(&h, "token_make_nosign_key");
+    let reference = h.path("client-ca.pkcs11");
+    let uri = fs::read_to_string(&reference).unwrap();
+    let (path, query) = uri.trim_end().split_once('?').unwrap();
+    let token: Vec<&str> = path
+        .split(';')
+        .filter(|a| a.starts_with("pkcs11:") || a.starts_with("serial="))
+        .collect();
+    fs::write(
+        &reference,
+        format!("{};object=nosign;type=private?{query}\n", token.join(";")),
+    )
+    .unwrap();
+    let before = snapshot(&h.env.ca);
+    let line = h.fails_with(Some(&h.pin), &["issue-client", "alice"]);
+    assert_eq!(
+        line,
+        "pgca: pkcs11 signing failed on token \"pgca\": KeyFunctionNotPermitted"
+    );
+    assert!(snapshot_diff(&before, &snapshot(&h.env.ca)).is_empty());
+}
+
+#[test]
+#[ignore = "run by the_tokens_reason_for_refusing_to_sign_is_reported, with SOFTHSM2_CONF set"]
+fn token_make_nosign_key() {
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::Attribute;
+    let Some(session) = child_session() else {
+        return;
+    };
+    let p256 = vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    let label = Attribute::Label(b"nosign".to_vec());
+    session
+        .generate_key_pair(
+            &Mechanism::EccKeyPairGen,
+            &[
+                Attribute::Token(true),
+                Attribute::EcParams(p256),
+                label.clone(),
+            ],
+            &[
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sign(false),
+                label,
+            ],
+        )
+        .unwrap();
 }

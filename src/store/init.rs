@@ -190,7 +190,8 @@ fn make_in_token(
         let id = crate::model::hex::decode(&cn_id).unwrap_or_default();
         let label = format!("pgca-{}-ca-{cn_id}", side.name());
         let key = TokenKey::generate(token, session, opts.key_type, &label, &id)?;
-        let signed = ca::create_signed(side, &opts.org, &key, &cn_id, span);
+        let signed = ca::create_signed(side, &opts.org, &key, &cn_id, span)
+            .map_err(|e| key.take_failure().unwrap_or(e));
         generated.push(key);
         let (cert_pem, serial) = signed?;
         let mut uri = token.uri.clone();

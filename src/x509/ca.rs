@@ -181,6 +181,15 @@ impl CaSigner {
             .map_err(Error::rcgen("reading the CA certificate"))
     }
 
+    /// A signing error, with the token's own reason when the token refused to sign (rcgen's
+    /// error says only "remote key error").
+    pub(crate) fn explain(&self, e: Error) -> Error {
+        match &self.key {
+            CaKey::Token(k) => k.take_failure().unwrap_or(e),
+            CaKey::File(_) => e,
+        }
+    }
+
     /// Refuses to sign when the CA has expired, or when a certificate ending at `not_after` would
     /// outlive it (never truncated silently).
     pub(crate) fn check_can_sign_until(

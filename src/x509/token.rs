@@ -221,6 +221,10 @@ pub(crate) struct TokenKey {
     /// The public key as rcgen wants it: the EC point, or the DER `RSAPublicKey`.
     public: Vec<u8>,
     label: String,
+    /// The token's label, for messages.
+    token: String,
+    /// Why the token last refused to sign: rcgen's error says only "remote key error".
+    failure: Mutex<Option<CkError>>,
 }
 
 impl fmt::Debug for TokenKey {
@@ -297,6 +301,8 @@ impl TokenKey {
             key_type,
             public,
             label: label.to_string(),
+            token: name.clone(),
+            failure: Mutex::new(None),
         })
     }
 
@@ -345,13 +351,17 @@ impl TokenKey {
             key_type,
             public,
             label,
+            token: name.clone(),
+            failure: Mutex::new(None),
         };
         let challenge = crate::model::hex::random(16);
-        let signature = k.sign(challenge.as_bytes()).map_err(|e| Error::Pkcs11 {
-            what: "signing",
-            token: name.clone(),
-            code: e.to_string(),
-            source: Box::new(e),
+        let signature = k.sign(challenge.as_bytes()).map_err(|e| {
+            k.take_failure().unwrap_or_else(|| Error::Pkcs11 {
+                what: "signing",
+                token: name.clone(),
+                code: e.to_string(),
+                source: Box::new(e),
+            })
         })?;
         let alg: &dyn ring::signature::VerificationAlgorithm = match key_type {
             KeyType::EcdsaP256 => &ring::signature::ECDSA_P256_SHA256_ASN1,
@@ -362,6 +372,17 @@ impl TokenKey {
             .verify(challenge.as_bytes(), &signature)
             .map_err(|_| mismatch())?;
         Ok(k)
+    }
+
+    /// Why the token refused to sign the last time it did, as pgca's error; `None` if it has
+    /// not refused.
+    pub(crate) fn take_failure(&self) -> Option<Error> {
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        Some(ck("signing", &self.token)(failure))
     }
 
     /// Removes the private key from the token (an `init` that failed after generating it).
@@ -479,6 +500,10 @@ impl PublicKeyData for TokenKey {
 
 impl SigningKey for TokenKey {
     fn sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, rcgen::Error> {
+        let failed = |e: CkError| {
+            *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            rcgen::Error::RemoteKeyError
+        };
         let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         match self.key_type {
             KeyType::EcdsaP256 | KeyType::EcdsaP384 => {
@@ -490,7 +515,7 @@ impl SigningKey for TokenKey {
                 let digest = ring::digest::digest(alg, msg);
                 let raw = session
                     .sign(&Mechanism::Ecdsa, self.key, digest.as_ref())
-                    .map_err(|_| rcgen::Error::RemoteKeyError)?;
+                    .map_err(failed)?;
                 if raw.is_empty() || raw.len() % 2 != 0 {
                     return Err(rcgen::Error::RemoteKeyError);
                 }
@@ -498,7 +523,7 @@ impl SigningKey for TokenKey {
             }
             _ => session
                 .sign(&Mechanism::Sha256RsaPkcs, self.key, msg)
-                .map_err(|_| rcgen::Error::RemoteKeyError),
+                .map_err(failed),
         }
     }
 }
