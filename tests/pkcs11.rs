@@ -747,3 +747,55 @@ fn token_make_nosign_key() {
         )
         .unwrap();
 }
+
+/// `init` into a directory `nobody` can change is refused before any key is generated: the
+/// token holds no private key afterwards, and nothing is created.
+#[test]
+fn init_under_a_directory_another_user_controls_generates_no_key() {
+    if !pg::is_root() {
+        eprintln!("skipped: runs as root (needs a second user)");
+        return;
+    }
+    let h = Hsm::new();
+    let theirs = tempfile::Builder::new()
+        .prefix("pgca-theirs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let chown = Command::new("chown")
+        .args(["nobody", p(theirs.path())])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let target = theirs.path().join("ca");
+    let out = Command::new(common::pgca_bin())
+        .arg("--dir")
+        .arg(&target)
+        .args(["init", "--pkcs11-token", "pgca", "--pkcs11-module", MODULE])
+        .env("SOFTHSM2_CONF", &h.conf)
+        .env("PGCA_PASSPHRASE_FILE", &h.pin)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_line(&out.stderr);
+    assert!(
+        line.starts_with(&format!("pgca: refusing {}", theirs.path().display())),
+        "{line}"
+    );
+    assert!(!target.exists());
+    let stdout = in_child(&h, "token_count_keys");
+    assert!(stdout.contains("private keys: 0"), "{stdout}");
+}
+
+#[test]
+#[ignore = "run by init_under_a_directory_another_user_controls_generates_no_key"]
+fn token_count_keys() {
+    use cryptoki::object::{Attribute, ObjectClass};
+    let Some(session) = child_session() else {
+        return;
+    };
+    let keys = session
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+        .unwrap();
+    println!("private keys: {}", keys.len());
+}
