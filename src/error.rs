@@ -538,8 +538,11 @@ pub enum Error {
     TokenKeyType(&'static str),
 
     /// A CA key is held in a token and no PIN was given.
-    #[error("{} names a CA key in a pkcs11 token: no PIN given", .0.display())]
-    NeedPin(PathBuf),
+    #[error("no PIN given for pkcs11 token \"{token}\"")]
+    NeedPin {
+        /// The token's label.
+        token: String,
+    },
 
     /// A CA key held in a token has no passphrase of pgca's to change.
     #[error("{} names a CA key in a pkcs11 token: its PIN belongs to the token", .0.display())]

@@ -254,8 +254,7 @@ fn a_wrong_or_missing_pin_is_one_line_and_writes_nothing() {
         );
         let line = h.fails_with(None, args);
         assert!(
-            line.contains("server-ca.pkcs11 names a CA key in a pkcs11 token: no PIN given")
-                || line.contains("client-ca.pkcs11 names a CA key in a pkcs11 token: no PIN given"),
+            line.starts_with("pgca: no PIN given for pkcs11 token \"pgca\": "),
             "{args:?}: {line}"
         );
         assert!(line.contains("--passphrase-file"), "{line}");

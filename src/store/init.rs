@@ -64,10 +64,9 @@ impl CaDir {
         let token = match &opts.token {
             Some(uri) => {
                 crate::x509::token::check_key_type(opts.key_type)?;
-                let pin = opts
-                    .passphrase
-                    .as_ref()
-                    .ok_or_else(|| Error::NeedPin(root.join(Side::Server.ca_token_file())))?;
+                let pin = opts.passphrase.as_ref().ok_or_else(|| Error::NeedPin {
+                    token: uri.token.clone(),
+                })?;
                 let token = Token::open(uri)?;
                 let session = token.login(pin, true)?;
                 Some((token, session))

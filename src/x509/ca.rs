@@ -143,7 +143,9 @@ impl CaSigner {
                 });
             }
             let uri = TokenUri::read(&token_path)?;
-            let pin = passphrase.ok_or_else(|| Error::NeedPin(token_path.clone()))?;
+            let pin = passphrase.ok_or_else(|| Error::NeedPin {
+                token: uri.token.clone(),
+            })?;
             let token = Token::open(&uri)?;
             let session = token.signing_session(pin)?;
             let key = TokenKey::find(&token, session, &info.spki_der, &token_path, &cert_path)?;

@@ -101,8 +101,13 @@ fn module(path: &Path, token: &str) -> Result<Pkcs11> {
         return Err(refuse("writable by group or others"));
     }
     // Loaded through the file just checked, not by its name again.
-    let ctx = Pkcs11::new(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(ck("loading the module", token))?;
+    let through = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let ctx = Pkcs11::new(&through).map_err(|e| Error::Pkcs11 {
+        what: "loading the module",
+        token: token.to_string(),
+        code: e.to_string().replace(&through, &real.display().to_string()),
+        source: Box::new(e),
+    })?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(ck("initialising the module", token)(e)),

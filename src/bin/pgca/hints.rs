@@ -68,7 +68,7 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::NeedPassphrase(_) => "give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE \
              (standard input is not a terminal to ask on)"
             .into(),
-        Error::NeedPin(_) => "give the token's user PIN with --passphrase-file FILE or set \
+        Error::NeedPin { .. } => "give the token's user PIN with --passphrase-file FILE or set \
              PGCA_PASSPHRASE_FILE (standard input is not a terminal to ask on)"
             .into(),
         Error::KeyInToken(_) => {

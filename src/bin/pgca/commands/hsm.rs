@@ -33,11 +33,13 @@ pub fn token(a: &Pkcs11Args) -> Result<Option<TokenUri>> {
 }
 
 /// The token's user PIN: `--passphrase-file`, `$PGCA_PASSPHRASE_FILE`, `$PGCA_PASSPHRASE` or a
-/// prompt that does not echo. `reference` is named when there is none.
-pub fn pin(ctx: &Context, token: &str, reference: std::path::PathBuf) -> Result<Passphrase> {
+/// prompt that does not echo.
+pub fn pin(ctx: &Context, token: &str) -> Result<Passphrase> {
     ctx.sources
         .get(&format!("user PIN for pkcs11 token \"{token}\""), false)?
-        .ok_or(Error::NeedPin(reference))
+        .ok_or_else(|| Error::NeedPin {
+            token: token.to_string(),
+        })
 }
 
 /// Whether the key `encrypted_key_among` named is a token's reference (`*-ca.pkcs11`).

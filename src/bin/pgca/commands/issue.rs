@@ -28,8 +28,7 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
     opts.server_hosts = hosts.clone();
     opts.server_validity = validity;
     if let Some(uri) = super::hsm::token(&a.pkcs11)? {
-        let reference = dir.join(Side::Server.ca_token_file());
-        opts.passphrase = Some(super::hsm::pin(ctx, &uri.token, reference)?);
+        opts.passphrase = Some(super::hsm::pin(ctx, &uri.token)?);
         opts.token = Some(uri);
     } else if !a.no_passphrase {
         let p = ctx

@@ -68,7 +68,7 @@ impl Context {
             None => Ok(ca),
             Some(reference) if hsm::is_reference(&reference) => {
                 let token = pgca::x509::token_uri::TokenUri::read(&reference)?.token;
-                Ok(ca.with_passphrase(hsm::pin(self, &token, reference)?))
+                Ok(ca.with_passphrase(hsm::pin(self, &token)?))
             }
             Some(key) => match self.sources.get("passphrase for the CA keys", false)? {
                 Some(p) => Ok(ca.with_passphrase(p)),
