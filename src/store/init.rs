@@ -137,7 +137,7 @@ impl CaDir {
 }
 
 /// One CA as made: the name of its key's file and that file's text (a key PEM, or the URI
-/// naming the key in its token), its certificate, serial and validity.
+/// naming the key in its token), its certificate and serial.
 struct Made {
     side: Side,
     key_name: &'static str,
