@@ -269,3 +269,37 @@ echo "| $PROBES servers on loopback (pgca: one call, median of 5; openssl: a loo
 echo
 echo "pgca also checks each chain against the server CA, the host name by libpq's rules and the"
 echo "served serial against the inventory; the openssl pipeline only fetches the certificate."
+# --- CA keys in a PKCS#11 token (SoftHSM2) ------------------------------------------------------
+# HSM_N client certificates (default 1000) in one call, every signature made by the token: one
+# session and login for the whole batch. Skipped when SoftHSM2 is not installed.
+HSM_N=${HSM_N:-1000}
+module=/usr/lib/softhsm/libsofthsm2.so
+if [ -e "$module" ] && command -v softhsm2-util >/dev/null 2>&1; then
+  mkdir -p "$work/softhsm/tokens"
+  export SOFTHSM2_CONF="$work/softhsm/softhsm2.conf"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$work/softhsm/tokens" > "$SOFTHSM2_CONF"
+  softhsm2-util --init-token --free --label pgca-bench --pin 1234 --so-pin 5678 >/dev/null
+  echo 1234 > "$work/softhsm/pin"
+  hdir="$work/hsm"
+  t0=$(now)
+  PGCA_PASSPHRASE_FILE="$work/softhsm/pin" "$pgca" --dir "$hdir" init \
+    --pkcs11-token pgca-bench --pkcs11-module "$module" >/dev/null
+  t1=$(now)
+  hsm_init=$(secs "$t0" "$t1")
+  mapfile -t hroles < <(seq -f 'h%g' 1 "$HSM_N")
+  sync
+  t0=$(now)
+  PGCA_PASSPHRASE_FILE="$work/softhsm/pin" "$pgca" --dir "$hdir" issue-client --quiet "${hroles[@]}"
+  t1=$(now)
+  hsm_issue=$(secs "$t0" "$t1")
+  [ "$(find "$hdir/clients" -maxdepth 1 -name '*.crt' | wc -l)" -eq "$HSM_N" ] || { echo "bench: the token issued the wrong number" >&2; exit 1; }
+  t0=$(now); for i in 1 2 3 4 5; do PGCA_PASSPHRASE_FILE="$work/softhsm/pin" "$pgca" --dir "$hdir" issue-client --quiet "one$i"; done; t1=$(now)
+  hsm_one=$(awk -v s="$(secs "$t0" "$t1")" 'BEGIN { printf "%.3f", s / 5 }')
+  echo
+  echo "| CA keys in a SoftHSM2 token (PKCS#11, ecdsa-p256) | time |"
+  echo "|---|---|"
+  echo "| init: both CA keys generated in the token | ${hsm_init} s |"
+  echo "| issue $HSM_N client certificates, one call, signed by the token | ${hsm_issue} s |"
+  echo "| issue-client, one certificate (module load, login, challenge signature) | ${hsm_one} s |"
+fi

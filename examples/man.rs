@@ -10,9 +10,14 @@ use std::path::{Path, PathBuf};
 
 use clap_mangen::Man;
 
+// Through a directory module, so that args.rs's own submodules (`mod hsm;` → args/hsm.rs)
+// resolve as they do in the binary.
 #[allow(dead_code)]
-#[path = "../src/bin/pgca/args.rs"]
-mod args;
+#[path = "../src/bin/pgca"]
+mod bin {
+    pub mod args;
+}
+use bin::args;
 
 fn main() -> std::io::Result<()> {
     let dir = std::env::args_os()

@@ -22,6 +22,8 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # tests/jdbc.rs (and conninfo's JDBC URL) run pgjdbc on Debian's Java.
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ -e /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+# tests/pkcs11.rs keeps the CA keys in a SoftHSM2 token (softhsm2-util and its PKCS#11 module).
+[ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 
 # tests/conninfo.rs runs the node-postgres config pgca prints with node and node-postgres (npm).
 command -v node >/dev/null 2>&1 || missing+=(nodejs)

@@ -558,6 +558,79 @@ pub enum Error {
         /// Why it does not fit.
         reason: String,
     },
+    /// A `pkcs11:` URI (a token reference) that pgca cannot use.
+    #[error("invalid pkcs11 uri {}: {reason}", shown(&Some(input.clone())))]
+    BadPkcs11Uri {
+        /// The URI as given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A PKCS#11 module pgca will not load: another user could have changed it.
+    #[error("refusing pkcs11 module {}: {reason}", path.display())]
+    UntrustedModule {
+        /// The module as named.
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// A call into a PKCS#11 module failed.
+    #[error("pkcs11 {what} failed on token \"{token}\": {code}")]
+    Pkcs11 {
+        /// What was being done, e.g. `generating the key pair`.
+        what: &'static str,
+        /// The token's label.
+        token: String,
+        /// The module's return code (`CKR_…` name) or the loader's message.
+        code: String,
+        /// The cryptoki error, kept as the cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+
+    /// Logging in to a token failed: a wrong or locked PIN. Nothing was signed or written.
+    #[error("pkcs11 login to token \"{token}\" failed: {reason}")]
+    Pkcs11Login {
+        /// The token's label.
+        token: String,
+        /// Why, e.g. `wrong PIN`.
+        reason: &'static str,
+    },
+
+    /// No initialised token with this label (and serial) in the module.
+    #[error("no pkcs11 token labelled \"{token}\" in module {}", module.display())]
+    NoToken {
+        /// The module.
+        module: PathBuf,
+        /// The label looked for.
+        token: String,
+    },
+
+    /// The private key a token reference names is not in the token (or is not unique there).
+    #[error("the key {} names is not in token \"{token}\"", path.display())]
+    NoTokenKey {
+        /// The reference file (`DIR/server-ca.pkcs11`).
+        path: PathBuf,
+        /// The token's label.
+        token: String,
+    },
+
+    /// A key type pgca does not keep in a token.
+    #[error("{0} CA keys cannot be kept in a pkcs11 token (ecdsa-p256, ecdsa-p384 and rsa can)")]
+    TokenKeyType(&'static str),
+
+    /// A CA key is held in a token and no PIN was given.
+    #[error("no PIN given for pkcs11 token \"{token}\"")]
+    NeedPin {
+        /// The token's label.
+        token: String,
+    },
+
+    /// A CA key held in a token has no passphrase of pgca's to change.
+    #[error("{} names a CA key in a pkcs11 token: its PIN belongs to the token", .0.display())]
+    KeyInToken(PathBuf),
 }
 
 impl Error {

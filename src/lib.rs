@@ -75,3 +75,4 @@ pub use storage::{DIR_MODE, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};
 pub use store::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, Progress, default_dir};
 pub use x509::inspect::{CertInfo, CrlInfo};
 pub use x509::keys::{KeyType, PrivateKey};
+pub use x509::token_uri::TokenUri;

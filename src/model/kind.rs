@@ -83,6 +83,15 @@ impl Side {
         }
     }
 
+    /// The file naming this CA's key when it is held in a PKCS#11 token (`server-ca.pkcs11`),
+    /// in place of the key file.
+    pub fn ca_token_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.pkcs11",
+            Side::Client => "client-ca.pkcs11",
+        }
+    }
+
     /// The directory of the certificates this CA signs: `servers` or `clients`.
     pub fn leaf_dir(self) -> &'static str {
         match self {

@@ -239,7 +239,7 @@ impl CaDir {
         };
         let crl = params
             .signed_by(&issuer)
-            .map_err(Error::rcgen("signing the CRL"))?;
+            .map_err(|e| ca.explain(Error::rcgen("signing the CRL")(e)))?;
         let pem = crl.pem().map_err(Error::rcgen("encoding the CRL"))?;
         storage::replace_file(
             &self.crl_path(side),

@@ -138,13 +138,17 @@ impl CaDir {
                     "cannot read or parse the CA certificate",
                 ),
             }
-            self.check_key(
-                &mut found,
-                &key_path,
-                info.as_ref(),
-                self.passphrase(),
-                KeyRule::Private,
-            );
+            if self.ca_key_in_token(side) {
+                self.check_token_key(&mut found, side);
+            } else {
+                self.check_key(
+                    &mut found,
+                    &key_path,
+                    info.as_ref(),
+                    self.passphrase(),
+                    KeyRule::Private,
+                );
+            }
             cas.push(info);
             ca_ders.push(der);
         }
@@ -378,6 +382,34 @@ impl CaDir {
     }
 
     /// A key file: present, safe mode, and (when readable) the key of `cert`.
+    /// A CA key held in a PKCS#11 token: its reference file is private like a key; with the
+    /// PIN given, the token is logged in to and the key proven to match its certificate (a
+    /// challenge signed in the token, verified against the certificate). Without a PIN, only
+    /// the file is checked: verify never prompts.
+    fn check_token_key(&self, found: &mut Found, side: Side) {
+        let path = self.root().join(side.ca_token_file());
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.mode() & 0o077 != 0 => found.add(
+                Status::Critical,
+                &path,
+                format!(
+                    "the key reference is mode {:o}: readable by others",
+                    m.mode() & 0o777
+                ),
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                found.add(Status::Critical, &path, format!("cannot be read: {e}"));
+                return;
+            }
+        }
+        if self.passphrase().is_some()
+            && let Err(e) = crate::x509::ca::CaSigner::load(self.root(), side, self.passphrase())
+        {
+            found.add(Status::Critical, &path, e.to_string());
+        }
+    }
+
     fn check_key(
         &self,
         found: &mut Found,

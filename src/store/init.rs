@@ -12,6 +12,7 @@ use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Wait
 use crate::store::layout::{CaDir, INIT_STAGING, LOCK_FILE};
 use crate::store::options::{BACKDATE_SECONDS, InitOptions, IssueOptions, IssuedCert};
 use crate::x509::ca::{self};
+use crate::x509::token::{Token, TokenKey};
 
 impl CaDir {
     /// Creates both CAs in `root` (created with mode 0700 if missing; an existing directory must
@@ -58,6 +59,21 @@ impl CaDir {
         let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
         let not_after = now + opts.ca_validity.duration();
 
+        // A token is found and logged in to before anything is created: a wrong PIN, or a
+        // token that is not there, leaves no directory behind.
+        let token = match &opts.token {
+            Some(uri) => {
+                crate::x509::token::check_key_type(opts.key_type)?;
+                let pin = opts.passphrase.as_ref().ok_or_else(|| Error::NeedPin {
+                    token: uri.token.clone(),
+                })?;
+                let token = Token::open(uri)?;
+                let session = token.login(pin, true)?;
+                Some((token, session))
+            }
+            None => None,
+        };
+
         // The directory, and any missing parent, are made by a walk that refuses every directory
         // on the way another user could change (a directory pre-created by someone else could
         // later have its CA certificate swapped). Parents are 0755, the CA directory 0700.
@@ -86,70 +102,31 @@ impl CaDir {
         check_no_ca(&root)?; // another `init` may have won the race for the lock
         remove_stale_staging(&root)?;
 
-        // Two keys, two cores: an RSA-4096 init, or the two key derivations of encrypted keys,
-        // take the time of one.
-        let make = |side| -> Result<(ca::NewCa, zeroize::Zeroizing<String>)> {
-            let new = ca::create(side, &opts.org, opts.key_type, not_before, not_after)?;
-            let pem = match &opts.passphrase {
-                Some(p) => new.key.to_encrypted_pem(p)?,
-                None => new.key.to_pem(),
-            };
-            Ok((new, pem))
+        // Each CA: the name of its key's file, that file's text (a key PEM, or the token URI
+        // naming the key), its certificate and serial.
+        let mut generated = Vec::new();
+        let made = match token {
+            Some((token, first)) => {
+                let pin = opts.passphrase.as_ref().expect("checked with the token");
+                let made = make_in_token(
+                    &token,
+                    [first, token.login(pin, true)?],
+                    opts,
+                    (not_before, not_after),
+                    &mut generated,
+                );
+                if made.is_err() {
+                    generated.drain(..).for_each(TokenKey::destroy);
+                }
+                made?
+            }
+            None => make_files(opts, (not_before, not_after))?,
         };
-        let (server, client) = std::thread::scope(|s| {
-            let server = s.spawn(|| make(Side::Server));
-            let client = make(Side::Client);
-            (server.join().expect("CA generation does not panic"), client)
-        });
-        let (server, client) = (server?, client?);
 
-        let staging = storage::temp_path(&root.join(INIT_STAGING));
-        DirBuilder::new()
-            .mode(DIR_MODE)
-            .create(&staging)
-            .map_err(Error::io("create directory", &staging))?;
-        let result = (|| {
-            let mut events = Vec::new();
-            let mut files = Vec::new();
-            for (side, (new, key_pem)) in [(Side::Server, &server), (Side::Client, &client)] {
-                let (cert_name, key_name) = (side.ca_cert_file(), side.ca_key_file());
-                storage::create_file(
-                    &staging.join(key_name),
-                    key_pem.as_bytes(),
-                    KEY_MODE,
-                    "write CA key",
-                )?;
-                storage::create_file(
-                    &staging.join(cert_name),
-                    new.cert_pem.as_bytes(),
-                    PUBLIC_MODE,
-                    "write CA certificate",
-                )?;
-                files.push(key_name);
-                files.push(cert_name);
-                events.push(Event::Issued(Issued::new(
-                    new.serial.clone(),
-                    side.ca_kind(),
-                    side.ca_kind().name().to_string(),
-                    Vec::new(),
-                    opts.key_type,
-                    (new.not_before, new.not_after),
-                    now,
-                    (cert_name.to_string(), key_name.to_string()),
-                )));
-            }
-            inventory::log::create(&staging.join(inventory::log::INVENTORY_FILE), &events)?;
-            files.push(inventory::log::INVENTORY_FILE);
-            for side in Side::BOTH {
-                storage::ensure_private_dir(&root.join(side.leaf_dir()))?;
-            }
-            for f in files {
-                fs::rename(staging.join(f), root.join(f))
-                    .map_err(Error::io("move into place", root.join(f)))?;
-            }
-            storage::sync_dir(&root)
-        })();
-        let _ = fs::remove_dir_all(&staging);
+        let result = write_cas(&root, &made, opts, (not_before, not_after), now);
+        if result.is_err() {
+            generated.into_iter().for_each(TokenKey::destroy);
+        }
         result?;
         Ok(CaDir {
             root,
@@ -159,13 +136,147 @@ impl CaDir {
     }
 }
 
+/// One CA as made: the name of its key's file and that file's text (a key PEM, or the URI
+/// naming the key in its token), its certificate and serial.
+struct Made {
+    side: Side,
+    key_name: &'static str,
+    key_text: zeroize::Zeroizing<String>,
+    cert_pem: String,
+    serial: crate::model::serial::Serial,
+}
+
+/// Two key files, two cores: an RSA-4096 init, or the two key derivations of encrypted keys,
+/// take the time of one.
+fn make_files(opts: &InitOptions, (not_before, not_after): Span) -> Result<Vec<Made>> {
+    let make = |side| -> Result<Made> {
+        let new = ca::create(side, &opts.org, opts.key_type, not_before, not_after)?;
+        let key_text = match &opts.passphrase {
+            Some(p) => new.key.to_encrypted_pem(p)?,
+            None => new.key.to_pem(),
+        };
+        Ok(Made {
+            side,
+            key_name: side.ca_key_file(),
+            key_text,
+            cert_pem: new.cert_pem,
+            serial: new.serial,
+        })
+    };
+    let (server, client) = std::thread::scope(|s| {
+        let server = s.spawn(|| make(Side::Server));
+        let client = make(Side::Client);
+        (server.join().expect("CA generation does not panic"), client)
+    });
+    Ok(vec![server?, client?])
+}
+
+type Span = (time::OffsetDateTime, time::OffsetDateTime);
+
+/// Both key pairs generated inside the token (one session each), the certificates signed by
+/// the token; each key labelled `pgca-server-ca-<id>` with CKA_ID `<id>`, the random id in the
+/// CA's CN. The keys made are pushed to `generated`, for the caller to remove on failure.
+fn make_in_token(
+    token: &Token,
+    sessions: [cryptoki::session::Session; 2],
+    opts: &InitOptions,
+    span: Span,
+    generated: &mut Vec<TokenKey>,
+) -> Result<Vec<Made>> {
+    let mut made = Vec::new();
+    for (side, session) in Side::BOTH.into_iter().zip(sessions) {
+        let cn_id = crate::model::hex::random(4);
+        let id = crate::model::hex::decode(&cn_id).unwrap_or_default();
+        let label = format!("pgca-{}-ca-{cn_id}", side.name());
+        let key = TokenKey::generate(token, session, opts.key_type, &label, &id)?;
+        let signed = ca::create_signed(side, &opts.org, &key, &cn_id, span)
+            .map_err(|e| key.take_failure().unwrap_or(e));
+        generated.push(key);
+        let (cert_pem, serial) = signed?;
+        let mut uri = token.uri.clone();
+        uri.object = Some(label);
+        uri.id = Some(id);
+        made.push(Made {
+            side,
+            key_name: side.ca_token_file(),
+            key_text: zeroize::Zeroizing::new(format!("{uri}\n")),
+            cert_pem,
+            serial,
+        });
+    }
+    Ok(made)
+}
+
+/// The four CA files and the inventory, written to a staging directory and renamed into place,
+/// the inventory last.
+fn write_cas(
+    root: &Path,
+    made: &[Made],
+    opts: &InitOptions,
+    span: Span,
+    now: time::OffsetDateTime,
+) -> Result<()> {
+    let staging = storage::temp_path(&root.join(INIT_STAGING));
+    DirBuilder::new()
+        .mode(DIR_MODE)
+        .create(&staging)
+        .map_err(Error::io("create directory", &staging))?;
+    let result = (|| {
+        let mut events = Vec::new();
+        let mut files = Vec::new();
+        for m in made {
+            let (side, cert_name, key_name) = (m.side, m.side.ca_cert_file(), m.key_name);
+            storage::create_file(
+                &staging.join(key_name),
+                m.key_text.as_bytes(),
+                KEY_MODE,
+                "write CA key",
+            )?;
+            storage::create_file(
+                &staging.join(cert_name),
+                m.cert_pem.as_bytes(),
+                PUBLIC_MODE,
+                "write CA certificate",
+            )?;
+            files.push(key_name);
+            files.push(cert_name);
+            events.push(Event::Issued(Issued::new(
+                m.serial.clone(),
+                side.ca_kind(),
+                side.ca_kind().name().to_string(),
+                Vec::new(),
+                opts.key_type,
+                span,
+                now,
+                (cert_name.to_string(), key_name.to_string()),
+            )));
+        }
+        inventory::log::create(&staging.join(inventory::log::INVENTORY_FILE), &events)?;
+        files.push(inventory::log::INVENTORY_FILE);
+        for side in Side::BOTH {
+            storage::ensure_private_dir(&root.join(side.leaf_dir()))?;
+        }
+        for f in files {
+            fs::rename(staging.join(f), root.join(f))
+                .map_err(Error::io("move into place", root.join(f)))?;
+        }
+        storage::sync_dir(root)
+    })();
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
 /// Refuses a directory that already holds a CA, or pieces of one.
 fn check_no_ca(root: &Path) -> Result<()> {
     if inventory::log::path_in(root).exists() {
         return Err(Error::CaExists(root.to_path_buf()));
     }
     for side in Side::BOTH {
-        for f in [side.ca_cert_file(), side.ca_key_file()] {
+        for f in [
+            side.ca_cert_file(),
+            side.ca_key_file(),
+            side.ca_token_file(),
+        ] {
             if root.join(f).exists() {
                 return Err(Error::PartialCa {
                     dir: root.to_path_buf(),

@@ -308,7 +308,8 @@ impl CaDir {
                 serial,
                 not_after,
             })
-        })?;
+        })
+        .map_err(|e| ca.explain(e))?;
 
         self.begin_pending()?;
         let archive = self.archive_dir(kind);

@@ -70,7 +70,11 @@ impl CaDir {
             .map_err(Error::io("open CA directory", &root))?;
         if !has_inventory {
             for side in Side::BOTH {
-                for f in [side.ca_cert_file(), side.ca_key_file()] {
+                for f in [
+                    side.ca_cert_file(),
+                    side.ca_key_file(),
+                    side.ca_token_file(),
+                ] {
                     if root.join(f).exists() {
                         return Err(Error::PartialCa {
                             dir: root.clone(),
@@ -100,7 +104,8 @@ impl CaDir {
         self
     }
 
-    /// The same directory, decrypting its CA keys with `passphrase` when they are encrypted.
+    /// The same directory, decrypting its CA keys with `passphrase` when they are encrypted, or
+    /// logging in to the PKCS#11 token that holds them with it as the user PIN.
     pub fn with_passphrase(mut self, passphrase: crate::model::passphrase::Passphrase) -> CaDir {
         self.passphrase = Some(passphrase);
         self
@@ -120,9 +125,13 @@ impl CaDir {
     ) -> Result<()> {
         let _lock = self.write_lock()?;
         let signer = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
+        let key = signer
+            .key
+            .file()
+            .ok_or_else(|| Error::KeyInToken(self.root.join(side.ca_token_file())))?;
         let pem = match new {
-            Some(p) => signer.key.to_encrypted_pem(p)?,
-            None => signer.key.to_pem(),
+            Some(p) => key.to_encrypted_pem(p)?,
+            None => key.to_pem(),
         };
         storage::replace_file(
             &self.root.join(side.ca_key_file()),
@@ -132,21 +141,44 @@ impl CaDir {
         )
     }
 
-    /// The first of these CAs' keys that is stored encrypted, if any: an operation that signs with
-    /// them needs [`CaDir::with_passphrase`] first. Issuing server certificates signs with the
+    /// Whether a CA's key is held in a PKCS#11 token: `DIR/server-ca.pkcs11` names it, and
+    /// there is no key file.
+    pub fn ca_key_in_token(&self, side: Side) -> bool {
+        self.root
+            .join(side.ca_token_file())
+            .symlink_metadata()
+            .is_ok()
+    }
+
+    /// Where a CA's key is: the key file, or the file naming it in a PKCS#11 token.
+    pub fn ca_key_path(&self, side: Side) -> PathBuf {
+        if self.ca_key_in_token(side) {
+            self.root.join(side.ca_token_file())
+        } else {
+            self.root.join(side.ca_key_file())
+        }
+    }
+
+    /// The first of these CAs' keys that is stored encrypted or in a token, if any: an
+    /// operation that signs with them needs [`CaDir::with_passphrase`] first (for a token, the
+    /// passphrase is the token's user PIN). Issuing server certificates signs with the
     /// server CA, client certificates with the client CA; revoking, CRLs and renewal may sign
     /// with both.
     pub fn encrypted_key_among(&self, sides: &[Side]) -> Result<Option<PathBuf>> {
         for &side in sides {
             if self.ca_key_encrypted(side)? {
-                return Ok(Some(self.root.join(side.ca_key_file())));
+                return Ok(Some(self.ca_key_path(side)));
             }
         }
         Ok(None)
     }
 
-    /// Whether a CA key is stored encrypted (so signing with it needs the passphrase).
+    /// Whether a CA key is stored encrypted (so signing with it needs the passphrase), or held
+    /// in a PKCS#11 token (so signing with it needs the token's PIN, given the same way).
     pub fn ca_key_encrypted(&self, side: Side) -> Result<bool> {
+        if self.ca_key_in_token(side) {
+            return Ok(true);
+        }
         let path = self.root.join(side.ca_key_file());
         let pem = zeroize::Zeroizing::new(storage::read(&path, "read CA key")?);
         Ok(crate::x509::keys::is_encrypted_pem(

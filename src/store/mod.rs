@@ -4,6 +4,7 @@
 //! DIR/                              0700
 //!   server-ca.crt  server-ca.key    the server CA (key 0600)
 //!   client-ca.crt  client-ca.key    the client CA (key 0600)
+//!   server-ca.pkcs11 client-ca.pkcs11  instead of the keys, when they are in a PKCS#11 token (0600)
 //!   inventory.jsonl                 append-only log of everything issued (see inventory.rs)
 //!   .lock                           flock: one writer at a time
 //!   servers/  clients/              0700, one set of entries per name:

@@ -36,8 +36,12 @@ pub struct InitOptions {
     /// The time to issue at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
     /// Encrypt both CA keys with this passphrase (the command line always asks for one unless
-    /// given `--no-passphrase`); `None` writes them unencrypted.
+    /// given `--no-passphrase`); `None` writes them unencrypted. With [`InitOptions::token`],
+    /// the token's user PIN.
     pub passphrase: Option<crate::model::passphrase::Passphrase>,
+    /// Generate both CA keys inside this PKCS#11 token (its `module-path` must be set) instead
+    /// of writing key files: `DIR/server-ca.pkcs11` and `DIR/client-ca.pkcs11` name them.
+    pub token: Option<crate::x509::token_uri::TokenUri>,
     /// Also issue a server certificate for these names (none: no server certificate).
     pub server_hosts: Vec<HostName>,
     /// The server certificate's lifetime; it must not outlive the CAs.
@@ -52,6 +56,7 @@ impl Default for InitOptions {
             ca_validity: DEFAULT_CA_VALIDITY,
             now: None,
             passphrase: None,
+            token: None,
             server_hosts: Vec::new(),
             server_validity: DEFAULT_LEAF_VALIDITY,
         }

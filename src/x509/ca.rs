@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyUsagePurpose,
+    PublicKeyData, SignatureAlgorithm, SigningKey,
 };
 use time::OffsetDateTime;
 
@@ -21,6 +21,52 @@ use crate::model::serial::Serial;
 use crate::storage;
 use crate::x509::inspect::CertInfo;
 use crate::x509::keys::{KeyType, PrivateKey};
+use crate::x509::token::{Token, TokenKey};
+use crate::x509::token_uri::TokenUri;
+
+/// A CA's signing key: a key file pgca decrypted, or a key inside a PKCS#11 token that only
+/// the token ever holds.
+pub(crate) enum CaKey {
+    /// `DIR/server-ca.key`, in memory (boxed: a key pair is several times a token handle).
+    File(Box<PrivateKey>),
+    /// Named by `DIR/server-ca.pkcs11`, in the token.
+    Token(TokenKey),
+}
+
+impl CaKey {
+    /// The key file's key, or `None` for a key in a token.
+    pub(crate) fn file(&self) -> Option<&PrivateKey> {
+        match self {
+            CaKey::File(k) => Some(k),
+            CaKey::Token(_) => None,
+        }
+    }
+}
+
+impl PublicKeyData for CaKey {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            CaKey::File(k) => k.pair().der_bytes(),
+            CaKey::Token(k) => k.der_bytes(),
+        }
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        match self {
+            CaKey::File(k) => k.pair().algorithm(),
+            CaKey::Token(k) => k.algorithm(),
+        }
+    }
+}
+
+impl SigningKey for CaKey {
+    fn sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, rcgen::Error> {
+        match self {
+            CaKey::File(k) => k.pair().sign(msg),
+            CaKey::Token(k) => k.sign(msg),
+        }
+    }
+}
 
 /// Refuses to sign with a CA key others can read, or in a CA directory others can write: the key
 /// may be copied, or swapped, by then.
@@ -57,7 +103,7 @@ fn refuse_loose_permissions(dir: &Path, key_path: &Path) -> Result<()> {
 pub(crate) struct CaSigner {
     pub(crate) side: Side,
     pub(crate) info: CertInfo,
-    pub(crate) key: PrivateKey,
+    pub(crate) key: CaKey,
     cert_pem: String,
 }
 
@@ -85,6 +131,31 @@ impl CaSigner {
             path: cert_path.clone(),
             reason: Malformed::NotPem,
         })?;
+        let token_path = dir.join(side.ca_token_file());
+        if token_path.symlink_metadata().is_ok() {
+            // The key is in a token: the reference is guarded like a key (it decides which
+            // module pgca loads), and a key file beside it is a leftover nobody should sign with.
+            refuse_loose_permissions(dir, &token_path)?;
+            if key_path.symlink_metadata().is_ok() {
+                return Err(Error::PartialCa {
+                    dir: dir.to_path_buf(),
+                    found: key_path,
+                });
+            }
+            let uri = TokenUri::read(&token_path)?;
+            let pin = passphrase.ok_or_else(|| Error::NeedPin {
+                token: uri.token.clone(),
+            })?;
+            let token = Token::open(&uri)?;
+            let session = token.signing_session(pin)?;
+            let key = TokenKey::find(&token, session, &info.spki_der, &token_path, &cert_path)?;
+            return Ok(CaSigner {
+                side,
+                info,
+                key: CaKey::Token(key),
+                cert_pem,
+            });
+        }
         refuse_loose_permissions(dir, &key_path)?;
         let key_bytes = zeroize::Zeroizing::new(storage::read(&key_path, "read CA key")?);
         let key_text = std::str::from_utf8(&key_bytes).map_err(|_| Error::BadKey {
@@ -101,15 +172,24 @@ impl CaSigner {
         Ok(CaSigner {
             side,
             info,
-            key,
+            key: CaKey::File(Box::new(key)),
             cert_pem,
         })
     }
 
     /// The rcgen issuer: the CA's subject, key identifier and key.
-    pub(crate) fn issuer(&self) -> Result<Issuer<'_, &KeyPair>> {
-        Issuer::from_ca_cert_pem(&self.cert_pem, self.key.pair())
+    pub(crate) fn issuer(&self) -> Result<Issuer<'_, &CaKey>> {
+        Issuer::from_ca_cert_pem(&self.cert_pem, &self.key)
             .map_err(Error::rcgen("reading the CA certificate"))
+    }
+
+    /// A signing error, with the token's own reason when the token refused to sign (rcgen's
+    /// error says only "remote key error").
+    pub(crate) fn explain(&self, e: Error) -> Error {
+        match &self.key {
+            CaKey::Token(k) => k.take_failure().unwrap_or(e),
+            CaKey::File(_) => e,
+        }
     }
 
     /// Refuses to sign when the CA has expired, or when a certificate ending at `not_after` would
@@ -157,13 +237,11 @@ pub(crate) fn check_org(org: &str) -> Result<()> {
     Ok(())
 }
 
-/// A freshly made CA: key, certificate PEM, serial and validity.
+/// A freshly made CA: key, certificate PEM and serial.
 pub(crate) struct NewCa {
     pub(crate) key: PrivateKey,
     pub(crate) cert_pem: String,
     pub(crate) serial: Serial,
-    pub(crate) not_before: OffsetDateTime,
-    pub(crate) not_after: OffsetDateTime,
 }
 
 /// Makes a self-signed CA. Its CN carries a short random id (`pgca server CA 3f9a1c2e`) so that
@@ -176,6 +254,24 @@ pub(crate) fn create(
     not_after: OffsetDateTime,
 ) -> Result<NewCa> {
     let key = PrivateKey::generate(key_type)?;
+    let cn_id = crate::model::hex::random(4);
+    let (cert_pem, serial) = create_signed(side, org, key.pair(), &cn_id, (not_before, not_after))?;
+    Ok(NewCa {
+        key,
+        cert_pem,
+        serial,
+    })
+}
+
+/// The self-signed CA certificate for `key` (a key file's or a token's), with `cn_id` in its
+/// CN: the certificate PEM and its serial.
+pub(crate) fn create_signed(
+    side: Side,
+    org: &str,
+    key: &impl SigningKey,
+    cn_id: &str,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+) -> Result<(String, Serial)> {
     let serial = Serial::random();
     let mut params = CertificateParams::default();
     params.serial_number = Some(rcgen::SerialNumber::from_slice(serial.as_bytes()));
@@ -185,21 +281,15 @@ pub(crate) fn create(
     dn.push(DnType::OrganizationName, org);
     dn.push(
         DnType::CommonName,
-        format!("pgca {} CA {}", side.name(), crate::model::hex::random(4)),
+        format!("pgca {} CA {cn_id}", side.name()),
     );
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let cert = params
-        .self_signed(key.pair())
+        .self_signed(key)
         .map_err(Error::rcgen("signing the CA certificate"))?;
-    Ok(NewCa {
-        key,
-        cert_pem: cert.pem(),
-        serial,
-        not_before,
-        not_after,
-    })
+    Ok((cert.pem(), serial))
 }
 
 #[cfg(test)]

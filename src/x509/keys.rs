@@ -66,7 +66,7 @@ impl KeyType {
         matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
     }
 
-    fn rsa_bits(self) -> Option<usize> {
+    pub(crate) fn rsa_bits(self) -> Option<usize> {
         match self {
             KeyType::Rsa2048 => Some(2048),
             KeyType::Rsa3072 => Some(3072),
@@ -75,7 +75,7 @@ impl KeyType {
         }
     }
 
-    fn algorithm(self) -> &'static SignatureAlgorithm {
+    pub(crate) fn algorithm(self) -> &'static SignatureAlgorithm {
         match self {
             KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,

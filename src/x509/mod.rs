@@ -8,3 +8,5 @@ pub mod keys;
 pub(crate) mod pem;
 pub mod pkcs12;
 pub(crate) mod profile;
+pub(crate) mod token;
+pub mod token_uri;

@@ -14,7 +14,7 @@
 //!   role asked for. No SAN.
 
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
     KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::OffsetDateTime;
@@ -71,7 +71,7 @@ fn fits_common_name(s: &str) -> bool {
 pub(crate) fn sign_leaf(
     profile: &LeafProfile,
     key: &PrivateKey,
-    issuer: &Issuer<'_, &KeyPair>,
+    issuer: &Issuer<'_, impl rcgen::SigningKey>,
     serial: &Serial,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
@@ -92,7 +92,7 @@ pub(crate) fn sign_leaf_for_public_key(
     profile: &LeafProfile,
     spki_der: &[u8],
     key_type: KeyType,
-    issuer: &Issuer<'_, &KeyPair>,
+    issuer: &Issuer<'_, impl rcgen::SigningKey>,
     serial: &Serial,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
@@ -113,7 +113,7 @@ fn sign_for(
     profile: &LeafProfile,
     public: &impl rcgen::PublicKeyData,
     key_type: KeyType,
-    issuer: &Issuer<'_, &KeyPair>,
+    issuer: &Issuer<'_, impl rcgen::SigningKey>,
     serial: &Serial,
     (not_before, not_after): (OffsetDateTime, OffsetDateTime),
 ) -> Result<String> {

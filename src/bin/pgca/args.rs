@@ -10,16 +10,14 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-// By path: examples/man.rs includes this file with #[path], where a plain `mod` would look
-// beside it, not in args/.
-#[path = "args/host.rs"]
-mod host;
-pub use host::*;
-// `#[path]`: examples/man.rs includes this file by path, where a plain `mod` would look
-// beside it.
-#[path = "args/csr.rs"]
+// The clap structs of the newer command groups, a file each (args/). examples/man.rs includes
+// this file through a directory module so that these resolve there as in the binary.
 mod csr;
+mod host;
+mod hsm;
 pub use csr::*;
+pub use host::*;
+pub use hsm::*;
 
 // The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
 // continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
@@ -149,6 +147,12 @@ pub enum Command {
     ///
     /// Writes DIR/server-ca.crt, DIR/server-ca.key, DIR/client-ca.crt, DIR/client-ca.key (keys
     /// mode 0600) and DIR/inventory.jsonl. Refuses a directory that already holds a CA.
+    ///
+    /// With --pkcs11-token, both CA keys are generated inside that PKCS#11 token (an HSM, a
+    /// cloud KMS, SoftHSM2; ecdsa-p256, ecdsa-p384 or rsa) and never leave it:
+    /// DIR/server-ca.pkcs11 and DIR/client-ca.pkcs11 (RFC 7512 URIs, no secret) replace the key
+    /// files; every signing command logs in with the token's user PIN, read like the
+    /// passphrase, and the token signs.
     Init(InitArgs),
 
     /// Issue a server certificate: CN = the first NAME, every NAME a subject alternative name
@@ -888,6 +892,9 @@ pub struct InitArgs {
     /// Store the CA keys unencrypted (by default they are encrypted with a passphrase)
     #[arg(long)]
     pub no_passphrase: bool,
+
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
 
     #[command(flatten)]
     pub out: Report,

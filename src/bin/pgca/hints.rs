@@ -87,6 +87,18 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::NeedPassphrase(_) => "give --passphrase-file FILE or set PGCA_PASSPHRASE_FILE \
              (standard input is not a terminal to ask on)"
             .into(),
+        Error::NeedPin { .. } => "give the token's user PIN with --passphrase-file FILE or set \
+             PGCA_PASSPHRASE_FILE (standard input is not a terminal to ask on)"
+            .into(),
+        Error::KeyInToken(_) => {
+            "change the PIN with the token's own tool (pkcs11-tool --change-pin, softhsm2-util)"
+                .into()
+        }
+        Error::NoToken { module, .. } => format!(
+            "list its tokens with `pkcs11-tool --module {} --list-slots` (SoftHSM2: \
+             `softhsm2-util --show-slots`)",
+            module.display()
+        ),
         Error::NoPassphraseForInit => "pgca init encrypts the CA keys: give --passphrase-file \
              FILE, set PGCA_PASSPHRASE_FILE, run it on a terminal, or choose --no-passphrase"
             .into(),

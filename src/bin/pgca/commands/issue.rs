@@ -27,7 +27,10 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
     opts.ca_validity = ca_validity;
     opts.server_hosts = hosts.clone();
     opts.server_validity = validity;
-    if !a.no_passphrase {
+    if let Some(uri) = super::hsm::token(&a.pkcs11)? {
+        opts.passphrase = Some(super::hsm::pin(ctx, &uri.token)?);
+        opts.token = Some(uri);
+    } else if !a.no_passphrase {
         let p = ctx
             .sources
             .get("new passphrase for the CA keys", true)?

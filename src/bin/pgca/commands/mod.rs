@@ -9,6 +9,7 @@ pub mod csr;
 pub mod deploy;
 pub mod export;
 pub mod host;
+pub mod hsm;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
@@ -72,6 +73,10 @@ impl Context {
         let ca = self.open()?;
         match ca.encrypted_key_among(sides)? {
             None => Ok(ca),
+            Some(reference) if hsm::is_reference(&reference) => {
+                let token = pgca::x509::token_uri::TokenUri::read(&reference)?.token;
+                Ok(ca.with_passphrase(hsm::pin(self, &token)?))
+            }
             Some(key) => match self.sources.get("passphrase for the CA keys", false)? {
                 Some(p) => Ok(ca.with_passphrase(p)),
                 None => Err(Error::NeedPassphrase(key)),
