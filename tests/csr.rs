@@ -890,34 +890,6 @@ fn a_key_whose_certificate_was_revoked_is_never_signed_again() {
 
 // ---- attacks as nobody ----
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().unwrap().stdout == b"0\n"
-}
-
-fn as_nobody(script: &str) {
-    let out = Command::new("runuser")
-        .args(["-u", "nobody", "--", "sh", "-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn nobody_ids() -> (u32, u32) {
-    let id = |flag| {
-        let out = Command::new("id").args([flag, "nobody"]).output().unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
 /// A root-owned directory with a secret, that must never change.
 fn victim(root: &Path) -> PathBuf {
     let v = root.join("victim");
@@ -929,7 +901,7 @@ fn victim(root: &Path) -> PathBuf {
 
 #[test]
 fn request_and_sign_never_write_through_a_directory_or_link_of_nobodys() {
-    if !is_root() {
+    if !common::is_root() {
         eprintln!("skipped: the hostile-user tests run as root");
         return;
     }
@@ -938,7 +910,7 @@ fn request_and_sign_never_write_through_a_directory_or_link_of_nobodys() {
     fs::set_permissions(tmp, fs::Permissions::from_mode(0o755)).unwrap();
     let target = victim(tmp);
     let victim_before = snapshot(&target);
-    let (uid, gid) = nobody_ids();
+    let (uid, gid) = common::ids("nobody");
 
     // A directory nobody owns (or can write in): refused, nothing written in it.
     let theirs = tmp.join("theirs");
@@ -970,17 +942,19 @@ fn request_and_sign_never_write_through_a_directory_or_link_of_nobodys() {
     let shared = tmp.join("shared");
     fs::create_dir(&shared).unwrap();
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
-    as_nobody(&format!("ln -s '{}' '{}/out'", p(&target), p(&shared)));
+    common::as_user(
+        "nobody",
+        &format!("ln -s '{}' '{}/out'", p(&target), p(&shared)),
+    );
     let o = env.run(&["request", "--server", "db", "--out", p(&shared.join("out"))]);
     assert_eq!(o.status.code(), Some(1));
     let line = one_line(&o.stderr);
     assert!(line.contains("nobody"), "{line}");
     for name in ["db.key", "db.csr"] {
-        as_nobody(&format!(
-            "ln -sf '{}/secret' '{}/{name}'",
-            p(&target),
-            p(&shared)
-        ));
+        common::as_user(
+            "nobody",
+            &format!("ln -sf '{}/secret' '{}/{name}'", p(&target), p(&shared)),
+        );
     }
     let o = env.run(&["request", "--server", "db", "--out", p(&shared)]);
     assert_eq!(o.status.code(), Some(1));
@@ -1018,11 +992,10 @@ fn request_and_sign_never_write_through_a_directory_or_link_of_nobodys() {
         snapshot_diff(&ca_before, &snapshot(&env.ca)).is_empty(),
         "nothing signed"
     );
-    as_nobody(&format!(
-        "ln -s '{}/secret' '{}/db.crt'",
-        p(&target),
-        p(&shared)
-    ));
+    common::as_user(
+        "nobody",
+        &format!("ln -s '{}/secret' '{}/db.crt'", p(&target), p(&shared)),
+    );
     let o = env.run(&[
         "sign",
         p(&csr),

@@ -195,25 +195,6 @@ fn keys_made_on_their_hosts_serve_tls_log_in_and_survive_renewal() {
     assert_eq!(v["targets"][0]["is_current"], true, "{v}");
 }
 
-/// The ```sh blocks of a markdown file, in order.
-fn sh_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line.trim_end()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(_), "```") => blocks.push(current.take().unwrap()),
-            (Some(b), l) => {
-                b.push_str(l);
-                b.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    assert!(current.is_none(), "unterminated code block");
-    blocks
-}
-
 /// docs/fleet.md, run as written against its own cluster (as tests/guide.rs runs the others):
 /// the CA host, a database host and a client machine as three directories.
 #[test]
@@ -224,7 +205,7 @@ fn the_fleet_guide_runs_as_written() {
     );
     let text =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet.md")).unwrap();
-    let blocks = sh_blocks(&text);
+    let blocks = common::sh_blocks(&text);
     assert!(blocks.len() >= 8, "{} sh blocks", blocks.len());
     let mut cluster = Cluster::new();
     cluster.start();

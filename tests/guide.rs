@@ -10,25 +10,6 @@ use std::process::Command;
 use common::{Table, command_line, expect};
 use pg::Cluster;
 
-/// The ```sh blocks of a markdown file, in order.
-fn sh_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line.trim_end()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(_), "```") => blocks.push(current.take().unwrap()),
-            (Some(b), l) => {
-                b.push_str(l);
-                b.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    assert!(current.is_none(), "unterminated code block");
-    blocks
-}
-
 /// The guides, in the order a reader follows them.
 const GUIDES: &[&str] = &[
     "docs/server.md",
@@ -47,7 +28,7 @@ fn the_guides_run_as_written() {
     for guide in GUIDES {
         let text =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(guide)).unwrap();
-        let found = sh_blocks(&text);
+        let found = common::sh_blocks(&text);
         assert!(found.len() >= 3, "{guide} has {} sh blocks", found.len());
         blocks.extend(found.into_iter().map(|b| (guide, b)));
     }
@@ -200,15 +181,7 @@ fn the_renewal_snippets_run() {
         "--data-dir",
         cluster.data.to_str().unwrap(),
     ]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.include_deployed(&deployed);
     cluster.start();
     let target = format!("127.0.0.1:{}", cluster.port);
     let ca = env.ca.clone();

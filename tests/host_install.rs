@@ -20,45 +20,6 @@ use std::process::{Command, Output};
 
 use common::{Env, Table, command_line, expect, expect_eq, one_line, p};
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().unwrap().stdout == b"0\n"
-}
-
-/// Skips a test when not root (the attacks and ownership rules need a second user).
-macro_rules! root_only {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: the host-install tests run as root");
-            return;
-        }
-    };
-}
-
-/// Runs a shell command as `user`; asserts it succeeded.
-fn as_user(user: &str, script: &str) {
-    let out = Command::new("runuser")
-        .args(["-u", user, "--", "sh", "-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{user}: {script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn ids(user: &str) -> (u32, u32) {
-    let id = |flag| {
-        let out = Command::new("id").args([flag, user]).output().unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
 /// Runs `pgca ARGS` on "the host": no `--dir`, no `PGCA_DIR`, and a `HOME` without a CA
 /// directory, so that nothing could come from one.
 fn host_run(home: &Path, args: &[&str]) -> Output {
@@ -116,7 +77,7 @@ fn data_dir(base: &Path) -> PathBuf {
     let data = base.join("data");
     fs::create_dir(&data).unwrap();
     fs::write(data.join("PG_VERSION"), "15\n").unwrap();
-    let (uid, gid) = ids("postgres");
+    let (uid, gid) = common::ids("postgres");
     for path in [data.join("PG_VERSION"), data.clone()] {
         std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
     }
@@ -189,7 +150,7 @@ fn nothing(_: &Path) {}
 
 #[test]
 fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
-    root_only!();
+    common::root_only!();
     let env = ca_side();
     let (old_crt, old_key) = expired_server(&env);
     // bob's key is encrypted with his own passphrase.
@@ -341,7 +302,8 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             files: ["db.crt", "db.key", "client-ca.crt"],
             crl: None,
             setup: |d| {
-                std::os::unix::fs::chown(d.join("db.key"), Some(ids("nobody").0), None).unwrap()
+                std::os::unix::fs::chown(d.join("db.key"), Some(common::ids("nobody").0), None)
+                    .unwrap()
             },
             says: "a key owned by nobody",
         },
@@ -361,7 +323,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             setup: |d| {
                 fs::rename(d.join("db.key"), d.join("real.key")).unwrap();
                 fs::set_permissions(d, fs::Permissions::from_mode(0o1777)).unwrap();
-                as_user("nobody", &format!("ln -s real.key '{}/db.key'", p(d)));
+                common::as_user("nobody", &format!("ln -s real.key '{}/db.key'", p(d)));
             },
             says: "db.key: a symbolic link owned by nobody",
         },
@@ -373,7 +335,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
             setup: |d| {
                 fs::rename(d.join("alice.key"), d.join("real.key")).unwrap();
                 fs::set_permissions(d, fs::Permissions::from_mode(0o1777)).unwrap();
-                as_user("nobody", &format!("ln -s real.key '{}/alice.key'", p(d)));
+                common::as_user("nobody", &format!("ln -s real.key '{}/alice.key'", p(d)));
             },
             says: "alice.key: a symbolic link owned by nobody",
         },
@@ -586,7 +548,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
 
 #[test]
 fn the_file_mode_writes_what_the_ca_directory_mode_writes() {
-    root_only!();
+    common::root_only!();
     let env = ca_side();
     let host = env.tmp.path().join("host");
     copy_to_host(&env, &host);
@@ -610,7 +572,7 @@ fn the_file_mode_writes_what_the_ca_directory_mode_writes() {
     );
     assert!(out.contains("\"include_file\""), "{out}");
     let current = data.join("pgca-tls/current");
-    let postgres = ids("postgres").0;
+    let postgres = common::ids("postgres").0;
     for (name, mode, from) in [
         ("server.crt", 0o644, "db.crt"),
         ("server.key", 0o600, "db.key"),
@@ -711,7 +673,7 @@ fn the_file_mode_writes_what_the_ca_directory_mode_writes() {
 
 #[test]
 fn input_files_are_never_read_through_another_users_link_or_directory() {
-    root_only!();
+    common::root_only!();
     let env = ca_side();
     let home = env.tmp.path().join("home");
     fs::create_dir(&home).unwrap();
@@ -725,7 +687,7 @@ fn input_files_are_never_read_through_another_users_link_or_directory() {
     fs::create_dir(&shared).unwrap();
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
     for name in ["alice.crt", "alice.key", "server-ca.crt"] {
-        as_user(
+        common::as_user(
             "nobody",
             &format!(
                 "ln -s '{}' '{}'",
@@ -736,7 +698,12 @@ fn input_files_are_never_read_through_another_users_link_or_directory() {
     }
     let theirs = env.tmp.path().join("theirs");
     fs::create_dir(&theirs).unwrap();
-    std::os::unix::fs::chown(&theirs, Some(ids("nobody").0), Some(ids("nobody").1)).unwrap();
+    std::os::unix::fs::chown(
+        &theirs,
+        Some(common::ids("nobody").0),
+        Some(common::ids("nobody").1),
+    )
+    .unwrap();
     fs::set_permissions(&theirs, fs::Permissions::from_mode(0o755)).unwrap();
     let to = theirs.join("pgdir");
     let run = |dir: &Path| {
@@ -787,12 +754,15 @@ fn input_files_are_never_read_through_another_users_link_or_directory() {
         String::from_utf8_lossy(&out.stderr)
     );
     let md = fs::metadata(to.join("postgresql.key")).unwrap();
-    assert_eq!((md.uid(), md.mode() & 0o777), (ids("nobody").0, 0o600));
+    assert_eq!(
+        (md.uid(), md.mode() & 0o777),
+        (common::ids("nobody").0, 0o600)
+    );
 }
 
 #[test]
 fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
-    root_only!();
+    common::root_only!();
     let env = ca_side();
     let host = env.tmp.path().join("host");
     copy_to_host(&env, &host);
@@ -824,7 +794,7 @@ fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
     assert!(deploy(&data).status.success());
     // The database user swaps pgca-tls for a link to root's directory: refused, untouched.
     let tls = data.join("pgca-tls");
-    as_user(
+    common::as_user(
         "postgres",
         &format!("rm -rf '{0}' && ln -s '{1}' '{0}'", p(&tls), p(&victim)),
     );
@@ -841,7 +811,12 @@ fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
     // nobody plants at the file names replaced, never followed.
     let trap = env.tmp.path().join("trap");
     fs::create_dir(&trap).unwrap();
-    std::os::unix::fs::chown(&trap, Some(ids("nobody").0), Some(ids("nobody").1)).unwrap();
+    std::os::unix::fs::chown(
+        &trap,
+        Some(common::ids("nobody").0),
+        Some(common::ids("nobody").1),
+    )
+    .unwrap();
     fs::set_permissions(&trap, fs::Permissions::from_mode(0o700)).unwrap();
     let (crt, key, root) = (
         host.join("alice.crt"),
@@ -871,7 +846,7 @@ fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
         "{line}"
     );
     assert_eq!(fs::read_dir(&trap).unwrap().count(), 0);
-    as_user(
+    common::as_user(
         "nobody",
         &format!(
             "ln -s '{1}/secret' '{0}/root.crt' && ln -s '{1}/secret' '{0}/postgresql.key'",
@@ -890,7 +865,7 @@ fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
     for name in ["root.crt", "postgresql.key"] {
         let md = fs::symlink_metadata(trap.join(name)).unwrap();
         assert!(!md.file_type().is_symlink(), "{name}");
-        assert_eq!(md.uid(), ids("nobody").0, "{name}");
+        assert_eq!(md.uid(), common::ids("nobody").0, "{name}");
     }
     assert_eq!(common::mode(&trap.join("postgresql.key")), 0o600);
     assert_eq!(before, common::snapshot(&victim));
@@ -898,7 +873,7 @@ fn the_destinations_withstand_the_attacks_of_the_ca_directory_mode() {
 
 #[test]
 fn a_host_without_the_ca_directory_serves_verify_full_clients_of_postgresql() {
-    root_only!();
+    common::root_only!();
     // The CA host: a CA, a server certificate for localhost, client certificates for alice and
     // bob, and bob revoked: both CRLs go to the host too.
     let env = ca_side();
@@ -942,15 +917,7 @@ fn a_host_without_the_ca_directory_serves_verify_full_clients_of_postgresql() {
     );
     let conf = fs::read_to_string(cluster.data.join("pgca_ssl.conf")).unwrap();
     assert!(conf.contains("ssl_crl_file = '"), "{conf}");
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.include_deployed(&deployed);
     cluster.write_hba("local all all trust\nhostssl all all 127.0.0.1/32 cert\n");
     cluster.start();
     assert_eq!(cluster.sql("SHOW ssl").trim(), "on");

@@ -16,45 +16,6 @@ use std::process::{Command, Output};
 
 use common::{Env, Table, command_line, expect, one_line, p};
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().unwrap().stdout == b"0\n"
-}
-
-/// Skips a test when not root (the attacks need a second user).
-macro_rules! root_only {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: the hostile-user tests run as root");
-            return;
-        }
-    };
-}
-
-/// Runs a shell command as `user`; asserts it succeeded.
-fn as_user(user: &str, script: &str) {
-    let out = Command::new("runuser")
-        .args(["-u", user, "--", "sh", "-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{user}: {script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn ids(user: &str) -> (u32, u32) {
-    let id = |flag| {
-        let out = Command::new("id").args([flag, user]).output().unwrap();
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
 /// Everything below `root` with type, mode, owner and content, not following links.
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
@@ -82,7 +43,7 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
 /// A new directory of nobody's (made by root where nobody could not).
 fn give_to_nobody(dir: &Path, mode: u32) {
     fs::create_dir(dir).unwrap();
-    let (uid, gid) = ids("nobody");
+    let (uid, gid) = common::ids("nobody");
     std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
     fs::set_permissions(dir, fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -103,7 +64,7 @@ fn data_dir(env: &Env) -> PathBuf {
     let data = env.tmp.path().join("data");
     fs::create_dir(&data).unwrap();
     fs::write(data.join("PG_VERSION"), "15\n").unwrap();
-    let (uid, gid) = ids("postgres");
+    let (uid, gid) = common::ids("postgres");
     for path in [data.join("PG_VERSION"), data.clone()] {
         std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
     }
@@ -132,14 +93,14 @@ fn refused(out: &Output, path: &Path, word: &str) -> String {
 
 #[test]
 fn a_symlinked_pgca_tls_never_makes_root_touch_its_target() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&["--server-host", "localhost"]);
     let data = data_dir(&env);
     env.ok(&["deploy-server", "localhost", "--data-dir", p(&data)]);
     let target = victim(&env);
     let before = snapshot(&target);
     let tls = data.join("pgca-tls");
-    as_user(
+    common::as_user(
         "postgres",
         &format!(
             "rm -rf '{}' && ln -s '{}' '{}'",
@@ -161,11 +122,11 @@ fn a_symlinked_pgca_tls_never_makes_root_touch_its_target() {
     assert_eq!(before, snapshot(&target));
 
     // The data directory itself swapped for a link to root's directory: refused too.
-    as_user("postgres", &format!("rm -f '{}'", p(&tls)));
+    common::as_user("postgres", &format!("rm -f '{}'", p(&tls)));
     let moved = env.tmp.path().join("data-moved");
     fs::rename(&data, &moved).unwrap();
     std::os::unix::fs::symlink(&target, &data).unwrap();
-    std::os::unix::fs::lchown(&data, Some(ids("postgres").0), None).unwrap();
+    std::os::unix::fs::lchown(&data, Some(common::ids("postgres").0), None).unwrap();
     let out = env.run(&["deploy-server", "localhost", "--data-dir", p(&data)]);
     refused(&out, &data, "symbolic link owned by postgres");
     assert_eq!(before, snapshot(&target));
@@ -173,7 +134,7 @@ fn a_symlinked_pgca_tls_never_makes_root_touch_its_target() {
 
 #[test]
 fn concurrent_deployments_always_leave_a_complete_current_pair() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&["--server-host", "localhost"]);
     let data = data_dir(&env);
     for round in 0..5 {
@@ -205,7 +166,7 @@ fn concurrent_deployments_always_leave_a_complete_current_pair() {
 
 #[test]
 fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&[]);
     env.ok(&["issue-client", "bob", "alice"]);
     env.ok(&["revoke", "bob", "--reason", "keyCompromise"]);
@@ -284,7 +245,7 @@ fn a_revoked_name_stays_revoked_and_its_key_is_never_certified_again() {
 
 #[test]
 fn revoking_a_name_revokes_every_unexpired_certificate_of_it() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&[]);
     env.ok(&["issue-client", "carol"]);
     env.ok(&["issue-client", "carol", "--force"]);
@@ -299,7 +260,7 @@ fn revoking_a_name_revokes_every_unexpired_certificate_of_it() {
 
 #[test]
 fn a_planted_certificate_is_a_finding_never_a_template() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&["--server-host", "db.example.com"]);
     let live = env
         .ca
@@ -390,7 +351,7 @@ fn a_planted_certificate_is_a_finding_never_a_template() {
 
 #[test]
 fn client_install_never_hands_a_key_to_whoever_owns_the_directory() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&[]);
     env.ok(&["issue-client", "alice"]);
     fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
@@ -414,7 +375,7 @@ fn client_install_never_hands_a_key_to_whoever_owns_the_directory() {
         let md = fs::metadata(trap.join(key)).unwrap();
         assert_eq!(
             (md.uid(), md.mode() & 0o777),
-            (ids("nobody").0, 0o600),
+            (common::ids("nobody").0, 0o600),
             "{key}"
         );
     }
@@ -422,7 +383,7 @@ fn client_install_never_hands_a_key_to_whoever_owns_the_directory() {
     // name, and the DER key's (a key written through it would land in the victim's file).
     let target = victim(&env);
     let before = snapshot(&target);
-    as_user(
+    common::as_user(
         "nobody",
         &format!(
             "rm -f '{0}/root.crt' '{0}/postgresql.pk8' && ln -s '{1}/secret' '{0}/root.crt' \
@@ -447,17 +408,20 @@ fn client_install_never_hands_a_key_to_whoever_owns_the_directory() {
         );
     }
     let md = fs::symlink_metadata(trap.join("postgresql.pk8")).unwrap();
-    assert_eq!((md.uid(), md.mode() & 0o777), (ids("nobody").0, 0o600));
+    assert_eq!(
+        (md.uid(), md.mode() & 0o777),
+        (common::ids("nobody").0, 0o600)
+    );
     assert_eq!(before, snapshot(&target));
 }
 
 #[test]
 fn init_refuses_a_directory_or_link_another_user_planted() {
-    root_only!();
+    common::root_only!();
     let env = Env::new();
     fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let planted = env.tmp.path().join("planted");
-    as_user("nobody", &format!("mkdir -m 755 '{}'", p(&planted)));
+    common::as_user("nobody", &format!("mkdir -m 755 '{}'", p(&planted)));
     let run = |dir: &Path| {
         Command::new(common::pgca_bin())
             .arg("--dir")
@@ -472,14 +436,14 @@ fn init_refuses_a_directory_or_link_another_user_planted() {
     let target = victim(&env);
     let before = snapshot(&target);
     let link = env.tmp.path().join("link");
-    as_user("nobody", &format!("ln -s '{}' '{}'", p(&target), p(&link)));
+    common::as_user("nobody", &format!("ln -s '{}' '{}'", p(&target), p(&link)));
     refused(&run(&link), &link, "symbolic link owned by nobody");
     assert_eq!(before, snapshot(&target));
 }
 
 #[test]
 fn metrics_and_service_files_are_never_written_through_another_users_link() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&[]);
     env.ok(&["issue-client", "alice"]);
     let target = victim(&env);
@@ -492,7 +456,7 @@ fn metrics_and_service_files_are_never_written_through_another_users_link() {
     let prom = shared.join("pgca.prom");
     let svc = shared.join("pg_service.conf");
     for l in [&prom, &svc] {
-        as_user(
+        common::as_user(
             "nobody",
             &format!("ln -s '{}/secret' '{}'", p(&target), p(l)),
         );
@@ -507,7 +471,7 @@ fn metrics_and_service_files_are_never_written_through_another_users_link() {
         .unwrap()
         .to_string();
     let probe_prom = shared.join("probe.prom");
-    as_user(
+    common::as_user(
         "nobody",
         &format!("ln -s '{}/secret' '{}'", p(&target), p(&probe_prom)),
     );
@@ -592,13 +556,16 @@ fn metrics_and_service_files_are_never_written_through_another_users_link() {
     assert!(line.contains("unknown user"), "{line}");
     assert!(!env.ca.join("clients/bob.crt").exists());
     let md = fs::metadata(theirs.join("pg_service.conf")).unwrap();
-    assert_eq!((md.uid(), md.mode() & 0o777), (ids("nobody").0, 0o600));
+    assert_eq!(
+        (md.uid(), md.mode() & 0o777),
+        (common::ids("nobody").0, 0o600)
+    );
     assert_eq!(before, snapshot(&target));
 }
 
 #[test]
 fn a_loose_ca_key_or_ca_directory_is_never_used_to_sign() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&[]);
     let key = env.ca.join("client-ca.key");
     fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
@@ -620,7 +587,7 @@ fn a_loose_ca_key_or_ca_directory_is_never_used_to_sign() {
 
 #[test]
 fn a_held_lock_is_a_bounded_wait() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&[]);
     let mut holder = Command::new("flock")
         .arg(env.ca.join(".lock"))
@@ -647,7 +614,7 @@ fn a_held_lock_is_a_bounded_wait() {
 
 #[test]
 fn bad_paths_and_a_wide_umask_are_handled() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&["--server-host", "localhost"]);
     let data = env.tmp.path().join("da\nta");
     let line = env.fails(&["deploy-server", "localhost", "--data-dir", p(&data)]);
@@ -672,7 +639,7 @@ fn bad_paths_and_a_wide_umask_are_handled() {
 
 #[test]
 fn export_never_writes_through_another_users_directory_or_link() {
-    root_only!();
+    common::root_only!();
     let env = Env::init(&["--server-host", "db.example.com"]);
     env.ok(&["issue-client", "alice"]);
     fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
@@ -682,7 +649,7 @@ fn export_never_writes_through_another_users_directory_or_link() {
     // nobody planted a link at the output's name.
     let theirs = env.tmp.path().join("theirs");
     give_to_nobody(&theirs, 0o755);
-    as_user(
+    common::as_user(
         "nobody",
         &format!("ln -s '{}/secret' '{}/alice.pk8'", p(&target), p(&theirs)),
     );
@@ -716,7 +683,7 @@ fn export_never_writes_through_another_users_directory_or_link() {
     fs::create_dir(&shared).unwrap();
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
     let planted = shared.join("alice.yaml");
-    as_user(
+    common::as_user(
         "nobody",
         &format!("ln -s '{}/secret' '{}'", p(&target), p(&planted)),
     );
@@ -737,7 +704,7 @@ fn export_never_writes_through_another_users_directory_or_link() {
     assert_eq!((md.uid(), md.mode() & 0o777), (0, 0o600));
     // A pem directory nobody planted as a link to root's own directory: refused.
     let pem = shared.join("alice-pem");
-    as_user("nobody", &format!("ln -s '{}' '{}'", p(&target), p(&pem)));
+    common::as_user("nobody", &format!("ln -s '{}' '{}'", p(&target), p(&pem)));
     let out = env.run(&[
         "export",
         "alice",

@@ -211,13 +211,7 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
     let mut cluster = Cluster::new();
     let data = cluster.data.to_str().unwrap().to_string();
     let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .and_then(|s| s.lines().next())
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.include_deployed(&deployed);
     // bob is revoked after client-install: the CRL goes to the deployment before the start.
     env.ok(&["revoke", "bob", "--reason", "keyCompromise"]);
     cluster.start();
@@ -436,21 +430,7 @@ fn pgjdbc_section_blocks() -> Vec<String> {
         .expect("docs/clients.md has a `## pgjdbc (Java)` section");
     let section = &text[start + 1..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 4)];
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in section.lines() {
-        match (&mut current, line.trim_end()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(_), "```") => blocks.push(current.take().unwrap()),
-            (Some(b), l) => {
-                b.push_str(l);
-                b.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    assert!(current.is_none(), "unterminated code block");
-    blocks
+    common::sh_blocks(section)
 }
 
 /// docs/clients.md's pgjdbc section, run as written (like tests/guide.rs runs the guides): after
@@ -466,13 +446,7 @@ fn the_pgjdbc_section_of_the_clients_guide_runs_as_written() {
     let mut cluster = Cluster::new();
     let data = cluster.data.to_str().unwrap().to_string();
     let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .and_then(|s| s.lines().next())
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.include_deployed(&deployed);
     cluster.start();
     cluster.sql("CREATE ROLE alice LOGIN");
 

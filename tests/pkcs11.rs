@@ -539,19 +539,7 @@ fn postgres_accepts_token_signed_certificates_verify_full() {
 fn the_hsm_guide_runs_as_written() {
     let text =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/hsm.md")).unwrap();
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match (&mut current, line.trim_end()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(_), "```") => blocks.push(current.take().unwrap()),
-            (Some(b), l) => {
-                b.push_str(l);
-                b.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
+    let blocks = common::sh_blocks(&text);
     assert!(
         blocks.len() >= 4,
         "docs/hsm.md has {} sh blocks",

@@ -266,15 +266,7 @@ fn deploy_and_include(env: &Env, cluster: &Cluster, extra: &[&str]) -> String {
     let mut args = vec!["deploy-server", "localhost", "--data-dir", data];
     args.extend_from_slice(extra);
     let deployed = env.ok(&args);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.include_deployed(&deployed);
     deployed
 }
 

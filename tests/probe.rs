@@ -17,15 +17,7 @@ use pg::Cluster;
 fn deploy_and_include(env: &Env, cluster: &Cluster) {
     let data = cluster.data.to_str().unwrap();
     let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", data]);
-    let include = deployed
-        .split("include_if_exists = ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    cluster.append_conf(&format!("include_if_exists = {include}\n"));
+    cluster.include_deployed(&deployed);
 }
 
 fn current_serial(env: &Env) -> String {

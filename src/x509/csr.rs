@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, SanType};
+use rcgen::{CertificateParams, DistinguishedName, DnType};
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
@@ -149,15 +149,9 @@ pub fn make_request(kind: CertKind, names: &[String], key: &PrivateKey) -> Resul
             dn.push(DnType::CommonName, profile.common_name.as_str());
         }
         for host in &hosts {
-            params.subject_alt_names.push(match host {
-                HostName::Ip(ip) => SanType::IpAddress(*ip),
-                HostName::Dns(d) => {
-                    SanType::DnsName(d.clone().try_into().map_err(|_| Error::InvalidHost {
-                        name: d.clone(),
-                        reason: "not an IA5 string",
-                    })?)
-                }
-            });
+            params
+                .subject_alt_names
+                .push(crate::x509::profile::san_of(host)?);
         }
     } else {
         let role = names.first().map(String::as_str).unwrap_or_default();

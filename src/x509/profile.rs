@@ -62,6 +62,19 @@ impl LeafProfile {
     }
 }
 
+/// A host name as a subjectAltName: an iPAddress or a dNSName.
+pub(crate) fn san_of(host: &HostName) -> Result<SanType> {
+    Ok(match host {
+        HostName::Ip(ip) => SanType::IpAddress(*ip),
+        HostName::Dns(d) => {
+            SanType::DnsName(d.clone().try_into().map_err(|_| Error::InvalidHost {
+                name: d.clone(),
+                reason: "not an IA5 string",
+            })?)
+        }
+    })
+}
+
 /// Whether `s` is short enough for a CN.
 fn fits_common_name(s: &str) -> bool {
     s.chars().count() <= MAX_COMMON_NAME_CHARS
@@ -152,15 +165,7 @@ fn sign_for(
     }];
     params.use_authority_key_identifier_extension = true;
     for name in &profile.sans {
-        params.subject_alt_names.push(match name {
-            HostName::Ip(ip) => SanType::IpAddress(*ip),
-            HostName::Dns(d) => {
-                SanType::DnsName(d.clone().try_into().map_err(|_| Error::InvalidHost {
-                    name: d.clone(),
-                    reason: "not an IA5 string",
-                })?)
-            }
-        });
+        params.subject_alt_names.push(san_of(name)?);
     }
     let cert = params
         .signed_by(public, issuer)

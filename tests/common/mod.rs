@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: running the built `pgca`, snapshots of a directory
-//! tree (to prove that a refused command changed nothing), openssl, and [`Table`], which runs
+//! tree (to prove that a refused command changed nothing), openssl, a second user for the
+//! attacks (`as_user`, `root_only!`), the ```sh blocks of a guide, and [`Table`], which runs
 //! every row of a table-style test and reports every failing row at once.
 #![allow(dead_code)]
 
@@ -196,6 +197,69 @@ for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Whether the tests run as root (the attacks need a second user, PostgreSQL a `postgres` one).
+pub fn is_root() -> bool {
+    Command::new("id").arg("-u").output().unwrap().stdout == b"0\n"
+}
+
+/// Skips a test when not root (the attacks need a second user).
+#[allow(unused_macros)]
+macro_rules! root_only {
+    () => {
+        if !common::is_root() {
+            eprintln!("skipped: this test attacks as another user, which needs root");
+            return;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use root_only;
+
+/// Runs a shell command as `user` (`runuser -u USER -- sh -c SCRIPT`); asserts it succeeded.
+pub fn as_user(user: &str, script: &str) {
+    let out = Command::new("runuser")
+        .args(["-u", user, "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{user}: {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A user's (uid, gid).
+pub fn ids(user: &str) -> (u32, u32) {
+    let id = |flag| {
+        let out = Command::new("id").args([flag, user]).output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+/// The ```sh blocks of a markdown text, in order.
+pub fn sh_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.push(current.take().unwrap()),
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated code block");
+    blocks
 }
 
 pub fn p(path: &Path) -> &str {

@@ -228,6 +228,17 @@ impl Cluster {
         fs::write(&p, s).unwrap();
     }
 
+    /// Appends to postgresql.conf the `include_if_exists = '…'` line that `pgca deploy-server`
+    /// printed (its `deploy_output`), as an admin would.
+    pub fn include_deployed(&self, deploy_output: &str) {
+        let include = deploy_output
+            .split("include_if_exists = ")
+            .nth(1)
+            .and_then(|s| s.lines().next())
+            .unwrap_or_else(|| panic!("no include_if_exists line in:\n{deploy_output}"));
+        self.append_conf(&format!("include_if_exists = {include}\n"));
+    }
+
     pub fn write_hba(&self, text: &str) {
         fs::write(self.data.join("pg_hba.conf"), text).unwrap();
     }
