@@ -139,13 +139,19 @@ pub fn write_request(out_dir: &Path, names: &[String], opts: &RequestOptions) ->
     };
     if opts.force {
         dir.replace_file(&key_name, key_pem.as_bytes(), KEY_MODE, None, "write key")?;
-        dir.replace_file(
+        let written = dir.replace_file(
             &csr_name,
             csr.as_bytes(),
             PUBLIC_MODE,
             None,
             "write certificate request",
-        )?;
+        );
+        if let Err(e) = written {
+            // The old request names the key just replaced: never leave it beside the new key,
+            // where it could be signed for a key that no longer exists.
+            let _ = dir.remove_tree(&csr_name);
+            return Err(e);
+        }
     } else {
         dir.create_file(
             &key_name,
