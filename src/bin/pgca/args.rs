@@ -125,8 +125,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "PGCA_DIR", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// Read the CA keys' passphrase from FILE (first line); else $PGCA_PASSPHRASE_FILE, else
-    /// $PGCA_PASSPHRASE (less safe), else a prompt on a terminal
+    /// Read the CA keys' passphrase (or, for keys in a PKCS#11 token, its user PIN) from FILE
+    /// (first line); else $PGCA_PASSPHRASE_FILE, else $PGCA_PASSPHRASE (less safe), else a
+    /// prompt on a terminal
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 
