@@ -91,6 +91,11 @@ fn io_text(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
         std::io::ErrorKind::UnexpectedEof => "the server closed the connection".into(),
+        // In TLS 1.3 a server refuses a client certificate after the client's handshake, with
+        // the startup message unread: its reset can overtake its alert.
+        std::io::ErrorKind::ConnectionReset => {
+            "TLS: the server reset the connection after the handshake (a refused client certificate looks like this when the reset overtakes the alert)".into()
+        }
         _ => {
             let text = e.to_string().replace(['\n', '\r'], " ");
             if text.contains("alert") {
@@ -195,5 +200,26 @@ mod tests {
             auth_method(10, b"SCRAM-SHA-256\0\0"),
             "SASL (SCRAM-SHA-256)"
         );
+    }
+
+    #[test]
+    fn session_errors_are_one_line_and_say_what_they_mean() {
+        use std::io::{Error, ErrorKind};
+        let reset = io_text(&Error::from(ErrorKind::ConnectionReset));
+        assert!(
+            reset.starts_with("TLS: the server reset the connection"),
+            "{reset}"
+        );
+        let alert = io_text(&Error::new(
+            ErrorKind::InvalidData,
+            "received fatal alert: UnknownCA",
+        ));
+        assert_eq!(
+            alert,
+            "TLS: the server refused the client certificate (received fatal alert: UnknownCA)"
+        );
+        assert_eq!(io_text(&Error::from(ErrorKind::TimedOut)), "timed out");
+        let multi = io_text(&Error::other("a\nb"));
+        assert!(!multi.contains('\n'), "{multi}");
     }
 }
