@@ -212,46 +212,8 @@ fn the_fleet_guide_runs_as_written() {
     let work = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let pgca_dir = work.path().join("pgca");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_pgca")).parent().unwrap();
-    let path = format!(
-        "{}:{}:{}",
-        bin_dir.display(),
-        pg::bindir().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let mut transcript = String::new();
-    for (i, block) in blocks.iter().enumerate() {
-        let mut cmd = Command::new("bash");
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PG") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.args(["-euo", "pipefail", "-c", block])
-            .current_dir(work.path())
-            .env("PATH", &path)
-            .env("HOME", home.path())
-            .env("PGCA_DIR", &pgca_dir)
-            .env("PGCA_PASSPHRASE_FILE", work.path().join("pgca-passphrase"))
-            .stdin(std::process::Stdio::null())
-            .env("PGDATA", &cluster.data)
-            .env("PGHOST", cluster.base.path())
-            .env("PGPORT", cluster.port.to_string());
-        if !block.contains("runuser") {
-            cmd.env("PGHOSTADDR", "127.0.0.1");
-        }
-        let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        transcript.push_str(&stdout);
-        assert!(
-            out.status.success(),
-            "docs/fleet.md: block {} failed ({}):\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server log\n{}",
-            i + 1,
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            cluster.log_text()
-        );
-    }
+    let blocks: Vec<(&str, String)> = blocks.into_iter().map(|b| ("docs/fleet.md", b)).collect();
+    let transcript = cluster.run_guide(&blocks, work.path(), home.path());
     let alice = transcript.lines().filter(|l| l.trim() == "alice").count();
     assert_eq!(
         alice, 2,

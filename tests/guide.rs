@@ -37,54 +37,8 @@ fn the_guides_run_as_written() {
     cluster.start();
     let work = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let pgca_dir = work.path().join("pgca");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_pgca"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}:{}:{}",
-        bin_dir.display(),
-        pg::bindir().display(),
-        pg::client_bindir().display(),
-        std::env::var("PATH").unwrap()
-    );
-
-    let mut transcript = String::new();
-    for (i, (guide, block)) in blocks.iter().enumerate() {
-        let mut cmd = Command::new("bash");
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PG") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.args(["-euo", "pipefail", "-c", block])
-            .current_dir(work.path())
-            .env("PATH", &path)
-            .env("HOME", home.path())
-            .env("PGCA_DIR", &pgca_dir)
-            .env("PGCA_PASSPHRASE_FILE", work.path().join("pgca-passphrase"))
-            .stdin(std::process::Stdio::null())
-            .env("PGDATA", &cluster.data)
-            .env("PGHOST", cluster.base.path())
-            .env("PGPORT", cluster.port.to_string());
-        // Client connections name host=localhost (that is what verify-full checks) but dial only
-        // 127.0.0.1, never ::1; the admin's `runuser -- psql` blocks use the Unix socket.
-        if !block.contains("runuser") {
-            cmd.env("PGHOSTADDR", "127.0.0.1");
-        }
-        let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        transcript.push_str(&stdout);
-        assert!(
-            out.status.success(),
-            "{guide}: block {} failed ({}):\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server log\n{}",
-            i + 1,
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            cluster.log_text()
-        );
-    }
+    let blocks: Vec<(&str, String)> = blocks.into_iter().map(|(g, b)| (*g, b)).collect();
+    let transcript = cluster.run_guide(&blocks, work.path(), home.path());
     // The server guide's check: TLS on, 1.3 at least.
     assert!(
         transcript.contains("\non\nTLSv1.3\n"),

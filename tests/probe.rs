@@ -20,6 +20,24 @@ fn deploy_and_include(env: &Env, cluster: &Cluster) {
     cluster.include_deployed(&deployed);
 }
 
+/// A CA directory with a server certificate for localhost and 127.0.0.1, deployed into a
+/// started cluster (with `conf` after pgca's include), and the cluster's `127.0.0.1:PORT`.
+fn serving(conf: &str) -> (Env, Cluster, String) {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    let mut cluster = Cluster::new();
+    deploy_and_include(&env, &cluster);
+    cluster.append_conf(conf);
+    cluster.start();
+    let target = format!("127.0.0.1:{}", cluster.port);
+    (env, cluster, target)
+}
+
 fn current_serial(env: &Env) -> String {
     pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
         .unwrap()
@@ -65,17 +83,7 @@ fn openssl_view(port: u16) -> (String, String) {
 
 #[test]
 fn a_renewal_without_reload_is_a_warning_until_the_reload() {
-    let env = Env::init(&[
-        "--no-passphrase",
-        "--server-host",
-        "localhost",
-        "--server-host",
-        "127.0.0.1",
-    ]);
-    let mut cluster = Cluster::new();
-    deploy_and_include(&env, &cluster);
-    cluster.start();
-    let target = format!("127.0.0.1:{}", cluster.port);
+    let (env, cluster, target) = serving("");
 
     // A fresh server: OK, serving the inventory's serial, as openssl sees it.
     let first = current_serial(&env);
@@ -294,17 +302,7 @@ fn a_role_is_accepted_or_refused_with_the_servers_words() {
 
 #[test]
 fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
-    let env = Env::init(&[
-        "--no-passphrase",
-        "--server-host",
-        "localhost",
-        "--server-host",
-        "127.0.0.1",
-    ]);
-    let mut cluster = Cluster::new();
-    deploy_and_include(&env, &cluster);
-    cluster.start();
-    let target = format!("127.0.0.1:{}", cluster.port);
+    let (env, cluster, target) = serving("");
     let check = |args: &[&str]| {
         let mut all = vec!["check", "--probe", &target];
         all.extend_from_slice(args);
@@ -420,17 +418,7 @@ fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
 /// in one line, not a hang. And `--prometheus FILE`, read back by the Prometheus parser.
 #[test]
 fn direct_tls_on_17_and_later_and_the_prometheus_textfile() {
-    let env = Env::init(&[
-        "--no-passphrase",
-        "--server-host",
-        "localhost",
-        "--server-host",
-        "127.0.0.1",
-    ]);
-    let mut cluster = Cluster::new();
-    deploy_and_include(&env, &cluster);
-    cluster.start();
-    let target = format!("127.0.0.1:{}", cluster.port);
+    let (env, cluster, target) = serving("");
     let serial = current_serial(&env);
     let prom = env.path("probe.prom");
 
@@ -509,20 +497,8 @@ fn direct_tls_on_17_and_later_and_the_prometheus_textfile() {
 /// the certificate is judged, but the version is a WARNING, as PostgreSQL's guides ask for 1.3.
 #[test]
 fn a_tls12_only_server_is_a_warning() {
-    let env = Env::init(&[
-        "--no-passphrase",
-        "--server-host",
-        "localhost",
-        "--server-host",
-        "127.0.0.1",
-    ]);
-    let mut cluster = Cluster::new();
-    deploy_and_include(&env, &cluster);
-    cluster.append_conf(
-        "ssl_min_protocol_version = 'TLSv1.2'\nssl_max_protocol_version = 'TLSv1.2'\n",
-    );
-    cluster.start();
-    let target = format!("127.0.0.1:{}", cluster.port);
+    let (env, cluster, target) =
+        serving("ssl_min_protocol_version = 'TLSv1.2'\nssl_max_protocol_version = 'TLSv1.2'\n");
     let (code, out) = probe(&env, &[&target]);
     assert_eq!(code, 1, "{out}");
     assert!(

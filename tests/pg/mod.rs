@@ -414,6 +414,61 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Runs the ```sh blocks of guides (each named by its guide, for failures) in order against
+    /// this started cluster, as a reader would: `bash -euo pipefail` in `work`, with the built
+    /// pgca and the server's and psql's binaries first on `PATH`, `HOME` = `home`,
+    /// `PGCA_DIR` = `work/pgca`, `PGCA_PASSPHRASE_FILE` = `work/pgca-passphrase`, the cluster's
+    /// `PGDATA`/`PGHOST`/`PGPORT`, no other `PG*` variable, and nothing on stdin. Panics naming
+    /// the block that failed; returns everything the blocks printed on stdout.
+    pub fn run_guide(&self, blocks: &[(&str, String)], work: &Path, home: &Path) -> String {
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_pgca")).parent().unwrap();
+        let path = format!(
+            "{}:{}:{}:{}",
+            bin_dir.display(),
+            bindir().display(),
+            client_bindir().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let mut transcript = String::new();
+        for (i, (guide, block)) in blocks.iter().enumerate() {
+            let mut cmd = Command::new("bash");
+            for (k, _) in std::env::vars() {
+                if k.starts_with("PG") {
+                    cmd.env_remove(k);
+                }
+            }
+            cmd.args(["-euo", "pipefail", "-c", block])
+                .current_dir(work)
+                .env("PATH", &path)
+                .env("HOME", home)
+                .env("PGCA_DIR", work.join("pgca"))
+                .env("PGCA_PASSPHRASE_FILE", work.join("pgca-passphrase"))
+                .stdin(std::process::Stdio::null())
+                .env("PGDATA", &self.data)
+                .env("PGHOST", self.base.path())
+                .env("PGPORT", self.port.to_string());
+            // Client connections name host=localhost (that is what verify-full checks) but dial
+            // only 127.0.0.1, never ::1; the admin's `runuser -- psql` blocks use the Unix socket.
+            if !block.contains("runuser") {
+                cmd.env("PGHOSTADDR", "127.0.0.1");
+            }
+            let out = cmd.output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            transcript.push_str(&stdout);
+            assert!(
+                out.status.success(),
+                "{guide}: block {} failed ({}):\n{block}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server log\n{}",
+                i + 1,
+                out.status,
+                String::from_utf8_lossy(&out.stderr),
+                self.log_text()
+            );
+        }
+        transcript
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
