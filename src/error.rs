@@ -416,6 +416,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// The inventory lost records that were committed, or disagrees with what the CA directory
+    /// shows was done (its seal, the CRLs, the archive): cut short, emptied, an older copy put
+    /// back. No crash leaves that, and writing on would drop revocations.
+    #[error("inventory {} is damaged: {evidence}", path.display())]
+    DamagedInventory {
+        /// The inventory file.
+        path: PathBuf,
+        /// What shows it: the file and the fact that disagree with it.
+        evidence: String,
+    },
+
     /// Key generation or signing failed inside the crypto library.
     #[error("{what} failed: {source}")]
     Crypto {
@@ -634,6 +645,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The Nagios status of `check` or `verify` when this error stops them: CRITICAL for an
+    /// inventory that is damaged or corrupt (committed records are lost or unreadable, so no
+    /// certificate's state is known, and a CRL written from it would drop revocations), UNKNOWN
+    /// for anything else (a file that could not be read, a bad option).
+    pub fn monitoring_status(&self) -> crate::model::status::Status {
+        match self {
+            Error::DamagedInventory { .. } | Error::CorruptInventory { .. } => {
+                crate::model::status::Status::Critical
+            }
+            _ => crate::model::status::Status::Unknown,
+        }
+    }
+
     /// Wraps an I/O error with what was being done and the path.
     pub(crate) fn io(
         action: &'static str,

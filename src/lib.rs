@@ -71,6 +71,7 @@ pub use model::serial::Serial;
 pub use model::status::Status;
 pub use model::timefmt;
 pub use model::validity::Validity;
+pub use ops::repair::{RepairReport, RepairRequest, Restored};
 pub use storage::{DIR_MODE, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};
 pub use store::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, Progress, default_dir};
 pub use x509::inspect::{CertInfo, CrlInfo};

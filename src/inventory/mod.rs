@@ -36,7 +36,9 @@
 pub mod ledger;
 pub mod log;
 pub mod record;
+pub mod seal;
 
 pub use ledger::Ledger;
 pub use log::{INVENTORY_FILE, path_in, read};
 pub use record::{CrlRecord, Deployment, Event, Issued, Revocation};
+pub use seal::SEAL_FILE;

@@ -279,7 +279,10 @@ impl CaDir {
         // `pgca verify` reads every line in full.
         let inventory = {
             let _lock = self.read_lock()?;
-            crate::inventory::log::read_current(&crate::inventory::log::path_in(self.root()))?
+            let current =
+                crate::inventory::log::read_current(&crate::inventory::log::path_in(self.root()))?;
+            self.check_evidence(&current.facts)?;
+            current
         };
         let mut findings = Vec::new();
         let mut ca_end = [None, None];

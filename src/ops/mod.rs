@@ -3,5 +3,6 @@
 
 pub mod check;
 pub mod renew;
+pub mod repair;
 pub mod revoke;
 pub mod verify;

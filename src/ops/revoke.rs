@@ -20,7 +20,7 @@ use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, Ser
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::inventory::{self, CrlRecord, Event, Ledger, Revocation};
+use crate::inventory::{CrlRecord, Event, Ledger, Revocation};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::reason::Reason;
@@ -32,6 +32,7 @@ use crate::storage;
 use crate::store::layout::CaDir;
 use crate::store::options::BACKDATE_SECONDS;
 use crate::x509::ca::CaSigner;
+use crate::x509::inspect::CrlInfo;
 
 /// Default CRL period: 30 days. Short enough that a CRL a cron job forgot is noticed (check
 /// warns after 20 days), long enough that a missed day or two does no harm.
@@ -86,11 +87,6 @@ pub struct Revoked {
 }
 
 impl CaDir {
-    /// The CRL file of a CA: `DIR/server-ca.crl` or `DIR/client-ca.crl`.
-    pub fn crl_path(&self, side: Side) -> PathBuf {
-        self.root().join(format!("{}-ca.crl", side.name()))
-    }
-
     /// Revokes the certificate with serial `target`, or the certificates named `target` (by
     /// `scope`: every unexpired one by default), and writes that CA's CRL. Revoking what is
     /// revoked already changes nothing. The CAs themselves cannot be revoked. A revoked name
@@ -110,7 +106,7 @@ impl CaDir {
         };
         let side = {
             let _lock = self.write_lock()?;
-            let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
+            let ledger = self.read_inventory()?;
             let (targets, still_valid) = resolve(&ledger, target, scope, now, self)?;
             out.still_valid = still_valid;
             let side = if targets[0].0 == CertKind::Server {
@@ -139,8 +135,8 @@ impl CaDir {
             if events.is_empty() {
                 return Ok(out);
             }
-            inventory::log::append(&inventory::log::path_in(self.root()), &events)?;
-            let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
+            self.append_events(&events)?;
+            let ledger = self.read_inventory()?;
             let validity = crl_validity.unwrap_or_else(|| period_of(&ledger, side));
             out.crl_record = Some(self.write_crl(&signer, &ledger, validity, now)?);
             out.crl = Some(self.crl_path(side));
@@ -163,7 +159,7 @@ impl CaDir {
         let now = now.unwrap_or_else(timefmt::now);
         let records = {
             let _lock = self.write_lock()?;
-            let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
+            let ledger = self.read_inventory()?;
             let mut records = Vec::new();
             let signers = Side::BOTH
                 .iter()
@@ -182,7 +178,7 @@ impl CaDir {
     /// Re-issues one CRL with the period it had (for `renew`); the caller deploys.
     pub(crate) fn reissue_crl(&self, side: Side, now: OffsetDateTime) -> Result<CrlRecord> {
         let _lock = self.write_lock()?;
-        let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
+        let ledger = self.read_inventory()?;
         let signer = CaSigner::load(self.root(), side, self.passphrase())?;
         self.write_crl(&signer, &ledger, period_of(&ledger, side), now)
     }
@@ -199,7 +195,16 @@ impl CaDir {
     ) -> Result<CrlRecord> {
         let side = ca.side;
         let issuer = ca.issuer()?;
-        let number = ledger.last_crl(side.ca_kind()).map_or(1, |c| c.number + 1);
+        // Above the last recorded number, and above the CRL on disk (which the evidence check has
+        // already held to the record): a CRL number never goes backwards (RFC 5280 §5.2.3).
+        let on_disk = CrlInfo::from_file(&self.crl_path(side))
+            .ok()
+            .and_then(|c| c.number);
+        let number = ledger
+            .last_crl(side.ca_kind())
+            .map(|c| c.number)
+            .max(on_disk)
+            .map_or(1, |n| n + 1);
         let ca_not_after = ca.info.not_after;
         if now >= ca_not_after {
             return Err(Error::CaExpired {
@@ -241,12 +246,6 @@ impl CaDir {
             .signed_by(&issuer)
             .map_err(|e| ca.explain(Error::rcgen("signing the CRL")(e)))?;
         let pem = crl.pem().map_err(Error::rcgen("encoding the CRL"))?;
-        storage::replace_file(
-            &self.crl_path(side),
-            pem.as_bytes(),
-            storage::PUBLIC_MODE,
-            "write CRL",
-        )?;
         let record = CrlRecord {
             ca: side.ca_kind(),
             number,
@@ -254,9 +253,14 @@ impl CaDir {
             next_update,
             clamped_to_ca_expiry: false,
         };
-        inventory::log::append(
-            &inventory::log::path_in(self.root()),
-            &[Event::CrlIssued(record.clone())],
+        // The record before the file: a CRL on disk whose number the inventory does not know is
+        // evidence of a damaged inventory (store/evidence.rs), which a crash here must not fake.
+        self.append_events(&[Event::CrlIssued(record.clone())])?;
+        storage::replace_file(
+            &self.crl_path(side),
+            pem.as_bytes(),
+            storage::PUBLIC_MODE,
+            "write CRL",
         )?;
         Ok(CrlRecord {
             clamped_to_ca_expiry: clamped,

@@ -20,7 +20,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::inventory::{self, Deployment, Event};
+use crate::inventory::{Deployment, Event};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::CertName;
@@ -212,10 +212,7 @@ impl CaDir {
                 timefmt::now(),
             );
             deployment.data_dir_uid = Some(data_dir_uid);
-            inventory::log::append(
-                &inventory::log::path_in(self.root()),
-                &[Event::Deployed(deployment)],
-            )?;
+            self.append_events(&[Event::Deployed(deployment)])?;
         }
         Ok(deployed)
     }

@@ -253,6 +253,7 @@ fn write_cas(
         }
         inventory::log::create(&staging.join(inventory::log::INVENTORY_FILE), &events)?;
         files.push(inventory::log::INVENTORY_FILE);
+        files.push(inventory::SEAL_FILE);
         for side in Side::BOTH {
             storage::ensure_private_dir(&root.join(side.leaf_dir()))?;
         }

@@ -8,7 +8,7 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::inventory::{self, Event, Issued};
+use crate::inventory::{Event, Issued};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::{HostName, RoleName};
@@ -250,7 +250,7 @@ impl CaDir {
         let replaced = self.check_replaceable(kind, &names, force)?;
         if !reused.is_empty() {
             // A key certified by a revoked certificate is never certified again.
-            let ledger = inventory::log::read(&inventory::log::path_in(&self.root))?;
+            let ledger = self.read_inventory()?;
             let revoked = ledger.revoked_keys();
             for (r, spki) in requests.iter().zip(&reused) {
                 if let Some((serial, _)) = spki.as_ref().and_then(|h| revoked.get(h.as_str())) {
@@ -311,7 +311,8 @@ impl CaDir {
         })
         .map_err(|e| ca.explain(e))?;
 
-        self.begin_pending()?;
+        let serials: Vec<String> = made.iter().map(|m| m.serial.to_string()).collect();
+        self.begin_pending(&serials)?;
         let archive = self.archive_dir(kind);
         let mut written: Vec<String> = Vec::with_capacity(made.len());
         let mut archive_dir: Option<storage::Dir> = None;
@@ -379,7 +380,7 @@ impl CaDir {
                     Event::Issued(issued)
                 })
                 .collect();
-            inventory::log::append(&inventory::log::path_in(&self.root), &events)
+            self.append_events(&events)
         })();
         if let Err(e) = stored {
             // Not committed: take back what this batch wrote, so nothing half-written remains.

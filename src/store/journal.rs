@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::fs::{self};
 
 use crate::error::{Error, Result};
-use crate::inventory::{self};
 use crate::model::kind::CertKind;
 use crate::storage::{self, Lock, LockKind, Wait};
 use crate::store::layout::{CaDir, LOCK_FILE, PENDING};
@@ -38,11 +37,16 @@ impl CaDir {
         Lock::file(&self.root, name, LockKind::Exclusive, wait)
     }
 
-    pub(super) fn begin_pending(&self) -> Result<()> {
+    /// Marks a batch as under way: `.pending`, listing the archive directories (serials) it is
+    /// about to write, so that recovery removes those and nothing else.
+    pub(super) fn begin_pending(&self, serials: &[String]) -> Result<()> {
         let p = self.root.join(PENDING);
-        if !p.exists() {
-            storage::create_file(&p, b"", 0o600, "create")?;
-        }
+        let mut listed = self.pending_serials();
+        listed.extend(serials.iter().cloned());
+        let mut text: Vec<String> = listed.into_iter().collect();
+        text.sort_unstable();
+        let text = text.join("\n") + "\n";
+        storage::replace_file(&p, text.as_bytes(), 0o600, "create")?;
         storage::sync_dir(&self.root)
     }
 
@@ -54,7 +58,7 @@ impl CaDir {
 
     /// Restores a consistent directory after a writer died: see the module docs. Idempotent.
     fn recover(&self) -> Result<()> {
-        let ledger = inventory::log::read(&inventory::log::path_in(&self.root))?;
+        let ledger = self.read_inventory()?;
         let recorded: HashSet<String> = ledger
             .issued()
             .iter()
@@ -114,6 +118,31 @@ mod tests {
     use crate::x509::inspect::CertInfo;
     use std::path::Path;
 
+    /// An archive directory that no unfinished batch lists is evidence of a damaged inventory:
+    /// recovery refuses, and removes nothing.
+    #[test]
+    fn recovery_never_removes_what_no_batch_was_writing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = CaDir::init(tmp.path().join("ca"), &InitOptions::default()).unwrap();
+        let bob: RoleName = "bob".parse().unwrap();
+        ca.issue_client(&bob, &IssueOptions::default()).unwrap();
+        let stray = ca
+            .archive_dir(CertKind::Client)
+            .join(Serial::random().to_string());
+        fs::create_dir(&stray).unwrap();
+        fs::write(ca.root().join(PENDING), b"").unwrap();
+        let carol: RoleName = "carol".parse().unwrap();
+        let e = ca
+            .issue_client(&carol, &IssueOptions::default())
+            .unwrap_err();
+        assert!(
+            matches!(e, crate::error::Error::DamagedInventory { .. }),
+            "{e}"
+        );
+        assert!(stray.exists());
+        assert!(!ca.cert_path(CertKind::Client, "carol").exists());
+    }
+
     #[test]
     fn temp_names_never_match_a_roles_entries() {
         assert!(is_temp_name(
@@ -141,7 +170,8 @@ mod tests {
             .archive_dir(CertKind::Client)
             .join(Serial::random().to_string());
         fs::create_dir(&orphan).unwrap();
-        fs::write(ca.root().join(PENDING), b"").unwrap();
+        let listed = format!("{}\n", orphan.file_name().unwrap().to_string_lossy());
+        fs::write(ca.root().join(PENDING), listed).unwrap();
         let carol: RoleName = "carol".parse().unwrap();
         ca.issue_client(&carol, &IssueOptions::default()).unwrap();
         assert!(!orphan.exists());

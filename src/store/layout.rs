@@ -11,9 +11,9 @@ use crate::storage::{self, KEY_MODE, Wait};
 use crate::x509::ca::CaSigner;
 use crate::x509::inspect::CertInfo;
 
-pub(super) const PENDING: &str = ".pending";
+pub(crate) const PENDING: &str = ".pending";
 /// The lock file: writers hold it exclusively, readers share it.
-pub(super) const LOCK_FILE: &str = ".lock";
+pub(crate) const LOCK_FILE: &str = ".lock";
 pub(super) const INIT_STAGING: &str = ".init";
 
 /// Where pgca keeps its CA when neither `--dir` nor `PGCA_DIR` says: `$XDG_DATA_HOME/pgca`, else
@@ -211,10 +211,17 @@ impl CaDir {
         self.leaf_dir(kind).join(format!("{name}.key"))
     }
 
-    /// Reads the inventory (waiting while a writer is in the middle of a batch).
+    /// The CRL file of a CA: `DIR/server-ca.crl` or `DIR/client-ca.crl`.
+    pub fn crl_path(&self, side: Side) -> PathBuf {
+        self.root.join(format!("{}-ca.crl", side.name()))
+    }
+
+    /// Reads the inventory (waiting while a writer is in the middle of a batch), checked against
+    /// its seal and the rest of the directory: a damaged inventory is
+    /// [`Error::DamagedInventory`].
     pub fn inventory(&self) -> Result<Ledger> {
         let _lock = self.read_lock()?;
-        inventory::log::read(&inventory::log::path_in(&self.root))
+        self.read_inventory()
     }
 
     pub(crate) fn leaf_dir(&self, kind: CertKind) -> PathBuf {
@@ -226,7 +233,7 @@ impl CaDir {
         self.root.join(side.leaf_dir())
     }
 
-    pub(super) fn archive_dir(&self, kind: CertKind) -> PathBuf {
+    pub(crate) fn archive_dir(&self, kind: CertKind) -> PathBuf {
         self.leaf_dir(kind).join("archive")
     }
 }

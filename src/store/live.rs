@@ -1,7 +1,7 @@
 //! A name's current certificate and key, read back and checked against the inventory.
 
 use crate::error::{Error, Result};
-use crate::inventory::{self, Issued};
+use crate::inventory::Issued;
 use crate::model::kind::CertKind;
 use crate::storage::{self};
 use crate::store::layout::CaDir;
@@ -29,7 +29,7 @@ impl CaDir {
     /// [`Error::NotRecorded`], never used.
     pub(crate) fn live_pair(&self, kind: CertKind, name: &str) -> Result<LivePair> {
         let _lock = self.read_lock()?;
-        let ledger = inventory::log::read(&inventory::log::path_in(&self.root))?;
+        let ledger = self.read_inventory()?;
         let Some(record) = ledger.current(kind, name).cloned() else {
             return Err(self.not_issued(kind, name));
         };

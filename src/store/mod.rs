@@ -6,6 +6,8 @@
 //!   client-ca.crt  client-ca.key    the client CA (key 0600)
 //!   server-ca.pkcs11 client-ca.pkcs11  instead of the keys, when they are in a PKCS#11 token (0600)
 //!   inventory.jsonl                 append-only log of everything issued (see inventory.rs)
+//!   inventory.seal                  how many batches it had committed, and their hash chain
+//!   server-ca.crl  client-ca.crl    the CRLs (`pgca revoke`, `pgca crl`)
 //!   .lock                           flock: one writer at a time
 //!   servers/  clients/              0700, one set of entries per name:
 //!     alice.crt -> alice.live/alice.crt
@@ -26,9 +28,12 @@
 //! batch) → append the batch to the inventory, closed by its commit line, in one write and
 //! fdatasync (the commit point: a batch whose commit line is missing or does not match is not
 //! committed, whatever part of it reached the disk) → swap the `.live` links → remove `.pending`.
-//! If the process dies, the next writer finds `.pending` and recovers: archive directories the
-//! inventory does not know are removed, links of recorded certificates are rolled forward.
+//! If the process dies, the next writer finds `.pending` and recovers: the archive directories
+//! `.pending` lists that the inventory does not know are removed, links of recorded
+//! certificates are rolled forward. Any other archive directory the inventory does not know is
+//! evidence of a damaged inventory, never removed ([`evidence`]).
 
+mod evidence;
 mod init;
 pub(crate) mod issue;
 mod journal;

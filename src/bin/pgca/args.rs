@@ -15,9 +15,11 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 mod csr;
 mod host;
 mod hsm;
+mod repair;
 pub use csr::*;
 pub use host::*;
 pub use hsm::*;
+pub use repair::*;
 
 // The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
 // continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
@@ -263,6 +265,16 @@ pub enum Command {
     /// nextUpdate is never after the CA certificate's not-after: a longer period is cut to it,
     /// with a note saying so (revoke and renew do the same).
     Crl(CrlArgs),
+
+    /// Rebuild a damaged inventory from what the CA directory shows was done
+    ///
+    /// A damaged inventory (cut short, emptied, an older copy put back, a corrupt line) is
+    /// refused by every command. repair keeps the longest part that reads and records again
+    /// what the archive (servers/archive, clients/archive), the CA certificates and the CRLs
+    /// show was done after it: certificates, revocations, CRL numbers, so a revoked certificate
+    /// stays revoked and the next CRL's number is higher. Without --write it only shows what it
+    /// would add. Deployments made after the damage are recorded again by deploying again.
+    Repair(RepairArgs),
 
     /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate
     ///

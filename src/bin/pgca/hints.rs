@@ -20,6 +20,10 @@ pub fn with_hint(e: &Error) -> String {
 pub fn hint(e: &Error) -> Option<String> {
     let h = match e {
         Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
+        Error::DamagedInventory { .. } | Error::CorruptInventory { .. } => {
+            "nothing was written; `pgca repair` shows what the CA directory says was lost, `pgca repair --write` records it again"
+                .into()
+        }
         Error::ExternalKey { .. } => {
             "its key is on its host: copy the certificate there (pgca export --format pem gives it)"
                 .into()

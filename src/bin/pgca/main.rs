@@ -18,8 +18,8 @@ use std::process::ExitCode;
 
 use args::Command;
 use commands::{
-    Context, completions, conninfo, csr, deploy, export, inspect, issue, monitor, probe, revoke,
-    service,
+    Context, completions, conninfo, csr, deploy, export, inspect, issue, monitor, probe, repair,
+    revoke, service,
 };
 
 fn main() -> ExitCode {
@@ -60,6 +60,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Probe(a) => return Ok(probe::probe(ctx, a)),
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
+        Command::Repair(a) => repair::repair(ctx, a),
         Command::Renew(a) => return revoke::renew(ctx, a),
         Command::ServerConfig(a) => deploy::server_config(ctx, a),
         Command::DeployServer(a) => deploy::deploy_server(ctx, a),

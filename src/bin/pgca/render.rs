@@ -276,8 +276,8 @@ pub fn probe_text(report: &ProbeReport) -> String {
     out
 }
 
-pub fn unknown_text(message: &str) -> String {
-    format!("PGCA UNKNOWN - {message}\n")
+pub fn unknown_text(status: pgca::Status, message: &str) -> String {
+    format!("PGCA {status} - {message}\n")
 }
 
 /// `revoke`: what was revoked, the CRL, what stays valid, where the CRL went.
@@ -326,6 +326,48 @@ pub fn crls_text(root: &Path, crls: &[CrlRecord]) -> String {
             )
         })
         .collect()
+}
+
+/// `repair`: the damage, each record added (or that would be), what was set aside.
+pub fn repair_text(r: &pgca::RepairReport) -> String {
+    if !r.needed() {
+        return format!("{}: nothing to repair\n", r.inventory.display());
+    }
+    let mut out = String::new();
+    if let Some(d) = &r.damage {
+        out.push_str(&format!("damaged: {d}\n"));
+    }
+    if r.cut_bytes > 0 {
+        out.push_str(&format!(
+            "{} bytes at the end do not read and are set aside\n",
+            r.cut_bytes
+        ));
+    }
+    let verb = if r.written {
+        "recorded"
+    } else {
+        "would record"
+    };
+    for x in &r.restored {
+        let what = match (x.event, &x.serial, x.number) {
+            ("crl", _, Some(n)) => format!("CRL number {n} of {}", x.name),
+            ("revoked", Some(s), _) => {
+                format!("the revocation of {} {} (serial {s})", x.kind, x.name)
+            }
+            (_, Some(s), _) => format!("{} {} (serial {s})", x.kind, x.name),
+            _ => format!("{} {}", x.kind, x.name),
+        };
+        out.push_str(&format!("{verb} {what}, from {}\n", x.from.display()));
+    }
+    match &r.set_aside {
+        Some(aside) => out.push_str(&format!(
+            "wrote {} (the damaged file is kept as {}); deploy again what was deployed after the damage\n",
+            r.inventory.display(),
+            aside.display()
+        )),
+        None => out.push_str("nothing written: run `pgca repair --write` to record it\n"),
+    }
+    out
 }
 
 /// A line saying a CRL's nextUpdate was cut to its CA's expiry, or nothing.

@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod issue;
 pub mod monitor;
 pub mod probe;
+pub mod repair;
 pub mod revoke;
 pub mod service;
 

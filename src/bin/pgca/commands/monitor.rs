@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use pgca::ops::check::CheckOptions;
-use pgca::{Error, Result, Side, Status, Validity, timefmt};
+use pgca::{Error, Result, Side, Validity, timefmt};
 
 use super::{Context, parse_all, parse_opt};
 use crate::args::{CheckArgs, ListArgs, VerifyArgs};
@@ -82,13 +82,15 @@ pub fn verify(ctx: &Context, a: &VerifyArgs) -> ExitCode {
     ExitCode::from(report.status.exit_code())
 }
 
-/// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), said on stdout where Nagios
-/// reads it (with `-q`, on stderr like any failure).
+/// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), or CRITICAL (2) for a damaged
+/// or corrupt inventory ([`Error::monitoring_status`]), said on stdout where Nagios reads it
+/// (with `-q`, on stderr like any failure).
 pub fn unknown(e: &Error, quiet: bool) -> ExitCode {
+    let status = e.monitoring_status();
     if quiet {
         eprintln!("pgca: {}", hints::with_hint(e));
     } else {
-        emit(&render::unknown_text(&hints::with_hint(e)));
+        emit(&render::unknown_text(status, &hints::with_hint(e)));
     }
-    ExitCode::from(Status::Unknown.exit_code())
+    ExitCode::from(status.exit_code())
 }

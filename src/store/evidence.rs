@@ -1,0 +1,111 @@
+//! The inventory against the rest of the CA directory: a CRL on disk with a higher number or a
+//! revoked serial the inventory does not have, an archived certificate it does not record. No
+//! crash leaves either (revocations and CRL records are committed before the CRL file is
+//! written; archive directories of an unfinished batch are listed in `.pending`), so each is
+//! [`Error::DamagedInventory`]: a cut-short, emptied or rolled-back inventory that the seal
+//! alone could not show (an inventory older than its seal, or with the seal lost too).
+//!
+//! Every read of the inventory goes through here ([`CaDir::read_inventory`]), and so does every
+//! write ([`CaDir::append_events`]): nothing is listed, checked, renewed or written from an
+//! inventory the directory contradicts.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::inventory::log::Facts;
+use crate::inventory::{self, Event, Ledger};
+use crate::model::kind::{CertKind, Side};
+use crate::store::layout::{CaDir, PENDING};
+use crate::x509::inspect::CrlInfo;
+
+impl CaDir {
+    /// Reads the inventory and checks it against the directory. The caller holds a lock.
+    pub(crate) fn read_inventory(&self) -> Result<Ledger> {
+        let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
+        self.check_evidence(&Facts::of(&ledger))?;
+        Ok(ledger)
+    }
+
+    /// Appends `events` as one batch, after the inventory and what it says were checked against
+    /// the directory. The caller holds the write lock.
+    pub(crate) fn append_events(&self, events: &[Event]) -> Result<()> {
+        inventory::log::append(&inventory::log::path_in(self.root()), events, |facts| {
+            self.check_evidence(facts)
+        })
+    }
+
+    /// Refuses an inventory whose `facts` the CRLs or the archive contradict.
+    pub(crate) fn check_evidence(&self, facts: &Facts) -> Result<()> {
+        let damaged = |evidence: String| Error::DamagedInventory {
+            path: inventory::log::path_in(self.root()),
+            evidence,
+        };
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            let path = self.crl_path(side);
+            // A missing or unreadable CRL shows nothing here (check and verify report it).
+            let Ok(crl) = CrlInfo::from_file(&path) else {
+                continue;
+            };
+            if let Some(number) = crl.number
+                && facts.crl_number[i].is_none_or(|n| number > n)
+            {
+                return Err(damaged(format!(
+                    "{} carries CRL number {number}, but the inventory records {}",
+                    path.display(),
+                    facts.crl_number[i]
+                        .map_or("no CRL".to_string(), |n| format!("CRLs up to number {n}"))
+                )));
+            }
+            if let Some(e) = crl
+                .revoked
+                .iter()
+                .find(|e| !facts.revoked.contains(&e.serial.to_string()))
+            {
+                return Err(damaged(format!(
+                    "{} lists serial {} as revoked, but the inventory has no such revocation",
+                    path.display(),
+                    e.serial
+                )));
+            }
+        }
+        let pending = self.pending_serials();
+        for kind in [CertKind::Server, CertKind::Client] {
+            let archive = self.archive_dir(kind);
+            if let Some(unknown) = unrecorded(&archive, facts, &pending)? {
+                return Err(damaged(format!(
+                    "{} holds a certificate the inventory does not record",
+                    archive.join(unknown).display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The serials an unfinished batch was writing into the archive (listed in `.pending`).
+    pub(crate) fn pending_serials(&self) -> HashSet<String> {
+        fs::read_to_string(self.root().join(PENDING))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The first entry of `archive` that is neither recorded nor part of an unfinished batch.
+fn unrecorded(archive: &Path, facts: &Facts, pending: &HashSet<String>) -> Result<Option<String>> {
+    let entries = match fs::read_dir(archive) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read archive", archive)(e)),
+    };
+    for e in entries {
+        let e = e.map_err(Error::io("read archive", archive))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !facts.issued.contains(&name) && !pending.contains(&name) {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
