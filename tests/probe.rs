@@ -234,7 +234,10 @@ fn an_http_server_or_a_silent_one_is_unknown_within_the_timeout() {
         "{out}"
     );
     assert!(
-        lines[1].starts_with("UNKNOWN: ") && lines[1].contains("timed out"),
+        lines[1]
+            == format!(
+                "UNKNOWN: 127.0.0.1:{sp}: no answer within 1s (SSLRequest was not answered)"
+            ),
         "{out}"
     );
     // Both at once, each within its 1 s.
@@ -546,4 +549,252 @@ fn a_server_that_breaks_the_handshake_is_critical_at_once() {
         );
         assert!(start.elapsed() < Duration::from_secs(2), "{out}");
     }
+}
+
+/// How long a trickling server keeps sending: 60 bytes, one every 200 ms, 12 s in all.
+const TRICKLE: (usize, Duration) = (60, Duration::from_millis(200));
+
+/// A server that keeps a probe's every read short and never finishes: it answers SSLRequest
+/// with `S` after `before_s` (a direct TLS start gets no `S`), then sends a TLS record header
+/// promising 16384 bytes and trickles them one at a time ([`TRICKLE`]), until the client goes
+/// away. Every connection gets its own thread; the port is returned.
+fn trickler(before_s: Duration) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut first = [0u8; 8];
+                if s.read_exact(&mut first).is_err() {
+                    return;
+                }
+                if first == [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f] {
+                    std::thread::sleep(before_s);
+                    if s.write_all(b"S").is_err() {
+                        return;
+                    }
+                }
+                // A handshake record, TLS 1.2, 16384 bytes long.
+                if s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]).is_err() {
+                    return;
+                }
+                let (bytes, every) = TRICKLE;
+                for _ in 0..bytes {
+                    std::thread::sleep(every);
+                    if s.write_all(&[0]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The line of a target whose deadline passed in the handshake.
+fn handshake_timeout(port: u16, timeout: &str) -> String {
+    format!(
+        "UNKNOWN: 127.0.0.1:{port}: no answer within {timeout} (the TLS handshake was not finished)"
+    )
+}
+
+#[test]
+fn a_trickling_server_is_unknown_by_the_timeout_not_hours_later() {
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    // `S` at once; `S` after 700 ms, which leaves the handshake 300 ms of the same second.
+    let (at_once, late) = (
+        trickler(Duration::ZERO),
+        trickler(Duration::from_millis(700)),
+    );
+    let trickle_lasts = TRICKLE.1 * TRICKLE.0 as u32;
+    let start = Instant::now();
+    let (code, out) = probe(
+        &env,
+        &[
+            &format!("127.0.0.1:{at_once}"),
+            &format!("127.0.0.1:{late}"),
+            "--timeout",
+            "1s",
+        ],
+    );
+    let took = start.elapsed();
+    assert_eq!(code, 3, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            handshake_timeout(at_once, "1s"),
+            handshake_timeout(late, "1s")
+        ],
+        "{out}"
+    );
+    // Long before the trickle would have ended (a loaded machine gets slack).
+    assert!(
+        took < Duration::from_secs(8) && took < trickle_lasts,
+        "{took:?}"
+    );
+
+    // A direct TLS start: the same deadline, no SSLRequest.
+    let start = Instant::now();
+    let (code, out) = probe(
+        &env,
+        &[
+            &format!("127.0.0.1:{at_once}"),
+            "--direct",
+            "--timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(out.trim_end(), handshake_timeout(at_once, "1s"), "{out}");
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // The JSON names the kind and says the same line.
+    let (code, json) = probe(
+        &env,
+        &[&format!("127.0.0.1:{late}"), "--timeout", "1s", "--json"],
+    );
+    assert_eq!(code, 3, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let failure = &v["targets"][0]["failure"];
+    assert_eq!(failure["kind"], "timeout", "{json}");
+    assert_eq!(
+        failure["detail"], "no answer within 1s (the TLS handshake was not finished)",
+        "{json}"
+    );
+}
+
+#[test]
+fn check_probe_against_a_trickling_server_ends_by_its_probe_timeout() {
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    let (at_once, late) = (
+        trickler(Duration::ZERO),
+        trickler(Duration::from_millis(700)),
+    );
+    let start = Instant::now();
+    let out = env.run(&[
+        "check",
+        "--probe",
+        &format!("127.0.0.1:{at_once}"),
+        "--probe",
+        &format!("127.0.0.1:{late}"),
+        "--probe-timeout",
+        "1s",
+    ]);
+    let took = start.elapsed();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.starts_with("PGCA UNKNOWN - "), "{said}");
+    for port in [at_once, late] {
+        assert!(
+            said.lines().any(|l| l == handshake_timeout(port, "1s")),
+            "{said}"
+        );
+    }
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+/// A TLS server with the CA directory's certificate for localhost that answers SSLRequest after
+/// `before_s`, finishes the handshake, reads the StartupMessage and then trickles an
+/// authentication request promising 16384 bytes, one byte a TLS record ([`TRICKLE`]).
+fn trickling_login(env: &Env, before_s: Duration) -> u16 {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = vec![CertificateDer::from_pem_file(env.path("servers/localhost.crt")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(env.path("servers/localhost.key")).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut req = [0u8; 8];
+                if s.read_exact(&mut req).is_err() {
+                    return;
+                }
+                std::thread::sleep(before_s);
+                if s.write_all(b"S").is_err() {
+                    return;
+                }
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut s).is_err() {
+                        return;
+                    }
+                }
+                let mut tls = rustls::Stream::new(&mut conn, &mut s);
+                let mut startup = [0u8; 512];
+                if tls.read(&mut startup).is_err() {
+                    return;
+                }
+                // AuthenticationRequest, 16384 bytes long.
+                if tls.write_all(&[b'R', 0, 0, 0x40, 0]).is_err() {
+                    return;
+                }
+                let (bytes, every) = TRICKLE;
+                for _ in 0..bytes {
+                    std::thread::sleep(every);
+                    if tls.write_all(&[0]).and_then(|()| tls.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_login_that_trickles_ends_by_the_same_deadline() {
+    let env = Env::init(&[
+        "--no-passphrase",
+        "--server-host",
+        "localhost",
+        "--server-host",
+        "127.0.0.1",
+    ]);
+    env.ok(&["issue-client", "alice"]);
+    // Half the second goes to SSLRequest, the rest to the handshake and the login.
+    let port = trickling_login(&env, Duration::from_millis(500));
+    let start = Instant::now();
+    let (code, out) = probe(
+        &env,
+        &[
+            &format!("127.0.0.1:{port}"),
+            "--role",
+            "alice",
+            "--timeout",
+            "1s",
+        ],
+    );
+    let took = start.elapsed();
+    // A login that does not finish is a refusal, CRITICAL, as before.
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out.lines().next().unwrap_or_default(),
+        format!(
+            "CRITICAL: 127.0.0.1:{port}: role alice refused: \
+             no answer within 1s (the login was not answered)"
+        ),
+        "{out}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
 }

@@ -1,13 +1,14 @@
 //! `probe --role`: a StartupMessage as the role over the open TLS session, the server's verdict
 //! (AuthenticationOk then ReadyForQuery, an ErrorResponse, or another authentication method),
-//! then Terminate. Every read is bounded by the socket's timeout and by an overall deadline.
+//! then Terminate. Every read and write ends by the target's deadline, the one its connection
+//! and handshake took their time from.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use rustls::ClientConnection;
 use serde::Serialize;
+
+use crate::probe::deadline::{Bounded, Deadline, Within};
 
 /// The protocol version of a StartupMessage: 3.0.
 const PROTOCOL_3_0: u32 = 196608;
@@ -87,9 +88,12 @@ pub fn error_message(body: &[u8]) -> String {
 }
 
 /// An I/O error on the session, one line: a TLS alert means the server refused the certificate.
-fn io_text(e: &std::io::Error) -> String {
+fn io_text(e: &std::io::Error, deadline: &Deadline) -> String {
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => format!(
+            "no answer within {} (the login was not answered)",
+            Within(deadline.timeout())
+        ),
         std::io::ErrorKind::UnexpectedEof => "the server closed the connection".into(),
         // In TLS 1.3 a server refuses a client certificate after the client's handshake, with
         // the startup message unread: its reset can overtake its alert.
@@ -107,17 +111,11 @@ fn io_text(e: &std::io::Error) -> String {
     }
 }
 
-/// Logs in as `role` to `dbname` over the open session and ends it with Terminate.
-pub fn login(
-    conn: &mut ClientConnection,
-    stream: &mut TcpStream,
-    role: &str,
-    dbname: &str,
-    timeout: Duration,
-) -> Login {
-    let deadline = Instant::now() + timeout;
-    let verdict = talk(conn, stream, role, dbname, deadline);
-    // Terminate, best effort, and close_notify.
+/// Logs in as `role` to `dbname` over the open session and ends it with Terminate, all by the
+/// stream's deadline.
+pub fn login(conn: &mut ClientConnection, stream: &mut Bounded, role: &str, dbname: &str) -> Login {
+    let verdict = talk(conn, stream, role, dbname);
+    // Terminate, best effort (not once the deadline has passed), and close_notify.
     let mut tls = rustls::Stream::new(conn, stream);
     let _ = tls
         .write_all(&[b'X', 0, 0, 0, 4])
@@ -134,22 +132,20 @@ pub fn login(
 /// The exchange: `Ok` when the server is ready for queries as the role.
 fn talk(
     conn: &mut ClientConnection,
-    stream: &mut TcpStream,
+    stream: &mut Bounded,
     role: &str,
     dbname: &str,
-    deadline: Instant,
 ) -> Result<(), String> {
+    let deadline = stream.deadline();
     let mut tls = rustls::Stream::new(conn, stream);
     tls.write_all(&startup_message(role, dbname))
         .and_then(|()| tls.flush())
-        .map_err(|e| io_text(&e))?;
+        .map_err(|e| io_text(&e, &deadline))?;
     let mut authenticated = false;
     loop {
-        if Instant::now() > deadline {
-            return Err("timed out".into());
-        }
         let mut head = [0u8; 5];
-        tls.read_exact(&mut head).map_err(|e| io_text(&e))?;
+        tls.read_exact(&mut head)
+            .map_err(|e| io_text(&e, &deadline))?;
         let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
         if !(4..=MAX_MESSAGE).contains(&len) {
             return Err(format!(
@@ -158,7 +154,8 @@ fn talk(
             ));
         }
         let mut body = vec![0u8; len - 4];
-        tls.read_exact(&mut body).map_err(|e| io_text(&e))?;
+        tls.read_exact(&mut body)
+            .map_err(|e| io_text(&e, &deadline))?;
         match head[0] {
             b'R' => {
                 let code = body
@@ -205,21 +202,25 @@ mod tests {
     #[test]
     fn session_errors_are_one_line_and_say_what_they_mean() {
         use std::io::{Error, ErrorKind};
-        let reset = io_text(&Error::from(ErrorKind::ConnectionReset));
+        let d = Deadline::after(std::time::Duration::from_secs(2));
+        let reset = io_text(&Error::from(ErrorKind::ConnectionReset), &d);
         assert!(
             reset.starts_with("TLS: the server reset the connection"),
             "{reset}"
         );
-        let alert = io_text(&Error::new(
-            ErrorKind::InvalidData,
-            "received fatal alert: UnknownCA",
-        ));
+        let alert = io_text(
+            &Error::new(ErrorKind::InvalidData, "received fatal alert: UnknownCA"),
+            &d,
+        );
         assert_eq!(
             alert,
             "TLS: the server refused the client certificate (received fatal alert: UnknownCA)"
         );
-        assert_eq!(io_text(&Error::from(ErrorKind::TimedOut)), "timed out");
-        let multi = io_text(&Error::other("a\nb"));
+        assert_eq!(
+            io_text(&Error::from(ErrorKind::TimedOut), &d),
+            "no answer within 2s (the login was not answered)"
+        );
+        let multi = io_text(&Error::other("a\nb"), &d);
         assert!(!multi.contains('\n'), "{multi}");
     }
 }

@@ -119,7 +119,7 @@ impl ProbeResult {
         ledger: &Ledger,
         now: OffsetDateTime,
     ) -> ProbeResult {
-        let mut r = ProbeResult::failed(target, Failure::Timeout);
+        let mut r = ProbeResult::failed(target, Failure::TlsRefused);
         r.failure = None;
         r.problems.clear();
         r.status = Status::Ok;

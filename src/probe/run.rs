@@ -1,4 +1,5 @@
-//! `CaDir::probe`: many targets at once, a bounded number of threads, a timeout on every step.
+//! `CaDir::probe`: many targets at once, a bounded number of threads, one deadline per target
+//! for all its steps.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +14,7 @@ use crate::inventory::Ledger;
 use crate::model::kind::{CertKind, Side};
 use crate::model::status::Status;
 use crate::model::timefmt;
+use crate::probe::deadline::Deadline;
 use crate::probe::login::login;
 use crate::probe::report::{ProbeReport, ProbeResult};
 use crate::probe::tls::{Start, handshake, identity, open};
@@ -28,7 +30,9 @@ pub struct ProbeOptions {
     /// The server name sent in the handshake and matched against the certificate; by default
     /// each target's host.
     pub sni: Option<String>,
-    /// The limit on connecting and on every read and write (default 5 s).
+    /// The limit on each target's whole exchange (default 5 s): resolving its name, connecting,
+    /// SSLRequest, the TLS handshake and the `role` login all end within it, however slowly the
+    /// server answers.
     pub timeout: Duration,
     /// How many targets are probed at once (default 8).
     pub parallel: usize,
@@ -127,7 +131,7 @@ impl CaDir {
     }
 }
 
-/// One target, start to end.
+/// One target, start to end, by one deadline.
 fn probe_one(
     target: &Target,
     opts: &ProbeOptions,
@@ -137,8 +141,9 @@ fn probe_one(
     identity: Option<Arc<CertifiedKey>>,
 ) -> ProbeResult {
     let host = opts.sni.as_deref().unwrap_or(&target.host);
+    let deadline = Deadline::after(opts.timeout);
     let Some(role) = &opts.role else {
-        let done = connect(target, opts.timeout).and_then(|mut stream| {
+        let done = connect(target, deadline).and_then(|mut stream| {
             if opts.start == Start::SslRequest {
                 ssl_request(&mut stream)?;
             }
@@ -149,7 +154,7 @@ fn probe_one(
             Err(f) => ProbeResult::failed(target, f),
         };
     };
-    let mut stream = match connect(target, opts.timeout) {
+    let mut stream = match connect(target, deadline) {
         Ok(s) => s,
         Err(f) => return ProbeResult::failed(target, f),
     };
@@ -164,6 +169,6 @@ fn probe_one(
     };
     let mut r = ProbeResult::judge(target, host, hs, server_ca, ledger, now);
     let dbname = opts.dbname.as_deref().unwrap_or("postgres");
-    r.add_login(login(&mut conn, &mut stream, role, dbname, opts.timeout));
+    r.add_login(login(&mut conn, &mut stream, role, dbname));
     r
 }

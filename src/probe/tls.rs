@@ -3,8 +3,9 @@
 //! afterwards (`report.rs`), so a wrong certificate is a finding, not a failed connection. It
 //! also records whether the server asked for a client certificate and which CA names it
 //! advertised, and presents the role's certificate when `--role` gave one (none otherwise).
+//! Its reads and writes go through [`Bounded`]: the handshake ends by the target's deadline,
+//! however slowly the server sends.
 
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -16,6 +17,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
+use crate::probe::deadline::Bounded;
 use crate::probe::wire::Failure;
 
 /// What the handshake gave.
@@ -138,14 +140,15 @@ pub fn identity(chain: Vec<Vec<u8>>, pkcs8: &[u8]) -> Result<Arc<CertifiedKey>, 
 
 /// Handshakes over `stream` (after the server's `S`), sending `sni` as the server name when it is
 /// a DNS name, then ends the session (close_notify).
-pub fn handshake(stream: &mut TcpStream, sni: &str, start: Start) -> Result<Handshake, Failure> {
+pub fn handshake(stream: &mut Bounded, sni: &str, start: Start) -> Result<Handshake, Failure> {
     let (hs, mut conn) = open(stream, sni, start, None)?;
     close(&mut conn, stream);
     Ok(hs)
 }
 
-/// A clean end: close_notify, best effort (the server may already be gone).
-pub fn close(conn: &mut ClientConnection, stream: &mut TcpStream) {
+/// A clean end: close_notify, best effort (the server may already be gone, the deadline may
+/// have passed).
+pub fn close(conn: &mut ClientConnection, stream: &mut Bounded) {
     conn.send_close_notify();
     let _ = conn.complete_io(stream);
 }
@@ -154,7 +157,7 @@ pub fn close(conn: &mut ClientConnection, stream: &mut TcpStream) {
 /// certificate, and hands back the open session. With [`Start::Direct`] it offers ALPN
 /// `postgresql` and insists the server chooses it, as libpq does.
 pub fn open(
-    stream: &mut TcpStream,
+    stream: &mut Bounded,
     sni: &str,
     start: Start,
     identity: Option<Arc<CertifiedKey>>,
@@ -185,7 +188,9 @@ pub fn open(
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(stream) {
             return Err(match e.kind() {
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Failure::Timeout,
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                    Failure::timed_out(&stream.deadline(), "the TLS handshake was not finished")
+                }
                 std::io::ErrorKind::UnexpectedEof if start == Start::Direct => Failure::Handshake(
                     "the server closed the connection at a direct TLS start \
                      (PostgreSQL before 17 needs SSLRequest)"

@@ -1,11 +1,13 @@
 //! PostgreSQL's way into TLS: a TCP connection, the SSLRequest message (int32 length 8, int32
-//! 80877103), and the server's one-byte answer, `S` (go ahead) or `N` (no TLS here).
+//! 80877103), and the server's one-byte answer, `S` (go ahead) or `N` (no TLS here). Resolving,
+//! connecting and the SSLRequest take their time from the target's one [`Deadline`].
 
 use std::fmt;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+
+use crate::probe::deadline::{Bounded, Deadline, Within};
 
 use serde::Serialize;
 
@@ -93,8 +95,9 @@ impl fmt::Display for Target {
 pub enum Failure {
     /// The name did not resolve, or the connection was refused (UNKNOWN).
     Unreachable(String),
-    /// No answer within the timeout (UNKNOWN).
-    Timeout,
+    /// No answer within the timeout, which bounds the whole exchange with the target (UNKNOWN):
+    /// `no answer within 2s (the TLS handshake was not finished)`.
+    Timeout(String),
     /// The answer to SSLRequest was neither `S` nor `N` (UNKNOWN).
     NotPostgres(String),
     /// The server answered `N`: it does not offer TLS (CRITICAL).
@@ -112,10 +115,27 @@ impl Failure {
         }
     }
 
-    /// An I/O error while talking to the server: a timeout, or `what` went wrong.
-    pub(crate) fn io(e: &std::io::Error, what: &str) -> Failure {
+    /// The target's deadline passed with `unfinished` not done (`the TLS handshake was not
+    /// finished`).
+    pub(crate) fn timed_out(deadline: &Deadline, unfinished: &str) -> Failure {
+        Failure::Timeout(format!(
+            "no answer within {} ({unfinished})",
+            Within(deadline.timeout())
+        ))
+    }
+
+    /// An I/O error while talking to the server: the deadline passed with `unfinished` not
+    /// done, or `what` went wrong.
+    pub(crate) fn io(
+        e: &std::io::Error,
+        deadline: &Deadline,
+        what: &str,
+        unfinished: &str,
+    ) -> Failure {
         match e.kind() {
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Failure::Timeout,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                Failure::timed_out(deadline, unfinished)
+            }
             _ => Failure::Unreachable(format!("{what}: {e}")),
         }
     }
@@ -125,7 +145,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Unreachable(why) => f.write_str(why),
-            Failure::Timeout => f.write_str("timed out"),
+            Failure::Timeout(why) => f.write_str(why),
             Failure::NotPostgres(why) => write!(f, "not PostgreSQL: {why}"),
             Failure::TlsRefused => {
                 f.write_str("the server does not offer TLS (answered N to SSLRequest; ssl = off?)")
@@ -135,27 +155,36 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Connects to the target within `timeout` (every address it resolves to, in turn, within the
-/// time left), with `timeout` on every read and write after that.
-pub fn connect(target: &Target, timeout: Duration) -> std::result::Result<TcpStream, Failure> {
-    let deadline = Instant::now() + timeout;
-    let addrs = resolve(target, timeout)?;
+/// Connects to the target by `deadline` (every address it resolves to, in turn, within the time
+/// left), and hands back the stream bounded by the same deadline: every read and write after
+/// this ends by it too.
+pub fn connect(target: &Target, deadline: Deadline) -> std::result::Result<Bounded, Failure> {
+    let addrs = resolve(target, &deadline)?;
     let mut last = Failure::Unreachable(format!("{} resolves to no address", target.host));
     for addr in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Failure::Timeout);
-        }
+        let Some(left) = deadline.left() else {
+            return Err(Failure::timed_out(&deadline, "no TCP connection"));
+        };
         match TcpStream::connect_timeout(&addr, left) {
             Ok(stream) => {
-                let set = stream
-                    .set_read_timeout(Some(timeout))
-                    .and_then(|()| stream.set_write_timeout(Some(timeout)))
-                    .and_then(|()| stream.set_nodelay(true));
-                set.map_err(|e| Failure::io(&e, "cannot set socket options"))?;
-                return Ok(stream);
+                stream.set_nodelay(true).map_err(|e| {
+                    Failure::io(
+                        &e,
+                        &deadline,
+                        "cannot set socket options",
+                        "no TCP connection",
+                    )
+                })?;
+                return Ok(Bounded::new(stream, deadline));
             }
-            Err(e) => last = Failure::io(&e, &format!("cannot connect to {addr}")),
+            Err(e) => {
+                last = Failure::io(
+                    &e,
+                    &deadline,
+                    &format!("cannot connect to {addr}"),
+                    &format!("no TCP connection to {addr}"),
+                )
+            }
         }
     }
     Err(last)
@@ -163,8 +192,8 @@ pub fn connect(target: &Target, timeout: Duration) -> std::result::Result<TcpStr
 
 /// The target's addresses. getaddrinfo has no timeout of its own (a dead DNS server holds it for
 /// the resolver's retries, 10 s and more), so a name is resolved on a helper thread that is
-/// abandoned after `timeout`; an IP address is used as it is.
-fn resolve(target: &Target, timeout: Duration) -> std::result::Result<Vec<SocketAddr>, Failure> {
+/// abandoned at the deadline; an IP address is used as it is.
+fn resolve(target: &Target, deadline: &Deadline) -> std::result::Result<Vec<SocketAddr>, Failure> {
     if let Ok(ip) = target.host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, target.port)]);
     }
@@ -176,25 +205,27 @@ fn resolve(target: &Target, timeout: Duration) -> std::result::Result<Vec<Socket
             .map(Iterator::collect::<Vec<SocketAddr>>);
         let _ = tx.send(found);
     });
-    match rx.recv_timeout(timeout) {
+    let unresolved = format!("{} did not resolve", target.host);
+    let Some(left) = deadline.left() else {
+        return Err(Failure::timed_out(deadline, &unresolved));
+    };
+    match rx.recv_timeout(left) {
         Ok(Ok(addrs)) => Ok(addrs),
         Ok(Err(e)) => Err(Failure::Unreachable(format!(
             "cannot resolve {}: {e}",
             target.host
         ))),
-        Err(_) => Err(Failure::Unreachable(format!(
-            "cannot resolve {}: no answer within {} s",
-            target.host,
-            timeout.as_secs_f64()
-        ))),
+        Err(_) => Err(Failure::timed_out(deadline, &unresolved)),
     }
 }
 
 /// Sends SSLRequest and reads the answer: `Ok(())` for `S`.
-pub fn ssl_request(stream: &mut TcpStream) -> std::result::Result<(), Failure> {
+pub fn ssl_request(stream: &mut Bounded) -> std::result::Result<(), Failure> {
+    let deadline = stream.deadline();
+    let unanswered = "SSLRequest was not answered";
     stream
         .write_all(&SSL_REQUEST)
-        .map_err(|e| Failure::io(&e, "cannot send SSLRequest"))?;
+        .map_err(|e| Failure::io(&e, &deadline, "cannot send SSLRequest", unanswered))?;
     let mut answer = [0u8; 1];
     match stream.read(&mut answer) {
         Ok(0) => Err(Failure::NotPostgres(
@@ -208,7 +239,12 @@ pub fn ssl_request(stream: &mut TcpStream) -> std::result::Result<(), Failure> {
                 char::from(b).escape_default().to_string()
             ))),
         },
-        Err(e) => Err(Failure::io(&e, "cannot read the answer to SSLRequest")),
+        Err(e) => Err(Failure::io(
+            &e,
+            &deadline,
+            "cannot read the answer to SSLRequest",
+            unanswered,
+        )),
     }
 }
 

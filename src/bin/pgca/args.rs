@@ -66,8 +66,8 @@ the order CRITICAL, WARNING, UNKNOWN):
                inventory's current one), due for renewal, TLS 1.2 only
   2  CRITICAL  expired, does not chain to the server CA, name mismatch, no TLS
                (ssl = off), the TLS handshake failed
-  3  UNKNOWN   connection refused, timed out, not PostgreSQL, or the CA
-               directory cannot be read";
+  3  UNKNOWN   connection refused, no answer within --timeout, not
+               PostgreSQL, or the CA directory cannot be read";
 
 const VERIFY_EXIT_CODES: &str = "\
 Exit status (the Nagios plugin convention; the most severe problem wins, in
@@ -580,7 +580,8 @@ pub struct CheckArgs {
     #[arg(long = "probe", value_name = "HOST[:PORT]")]
     pub probes: Vec<String>,
 
-    /// Give up on a probed server after DUR connecting or waiting for any answer
+    /// Give up on a probed server after DUR in all: resolving, connecting, SSLRequest and the
+    /// TLS handshake end within it, however slowly the server answers
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub probe_timeout: String,
     /// Report a due certificate whose key was made elsewhere (pgca sign) and first certified
@@ -604,7 +605,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
 
-    /// Give up on a target after DUR connecting or waiting for any answer (e.g. 2s)
+    /// Give up on a target after DUR in all (e.g. 2s): resolving, connecting, SSLRequest, the TLS
+    /// handshake and the --role login end within it, however slowly the server answers
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub timeout: String,
 
