@@ -115,7 +115,7 @@ impl Hsm {
 
     fn wrong_pin(&self) -> PathBuf {
         let f = self.env.tmp.path().join("wrong-pin");
-        fs::write(&f, "9999\n").unwrap();
+        common::write_secret(&f, "9999\n");
         f
     }
 }
