@@ -1,6 +1,6 @@
 //! Reading a file a user names on the command line (`deploy-server --cert FILE --key FILE`,
-//! `--passphrase-file FILE`): pgca runs as root, so a file another user could have placed or
-//! pointed at is hostile.
+//! `--passphrase-file FILE`), and opening a PKCS#11 module: pgca runs as root, so a file another
+//! user could have placed or pointed at is hostile.
 //!
 //! - The directory holding the file is opened by the trust walk ([`super::open_dir`]): every
 //!   directory on the way owned by root or the user pgca runs as, writable by nobody else.
