@@ -519,10 +519,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// A file given to install (`--cert`, `--key`, `--ca-file`, `--root`) that pgca does not
-    /// read: not a regular file, too large, or a key another user owns, others can read, or
-    /// that has other hard links (libpq's and PostgreSQL's own rule for key files: owned by the
-    /// user and at most 0600, or owned by root and at most 0640).
+    /// A file given to install (`--cert`, `--key`, `--ca-file`, `--root`), or a passphrase, PIN
+    /// or password file (`--passphrase-file`, `PGCA_PASSPHRASE_FILE`, `--key-passphrase-file`,
+    /// `--new-passphrase-file`), that pgca does not read: not a regular file (a FIFO, a device),
+    /// too large, a key another user owns, others can read, or that has other hard links
+    /// (libpq's and PostgreSQL's own rule for key files: owned by the user and at most 0600, or
+    /// owned by root and at most 0640), or a passphrase file another user owns or group or
+    /// others can open (owned by root or the user pgca runs as, at most 0600).
     #[error("refusing {}: {reason}", path.display())]
     UnsafeInput {
         /// The file as given.
@@ -875,7 +878,8 @@ pub enum UnsafeKey {
     },
 }
 
-/// Why pgca does not read a file given to install (see [`Error::UnsafeInput`]).
+/// Why pgca does not read a file given to install or a passphrase file (see
+/// [`Error::UnsafeInput`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnsafeInput {
@@ -915,4 +919,23 @@ pub enum UnsafeInput {
     /// A key with more than one name: another name may be in a directory another user controls.
     #[error("a key with {0} hard links: another name for it may be another user's")]
     HardLinks(u64),
+    /// A passphrase, PIN or password file owned by a user who is neither root nor the user
+    /// pgca runs as: that user chose what it holds, or can change it.
+    #[error(
+        "a passphrase file owned by {}, not by root or the user pgca runs as",
+        who(*uid, name)
+    )]
+    SecretOwner {
+        /// The owner's uid.
+        uid: u32,
+        /// The owner's name, if the system knows it.
+        name: Option<String>,
+    },
+    /// A passphrase, PIN or password file group or others may read or write (it must be at
+    /// most 0600, whoever owns it).
+    #[error("a passphrase file of mode {mode:04o}, open to other users (at most 0600)")]
+    SecretMode {
+        /// The permission bits.
+        mode: u32,
+    },
 }

@@ -1030,7 +1030,7 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "passwd with a wrong passphrase",
             |e| {
                 encrypted_init(e);
-                fs::write(e.tmp.path().join("new"), "new passphrase\n").unwrap();
+                common::write_secret(&e.tmp.path().join("new"), "new passphrase\n");
                 fs::write(e.passphrase_file(), "not the passphrase\n").unwrap();
             },
             &["passwd", "--new-passphrase-file", "@/../new"],

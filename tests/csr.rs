@@ -212,7 +212,7 @@ fn a_server_and_a_client_key_made_elsewhere_are_signed_and_only_the_ca_keys_stay
         .collect();
     names.sort();
     assert_eq!(names, ["alice.crt", "ca.crt"]);
-    fs::write(env.tmp.path().join("pw"), "export pw\n").unwrap();
+    common::write_secret(&env.tmp.path().join("pw"), "export pw\n");
     for (format, out) in [("p12", "a.p12"), ("pk8", "a.pk8"), ("k8s", "a.yaml")] {
         let line = env.fails(&[
             "export",
@@ -378,7 +378,7 @@ fn a_request_asking_for_ca_true_and_foreign_names_gets_pgcas_profile() {
 fn an_encrypted_request_key_opens_with_its_passphrase_only() {
     let tmp = tempfile::tempdir().unwrap();
     let pass = tmp.path().join("pass");
-    fs::write(&pass, "host secret\n").unwrap();
+    common::write_secret(&pass, "host secret\n");
     let out = tmp.path().join("out");
     bare_ok(
         tmp.path(),

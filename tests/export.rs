@@ -131,7 +131,7 @@ fn p12_is_read_by_openssl_and_keytool() {
     for key_type in ["ecdsa-p256", "rsa2048", "ed25519"] {
         let env = setup(key_type);
         let pw = env.tmp.path().join("p12-password");
-        fs::write(&pw, "correct horse battery\n").unwrap();
+        common::write_secret(&pw, "correct horse battery\n");
         let file = out(&env, "alice.p12");
         env.ok(&[
             "export",
@@ -517,7 +517,7 @@ fn bad_input_writes_nothing() {
             "encrypted key as p12",
             |env| {
                 env.ok(&["init"]);
-                fs::write(env.tmp.path().join("kp"), "client key pass\n").unwrap();
+                common::write_secret(&env.tmp.path().join("kp"), "client key pass\n");
                 let kp = env.tmp.path().join("kp");
                 env.ok(&["issue-client", "alice", "--key-passphrase-file", p(&kp)]);
             },
@@ -628,7 +628,7 @@ fn the_export_part_of_the_clients_guide_runs_as_written() {
     let env = Env::init(&["--server-host", "localhost"]);
     env.ok(&["issue-client", "alice"]);
     let work = tempfile::tempdir().unwrap();
-    fs::write(work.path().join("alice.pass"), "p12 pass\n").unwrap();
+    common::write_secret(&work.path().join("alice.pass"), "p12 pass\n");
     let bin_dir = Path::new(common::pgca_bin()).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
     let (mut ran, mut applied) = (0, 0);

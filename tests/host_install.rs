@@ -155,7 +155,7 @@ fn bad_inputs_are_one_line_exit_1_and_write_nothing() {
     let (old_crt, old_key) = expired_server(&env);
     // bob's key is encrypted with his own passphrase.
     let bob_pass = env.tmp.path().join("bob-pass");
-    fs::write(&bob_pass, "bob's own passphrase\n").unwrap();
+    common::write_secret(&bob_pass, "bob's own passphrase\n");
     env.ok(&["issue-client", "bob", "--key-passphrase-file", p(&bob_pass)]);
     let base = env.tmp.path().join("host");
     copy_to_host(&env, &base);

@@ -142,7 +142,7 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
     let env = Env::init(&["--server-host", "localhost"]);
     let work = tempfile::tempdir().unwrap();
     let pass = work.path().join("dave-pass");
-    std::fs::write(&pass, "dave-own-pass\n").unwrap();
+    common::write_secret(&pass, "dave-own-pass\n");
     env.ok(&["issue-client", "alice", "bob"]);
     env.ok(&["issue-client", "carol", "--key-type", "rsa2048"]);
     env.ok(&[
@@ -232,7 +232,7 @@ fn pgjdbc_connects_with_client_install_files_and_the_server_refuses_the_rest() {
     let carol_pk8 = work.path().join("carol.pk8");
     env.ok(&["export", "carol", "--format", "pk8", "--out", p(&carol_pk8)]);
     let p12_pass = work.path().join("p12-pass");
-    std::fs::write(&p12_pass, "p12 s3cret&=\n").unwrap();
+    common::write_secret(&p12_pass, "p12 s3cret&=\n");
     let alice_p12 = work.path().join("alice.p12");
     env.ok(&[
         "export",

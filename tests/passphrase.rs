@@ -4,6 +4,8 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::{Env, Table, command_line, expect, openssl, p, pgca_bin, snapshot, snapshot_diff};
@@ -220,7 +222,7 @@ fn init_without_a_passphrase_refuses_and_creates_nothing() {
 fn passwd_re_encrypts_and_the_old_passphrase_stops_working() {
     let env = Env::init(&[]);
     let new = env.tmp.path().join("new");
-    fs::write(&new, "a new passphrase\n").unwrap();
+    common::write_secret(&new, "a new passphrase\n");
     env.ok(&["passwd", "--new-passphrase-file", new.to_str().unwrap()]);
     let out = env.run(&["issue-client", "bob"]);
     assert!(
@@ -343,7 +345,7 @@ fn legacy_encrypted_pem_is_refused_with_a_clear_message() {
 fn an_encrypted_client_key_stays_encrypted_through_renewal() {
     let env = Env::init(&[]);
     let kp = env.tmp.path().join("alice-pass");
-    fs::write(&kp, "alice's own\n").unwrap();
+    common::write_secret(&kp, "alice's own\n");
     let kpf = kp.to_str().unwrap();
     env.ok(&[
         "issue-client",
@@ -407,4 +409,224 @@ fn an_encrypted_client_key_stays_encrypted_through_renewal() {
         ])
         .0
     );
+}
+
+/// How a passphrase, PIN or password file reaches pgca: `(label, pgca's arguments, the
+/// `PGCA_PASSPHRASE_FILE` value)` for a file `F` (and `OUT`, a path that must stay absent).
+fn secret_flags(f: &str, out: &str) -> [(&'static str, Vec<String>, Option<String>); 6] {
+    let v = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    [
+        (
+            "--passphrase-file",
+            v(&["--passphrase-file", f, "issue-client", "bob"]),
+            None,
+        ),
+        (
+            "PGCA_PASSPHRASE_FILE",
+            v(&["issue-client", "erin"]),
+            Some(f.to_string()),
+        ),
+        (
+            "issue-client --key-passphrase-file",
+            v(&[
+                "issue-client",
+                "carol",
+                "--encrypt-key",
+                "--key-passphrase-file",
+                f,
+            ]),
+            None,
+        ),
+        (
+            "renew --key-passphrase-file",
+            v(&["renew", "--force", "dave", "--key-passphrase-file", f]),
+            None,
+        ),
+        (
+            "export --format p12 --key-passphrase-file",
+            v(&[
+                "export",
+                "alice",
+                "--format",
+                "p12",
+                "--out",
+                out,
+                "--key-passphrase-file",
+                f,
+            ]),
+            None,
+        ),
+        (
+            "passwd --new-passphrase-file",
+            v(&["passwd", "--new-passphrase-file", f]),
+            None,
+        ),
+    ]
+}
+
+#[test]
+fn passphrase_pin_and_password_files_others_could_read_or_plant_are_refused_at_once() {
+    common::root_only!();
+    let env = Env::init(&[]);
+    env.ok(&["issue-client", "alice"]);
+    common::write_secret(&env.tmp.path().join("dave.pass"), "test passphrase\n");
+    env.ok(&[
+        "issue-client",
+        "dave",
+        "--encrypt-key",
+        "--key-passphrase-file",
+        p(&env.tmp.path().join("dave.pass")),
+    ]);
+    // nobody reaches tmp; tmp/shared is root's with the sticky bit, like /tmp, where nobody
+    // plants files; tmp/root is root's (0755), for root's own files.
+    let tmp = env.tmp.path();
+    fs::set_permissions(tmp, fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = tmp.join("shared");
+    let root = tmp.join("root");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::create_dir(&root).unwrap();
+    fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+    let good = root.join("good");
+    common::write_secret(&good, "test passphrase\n");
+    // Each case plants `name` and returns the file to give, the path the refusal names and a
+    // word it says.
+    type Plant = Box<dyn Fn(&str) -> (PathBuf, PathBuf, &'static str)>;
+    let (shared_, root_, good_) = (shared.clone(), root.clone(), good.clone());
+    let loose = move |mode: u32| -> Plant {
+        let root = root_.clone();
+        Box::new(move |name: &str| {
+            let f = root.join(name);
+            fs::write(&f, "test passphrase\n").unwrap();
+            fs::set_permissions(&f, fs::Permissions::from_mode(mode)).unwrap();
+            (f.clone(), f, "open to other users")
+        })
+    };
+    let by_nobody = |script: &'static str, word: &'static str| -> Plant {
+        let shared = shared_.clone();
+        let good = good_.clone();
+        Box::new(move |name: &str| {
+            let f = shared.join(name);
+            let script = script
+                .replace("GOOD", p(&good))
+                .replace("F", &format!("'{}'", p(&f)));
+            common::as_user("nobody", &script);
+            (f.clone(), f, word)
+        })
+    };
+    let (tmp_, shared2) = (tmp.to_path_buf(), shared.clone());
+    let cases: Vec<(&str, Plant)> = vec![
+        (
+            "a file nobody owns",
+            by_nobody(
+                "umask 077 && printf 'test passphrase\\n' > F",
+                "owned by nobody",
+            ),
+        ),
+        ("root's, mode 0644", loose(0o644)),
+        ("root's, mode 0640", loose(0o640)),
+        ("root's, mode 0620", loose(0o620)),
+        (
+            "a FIFO nobody made",
+            by_nobody("mkfifo -m 600 F", "not a regular file"),
+        ),
+        (
+            "nobody's link to root's 0600 file",
+            by_nobody("ln -s GOOD F", "symbolic link owned by nobody"),
+        ),
+        (
+            "root's 0600 file in a directory others can write",
+            Box::new(move |name: &str| {
+                let d = tmp_.join(format!("open-{name}"));
+                fs::create_dir(&d).unwrap();
+                fs::set_permissions(&d, fs::Permissions::from_mode(0o777)).unwrap();
+                let f = d.join("pass");
+                common::write_secret(&f, "test passphrase\n");
+                (f, d, "writable by other users")
+            }),
+        ),
+        (
+            "root's 0600 file in nobody's directory",
+            Box::new(move |name: &str| {
+                let d = shared2.join(format!("dir-{name}"));
+                common::as_user("nobody", &format!("mkdir -m 755 '{}'", p(&d)));
+                let f = d.join("pass");
+                common::write_secret(&f, "test passphrase\n");
+                (f, d, "owned by nobody")
+            }),
+        ),
+    ];
+    let out = tmp.join("alice.p12");
+    let mut table = Table::new("passphrase files others could read or plant");
+    let mut n = 0;
+    for (case, plant) in &cases {
+        for flag in 0..secret_flags("", "").len() {
+            n += 1;
+            let label = format!("{}: {case}", secret_flags("", "")[flag].0);
+            table.row(label, "", |r| {
+                let (file, named, word) = plant(&format!("f{n}"));
+                let (_, args, var) = secret_flags(p(&file), p(&out))
+                    .into_iter()
+                    .nth(flag)
+                    .unwrap();
+                let vars = var.unwrap_or_else(|| p(&good).to_string());
+                r.ran(command_line(
+                    &format!("PGCA_PASSPHRASE_FILE={vars} timeout 10 pgca"),
+                    &args,
+                ));
+                let before = snapshot(&env.ca);
+                let o = Command::new("timeout")
+                    .arg("10")
+                    .arg(pgca_bin())
+                    .arg("--dir")
+                    .arg(&env.ca)
+                    .args(&args)
+                    .env_remove("PGCA_PASSPHRASE")
+                    .env("PGCA_PASSPHRASE_FILE", &vars)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+                expect(
+                    o.status.code() == Some(1),
+                    "exit status 1 at once",
+                    format!("{} (124: timed out): {stderr}", o.status),
+                )?;
+                let lines: Vec<&str> = stderr.lines().collect();
+                expect(
+                    lines.len() == 1
+                        && lines[0].starts_with(&format!("pgca: refusing {}: ", p(&named)))
+                        && lines[0].contains(word),
+                    format!("one line: pgca: refusing {}: …{word}…", p(&named)),
+                    stderr.clone(),
+                )?;
+                expect(
+                    snapshot_diff(&before, &snapshot(&env.ca)).is_empty() && !out.exists(),
+                    "nothing written",
+                    snapshot_diff(&before, &snapshot(&env.ca)),
+                )
+            });
+        }
+    }
+    // A good file (root's, 0600, in root's directories) works for every flag.
+    for (label, args, var) in secret_flags(p(&good), p(&out)) {
+        table.row(format!("{label}: root's 0600 file"), "", |r| {
+            r.ran(command_line("pgca", &args));
+            let o = Command::new(pgca_bin())
+                .arg("--dir")
+                .arg(&env.ca)
+                .args(&args)
+                .env_remove("PGCA_PASSPHRASE")
+                .env("PGCA_PASSPHRASE_FILE", var.as_deref().unwrap_or(p(&good)))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            expect(
+                o.status.success(),
+                "success",
+                format!("{}: {}", o.status, String::from_utf8_lossy(&o.stderr)),
+            )
+        });
+    }
+    table.finish();
 }

@@ -48,7 +48,7 @@ impl Hsm {
         )
         .unwrap();
         let pin = env.tmp.path().join("pin");
-        fs::write(&pin, "1234\n").unwrap();
+        common::write_secret(&pin, "1234\n");
         let out = Command::new("softhsm2-util")
             .args(["--init-token", "--free", "--label", label])
             .args(["--pin", "1234", "--so-pin", "5678"])
@@ -115,7 +115,7 @@ impl Hsm {
 
     fn wrong_pin(&self) -> PathBuf {
         let f = self.env.tmp.path().join("wrong-pin");
-        fs::write(&f, "9999\n").unwrap();
+        common::write_secret(&f, "9999\n");
         f
     }
 }
@@ -478,6 +478,102 @@ fn a_module_another_user_controls_is_refused() {
         "{line}"
     );
     assert!(!h.env.ca.exists());
+}
+
+/// The module path is walked like every path root reads, never `canonicalize()`d: a link
+/// `nobody` owns to the real SoftHSM2 module is refused (its constructor never runs as root),
+/// also when a URI names it, and a FIFO at the path is refused at once instead of hanging the
+/// open; root's own link and the real path still work.
+#[test]
+fn a_foreign_link_or_a_fifo_at_the_module_path_is_refused_at_once() {
+    if !pg::is_root() {
+        eprintln!("skipped: runs as root (needs a second user)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let h = Hsm::new();
+    let place = tempfile::Builder::new()
+        .prefix("pgca-module")
+        .tempdir_in("/tmp")
+        .unwrap();
+    fs::set_permissions(place.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = place.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let link = shared.join("libsofthsm2.so");
+    let fifo = shared.join("fifo.so");
+    common::as_user(
+        "nobody",
+        &format!(
+            "ln -s {MODULE} '{}' && mkfifo -m 644 '{}'",
+            p(&link),
+            p(&fifo)
+        ),
+    );
+    let own_link = place.path().join("root-link.so");
+    std::os::unix::fs::symlink(MODULE, &own_link).unwrap();
+    let init = |token: &str, module: Option<&Path>| {
+        let mut c = Command::new("timeout");
+        c.args(["10", common::pgca_bin(), "--dir", p(&h.env.ca)])
+            .args(["init", "--pkcs11-token", token]);
+        if let Some(m) = module {
+            c.args(["--pkcs11-module", p(m)]);
+        }
+        c.env("SOFTHSM2_CONF", &h.conf)
+            .env_remove("PGCA_DIR")
+            .env_remove("PGCA_PASSPHRASE")
+            .env("PGCA_PASSPHRASE_FILE", &h.pin)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let uri = format!("pkcs11:token=pgca?module-path={}", p(&link));
+    for (what, out, want) in [
+        (
+            "nobody's link",
+            init("pgca", Some(&link)),
+            format!(
+                "pgca: refusing {}: a symbolic link owned by nobody",
+                p(&link)
+            ),
+        ),
+        (
+            "nobody's link in a URI",
+            init(&uri, None),
+            format!(
+                "pgca: refusing {}: a symbolic link owned by nobody",
+                p(&link)
+            ),
+        ),
+        (
+            "a FIFO",
+            init("pgca", Some(&fifo)),
+            format!(
+                "pgca: refusing pkcs11 module {}: not a regular file",
+                p(&fifo)
+            ),
+        ),
+    ] {
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what}: {} (124: timed out) {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = one_line(&out.stderr);
+        assert!(line.starts_with(&want), "{what}: {line}");
+        assert!(!line.contains("/proc/self/fd"), "{what}: {line}");
+        assert!(!h.env.ca.exists(), "{what}: the CA directory was created");
+    }
+    // Root's own link is followed; the real module is loaded through the handle.
+    let out = init("pgca", Some(&own_link));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    h.ok(&["issue-client", "alice"]);
 }
 
 /// PostgreSQL 15 serves the token-signed server certificate; a token-signed client

@@ -643,7 +643,7 @@ fn an_encrypted_client_key_connects_with_sslpassword_from_the_service_entry() {
     cluster.sql("CREATE ROLE alice LOGIN");
     let home = tempfile::tempdir().unwrap();
     let kp = home.path().join("alice-pass");
-    std::fs::write(&kp, "alice's own\n").unwrap();
+    common::write_secret(&kp, "alice's own\n");
     let services = home.path().join("pg_service.conf");
     let port = cluster.port.to_string();
     env.ok(&[

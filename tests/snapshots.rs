@@ -538,7 +538,7 @@ fn digits_as_n(line: &str, at: usize) -> String {
 #[test]
 fn the_output_of_request_and_sign() {
     let env = Env::new();
-    std::fs::write(env.tmp.path().join("pw"), "export pw\n").unwrap();
+    common::write_secret(&env.tmp.path().join("pw"), "export pw\n");
     let data = env.tmp.path().join("data");
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("PG_VERSION"), "15\n").unwrap();

@@ -31,9 +31,16 @@ impl Passphrase {
         self.0.as_bytes()
     }
 
-    /// Reads the first line of a file.
+    /// Reads the first line of a file, which must be a regular file owned by root or the user
+    /// pgca runs as, with no access for group or others (at most 0600), reached through no
+    /// link or directory another user controls (the rules of [`Error::UnsafeInput`] and
+    /// [`Error::Untrusted`]). A FIFO is refused, never waited on.
     pub fn from_file(path: &Path) -> Result<Passphrase> {
-        let bytes = Zeroizing::new(crate::storage::read(path, "read passphrase file")?);
+        let bytes = crate::storage::read_input(
+            path,
+            "read passphrase file",
+            crate::storage::Input::Secret,
+        )?;
         let text = std::str::from_utf8(&bytes).map_err(|_| Error::BadPassphrase {
             from: path.display().to_string(),
             reason: "not UTF-8",
@@ -58,12 +65,14 @@ impl fmt::Debug for Passphrase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn files_hold_the_first_line_without_its_ending() {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("p");
         std::fs::write(&f, "s3cret\r\nignored\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(Passphrase::from_file(&f).unwrap().as_bytes(), b"s3cret");
         std::fs::write(&f, "\n").unwrap();
         assert!(

@@ -1,21 +1,27 @@
-//! Reading a file a user names on the command line (`deploy-server --cert FILE --key FILE`):
-//! pgca runs as root, so a file another user could have placed or pointed at is hostile.
+//! Reading a file a user names on the command line (`deploy-server --cert FILE --key FILE`,
+//! `--passphrase-file FILE`), and opening a PKCS#11 module: pgca runs as root, so a file another
+//! user could have placed or pointed at is hostile.
 //!
 //! - The directory holding the file is opened by the trust walk ([`super::open_dir`]): every
 //!   directory on the way owned by root or the user pgca runs as, writable by nobody else.
 //! - A symbolic link at the file's name is followed only when root or that user owns it (and
 //!   the walk starts again from its target); one another user planted is refused, so that
 //!   nobody can make root read, and install for them, a file of root's.
-//! - The file is opened relative to that directory with `O_NOFOLLOW | O_NONBLOCK`, and what is
-//!   checked is the open file (`fstat`): a regular file, at most [`MAX_INPUT`] bytes.
+//! - The file is opened relative to that directory with `O_NOFOLLOW | O_NONBLOCK` (a FIFO can
+//!   never hang the open), and what is checked is the open file (`fstat`): a regular file, at
+//!   most [`MAX_INPUT`] bytes ([`MAX_SECRET`] for a passphrase file).
 //! - A key must also pass libpq's and PostgreSQL's rule for key files (owned by the user pgca
 //!   runs as with mode at most 0600, or by root with at most 0640), and have no other hard
 //!   link (a link another user made to root's key in a shared directory would pass the rest).
+//! - A passphrase, PIN or password file ([`Input::Secret`]) is the only secret in front of a CA
+//!   key: it must be owned by root or the user pgca runs as, with no access for group or others
+//!   (at most 0600, also for root: nobody else may have read it or written what it holds).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::{FileType, Mode, OFlags, Stat};
 use zeroize::Zeroizing;
 
 use super::trust::{MAX_LINKS, Trust, effective_uid, open_dir, user_name};
@@ -24,6 +30,9 @@ use crate::error::{Distrust, Error, Result, UnsafeInput};
 /// The largest file pgca reads as a certificate, key or CA file: 1 MiB.
 pub(crate) const MAX_INPUT: u64 = 1 << 20;
 
+/// The largest passphrase, PIN or password file pgca reads: 64 KiB (only its first line counts).
+pub(crate) const MAX_SECRET: u64 = 64 << 10;
+
 /// What a file given on the command line is: public data, or a private key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Input {
@@ -31,6 +40,29 @@ pub(crate) enum Input {
     Public,
     /// A private key: the key-file rule applies.
     Key,
+    /// A passphrase, PIN or password file: the secret-file rule applies.
+    Secret,
+}
+
+impl Input {
+    /// The most pgca reads of such a file.
+    fn max(self) -> u64 {
+        match self {
+            Input::Public | Input::Key => MAX_INPUT,
+            Input::Secret => MAX_SECRET,
+        }
+    }
+}
+
+/// A file opened by [`open_input`]: the open file, what `fstat` said of it, and its path as
+/// errors show it (the directory the walk reached, joined with the file's name).
+pub(crate) struct Opened {
+    /// The open file (read-only, `O_NONBLOCK`, close-on-exec).
+    pub(crate) fd: OwnedFd,
+    /// `fstat` of it: a regular file.
+    pub(crate) stat: Stat,
+    /// Where it was found, after following trusted links.
+    pub(crate) path: PathBuf,
 }
 
 /// Reads the file at `path` by the rules of the module docs; `what` names the action in errors
@@ -40,6 +72,37 @@ pub(crate) fn read_input(
     what: &'static str,
     input: Input,
 ) -> Result<Zeroizing<Vec<u8>>> {
+    let Opened { fd, stat, path } = open_input(path, what)?;
+    let refuse = |reason: UnsafeInput| Error::UnsafeInput {
+        path: path.clone(),
+        reason,
+    };
+    let max = input.max();
+    let size = u64::try_from(stat.st_size).unwrap_or(u64::MAX);
+    if size > max {
+        return Err(refuse(UnsafeInput::TooLarge { max }));
+    }
+    match input {
+        Input::Public => {}
+        Input::Key => key_rule(&stat).map_err(refuse)?,
+        Input::Secret => secret_rule(&stat).map_err(refuse)?,
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(size as usize + 1));
+    std::fs::File::from(fd)
+        .take(max + 1)
+        .read_to_end(&mut out)
+        .map_err(Error::io(what, &path))?;
+    if out.len() as u64 > max {
+        return Err(refuse(UnsafeInput::TooLarge { max }));
+    }
+    Ok(out)
+}
+
+/// Opens the regular file at `path` by the rules of the module docs (the trust walk, trusted
+/// links only, `O_NOFOLLOW | O_NONBLOCK`, the type checked before and after the open), without
+/// reading it or judging its owner and mode: that is the caller's. `what` names the action in
+/// errors (`load pkcs11 module`).
+pub(crate) fn open_input(path: &Path, what: &'static str) -> Result<Opened> {
     let trust = Trust::invoker();
     let mut cur = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
@@ -73,12 +136,13 @@ pub(crate) fn read_input(
             };
             continue;
         }
+        let not_a_file = |path: PathBuf| Error::UnsafeInput {
+            path,
+            reason: UnsafeInput::NotAFile,
+        };
         // Never open a device or a FIFO, whose open alone may do something.
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(Error::UnsafeInput {
-                path: shown,
-                reason: UnsafeInput::NotAFile,
-            });
+            return Err(not_a_file(shown));
         }
         let fd = rustix::fs::openat(
             dir.fd(),
@@ -88,29 +152,15 @@ pub(crate) fn read_input(
         )
         .map_err(|e| Error::io(what, &shown)(e.into()))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::io(what, &shown)(e.into()))?;
-        let refuse = |reason: UnsafeInput| Error::UnsafeInput {
-            path: shown.clone(),
-            reason,
-        };
+        // Swapped for something else between the stat and the open.
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(refuse(UnsafeInput::NotAFile));
+            return Err(not_a_file(shown));
         }
-        let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
-        if size > MAX_INPUT {
-            return Err(refuse(UnsafeInput::TooLarge { max: MAX_INPUT }));
-        }
-        if input == Input::Key {
-            key_rule(&st).map_err(refuse)?;
-        }
-        let mut out = Zeroizing::new(Vec::with_capacity(size as usize + 1));
-        std::fs::File::from(fd)
-            .take(MAX_INPUT + 1)
-            .read_to_end(&mut out)
-            .map_err(Error::io(what, &shown))?;
-        if out.len() as u64 > MAX_INPUT {
-            return Err(refuse(UnsafeInput::TooLarge { max: MAX_INPUT }));
-        }
-        return Ok(out);
+        return Ok(Opened {
+            fd,
+            stat: st,
+            path: shown,
+        });
     }
     Err(Error::Untrusted {
         path: cur,
@@ -120,7 +170,7 @@ pub(crate) fn read_input(
 
 /// libpq's and PostgreSQL's rule for a key file (owned by root: at most 0640; by the user
 /// pgca runs as: at most 0600), and one hard link: `Err` says why not.
-fn key_rule(st: &rustix::fs::Stat) -> std::result::Result<(), UnsafeInput> {
+fn key_rule(st: &Stat) -> std::result::Result<(), UnsafeInput> {
     let mode = st.st_mode & 0o7777;
     let uid = st.st_uid;
     let allowed = if uid == 0 {
@@ -144,6 +194,23 @@ fn key_rule(st: &rustix::fs::Stat) -> std::result::Result<(), UnsafeInput> {
         // st_nlink is u32 on some targets.
         #[allow(clippy::unnecessary_cast)]
         return Err(UnsafeInput::HardLinks(st.st_nlink as u64));
+    }
+    Ok(())
+}
+
+/// The rule for a passphrase, PIN or password file: owned by root or the user pgca runs as, and
+/// no access at all for group or others; `Err` says why not.
+fn secret_rule(st: &Stat) -> std::result::Result<(), UnsafeInput> {
+    let uid = st.st_uid;
+    if uid != 0 && uid != effective_uid() {
+        return Err(UnsafeInput::SecretOwner {
+            uid,
+            name: user_name(uid),
+        });
+    }
+    let mode = st.st_mode & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(UnsafeInput::SecretMode { mode });
     }
     Ok(())
 }
@@ -219,6 +286,61 @@ mod tests {
                 d.path().join("nope.crt").display()
             )
         );
+    }
+
+    #[test]
+    fn secrets_are_read_only_when_nobody_else_can_open_them() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("pass");
+        fs::write(&f, b"s3cret\n").unwrap();
+        for (mode, ok) in [
+            (0o600, true),
+            (0o400, true),
+            (0o700, true),
+            (0o640, false),
+            (0o644, false),
+            (0o620, false),
+            (0o604, false),
+        ] {
+            fs::set_permissions(&f, fs::Permissions::from_mode(mode)).unwrap();
+            let got = read_input(&f, "read passphrase file", Input::Secret);
+            match (got, ok) {
+                (Ok(b), true) => assert_eq!(&b[..], b"s3cret\n", "{mode:o}"),
+                (Err(e), false) => assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "refusing {}: a passphrase file of mode {mode:04o}, open to other users \
+                         (at most 0600)",
+                        f.display()
+                    )
+                ),
+                (got, _) => panic!("mode {mode:o}: {:?}", got.map(|_| ())),
+            }
+        }
+        // Larger than a passphrase file is.
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::write(&f, vec![b'x'; MAX_SECRET as usize + 1]).unwrap();
+        let e = read_input(&f, "read passphrase file", Input::Secret).unwrap_err();
+        assert!(e.to_string().contains("larger than 65536 bytes"), "{e}");
+        // A FIFO is refused at once, never opened.
+        let fifo = d.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let e = read_input(&fifo, "read passphrase file", Input::Secret).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("refusing {}: not a regular file", fifo.display())
+        );
+        let e = open_input(&fifo, "load pkcs11 module")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 
     #[test]

@@ -11,13 +11,15 @@
 //! support it.
 //!
 //! The module (a shared library loaded into a process that runs as root) is trusted like a CA
-//! directory: every directory on its real path must be one only root or the invoking user can
-//! change, the file too; it is opened without following a final link and loaded through that
-//! open file, so it cannot be swapped between the check and the load.
+//! directory: it is reached by the trust walk (every directory on the way one only root or the
+//! invoking user can change; a symbolic link followed only when root or that user owns it, never
+//! one another user planted), opened with `O_NOFOLLOW | O_NONBLOCK` (a FIFO is refused, not
+//! waited on), its type (a regular file), owner and mode checked on the open file, and loaded
+//! through that descriptor, so it cannot be swapped between the check and the load.
 
 use std::fmt;
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -34,9 +36,13 @@ use crate::storage;
 use crate::x509::keys::KeyType;
 use crate::x509::token_uri::TokenUri;
 
-/// The PKCS#11 contexts loaded by this process, by the module's real path: a module is
-/// initialised once per process (a second `C_Initialize` is an error).
-static MODULES: OnceLock<Mutex<Vec<(PathBuf, Pkcs11)>>> = OnceLock::new();
+/// The PKCS#11 contexts loaded by this process, by the module file's device and inode (as the
+/// dynamic loader tells libraries apart): a module is initialised once per process (a second
+/// `C_Initialize` is an error).
+static MODULES: OnceLock<Mutex<Vec<(FileId, Pkcs11)>>> = OnceLock::new();
+
+/// A file's device and inode numbers.
+type FileId = (u64, u64);
 
 /// A logged-in session to sign with.
 type Shared = Arc<Mutex<Session>>;
@@ -61,9 +67,11 @@ fn ck(what: &'static str, token: &str) -> impl FnOnce(CkError) -> Error {
 }
 
 /// Loads (once) and initialises a module, after checking that nobody but root or the invoker
-/// could have changed it.
+/// could have changed it: reached by the trust walk (a link only when root's or the invoker's),
+/// opened `O_NOFOLLOW | O_NONBLOCK` (a FIFO is refused, never waited on), the type, owner and
+/// mode checked on the open file, and loaded through that descriptor. Errors name `path` as
+/// given (or the link or directory at fault), never the descriptor.
 fn module(path: &Path, token: &str) -> Result<Pkcs11> {
-    use rustix::fs::{FileType, Mode, OFlags};
     let refuse = |reason: &'static str| Error::UntrustedModule {
         path: path.to_path_buf(),
         reason,
@@ -71,48 +79,44 @@ fn module(path: &Path, token: &str) -> Result<Pkcs11> {
     if !path.is_absolute() {
         return Err(refuse("not an absolute path"));
     }
-    let real = std::fs::canonicalize(path).map_err(Error::io("load pkcs11 module", path))?;
-    let mut modules = MODULES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some((_, ctx)) = modules.iter().find(|(p, _)| *p == real) {
-        return Ok(ctx.clone());
-    }
-    let trust = storage::Trust::invoker();
-    let dir = storage::open_dir(storage::parent(&real), &trust, None)?;
-    let name = real.file_name().ok_or_else(|| refuse("not a file"))?;
-    let fd = rustix::fs::openat(
-        dir.fd(),
-        name,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::io("load pkcs11 module", &real)(e.into()))?;
-    let st =
-        rustix::fs::fstat(&fd).map_err(|e| Error::io("load pkcs11 module", &real)(e.into()))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(refuse("not a regular file"));
-    }
-    if !trust.trusts(st.st_uid) {
+    let opened = storage::open_input(path, "load pkcs11 module").map_err(|e| match e {
+        Error::UnsafeInput {
+            reason: crate::error::UnsafeInput::NotAFile,
+            ..
+        } => refuse("not a regular file"),
+        other => other,
+    })?;
+    // A regular file (open_input checked the type on the handle).
+    let st = &opened.stat;
+    if !storage::Trust::invoker().trusts(st.st_uid) {
         return Err(refuse("owned by another user"));
     }
     if st.st_mode & 0o022 != 0 {
         return Err(refuse("writable by group or others"));
     }
+    // st_dev is u32 on some targets.
+    #[allow(clippy::unnecessary_cast)]
+    let id = (st.st_dev as u64, st.st_ino as u64);
+    let mut modules = MODULES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some((_, ctx)) = modules.iter().find(|(m, _)| *m == id) {
+        return Ok(ctx.clone());
+    }
     // Loaded through the file just checked, not by its name again.
-    let through = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let through = format!("/proc/self/fd/{}", opened.fd.as_raw_fd());
     let ctx = Pkcs11::new(&through).map_err(|e| Error::Pkcs11 {
         what: "loading the module",
         token: token.to_string(),
-        code: e.to_string().replace(&through, &real.display().to_string()),
+        code: e.to_string().replace(&through, &path.display().to_string()),
         source: Box::new(e),
     })?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(ck("initialising the module", token)(e)),
     }
-    modules.push((real, ctx.clone()));
+    modules.push((id, ctx.clone()));
     Ok(ctx)
 }
 

@@ -30,7 +30,7 @@ impl Env {
     pub fn new() -> Env {
         let tmp = tempfile::tempdir().expect("tempdir");
         let ca = tmp.path().join("ca");
-        std::fs::write(tmp.path().join("passphrase"), "test passphrase\n").unwrap();
+        write_secret(&tmp.path().join("passphrase"), "test passphrase\n");
         Env { tmp, ca }
     }
 
@@ -89,6 +89,13 @@ impl Env {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.ca.join(rel)
     }
+}
+
+/// Writes a passphrase, PIN or password file as pgca wants one: mode 0600, whatever the umask
+/// (pgca refuses one that group or others can open).
+pub fn write_secret(path: &Path, contents: impl AsRef<[u8]>) {
+    fs::write(path, contents).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// The single line of an error output, asserting there is exactly one and it starts with `pgca: `.

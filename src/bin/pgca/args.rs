@@ -128,8 +128,8 @@ pub struct Cli {
     pub dir: Option<PathBuf>,
 
     /// Read the CA keys' passphrase (or, for keys in a PKCS#11 token, its user PIN) from FILE
-    /// (first line); else $PGCA_PASSPHRASE_FILE, else $PGCA_PASSPHRASE (less safe), else a
-    /// prompt on a terminal
+    /// (first line; root's or yours, mode 0600); else $PGCA_PASSPHRASE_FILE (the same), else
+    /// $PGCA_PASSPHRASE (less safe), else a prompt on a terminal
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 
@@ -509,7 +509,8 @@ pub struct PasswdArgs {
     #[arg(value_name = "WHICH", value_parser = ["server", "client"])]
     pub which: Option<String>,
 
-    /// Read the new passphrase from FILE (first line) instead of asking
+    /// Read the new passphrase from FILE (first line; root's or yours, mode 0600) instead of
+    /// asking
     #[arg(long, value_name = "FILE")]
     pub new_passphrase_file: Option<PathBuf>,
 
@@ -677,8 +678,8 @@ pub struct RenewArgs {
     #[arg(long)]
     pub revoke_old: bool,
 
-    /// The passphrase of encrypted client keys (issue-client --encrypt-key): needed to renew
-    /// them, and the new keys are encrypted with it
+    /// The passphrase of encrypted client keys (issue-client --encrypt-key; first line of FILE,
+    /// root's or yours, mode 0600): needed to renew them, and the new keys are encrypted with it
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
 
@@ -789,7 +790,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
 
-    /// p12: the file's password (first line of FILE) [default: a prompt, asked twice]
+    /// p12: the file's password (first line of FILE, root's or yours, mode 0600) [default: a
+    /// prompt, asked twice]
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
 
@@ -948,7 +950,8 @@ pub struct IssueClientArgs {
     #[arg(long)]
     pub encrypt_key: bool,
 
-    /// The client key's passphrase (first line of FILE); implies --encrypt-key
+    /// The client key's passphrase (first line of FILE, root's or yours, mode 0600); implies
+    /// --encrypt-key
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
 

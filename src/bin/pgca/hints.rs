@@ -124,6 +124,17 @@ pub fn hint(e: &Error) -> Option<String> {
             pgca::UnsafeInput::HardLinks(_) => {
                 "copy the key to a file of its own, mode 0600".into()
             }
+            pgca::UnsafeInput::SecretMode { .. } => {
+                let f = shell_word(&path.to_string_lossy());
+                format!(
+                    "chmod 600 {f}; chown root {f} (and change the passphrase or PIN if others \
+                     could read it)"
+                )
+            }
+            pgca::UnsafeInput::SecretOwner { .. } => {
+                let f = shell_word(&path.to_string_lossy());
+                format!("chmod 600 {f}; chown root {f} (once you know what it holds)")
+            }
             _ => return None,
         },
         Error::UnfitCrl { .. } => {
@@ -232,6 +243,33 @@ mod tests {
             reason: pgca::UnsafeInput::NotAFile,
         };
         assert_eq!(with_hint(&e), "refusing /host/db.key: not a regular file");
+    }
+
+    #[test]
+    fn a_loose_or_foreign_passphrase_file_gets_the_commands_that_fix_it() {
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/etc/pgca.passphrase"),
+            reason: pgca::UnsafeInput::SecretMode { mode: 0o640 },
+        };
+        assert_eq!(
+            with_hint(&e),
+            "refusing /etc/pgca.passphrase: a passphrase file of mode 0640, open to other users \
+             (at most 0600): chmod 600 /etc/pgca.passphrase; chown root /etc/pgca.passphrase \
+             (and change the passphrase or PIN if others could read it)"
+        );
+        let e = Error::UnsafeInput {
+            path: PathBuf::from("/tmp/my pin"),
+            reason: pgca::UnsafeInput::SecretOwner {
+                uid: 65534,
+                name: Some("nobody".into()),
+            },
+        };
+        assert_eq!(
+            with_hint(&e),
+            "refusing /tmp/my pin: a passphrase file owned by nobody (uid 65534), not by root or \
+             the user pgca runs as: chmod 600 '/tmp/my pin'; chown root '/tmp/my pin' (once you \
+             know what it holds)"
+        );
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! the value of `PGCA_PASSPHRASE` (less safe: the environment of a process can be read by its
 //! owner and root, and leaks into crash reports), and, when standard input is a terminal, a prompt
 //! that does not echo. Never a command-line argument: those are visible to every user in `ps`.
+//! Every file, also a client key's passphrase and a PKCS#12 password, is read by the library's
+//! [`Passphrase::from_file`], which refuses a file another user owns, planted a link to, or could
+//! read or write (mode at most 0600), and a FIFO, with one line naming it.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};

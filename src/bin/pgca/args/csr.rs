@@ -45,7 +45,8 @@ pub struct RequestArgs {
     #[arg(long)]
     pub encrypt_key: bool,
 
-    /// The key's passphrase (first line of FILE); implies --encrypt-key
+    /// The key's passphrase (first line of FILE, root's or yours, mode 0600); implies
+    /// --encrypt-key
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
 

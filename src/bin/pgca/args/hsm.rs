@@ -13,7 +13,9 @@ pub struct Pkcs11Args {
     #[arg(long, value_name = "LABEL|URI", conflicts_with = "no_passphrase")]
     pub pkcs11_token: Option<String>,
 
-    /// The token's PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so
+    /// The token's PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so: a
+    /// regular file of root's or yours, not writable by others, reached through no link or
+    /// directory another user controls
     #[arg(long, value_name = "PATH", requires = "pkcs11_token")]
     pub pkcs11_module: Option<PathBuf>,
 }
