@@ -177,7 +177,9 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A server name that is neither a valid DNS name nor an IP address.
+    /// A server name that is neither a valid DNS name nor an IP address, or one no server
+    /// certificate should name (the unspecified or broadcast address, a wildcard directly under
+    /// a public suffix).
     #[error("invalid host name {}: {reason}", quoted(name))]
     InvalidHost {
         /// The name as given.

@@ -72,10 +72,43 @@ impl fmt::Display for RoleName {
     }
 }
 
+/// The public suffixes of more than one label a wildcard may not stand directly under
+/// (`*.co.uk`), separated by spaces: the common country second-level domains, then the hosting
+/// platforms whose subdomains belong to different owners. Not the whole Public Suffix List: a
+/// wildcard with one label after it (`*.com`, `*.uk`) is refused anyway, and a suffix missing
+/// here is accepted.
+const PUBLIC_SUFFIXES: &str = "\
+    ac.uk co.uk gov.uk ltd.uk me.uk net.uk nhs.uk org.uk plc.uk sch.uk com.au net.au org.au edu.au \
+    gov.au id.au asn.au co.nz net.nz org.nz govt.nz ac.nz co.jp ne.jp or.jp ac.jp go.jp gr.jp \
+    ed.jp co.kr or.kr ne.kr go.kr ac.kr com.cn net.cn org.cn gov.cn edu.cn com.hk org.hk net.hk \
+    com.tw org.tw net.tw com.sg org.sg net.sg edu.sg gov.sg com.my co.id or.id co.th in.th com.ph \
+    com.vn co.in net.in org.in gov.in ac.in firm.in com.pk co.il org.il ac.il com.tr org.tr net.tr \
+    gov.tr co.za org.za gov.za ac.za com.eg com.ng co.ke com.br net.br org.br gov.br com.ar net.ar \
+    org.ar gob.ar com.mx org.mx gob.mx com.co net.co com.pe com.ve com.uy com.ec co.ve com.ua \
+    org.ua com.pl net.pl org.pl com.ru org.ru net.ru com.es org.es com.pt com.gr co.at or.at \
+    com.sa com.qa co.ae com.kw \
+    github.io gitlab.io herokuapp.com appspot.com blogspot.com azurewebsites.net cloudapp.net \
+    cloudfront.net amazonaws.com s3.amazonaws.com elasticbeanstalk.com firebaseapp.com web.app \
+    netlify.app vercel.app pages.dev workers.dev fly.dev onrender.com ngrok.io ngrok-free.app \
+    readthedocs.io digitaloceanspaces.com";
+
+/// Whether `name` (lowercase, no wildcard) is one of the multi-label public suffixes pgca
+/// knows ([`HostName`] refuses a wildcard directly under one).
+pub fn is_public_suffix(name: &str) -> bool {
+    PUBLIC_SUFFIXES.split_ascii_whitespace().any(|s| s == name)
+}
+
 /// A name a server certificate is valid for: a DNS name (a leading `*.` wildcard allowed) or an
 /// IP address, which becomes an iPAddress SAN (libpq matches those since PostgreSQL 15).
 ///
 /// DNS names are stored in lowercase: DNS and libpq compare them without case.
+///
+/// Refused besides what is not a DNS name or an address: the unspecified addresses `0.0.0.0`
+/// and `::` (where a server listens, never whom a client connects to), the broadcast address
+/// `255.255.255.255` (also IPv4-mapped, `::ffff:0.0.0.0`), a wildcard with fewer than two labels
+/// after it (`*.com`) and a wildcard directly under a multi-label public suffix pgca knows
+/// (`*.co.uk`, `*.github.io`: [`is_public_suffix`], a short built-in list, not the whole Public
+/// Suffix List).
 ///
 /// # Examples
 ///
@@ -85,6 +118,8 @@ impl fmt::Display for RoleName {
 /// assert!(matches!("127.0.0.1".parse::<HostName>()?, HostName::Ip(_)));
 /// assert!("*.example.com".parse::<HostName>().is_ok());
 /// assert!("a..b".parse::<HostName>().is_err());
+/// assert!("0.0.0.0".parse::<HostName>().is_err());
+/// assert!("*.co.uk".parse::<HostName>().is_err());
 /// # Ok::<(), pgca::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -99,15 +134,23 @@ impl FromStr for HostName {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        if let Ok(ip) = s.parse::<IpAddr>() {
-            return Ok(HostName::Ip(ip));
-        }
         let bad = |reason| {
             Err(Error::InvalidHost {
                 name: s.to_string(),
                 reason,
             })
         };
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return match ip.to_canonical() {
+                a if a.is_unspecified() => bad(
+                    "the unspecified address (0.0.0.0, ::) is where a server listens, never whom a client connects to",
+                ),
+                IpAddr::V4(a) if a.is_broadcast() => {
+                    bad("the broadcast address 255.255.255.255 is no server's")
+                }
+                _ => Ok(HostName::Ip(ip)),
+            };
+        }
         if s.is_empty() {
             return bad("empty");
         }
@@ -159,6 +202,11 @@ impl FromStr for HostName {
         }
         if wildcard && labels.len() < 2 {
             return bad("a wildcard needs at least two labels after it, as in *.example.com");
+        }
+        if wildcard && is_public_suffix(rest) {
+            return bad(
+                "a wildcard directly under a public suffix would cover every domain registered under it",
+            );
         }
         Ok(HostName::Dns(lower))
     }
@@ -299,6 +347,11 @@ mod tests {
             ("127.0.0.1", "127.0.0.1"),
             ("::1", "::1"),
             ("2001:db8::5", "2001:db8::5"),
+            ("*.example.co.uk", "*.example.co.uk"),
+            ("*.alice.github.io", "*.alice.github.io"),
+            ("co.uk", "co.uk"),
+            ("10.0.0.255", "10.0.0.255"),
+            ("192.168.1.0", "192.168.1.0"),
         ] {
             assert_eq!(h.parse::<HostName>().unwrap().to_string(), want);
         }
@@ -321,6 +374,18 @@ mod tests {
             ("*", "wildcard"),
             ("1.2.3.999", "IP address"),
             ("fe80::1%eth0", "only letters"),
+            ("0.0.0.0", "unspecified"),
+            ("::", "unspecified"),
+            ("0::0", "unspecified"),
+            ("::ffff:0.0.0.0", "unspecified"),
+            ("255.255.255.255", "broadcast"),
+            ("::ffff:255.255.255.255", "broadcast"),
+            ("*.co.uk", "public suffix"),
+            ("*.CO.UK", "public suffix"),
+            ("*.com.au", "public suffix"),
+            ("*.github.io", "public suffix"),
+            ("*.s3.amazonaws.com", "public suffix"),
+            ("*.uk", "two labels"),
             (&"a".repeat(64), "63 characters"),
         ] {
             let e = h.parse::<HostName>().unwrap_err().to_string();
