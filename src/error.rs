@@ -177,6 +177,17 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A role name PostgreSQL accepts but libpq, shells or a reader mishandle (a leading `-`,
+    /// `=`, quotes, a backslash, an invisible character, whitespace other than a space):
+    /// issued only when asked for explicitly ([`crate::RoleName::parse_unusual`]).
+    #[error("unusual role name {}: {reason}", quoted(name))]
+    UnusualRole {
+        /// The name as given.
+        name: String,
+        /// What is unusual about it.
+        reason: &'static str,
+    },
+
     /// A server name that is neither a valid DNS name nor an IP address, or one no server
     /// certificate should name (the unspecified or broadcast address, a wildcard directly under
     /// a public suffix).

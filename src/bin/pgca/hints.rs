@@ -23,6 +23,9 @@ pub fn with_hint(e: &Error) -> String {
 pub fn hint(e: &Error) -> Option<String> {
     let h = match e {
         Error::NoDirectory => "use --dir DIR or set PGCA_DIR".into(),
+        Error::UnusualRole { .. } => {
+            "if the role really has this name, pass --allow-unusual-role".into()
+        }
         Error::ExternalKey { .. } => {
             "its key is on its host: copy the certificate there (pgca export --format pem gives it)"
                 .into()
