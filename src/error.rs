@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::model::kind::CertKind;
+use crate::model::text::{escape, quoted};
 use crate::model::timefmt::human;
 
 /// A specialised `Result` for pgca.
@@ -54,7 +55,7 @@ pub enum Error {
     },
 
     /// A file that should hold what the inventory recorded holds something else.
-    #[error("{} is not the certificate the inventory records for {kind} {name} (serial {expected}): {found}", path.display())]
+    #[error("{} is not the certificate the inventory records for {kind} {} (serial {expected}): {found}", path.display(), escape(name))]
     NotRecorded {
         /// Server or client.
         kind: crate::model::kind::CertKind,
@@ -69,7 +70,7 @@ pub enum Error {
     },
 
     /// A name whose current certificate is revoked: nothing renews, installs or deploys it.
-    #[error("{kind} {name}'s certificate (serial {serial}) is revoked")]
+    #[error("{kind} {}'s certificate (serial {serial}) is revoked", escape(name))]
     Revoked {
         /// Server or client.
         kind: crate::model::kind::CertKind,
@@ -80,7 +81,7 @@ pub enum Error {
     },
 
     /// A name whose current certificate has expired: nothing exports it.
-    #[error("{kind} {name}'s certificate (serial {serial}) expired {}", human(*not_after))]
+    #[error("{kind} {}'s certificate (serial {serial}) expired {}", escape(name), human(*not_after))]
     Expired {
         /// Server or client.
         kind: crate::model::kind::CertKind,
@@ -107,7 +108,8 @@ pub enum Error {
 
     /// A key whose certificate was revoked, offered for certification again.
     #[error(
-        "the key of {kind} {name} was certified by a revoked certificate (serial {serial}): it is never certified again"
+        "the key of {kind} {} was certified by a revoked certificate (serial {serial}): it is never certified again",
+        escape(name)
     )]
     RevokedKey {
         /// Server or client.
@@ -167,7 +169,7 @@ pub enum Error {
     MissingCaFile(PathBuf),
 
     /// A role name PostgreSQL would not accept, or pgca cannot store.
-    #[error("invalid role name {name:?}: {reason}")]
+    #[error("invalid role name {}: {reason}", quoted(name))]
     InvalidRole {
         /// The name as given.
         name: String,
@@ -175,8 +177,21 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A server name that is neither a valid DNS name nor an IP address.
-    #[error("invalid host name {name:?}: {reason}")]
+    /// A role name PostgreSQL accepts but libpq, shells or a reader mishandle (a leading `-`,
+    /// `=`, quotes, a backslash, an invisible character, whitespace other than a space):
+    /// issued only when asked for explicitly ([`crate::RoleName::parse_unusual`]).
+    #[error("unusual role name {}: {reason}", quoted(name))]
+    UnusualRole {
+        /// The name as given.
+        name: String,
+        /// What is unusual about it.
+        reason: &'static str,
+    },
+
+    /// A server name that is neither a valid DNS name nor an IP address, or one no server
+    /// certificate should name (the unspecified or broadcast address, a wildcard directly under
+    /// a public suffix).
+    #[error("invalid host name {}: {reason}", quoted(name))]
     InvalidHost {
         /// The name as given.
         name: String,
@@ -209,7 +224,7 @@ pub enum Error {
     },
 
     /// The same name was given twice in one call.
-    #[error("{0:?} is given twice")]
+    #[error("{} is given twice", quoted(.0))]
     DuplicateName(String),
 
     /// A certificate of that name exists and `--force` was not given.
@@ -217,7 +232,7 @@ pub enum Error {
     CertExists(PathBuf),
 
     /// A certificate that should exist has not been issued.
-    #[error("no {} certificate for {name:?} in {}", kind.map_or("server or client", CertKind::name), dir.display())]
+    #[error("no {} certificate for {} in {}", kind.map_or("server or client", CertKind::name), quoted(name), dir.display())]
     NotIssued {
         /// Server or client; `None` when either would do (`renew NAME`).
         kind: Option<CertKind>,
@@ -263,7 +278,7 @@ pub enum Error {
     RevokeCa(&'static str),
 
     /// No certificate has that name or serial.
-    #[error("no certificate named {target:?} in {}{}", dir.display(), if *serial_like { " (and no certificate with that serial)" } else { ", and it is not a serial (hex digits, optionally separated by ':')" })]
+    #[error("no certificate named {} in {}{}", quoted(target), dir.display(), if *serial_like { " (and no certificate with that serial)" } else { ", and it is not a serial (hex digits, optionally separated by ':')" })]
     NotFound {
         /// The name or serial given.
         target: String,
@@ -274,7 +289,7 @@ pub enum Error {
     },
 
     /// A name that is both a server and a client certificate.
-    #[error("{0:?} names both a server and a client certificate")]
+    #[error("{} names both a server and a client certificate", quoted(.0))]
     Ambiguous(String),
 
     /// A CRL that is asked for but has not been written yet.
@@ -358,7 +373,7 @@ pub enum Error {
 
     /// An external key (`pgca sign`) older than the policy allows (`--max-key-age`): renewal
     /// only re-signs a public key, so the host must make a new key and request.
-    #[error("{kind} {name} needs a new CSR: its key was first certified {}, longer ago than the maximum key age {max}", human(*since))]
+    #[error("{kind} {} needs a new CSR: its key was first certified {}, longer ago than the maximum key age {max}", escape(name), human(*since))]
     NeedsNewCsr {
         /// Server or client.
         kind: crate::model::kind::CertKind,
@@ -372,7 +387,10 @@ pub enum Error {
 
     /// A certificate whose key was made elsewhere (`pgca sign`): the CA directory holds no private
     /// key for it, so nothing that needs one (deploy, install, PKCS#12, a login probe) can use it.
-    #[error("{kind} {name} has an external key: the CA directory holds no private key for it")]
+    #[error(
+        "{kind} {} has an external key: the CA directory holds no private key for it",
+        escape(name)
+    )]
     ExternalKey {
         /// Server or client.
         kind: crate::model::kind::CertKind,
@@ -442,7 +460,7 @@ pub enum Error {
     NoServiceFile(&'static str),
 
     /// A service name libpq would read differently from what was meant.
-    #[error("invalid service name {name:?}: {reason}")]
+    #[error("invalid service name {}: {reason}", quoted(name))]
     InvalidServiceName {
         /// The name as given.
         name: String,
@@ -474,7 +492,7 @@ pub enum Error {
     },
 
     /// The service file holds the service already and `--force` was not given.
-    #[error("service {name:?} already exists in {}", path.display())]
+    #[error("service {} already exists in {}", quoted(name), path.display())]
     ServiceExists {
         /// The service name.
         name: String,
@@ -484,9 +502,9 @@ pub enum Error {
 
     /// The service file holds the service more than once: pgca does not guess which to edit.
     #[error(
-        "service {name:?} appears {} times in {} (lines {}): libpq uses the first (line {}); \
+        "service {} appears {} times in {} (lines {}): libpq uses the first (line {}); \
          pgca will not guess which one to change",
-        lines.len(), path.display(), join_lines(lines), lines.first().copied().unwrap_or(0)
+        quoted(name), lines.len(), path.display(), join_lines(lines), lines.first().copied().unwrap_or(0)
     )]
     DuplicateService {
         /// The service name.
@@ -498,7 +516,7 @@ pub enum Error {
     },
 
     /// The service file does not hold the service.
-    #[error("no service {name:?} in {}", path.display())]
+    #[error("no service {} in {}", quoted(name), path.display())]
     NoSuchService {
         /// The service name.
         name: String,
@@ -507,7 +525,7 @@ pub enum Error {
     },
 
     /// libpq would fail reading the file before it gets the service, e.g. at an over-long line.
-    #[error("libpq cannot read service {name:?} from {}: line {line} {reason}", path.display())]
+    #[error("libpq cannot read service {} from {}: line {line} {reason}", quoted(name), path.display())]
     UnreadableService {
         /// The service name.
         name: String,

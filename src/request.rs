@@ -31,6 +31,8 @@ pub struct RequestOptions {
     pub key_passphrase: Option<Passphrase>,
     /// Replace an existing key and request of the same name.
     pub force: bool,
+    /// Accept an unusual role name ([`RoleName::parse_unusual`], `--allow-unusual-role`).
+    pub allow_unusual_role: bool,
 }
 
 impl RequestOptions {
@@ -41,6 +43,7 @@ impl RequestOptions {
             key_type: KeyType::default(),
             key_passphrase: None,
             force: false,
+            allow_unusual_role: false,
         }
     }
 }
@@ -66,11 +69,21 @@ pub struct Requested {
 }
 
 /// The names a request is for, validated as `issue-server` and `issue-client` validate theirs:
-/// a client's one role, a server's host names (each once).
-pub fn validate_names(kind: CertKind, names: &[String]) -> Result<Vec<String>> {
+/// a client's one role (an unusual one only if `allow_unusual_role`), a server's host names
+/// (each once).
+pub fn validate_names(
+    kind: CertKind,
+    names: &[String],
+    allow_unusual_role: bool,
+) -> Result<Vec<String>> {
     match kind {
         CertKind::Client => {
-            let role: RoleName = names.first().map(String::as_str).unwrap_or("").parse()?;
+            let given = names.first().map(String::as_str).unwrap_or("");
+            let role: RoleName = if allow_unusual_role {
+                RoleName::parse_unusual(given)?
+            } else {
+                given.parse()?
+            };
             if names.len() > 1 {
                 return Err(Error::InvalidRole {
                     name: names[1].clone(),
@@ -113,7 +126,7 @@ pub fn validate_names(kind: CertKind, names: &[String]) -> Result<Vec<String>> {
 /// Makes a new key and a request for `names` and writes them into `out_dir` (see the module
 /// docs). Bad input, an existing file without `force` or an untrusted directory writes nothing.
 pub fn write_request(out_dir: &Path, names: &[String], opts: &RequestOptions) -> Result<Requested> {
-    let names = validate_names(opts.kind, names)?;
+    let names = validate_names(opts.kind, names, opts.allow_unusual_role)?;
     let name = names[0].clone();
     let (key_name, csr_name) = (format!("{name}.key"), format!("{name}.csr"));
     let dir = storage::open_dir(

@@ -172,7 +172,9 @@ fn issue_client_many_roles_including_unusual_valid_names() {
         "Alice",
         &long,
     ];
-    let mut args = vec!["issue-client", "--"];
+    // O'Brien and -dash are unusual (a quote, a leading '-'): PostgreSQL allows them, so does
+    // --allow-unusual-role.
+    let mut args = vec!["issue-client", "--allow-unusual-role", "--"];
     args.extend(roles);
     let out = env.ok(&args);
     assert_eq!(out.lines().count(), roles.len(), "{out}");

@@ -38,7 +38,7 @@ fn hostile_ca() -> Env {
         "--server-host",
         "127.0.0.1",
     ]);
-    env.ok(&["issue-client", ROLE]);
+    env.ok(&["issue-client", "--allow-unusual-role", ROLE]);
     env
 }
 

@@ -13,5 +13,6 @@ pub mod passphrase;
 pub mod reason;
 pub mod serial;
 pub mod status;
+pub mod text;
 pub mod timefmt;
 pub mod validity;

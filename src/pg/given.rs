@@ -164,9 +164,14 @@ fn role_of(info: &CertInfo) -> std::result::Result<RoleName, String> {
     let Some(cn) = &info.common_name else {
         return Err("it has no CN, which pg_hba.conf's cert method compares with the role".into());
     };
-    cn.parse::<RoleName>().map_err(|e| match e {
+    // A certificate made already: an unusual name is its role's, as issue-client's
+    // --allow-unusual-role let it through.
+    RoleName::parse_unusual(cn).map_err(|e| match e {
         Error::InvalidRole { reason, .. } => {
-            format!("its CN {cn:?} is not a role name ({reason})")
+            format!(
+                "its CN {} is not a role name ({reason})",
+                crate::model::text::quoted(cn)
+            )
         }
         other => other.to_string(),
     })

@@ -80,6 +80,11 @@ pub struct IssueOptions {
     pub key_passphrase: Option<crate::model::passphrase::Passphrase>,
     /// Told (done, total) as the keys of a batch are made: the long part of a bulk issue.
     pub progress: Option<Progress>,
+    /// Accept a client request's role even if it is an unusual name
+    /// ([`crate::RoleName::parse_unusual`], `--allow-unusual-role`): read by
+    /// [`CaDir::sign_request`](crate::CaDir::sign_request), which takes the role from the
+    /// request; `issue_clients` gets its roles already parsed.
+    pub allow_unusual_role: bool,
 }
 
 /// A progress callback for long batches: called with (done, total) from the worker threads.
@@ -108,6 +113,7 @@ impl Default for IssueOptions {
             now: None,
             key_passphrase: None,
             progress: None,
+            allow_unusual_role: false,
         }
     }
 }

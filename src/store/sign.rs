@@ -33,15 +33,20 @@ pub enum SignedNames {
 
 impl SignedNames {
     /// What a request of `kind` is signed for: a server's CN and DNS/IP alternative names, each
-    /// a valid host name; a client's CN, a valid role (its alternative names are ignored).
-    pub fn of(csr: &CsrRequest, kind: CertKind) -> Result<SignedNames> {
+    /// a valid host name; a client's CN, a valid role (its alternative names are ignored), an
+    /// unusual one only if `allow_unusual_role` ([`RoleName::parse_unusual`]).
+    pub fn of(csr: &CsrRequest, kind: CertKind, allow_unusual_role: bool) -> Result<SignedNames> {
         match kind {
             CertKind::Client => {
                 let cn = csr.common_name.as_deref().ok_or(Error::InvalidRole {
                     name: String::new(),
                     reason: "the request's subject has no common name (CN = the role)",
                 })?;
-                Ok(SignedNames::Client(cn.parse()?))
+                Ok(SignedNames::Client(if allow_unusual_role {
+                    RoleName::parse_unusual(cn)?
+                } else {
+                    cn.parse()?
+                }))
             }
             CertKind::Server => {
                 let mut hosts: Vec<HostName> = Vec::new();
@@ -138,7 +143,7 @@ impl CaDir {
         kind: CertKind,
         opts: &IssueOptions,
     ) -> Result<IssuedCert> {
-        let names = SignedNames::of(csr, kind)?;
+        let names = SignedNames::of(csr, kind, opts.allow_unusual_role)?;
         let (side, profile) = match &names {
             SignedNames::Server(hosts) => (Side::Server, LeafProfile::server(hosts)),
             SignedNames::Client(role) => (Side::Client, LeafProfile::client(role.as_str())),

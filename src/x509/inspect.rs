@@ -237,11 +237,12 @@ impl CrlInfo {
     }
 }
 
-/// `s` with every control character written as an escape (`\n`, `\r`, `\t`, `\x1b`, `\u{9b}`),
-/// for printing text a certificate holds: a foreign certificate's subject, issuer or SAN may
-/// carry terminal escape sequences or line breaks that would otherwise drive the terminal or
-/// forge lines of output. [`CertInfo`] and [`CrlInfo`] keep the values as they are; JSON escapes
-/// them by itself.
+/// `s` as text output shows it: [`crate::model::text::escape`], the one escaping of every
+/// line of output (control characters as `\n`, `\x1b`, `\u{9b}`; invisible and bidirectional
+/// format characters as `\u{200b}`). For text a certificate holds: a foreign certificate's
+/// subject, issuer or SAN may carry terminal escape sequences or line breaks that would otherwise
+/// drive the terminal or forge lines of output. [`CertInfo`] and [`CrlInfo`] keep the values as
+/// they are; JSON escapes them by itself.
 ///
 /// # Examples
 ///
@@ -251,21 +252,7 @@ impl CrlInfo {
 /// assert_eq!(escape_controls("CN=Zoë"), "CN=Zoë");
 /// ```
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
+    crate::model::text::escape(s)
 }
 
 /// A file as `pgca inspect` reads it: a certificate, or a CRL (told apart by its PEM label).

@@ -934,12 +934,20 @@ pub struct IssueServerArgs {
 /// `pgca issue-client`.
 #[derive(Debug, Args)]
 pub struct IssueClientArgs {
-    /// PostgreSQL role names (1-63 bytes; no control characters or '/')
+    /// PostgreSQL role names (1-63 bytes; no control characters, invisible characters, '/',
+    /// '=', quotes, backslashes, leading '-' or leading or trailing spaces)
     #[arg(value_name = "ROLE", required = true)]
     pub roles: Vec<String>,
 
     #[command(flatten)]
     pub issue: IssueArgs,
+
+    /// Accept a role name PostgreSQL allows but libpq, shells or readers mishandle (a leading
+    /// '-', '=', quotes, a backslash, whitespace other than a space, invisible characters such as
+    /// U+200B or U+200C); bidirectional controls, control characters, '/' and leading or
+    /// trailing spaces are always refused
+    #[arg(long)]
+    pub allow_unusual_role: bool,
 
     /// Also write a pg_service.conf entry NAME for the role (one role only; needs --host)
     #[arg(long, value_name = "NAME", requires = "host")]

@@ -5,15 +5,18 @@
 //! here, on the same line after a colon: `pgca: <message>: <hint>`. One line per failure keeps
 //! cron mail and Nagios status lines readable, and is what the exit-status contract promises.
 
+use pgca::model::text::escape;
 use pgca::ops::renew::RenewFailure;
 use pgca::{CertKind, Error};
 
-/// The error's message, and its hint when there is one: `<message>: <hint>`.
+/// The error's message, and its hint when there is one: `<message>: <hint>`, escaped as every
+/// line of output is ([`escape`]: a path or name in it may hold control or invisible characters).
 pub fn with_hint(e: &Error) -> String {
-    match hint(e) {
+    let line = match hint(e) {
         Some(h) => format!("{e}: {h}"),
         None => e.to_string(),
-    }
+    };
+    escape(&line).into_owned()
 }
 
 /// The advice for an error, if pgca has any.
@@ -23,6 +26,9 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::DamagedInventory { .. } | Error::CorruptInventory { .. } => {
             "nothing was written; `pgca repair` shows what the CA directory says was lost, `pgca repair --write` records it again"
                 .into()
+        }
+        Error::UnusualRole { .. } => {
+            "if the role really has this name, pass --allow-unusual-role".into()
         }
         Error::ExternalKey { .. } => {
             "its key is on its host: copy the certificate there (pgca export --format pem gives it)"
@@ -155,12 +161,13 @@ pub fn failure_with_hint(f: &RenewFailure) -> String {
         | RenewFailure::RevokeOld { error, .. }
         | RenewFailure::Crl { error, .. }
         | RenewFailure::Deploy { error, .. } => error,
-        _ => return f.to_string(),
+        _ => return escape(&f.to_string()).into_owned(),
     };
-    match hint(error) {
+    let line = match hint(error) {
         Some(h) => format!("{f}: {h}"),
         None => f.to_string(),
-    }
+    };
+    escape(&line).into_owned()
 }
 
 /// A name as one shell word: as it is when it holds only characters no shell treats specially,
@@ -175,7 +182,7 @@ fn shell_word(s: &str) -> String {
         s.to_string()
     } else {
         let quoted = format!("'{}'", s.replace('\'', r"'\''"));
-        pgca::x509::inspect::escape_controls(&quoted).into_owned()
+        escape(&quoted).into_owned()
     }
 }
 

@@ -2,14 +2,19 @@
 //! rows, the Nagios lines of `check` and `verify`, the JSON of `--json`, and [`emit`], which
 //! writes them.
 //!
-//! Names that come from certificates or files are printed escaped (`\x1b`, `\n`): a foreign
-//! certificate's subject may hold terminal escape sequences. JSON is serde's, from the
-//! library's types or the small structs of `render/json.rs`: never put together by hand.
+//! Every name, path and value from a certificate or file in a text line goes through
+//! [`escape`] (the library's one escaping: control characters as `\x1b`, `\n`; invisible and
+//! bidirectional format characters as `\u{200b}`): a foreign certificate's subject may hold
+//! terminal escape sequences, and a role name may hide a zero-width character. What is meant to
+//! be copied as it is (`conninfo`, `env`, `service show`, configuration text) is not escaped.
+//! JSON is serde's, from the library's types or the small structs of `render/json.rs`: never
+//! put together by hand, and its values are exact.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pgca::inventory::CrlRecord;
+use pgca::model::text::{escape, escape_path as path, quoted};
 use pgca::ops::check::CheckReport;
 use pgca::ops::renew::RenewReport;
 use pgca::ops::revoke::Revoked;
@@ -17,7 +22,7 @@ use pgca::ops::verify::VerifyReport;
 use pgca::pg::server::Deployed;
 use pgca::pg::service::Section;
 use pgca::probe::ProbeReport;
-use pgca::x509::inspect::{CrlInfo, escape_controls};
+use pgca::x509::inspect::CrlInfo;
 use pgca::{CertInfo, HostName, IssuedCert, ListEntry, Reason, Side, Status, timefmt};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -95,11 +100,11 @@ pub fn init_text(
     server: Option<(&IssuedCert, &[HostName])>,
 ) -> String {
     let mut out = String::new();
-    for (side, path, not_after) in cas {
+    for (side, p, not_after) in cas {
         out.push_str(&format!(
             "created {} CA {} (expires {})\n",
             side.name(),
-            path.display(),
+            self::path(p),
             timefmt::human(*not_after)
         ));
     }
@@ -112,7 +117,10 @@ pub fn init_text(
 
 /// A server certificate just issued: names, serial, key type, expiry, files.
 pub fn describe_server(i: &IssuedCert, names: &[HostName]) -> String {
-    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+    let names: Vec<String> = names
+        .iter()
+        .map(|n| escape(&n.to_string()).into_owned())
+        .collect();
     format!(
         "{} server certificate for {} (serial {}, {}, expires {})\n  certificate: {}\n  key:         {}\n",
         if i.replaced.is_some() {
@@ -124,22 +132,22 @@ pub fn describe_server(i: &IssuedCert, names: &[HostName]) -> String {
         i.serial,
         i.key_type,
         timefmt::human(i.not_after),
-        i.cert_path.display(),
-        i.key_path.display(),
+        path(&i.cert_path),
+        path(&i.key_path),
     )
 }
 
 /// A client certificate just issued, on one line.
 pub fn describe_client(i: &IssuedCert) -> String {
     format!(
-        "{} client certificate for role {:?}: {} (serial {}, expires {})\n",
+        "{} client certificate for role {}: {} (serial {}, expires {})\n",
         if i.replaced.is_some() {
             "replaced"
         } else {
             "issued"
         },
-        i.name,
-        i.cert_path.display(),
+        quoted(&i.name),
+        path(&i.cert_path),
         i.serial,
         timefmt::human(i.not_after),
     )
@@ -148,8 +156,10 @@ pub fn describe_client(i: &IssuedCert) -> String {
 /// The line after a service entry written with `issue-client --service`.
 pub fn service_written(name: &str, file: &Path) -> String {
     format!(
-        "wrote service {name:?} to {}: psql \"service={name}\"\n",
-        file.display()
+        "wrote service {} to {}: psql \"service={}\"\n",
+        quoted(name),
+        path(file),
+        escape(name)
     )
 }
 
@@ -162,7 +172,7 @@ pub fn passwd_text(keys: &[(PathBuf, bool)]) -> String {
             } else {
                 "stored unencrypted"
             };
-            format!("{}: {how}\n", path.display())
+            format!("{}: {how}\n", self::path(path))
         })
         .collect()
 }
@@ -175,7 +185,7 @@ pub fn list_table(rows: &[ListEntry]) -> String {
         .map(|r| {
             [
                 r.kind.to_string(),
-                r.name.escape_debug().to_string(),
+                escape(&r.name).into_owned(),
                 r.serial.to_string(),
                 timefmt::human(r.not_after),
                 r.days_left.to_string(),
@@ -222,13 +232,13 @@ pub fn check_text(report: &CheckReport) -> String {
         .iter()
         .filter(|f| f.status != Status::Ok)
     {
-        out.push_str(&format!("{}: {}\n", f.status, f.detail));
+        out.push_str(&format!("{}: {}\n", f.status, escape(&f.detail)));
     }
     for p in &report.probes {
-        out.push_str(&p.summary());
+        out.push_str(&escape(&p.summary()));
         out.push('\n');
         for more in p.problems.iter().skip(1) {
-            out.push_str(&format!("  {more}\n"));
+            out.push_str(&format!("  {}\n", escape(more)));
         }
     }
     if !report.ca_keys_encrypted {
@@ -246,7 +256,12 @@ pub fn verify_text(report: &VerifyReport) -> String {
         report.problems.len()
     );
     for p in &report.problems {
-        out.push_str(&format!("{}: {}: {}\n", p.status, p.path.display(), p.what));
+        out.push_str(&format!(
+            "{}: {}: {}\n",
+            p.status,
+            path(&p.path),
+            escape(&p.what)
+        ));
     }
     out
 }
@@ -257,10 +272,10 @@ pub fn verify_text(report: &VerifyReport) -> String {
 pub fn probe_text(report: &ProbeReport) -> String {
     let mut out = String::new();
     for r in &report.targets {
-        out.push_str(&r.summary());
+        out.push_str(&escape(&r.summary()));
         out.push('\n');
         for p in r.problems.iter().skip(1) {
-            out.push_str(&format!("  {p}\n"));
+            out.push_str(&format!("  {}\n", escape(p)));
         }
         if let Some(names) = &r.client_ca_names {
             out.push_str(&format!(
@@ -268,7 +283,7 @@ pub fn probe_text(report: &ProbeReport) -> String {
                 if names.is_empty() {
                     "any CA".to_string()
                 } else {
-                    names.join("; ")
+                    escape(&names.join("; ")).into_owned()
                 }
             ));
         }
@@ -277,7 +292,7 @@ pub fn probe_text(report: &ProbeReport) -> String {
 }
 
 pub fn unknown_text(status: pgca::Status, message: &str) -> String {
-    format!("PGCA {status} - {message}\n")
+    format!("PGCA {status} - {}\n", escape(message))
 }
 
 /// `revoke`: what was revoked, the CRL, what stays valid, where the CRL went.
@@ -285,20 +300,23 @@ pub fn revoke_text(done: &Revoked, reason: Reason) -> String {
     let mut out = String::new();
     for (kind, name, serial) in &done.already {
         out.push_str(&format!(
-            "{kind} {name} (serial {serial}) was revoked already: nothing to do\n"
+            "{kind} {} (serial {serial}) was revoked already: nothing to do\n",
+            escape(name)
         ));
     }
     for (kind, name, serial) in &done.revoked {
         out.push_str(&format!(
-            "revoked {kind} {name} (serial {serial}, {reason})\n"
+            "revoked {kind} {} (serial {serial}, {reason})\n",
+            escape(name)
         ));
     }
     if let Some(crl) = &done.crl {
-        out.push_str(&format!("  wrote {}\n", crl.display()));
+        out.push_str(&format!("  wrote {}\n", path(crl)));
     }
     for (kind, name, serial) in &done.still_valid {
         out.push_str(&format!(
-            "  still valid: {kind} {name} serial {serial} (revoke it by serial, or leave out --only-current)\n"
+            "  still valid: {kind} {} serial {serial} (revoke it by serial, or leave out --only-current)\n",
+            escape(name)
         ));
     }
     if let Some(c) = &done.crl_record {
@@ -307,7 +325,7 @@ pub fn revoke_text(done: &Revoked, reason: Reason) -> String {
     for d in &done.redeployed {
         out.push_str(&format!(
             "  deployed to {}: reload PostgreSQL to enforce it\n",
-            d.display()
+            path(d)
         ));
     }
     out
@@ -319,7 +337,7 @@ pub fn crls_text(root: &Path, crls: &[CrlRecord]) -> String {
         .map(|c| {
             format!(
                 "wrote {} (CRL number {}, next update {})\n{}",
-                root.join(format!("{}.crl", c.ca)).display(),
+                path(&root.join(format!("{}.crl", c.ca))),
                 c.number,
                 timefmt::human(c.next_update),
                 clamp_note(c)
@@ -331,11 +349,11 @@ pub fn crls_text(root: &Path, crls: &[CrlRecord]) -> String {
 /// `repair`: the damage, each record added (or that would be), what was set aside.
 pub fn repair_text(r: &pgca::RepairReport) -> String {
     if !r.needed() {
-        return format!("{}: nothing to repair\n", r.inventory.display());
+        return format!("{}: nothing to repair\n", path(&r.inventory));
     }
     let mut out = String::new();
     if let Some(d) = &r.damage {
-        out.push_str(&format!("damaged: {d}\n"));
+        out.push_str(&format!("damaged: {}\n", escape(d)));
     }
     if r.cut_bytes > 0 {
         out.push_str(&format!(
@@ -350,20 +368,24 @@ pub fn repair_text(r: &pgca::RepairReport) -> String {
     };
     for x in &r.restored {
         let what = match (x.event, &x.serial, x.number) {
-            ("crl", _, Some(n)) => format!("CRL number {n} of {}", x.name),
+            ("crl", _, Some(n)) => format!("CRL number {n} of {}", escape(&x.name)),
             ("revoked", Some(s), _) => {
-                format!("the revocation of {} {} (serial {s})", x.kind, x.name)
+                format!(
+                    "the revocation of {} {} (serial {s})",
+                    x.kind,
+                    escape(&x.name)
+                )
             }
-            (_, Some(s), _) => format!("{} {} (serial {s})", x.kind, x.name),
-            _ => format!("{} {}", x.kind, x.name),
+            (_, Some(s), _) => format!("{} {} (serial {s})", x.kind, escape(&x.name)),
+            _ => format!("{} {}", x.kind, escape(&x.name)),
         };
-        out.push_str(&format!("{verb} {what}, from {}\n", x.from.display()));
+        out.push_str(&format!("{verb} {what}, from {}\n", path(&x.from)));
     }
     match &r.set_aside {
         Some(aside) => out.push_str(&format!(
             "wrote {} (the damaged file is kept as {}); deploy again what was deployed after the damage\n",
-            r.inventory.display(),
-            aside.display()
+            path(&r.inventory),
+            path(aside)
         )),
         None => out.push_str("nothing written: run `pgca repair --write` to record it\n"),
     }
@@ -393,7 +415,7 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
         out.push_str(&format!(
             "renewed {} {}: serial {} -> {}, expires {}\n",
             i.kind,
-            i.name,
+            escape(&i.name),
             r.old_serial,
             i.serial,
             timefmt::human(i.not_after)
@@ -406,7 +428,7 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
         for d in &r.redeployed {
             out.push_str(&format!(
                 "  deployed to {} (reload PostgreSQL to use it)\n",
-                d.display()
+                path(d)
             ));
         }
     }
@@ -428,23 +450,26 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
 /// `deploy-server`: where it went and how to switch PostgreSQL over.
 pub fn deployed_text(name: &str, d: &Deployed) -> String {
     format!(
-        "deployed server certificate {name} (serial {}) to {}
+        "deployed server certificate {} (serial {}) to {}
   include it at the end of postgresql.conf:  include_if_exists = '{}'
   then reload PostgreSQL: pg_ctl reload, or SELECT pg_reload_conf()
 ",
+        escape(name),
         d.serial,
-        d.data_dir.display(),
-        d.include_file.display()
+        path(&d.data_dir),
+        path(&d.include_file)
     )
 }
 
 /// `client-install`: where the files went and how to connect.
 pub fn installed_text(role: &str, dir: &Path) -> String {
     format!(
-        "installed role {role:?}'s certificate in {}: postgresql.crt, postgresql.key, root.crt, postgresql.pk8
-  connect with: psql \"host=HOST user={role} sslmode=verify-full\"
+        "installed role {}'s certificate in {}: postgresql.crt, postgresql.key, root.crt, postgresql.pk8
+  connect with: psql \"host=HOST user={} sslmode=verify-full\"
 ",
-        dir.display()
+        quoted(role),
+        path(dir),
+        escape(&pgca::pg::conninfo::libpq_value(role))
     )
 }
 
@@ -452,14 +477,16 @@ pub fn installed_text(role: &str, dir: &Path) -> String {
 pub fn service_added(replaced: bool, name: &str, file: &Path) -> String {
     let verb = if replaced { "replaced" } else { "added" };
     format!(
-        "{verb} service {name:?} in {}: psql \"service={name}\"\n",
-        file.display()
+        "{verb} service {} in {}: psql \"service={}\"\n",
+        quoted(name),
+        path(file),
+        escape(name)
     )
 }
 
 /// `service remove`.
 pub fn service_removed(name: &str, file: &Path) -> String {
-    format!("removed service {name:?} from {}\n", file.display())
+    format!("removed service {} from {}\n", quoted(name), path(file))
 }
 
 /// `service list`: a line per section, and whether libpq ever reads it.
@@ -478,11 +505,11 @@ pub fn service_list(sections: &[Section]) -> String {
         };
         out.push_str(&format!(
             "{}  line {}  user={} host={} sslmode={}{note}\n",
-            s.name.escape_debug(),
+            escape(&s.name),
             s.line,
-            get("user"),
-            get("host"),
-            get("sslmode")
+            escape(get("user")),
+            escape(get("host")),
+            escape(get("sslmode"))
         ));
     }
     out
@@ -502,7 +529,7 @@ pub fn service_show(s: &Section) -> String {
     out
 }
 
-/// `inspect`'s rows. Every value is printed through [`escape_controls`]: a foreign
+/// `inspect`'s rows. Every value is printed through [`escape`]: a foreign
 /// certificate's names may hold terminal escape sequences and line breaks.
 pub fn inspect_text(file: &Path, i: &CertInfo, now: OffsetDateTime) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -563,8 +590,8 @@ pub fn inspect_text(file: &Path, i: &CertInfo, now: OffsetDateTime) -> String {
 pub fn crl_text(file: &Path, c: &CrlInfo) -> String {
     let mut out = format!(
         "file:         {}\nissuer:       {}\nCRL number:   {}\nthis update:  {}\nnext update:  {}\nauthority key id: {}\nrevoked:      {}\n",
-        escape_controls(&file.display().to_string()),
-        escape_controls(&c.issuer),
+        path(file),
+        escape(&c.issuer),
         c.number.map_or("-".to_string(), |n| n.to_string()),
         timefmt::human(c.this_update),
         c.next_update.map_or("-".to_string(), timefmt::human),
@@ -586,25 +613,25 @@ pub fn crl_text(file: &Path, c: &CrlInfo) -> String {
 fn rows_text(rows: Vec<(&str, String)>) -> String {
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     rows.into_iter()
-        .map(|(k, v)| format!("{:<w$} {}\n", format!("{k}:"), escape_controls(&v)))
+        .map(|(k, v)| format!("{:<w$} {}\n", format!("{k}:"), escape(&v)))
         .collect()
 }
 
 /// `export`.
 pub fn exported_text(e: &pgca::Exported) -> String {
     let mut s = format!(
-        "exported {} {:?} (serial {}) as {} to {}\n",
+        "exported {} {} (serial {}) as {} to {}\n",
         e.kind.name(),
-        e.name,
+        quoted(&e.name),
         e.serial,
         e.format,
-        e.out.display()
+        path(&e.out)
     );
     for f in &e.files {
-        s.push_str(&format!("  {}\n", f.display()));
+        s.push_str(&format!("  {}\n", path(f)));
     }
     if !e.secrets.is_empty() {
-        s.push_str(&format!("  secrets: {}\n", e.secrets.join(", ")));
+        s.push_str(&format!("  secrets: {}\n", escape(&e.secrets.join(", "))));
     }
     if let Some(r) = &e.replication {
         let how = if r.issued {
@@ -630,13 +657,13 @@ pub fn requested_text(r: &pgca::request::Requested) -> String {
     format!(
         "wrote a key ({}) and a certificate request for {}\n  key:     {}{}\n  request: {}\nnext: copy the request to the CA host and run pgca sign {} {kind}; the key stays here\n",
         r.key_type,
-        r.names.join(", "),
-        r.key_path.display(),
+        escape(&r.names.join(", ")),
+        path(&r.key_path),
         if r.encrypted_key { " (encrypted)" } else { "" },
-        r.csr_path.display(),
+        path(&r.csr_path),
         r.csr_path
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| escape(&n.to_string_lossy()).into_owned())
             .unwrap_or_default(),
     )
 }
@@ -668,14 +695,14 @@ pub fn signed_text(
             "signed"
         },
         i.kind,
-        i.name,
+        escape(&i.name),
         i.serial,
         i.key_type,
         timefmt::human(i.not_after),
-        i.cert_path.display(),
+        path(&i.cert_path),
     );
     if let Some(out) = out {
-        s.push_str(&format!("  copied to:   {}\n", out.display()));
+        s.push_str(&format!("  copied to:   {}\n", path(out)));
     }
     if csr.asked_ca {
         s.push_str("  note: the request asked for CA:TRUE; the certificate is a leaf (CA:FALSE)\n");
@@ -689,7 +716,7 @@ pub fn signed_text(
     if i.kind == pgca::CertKind::Client && !csr.alt_names.is_empty() {
         s.push_str(&format!(
             "  note: the requested alternative name(s) {} were not signed: a client certificate names its role in the CN only\n",
-            csr.alt_names.join(", ")
+            escape(&csr.alt_names.join(", "))
         ));
     }
     s

@@ -54,6 +54,13 @@ pub struct RequestArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// --client: accept a role name PostgreSQL allows but libpq, shells or readers mishandle (a
+    /// leading '-', '=', quotes, a backslash, whitespace other than a space, invisible characters
+    /// such as U+200B or U+200C); bidirectional controls, control characters, '/' and leading or
+    /// trailing spaces are always refused
+    #[arg(long)]
+    pub allow_unusual_role: bool,
+
     #[command(flatten)]
     pub out_format: Report,
 }
@@ -81,6 +88,13 @@ pub struct SignArgs {
     /// an existing --out FILE
     #[arg(long)]
     pub force: bool,
+
+    /// --client: accept a role name PostgreSQL allows but libpq, shells or readers mishandle (a
+    /// leading '-', '=', quotes, a backslash, whitespace other than a space, invisible characters
+    /// such as U+200B or U+200C); bidirectional controls, control characters, '/' and leading or
+    /// trailing spaces are always refused
+    #[arg(long)]
+    pub allow_unusual_role: bool,
 
     #[command(flatten)]
     pub out_format: Report,

@@ -10,7 +10,7 @@ use crate::render::{self, Format};
 
 /// `pgca conninfo`.
 pub fn conninfo(ctx: &Context, a: &ConninfoArgs) -> Result<()> {
-    let role: RoleName = a.role.parse()?;
+    let role = RoleName::parse_unusual(&a.role)?;
     let host: HostName = a.host.parse()?;
     let driver = Driver::from_name(&a.driver).expect("clap accepts only the drivers' names");
     let mut conn = Connection::new(role, host);

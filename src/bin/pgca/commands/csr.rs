@@ -23,7 +23,8 @@ pub fn request(a: &RequestArgs) -> Result<()> {
     let kind = kind_of(&a.kind);
     let mut opts = RequestOptions::new(kind);
     // Every value is checked before a passphrase is asked for or anything is written.
-    pgca::request::validate_names(kind, &a.names)?;
+    opts.allow_unusual_role = a.allow_unusual_role;
+    pgca::request::validate_names(kind, &a.names, a.allow_unusual_role)?;
     if let Some(k) = parse_opt::<KeyType>(&a.key_type)? {
         opts.key_type = k;
     }
@@ -54,6 +55,7 @@ pub fn sign(ctx: &Context, a: &SignArgs) -> Result<()> {
         opts.validity = v;
     }
     opts.force = a.force;
+    opts.allow_unusual_role = a.allow_unusual_role;
     let csr = CsrRequest::from_file(&a.file)?;
     let side = if kind == CertKind::Server {
         Side::Server

@@ -47,7 +47,7 @@ pub fn client_install(ctx: &Context, a: &ClientInstallArgs) -> Result<()> {
     let Some(role) = a.role.as_deref() else {
         return super::host::client_install(a); // --cert FILE: no CA directory
     };
-    let role: RoleName = role.parse()?;
+    let role = RoleName::parse_unusual(role)?;
     let ca = ctx.open()?;
     let mut opts = InstallOptions::default();
     opts.to = a.to.clone();
@@ -64,7 +64,7 @@ pub fn client_install(ctx: &Context, a: &ClientInstallArgs) -> Result<()> {
 
 /// `pgca env`: export lines for `eval`.
 pub fn env(ctx: &Context, a: &EnvArgs) -> Result<()> {
-    let role: RoleName = a.role.parse()?;
+    let role = RoleName::parse_unusual(&a.role)?;
     let host: HostName = a.host.parse()?;
     let port = a.port.as_deref().map(parse_port).transpose()?;
     let ca = ctx.open()?;

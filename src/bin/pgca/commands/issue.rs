@@ -67,7 +67,14 @@ pub fn issue_server(ctx: &Context, a: &IssueServerArgs) -> Result<()> {
 
 /// `pgca issue-client`: one role or a batch, optionally with a service entry.
 pub fn issue_client(ctx: &Context, a: &IssueClientArgs) -> Result<()> {
-    let roles = parse_all::<RoleName>(&a.roles)?;
+    let roles = if a.allow_unusual_role {
+        a.roles
+            .iter()
+            .map(|r| RoleName::parse_unusual(r))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        parse_all::<RoleName>(&a.roles)?
+    };
     let mut opts = issue_options(&a.issue)?;
     if a.sslpassword && !(a.encrypt_key || a.key_passphrase_file.is_some()) {
         usage_error("--sslpassword goes with --encrypt-key");

@@ -12,7 +12,7 @@ use crate::render::{self, Format, emit};
 pub fn run(ctx: &Context, cmd: &ServiceCommand) -> Result<()> {
     match cmd {
         ServiceCommand::Add(a) => {
-            let role: RoleName = a.role.parse()?;
+            let role = RoleName::parse_unusual(&a.role)?;
             let Some(host) = a.conn.host.as_deref() else {
                 usage_error("service add needs --host HOST")
             };
