@@ -7,6 +7,9 @@
 //! constraints `CA:TRUE`, key usages, e-mail or URI names, other extensions, other subject
 //! attributes) is ignored: the certificate gets pgca's leaf profile. The names are validated by
 //! the caller exactly as `issue-server` and `issue-client` validate theirs.
+//!
+//! Its public key is checked before its signature ([`crate::x509::pubkey_check`]): a degenerate
+//! key's signature proves nothing.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -16,7 +19,7 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyOrigin, Result};
 use crate::model::kind::CertKind;
 use crate::model::names::HostName;
 use crate::x509::keys::{KeyType, PrivateKey};
@@ -77,6 +80,12 @@ impl CsrRequest {
         let spki_der = info.subject_pki.raw.to_vec();
         let key_type = KeyType::of_spki(&spki_der).ok_or_else(|| {
             bad("its key is not of a type pgca certifies (ecdsa-p256, ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096)")
+        })?;
+        crate::x509::pubkey_check::check_public_key(&spki_der).map_err(|reason| {
+            Error::RefusedKey {
+                origin: KeyOrigin::Request(path.to_path_buf()),
+                reason,
+            }
         })?;
         csr.verify_signature()
             .map_err(|_| bad("its signature does not verify"))?;
@@ -201,5 +210,83 @@ mod tests {
         );
         let e = CsrRequest::parse(b"hello", Path::new("x")).unwrap_err();
         assert!(e.to_string().contains("neither PEM"), "{e}");
+    }
+
+    /// A DER TLV.
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n < 0x100 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A client request for CN `cn` with the Ed25519 key `point` and the signature `sig`.
+    fn ed25519_request(cn: &str, point: &[u8; 32], sig: &[u8; 64]) -> Vec<u8> {
+        let ed25519 = der(0x30, &der(0x06, &[0x2b, 0x65, 0x70]));
+        let name = der(
+            0x30,
+            &der(
+                0x31,
+                &der(
+                    0x30,
+                    &[der(0x06, &[0x55, 0x04, 0x03]), der(0x0c, cn.as_bytes())].concat(),
+                ),
+            ),
+        );
+        let spki = der(
+            0x30,
+            &[ed25519.clone(), der(0x03, &[&[0][..], point].concat())].concat(),
+        );
+        let info = der(
+            0x30,
+            &[der(0x02, &[0]), name, spki, der(0xa0, &[])].concat(),
+        );
+        der(
+            0x30,
+            &[info, ed25519, der(0x03, &[&[0][..], sig].concat())].concat(),
+        )
+    }
+
+    #[test]
+    fn a_small_order_ed25519_key_whose_forged_signature_verifies_is_refused() {
+        // The identity point, and the signature R = identity, s = 0: valid for any message.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut sig = [0u8; 64];
+        sig[0] = 1;
+        let der = ed25519_request("alice", &identity, &sig);
+        let (_, parsed) = X509CertificationRequest::from_der(&der).unwrap();
+        assert!(
+            parsed.verify_signature().is_ok(),
+            "the degenerate signature verifies: the self-signature proves nothing"
+        );
+        let e = CsrRequest::parse(&der, Path::new("a.csr")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refused request a.csr: the Ed25519 public key is a small-order point (anyone can forge signatures for it)"
+        );
+        assert!(matches!(
+            e,
+            Error::RefusedKey {
+                origin: KeyOrigin::Request(_),
+                reason: crate::error::WeakKey::SmallOrder
+            }
+        ));
+        // y = p - 1 (order 2), and y = 1 again in the non-canonical encoding y = p + 1.
+        let mut minus_one = [0xff; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        let mut p_plus_one = [0xff; 32];
+        p_plus_one[0] = 0xee;
+        p_plus_one[31] = 0x7f;
+        for point in [minus_one, p_plus_one] {
+            let e = CsrRequest::parse(&ed25519_request("alice", &point, &sig), Path::new("a.csr"))
+                .unwrap_err();
+            assert!(e.to_string().contains("small-order"), "{e}");
+        }
     }
 }
