@@ -573,6 +573,25 @@ fn off_curve_p256(env: &Env) -> PathBuf {
     write(env, "offcurve.der", &der)
 }
 
+/// A request openssl makes with `args` for CN `cn` (`-subj`), its key at `NAME.key`.
+fn openssl_request(env: &Env, name: &str, args: &[&str]) -> PathBuf {
+    let path = env.tmp.path().join(format!("{name}.csr"));
+    let key = env.tmp.path().join(format!("{name}.key"));
+    let mut all = vec![
+        "req",
+        "-new",
+        "-nodes",
+        "-keyout",
+        p(&key),
+        "-out",
+        p(&path),
+    ];
+    all.extend_from_slice(args);
+    let (ok, o) = openssl(&all);
+    assert!(ok, "{o}");
+    path
+}
+
 fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
     let path = env.tmp.path().join(name);
     fs::write(&path, bytes).unwrap();
@@ -658,6 +677,40 @@ fn bad_input_is_one_line_exit_1_and_nothing_written() {
                 vec!["sign".into(), p(&path).into(), "--client".into()]
             },
             "the RSA public exponent 3 is below 65537",
+        ),
+        (
+            "a request for 101 names",
+            |env| {
+                let sans: Vec<String> = (0..101).map(|i| format!("DNS:h{i}.example.com")).collect();
+                let ext = format!("subjectAltName={}", sans.join(","));
+                let path = openssl_request(
+                    env,
+                    "many",
+                    &[
+                        "-newkey",
+                        "ed25519",
+                        "-subj",
+                        "/CN=h0.example.com",
+                        "-addext",
+                        &ext,
+                    ],
+                );
+                vec!["sign".into(), p(&path).into(), "--server".into()]
+            },
+            "it asks for 101 names, more than the 100 pgca signs",
+        ),
+        (
+            "a request of 2 MiB",
+            |env| {
+                let mut big = b"-----BEGIN CERTIFICATE REQUEST-----\n".to_vec();
+                big.resize(2 << 20, b'A');
+                vec![
+                    "sign".into(),
+                    p(&write(env, "big.csr", &big)).into(),
+                    "--server".into(),
+                ]
+            },
+            "big.csr: larger than 1048576 bytes",
         ),
         (
             "a client CSR whose CN is no valid role",
@@ -1013,6 +1066,96 @@ fn a_key_anyone_can_sign_for_is_never_certified() {
         assert!(files.is_empty(), "{dir}: {files:?}");
     }
     assert_eq!(fs::read(env.path("inventory.jsonl")).unwrap(), inventory);
+}
+
+/// `pgca sign ARGS` with a 10-second bound (`timeout 10`): a read that blocks fails the test
+/// instead of hanging it.
+fn run_bounded(env: &Env, args: &[&str]) -> (std::process::Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = Command::new("timeout")
+        .arg("10")
+        .arg(common::pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(args)
+        .env_remove("PGCA_DIR")
+        .env_remove("PGCA_PASSPHRASE")
+        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+/// A request path another user controls: a FIFO (a plain read blocks forever) or a link to
+/// `/dev/zero` (a plain read never ends), planted by `nobody` in a shared sticky directory and
+/// in a directory of nobody's. Each is refused at once, with one line naming the path, and
+/// nothing is signed.
+#[test]
+fn sign_refuses_a_fifo_or_a_foreign_link_at_the_request_path_at_once() {
+    common::root_only!();
+    let env = Env::init(&["--no-passphrase"]);
+    let tmp = env.tmp.path();
+    fs::set_permissions(tmp, fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = tmp.join("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let theirs = tmp.join("theirs");
+    fs::create_dir(&theirs).unwrap();
+    let (uid, gid) = common::ids("nobody");
+    std::os::unix::fs::chown(&theirs, Some(uid), Some(gid)).unwrap();
+    for dir in [&shared, &theirs] {
+        common::as_user(
+            "nobody",
+            &format!(
+                "mkfifo '{0}/fifo.csr' && ln -s /dev/zero '{0}/zero.csr'",
+                p(dir)
+            ),
+        );
+    }
+    let rows = [
+        (shared.join("fifo.csr"), "not a regular file"),
+        (shared.join("zero.csr"), "a symbolic link owned by nobody"),
+        (theirs.join("fifo.csr"), "owned by nobody"),
+        (theirs.join("zero.csr"), "owned by nobody"),
+    ];
+    let ca_before = snapshot(&env.ca);
+    let mut table = Table::new("sign: a request path of nobody's");
+    for (csr, message) in rows {
+        let args = ["sign", p(&csr), "--client"];
+        table.row(p(&csr), command_line("pgca", &args), |r| {
+            r.ran(command_line("timeout 10 pgca", &args));
+            let (out, took) = run_bounded(&env, &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            expect(
+                out.status.code() == Some(1),
+                "exit status 1 (124: it blocked until the timeout)",
+                format!("{}, stderr {stderr:?}", out.status),
+            )?;
+            expect(
+                took < std::time::Duration::from_secs(5),
+                "refused at once",
+                format!("after {took:?}"),
+            )?;
+            let lines: Vec<&str> = stderr.lines().collect();
+            expect(
+                lines.len() == 1 && lines[0].contains(message),
+                format!("one line with {message:?}"),
+                format!("{stderr:?}"),
+            )?;
+            let dir = csr.parent().unwrap();
+            expect(
+                lines[0].contains(p(dir)),
+                format!("the path {} named", dir.display()),
+                lines[0],
+            )
+        });
+    }
+    table.finish();
+    assert!(
+        snapshot_diff(&ca_before, &snapshot(&env.ca)).is_empty(),
+        "nothing signed"
+    );
 }
 
 #[test]

@@ -8,8 +8,10 @@
 //! attributes) is ignored: the certificate gets pgca's leaf profile. The names are validated by
 //! the caller exactly as `issue-server` and `issue-client` validate theirs.
 //!
-//! Its public key is checked before its signature ([`crate::x509::pubkey_check`]): a degenerate
-//! key's signature proves nothing.
+//! A request comes from another host, so it is read as hostile input: the file like the `--cert`
+//! inputs of `deploy-server` (no link another user owns, no FIFO or device, at most 1 MiB), at
+//! most [`MAX_NAMES`] names, and its public key checked before its signature
+//! ([`crate::x509::pubkey_check`]): a degenerate key's signature proves nothing.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -23,6 +25,9 @@ use crate::error::{Error, KeyOrigin, Result};
 use crate::model::kind::CertKind;
 use crate::model::names::HostName;
 use crate::x509::keys::{KeyType, PrivateKey};
+
+/// The most subjectAltName entries (of every type) a request may ask for.
+pub const MAX_NAMES: usize = 100;
 
 /// What a verified certificate signing request asks for: the parts pgca uses, nothing else.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,9 +48,15 @@ pub struct CsrRequest {
 }
 
 impl CsrRequest {
-    /// Reads a request file (PEM or DER) and verifies it: see [`CsrRequest::parse`].
+    /// Reads a request file (PEM or DER) and verifies it: see [`CsrRequest::parse`]. The file
+    /// is read as `deploy-server` reads `--cert`: a link only when root or the user pgca runs as
+    /// owns it, a regular file only (a FIFO would block, a device never ends), at most 1 MiB.
     pub fn from_file(path: &Path) -> Result<CsrRequest> {
-        let bytes = crate::storage::read(path, "read certificate request")?;
+        let bytes = crate::storage::read_input(
+            path,
+            "read certificate request",
+            crate::storage::Input::Public,
+        )?;
         CsrRequest::parse(&bytes, path)
     }
 
@@ -107,6 +118,12 @@ impl CsrRequest {
         for ext in csr.requested_extensions().into_iter().flatten() {
             match ext {
                 ParsedExtension::SubjectAlternativeName(san) => {
+                    let asked = alt_names.len() + ignored_names + san.general_names.len();
+                    if asked > MAX_NAMES {
+                        return Err(bad(&format!(
+                            "it asks for {asked} names, more than the {MAX_NAMES} pgca signs"
+                        )));
+                    }
                     for name in &san.general_names {
                         match name {
                             GeneralName::DNSName(d) => alt_names.push(d.to_string()),
@@ -288,5 +305,30 @@ mod tests {
                 .unwrap_err();
             assert!(e.to_string().contains("small-order"), "{e}");
         }
+    }
+
+    #[test]
+    fn more_than_100_names_are_refused() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let names: Vec<String> = (0..MAX_NAMES)
+            .map(|i| format!("h{i}.example.com"))
+            .collect();
+        let pem = make_request(CertKind::Server, &names, &key).unwrap();
+        assert_eq!(
+            CsrRequest::parse(pem.as_bytes(), Path::new("x.csr"))
+                .unwrap()
+                .alt_names
+                .len(),
+            MAX_NAMES
+        );
+        let names: Vec<String> = (0..=MAX_NAMES)
+            .map(|i| format!("h{i}.example.com"))
+            .collect();
+        let pem = make_request(CertKind::Server, &names, &key).unwrap();
+        let e = CsrRequest::parse(pem.as_bytes(), Path::new("x.csr")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot use certificate request x.csr: it asks for 101 names, more than the 100 pgca signs"
+        );
     }
 }
