@@ -679,6 +679,26 @@ fn bad_input_is_one_line_exit_1_and_nothing_written() {
             "the RSA public exponent 3 is below 65537",
         ),
         (
+            "an ECDSA-with-SHA512 signature",
+            |env| {
+                let path = openssl_request(
+                    env,
+                    "sha512",
+                    &[
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-sha512",
+                        "-subj",
+                        "/CN=carol",
+                    ],
+                );
+                vec!["sign".into(), p(&path).into(), "--client".into()]
+            },
+            "its signature algorithm ecdsa-with-SHA512 is not supported",
+        ),
+        (
             "a request for 101 names",
             |env| {
                 let sans: Vec<String> = (0..101).map(|i| format!("DNS:h{i}.example.com")).collect();

@@ -98,8 +98,13 @@ impl CsrRequest {
                 reason,
             }
         })?;
-        csr.verify_signature()
-            .map_err(|_| bad("its signature does not verify"))?;
+        csr.verify_signature().map_err(|e| match e {
+            x509_parser::error::X509Error::SignatureUnsupportedAlgorithm => bad(&format!(
+                "its signature algorithm {} is not supported",
+                algorithm_name(&csr.signature_algorithm.algorithm)
+            )),
+            _ => bad("its signature does not verify"),
+        })?;
         let mut cns = info.subject.iter_common_name();
         let common_name = match cns.next() {
             None => None,
@@ -148,6 +153,13 @@ impl CsrRequest {
             asked_ca,
         })
     }
+}
+
+/// A signature algorithm's name (`ecdsa-with-SHA512`), or its OID in dotted form.
+fn algorithm_name(oid: &x509_parser::oid_registry::Oid<'_>) -> String {
+    x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry())
+        .map(str::to_string)
+        .unwrap_or_else(|_| oid.to_id_string())
 }
 
 /// An iPAddress entry: 4 or 16 bytes.
@@ -329,6 +341,24 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "cannot use certificate request x.csr: it asks for 101 names, more than the 100 pgca signs"
+        );
+    }
+
+    #[test]
+    fn an_unsupported_signature_algorithm_is_named() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        // ecdsa-with-SHA256 relabelled ecdsa-with-SHA512 (1.2.840.10045.4.3.4), which ring does
+        // not verify: the algorithm is named, not the signature blamed.
+        let pem = make_request(CertKind::Client, &["alice".into()], &key).unwrap();
+        let mut der =
+            crate::x509::pem::first_block_lenient(pem.as_bytes(), "CERTIFICATE REQUEST").unwrap();
+        let sha256 = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+        let at = der.windows(8).rposition(|w| w == sha256).unwrap();
+        der[at + 7] = 0x04;
+        let e = CsrRequest::parse(&der, Path::new("x.der")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot use certificate request x.der: its signature algorithm ecdsa-with-SHA512 is not supported"
         );
     }
 }
