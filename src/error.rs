@@ -371,6 +371,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A public key pgca did not generate (a request's, or an external key's certified again at
+    /// renewal) that it refuses to certify: one anyone could sign for (an Ed25519 point of small
+    /// order), one encoded ambiguously, an EC point off its curve, or a weak RSA key. Nothing is
+    /// signed or written.
+    #[error("refused {origin}: {reason}")]
+    RefusedKey {
+        /// Whose key it is.
+        origin: KeyOrigin,
+        /// What is wrong with it.
+        reason: WeakKey,
+    },
+
     /// An external key (`pgca sign`) older than the policy allows (`--max-key-age`): renewal
     /// only re-signs a public key, so the host must make a new key and request.
     #[error("{kind} {} needs a new CSR: its key was first certified {}, longer ago than the maximum key age {max}", escape(name), human(*since))]
@@ -873,6 +885,94 @@ pub enum Malformed {
     /// A certificate where a CA certificate is needed.
     #[error("not a CA certificate")]
     NotCa,
+}
+
+/// Where a public key pgca refuses came from (see [`Error::RefusedKey`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyOrigin {
+    /// A certificate signing request (`pgca sign FILE`): the file as given.
+    Request(PathBuf),
+    /// The public key recorded for a name, about to be certified (again): `renew` of an
+    /// external key.
+    Certified {
+        /// Server or client.
+        kind: CertKind,
+        /// The name.
+        name: String,
+    },
+}
+
+impl fmt::Display for KeyOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyOrigin::Request(path) => write!(f, "request {}", path.display()),
+            KeyOrigin::Certified { kind, name } => write!(f, "the public key of {kind} {name}"),
+        }
+    }
+}
+
+/// Why pgca refuses to certify a public key it did not generate (see [`Error::RefusedKey`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WeakKey {
+    /// Not a key of a type pgca certifies, or not readable as one.
+    #[error("the public key is not one of a type pgca certifies")]
+    Unsupported,
+    /// An Ed25519 point of order 1, 2, 4 or 8 (the identity and the other torsion points): a
+    /// signature made without any private key verifies for every message.
+    #[error("the Ed25519 public key is a small-order point (anyone can forge signatures for it)")]
+    SmallOrder,
+    /// An Ed25519 encoding that is not the point's canonical one (`y >= p`, or `x = 0` with the
+    /// sign bit set): verifiers disagree about such keys.
+    #[error(
+        "the Ed25519 public key is not canonically encoded (y not below p, or x = 0 marked negative)"
+    )]
+    NonCanonical,
+    /// Not a point of the curve (or not one of its coordinates' size).
+    #[error("the {curve} public key is not a point on the curve")]
+    NotOnCurve {
+        /// `Ed25519`, `ECDSA P-256` or `ECDSA P-384`.
+        curve: &'static str,
+    },
+    /// The point at infinity: no key at all.
+    #[error("the {curve} public key is the point at infinity")]
+    Infinity {
+        /// `ECDSA P-256` or `ECDSA P-384`.
+        curve: &'static str,
+    },
+    /// A compressed point: pgca's verifiers (ring) take uncompressed points only.
+    #[error(
+        "the {curve} public key is a compressed point (pgca certifies uncompressed points only)"
+    )]
+    Compressed {
+        /// `ECDSA P-256` or `ECDSA P-384`.
+        curve: &'static str,
+    },
+    /// An RSA modulus shorter than 2048 bits.
+    #[error("the RSA modulus has {bits} bits, fewer than 2048")]
+    ShortModulus {
+        /// Its length.
+        bits: usize,
+    },
+    /// An even RSA modulus: 2 is a factor.
+    #[error("the RSA modulus is even (2 divides it)")]
+    EvenModulus,
+    /// An RSA modulus with a prime factor below 2^16: anyone can factor it.
+    #[error("the RSA modulus has the small prime factor {factor} (anyone can factor it)")]
+    SmallFactor {
+        /// The factor found.
+        factor: u32,
+    },
+    /// An even RSA public exponent: no RSA key has one.
+    #[error("the RSA public exponent is even")]
+    EvenExponent,
+    /// An RSA public exponent below 65537.
+    #[error("the RSA public exponent {exponent} is below 65537")]
+    SmallExponent {
+        /// The exponent.
+        exponent: u64,
+    },
 }
 
 /// Why pgca refuses to sign with a CA key.

@@ -60,7 +60,7 @@ mod storage;
 pub mod store;
 pub mod x509;
 
-pub use error::{Distrust, Error, Malformed, Result, UnsafeInput, UnsafeKey};
+pub use error::{Distrust, Error, KeyOrigin, Malformed, Result, UnsafeInput, UnsafeKey, WeakKey};
 pub use export::{ExportFormat, ExportRequest, Exported};
 pub use inventory::Ledger;
 pub use model::kind::{CertKind, CertState, Side};

@@ -501,6 +501,97 @@ fn p521(env: &Env) -> PathBuf {
     path
 }
 
+/// A DER TLV.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match content.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A request (DER, built by hand) for CN `cn` whose Ed25519 key is the identity point (0x01
+/// then 31 zero bytes), signed with R = the identity, s = 0: a signature that verifies for
+/// every message under that key, made without any private key.
+fn identity_ed25519_request(cn: &str) -> Vec<u8> {
+    let ed25519 = der(0x30, &der(0x06, &[0x2b, 0x65, 0x70]));
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut sig = [0u8; 64];
+    sig[0] = 1;
+    let name = der(
+        0x30,
+        &der(
+            0x31,
+            &der(
+                0x30,
+                &[der(0x06, &[0x55, 0x04, 0x03]), der(0x0c, cn.as_bytes())].concat(),
+            ),
+        ),
+    );
+    let spki = der(
+        0x30,
+        &[ed25519.clone(), der(0x03, &[&[0][..], &identity].concat())].concat(),
+    );
+    let info = der(
+        0x30,
+        &[der(0x02, &[0]), name, spki, der(0xa0, &[])].concat(),
+    );
+    der(
+        0x30,
+        &[info, ed25519, der(0x03, &[&[0][..], &sig].concat())].concat(),
+    )
+}
+
+/// A P-256 request made by the library, its point moved off the curve (the last byte of y
+/// flipped): the key check refuses it before the signature is looked at.
+fn off_curve_p256(env: &Env) -> PathBuf {
+    let key = pgca::PrivateKey::generate(pgca::KeyType::EcdsaP256).unwrap();
+    let pem =
+        pgca::x509::csr::make_request(pgca::CertKind::Client, &["carol".into()], &key).unwrap();
+    let pem_path = write(env, "p256.csr", pem.as_bytes());
+    let der_path = env.tmp.path().join("p256.der");
+    let (ok, o) = openssl(&[
+        "req",
+        "-in",
+        p(&pem_path),
+        "-outform",
+        "DER",
+        "-out",
+        p(&der_path),
+    ]);
+    assert!(ok, "{o}");
+    let mut der = fs::read(&der_path).unwrap();
+    let spki = key.public_key_der();
+    let at = der.windows(spki.len()).position(|w| w == spki).unwrap();
+    der[at + spki.len() - 1] ^= 1;
+    fs::remove_file(&pem_path).unwrap();
+    fs::remove_file(&der_path).unwrap();
+    write(env, "offcurve.der", &der)
+}
+
+/// A request openssl makes with `args` for CN `cn` (`-subj`), its key at `NAME.key`.
+fn openssl_request(env: &Env, name: &str, args: &[&str]) -> PathBuf {
+    let path = env.tmp.path().join(format!("{name}.csr"));
+    let key = env.tmp.path().join(format!("{name}.key"));
+    let mut all = vec![
+        "req",
+        "-new",
+        "-nodes",
+        "-keyout",
+        p(&key),
+        "-out",
+        p(&path),
+    ];
+    all.extend_from_slice(args);
+    let (ok, o) = openssl(&all);
+    assert!(ok, "{o}");
+    path
+}
+
 fn write(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
     let path = env.tmp.path().join(name);
     fs::write(&path, bytes).unwrap();
@@ -523,6 +614,123 @@ fn bad_input_is_one_line_exit_1_and_nothing_written() {
                 ]
             },
             "its signature does not verify",
+        ),
+        (
+            "an Ed25519 key of small order (the identity) whose forged signature verifies",
+            |env| {
+                let path = write(env, "forged.der", &identity_ed25519_request("alice"));
+                vec!["sign".into(), p(&path).into(), "--client".into()]
+            },
+            "the Ed25519 public key is a small-order point (anyone can forge signatures for it)",
+        ),
+        (
+            "the same for a server",
+            |env| {
+                let path = write(
+                    env,
+                    "forged.der",
+                    &identity_ed25519_request("db.example.com"),
+                );
+                vec!["sign".into(), p(&path).into(), "--server".into()]
+            },
+            "forged.der: the Ed25519 public key is a small-order point",
+        ),
+        (
+            "a P-256 point off the curve",
+            |env| {
+                vec![
+                    "sign".into(),
+                    p(&off_curve_p256(env)).into(),
+                    "--client".into(),
+                ]
+            },
+            "the ECDSA P-256 public key is not a point on the curve",
+        ),
+        (
+            "an RSA key with public exponent 3",
+            |env| {
+                let key = env.tmp.path().join("e3.key");
+                let (ok, o) = openssl(&[
+                    "genpkey",
+                    "-algorithm",
+                    "RSA",
+                    "-pkeyopt",
+                    "rsa_keygen_bits:2048",
+                    "-pkeyopt",
+                    "rsa_keygen_pubexp:3",
+                    "-out",
+                    p(&key),
+                ]);
+                assert!(ok, "{o}");
+                let path = env.tmp.path().join("e3.csr");
+                let (ok, o) = openssl(&[
+                    "req",
+                    "-new",
+                    "-key",
+                    p(&key),
+                    "-out",
+                    p(&path),
+                    "-subj",
+                    "/CN=carol",
+                ]);
+                assert!(ok, "{o}");
+                vec!["sign".into(), p(&path).into(), "--client".into()]
+            },
+            "the RSA public exponent 3 is below 65537",
+        ),
+        (
+            "an ECDSA-with-SHA512 signature",
+            |env| {
+                let path = openssl_request(
+                    env,
+                    "sha512",
+                    &[
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-sha512",
+                        "-subj",
+                        "/CN=carol",
+                    ],
+                );
+                vec!["sign".into(), p(&path).into(), "--client".into()]
+            },
+            "its signature algorithm ecdsa-with-SHA512 is not supported",
+        ),
+        (
+            "a request for 101 names",
+            |env| {
+                let sans: Vec<String> = (0..101).map(|i| format!("DNS:h{i}.example.com")).collect();
+                let ext = format!("subjectAltName={}", sans.join(","));
+                let path = openssl_request(
+                    env,
+                    "many",
+                    &[
+                        "-newkey",
+                        "ed25519",
+                        "-subj",
+                        "/CN=h0.example.com",
+                        "-addext",
+                        &ext,
+                    ],
+                );
+                vec!["sign".into(), p(&path).into(), "--server".into()]
+            },
+            "it asks for 101 names, more than the 100 pgca signs",
+        ),
+        (
+            "a request of 2 MiB",
+            |env| {
+                let mut big = b"-----BEGIN CERTIFICATE REQUEST-----\n".to_vec();
+                big.resize(2 << 20, b'A');
+                vec![
+                    "sign".into(),
+                    p(&write(env, "big.csr", &big)).into(),
+                    "--server".into(),
+                ]
+            },
+            "big.csr: larger than 1048576 bytes",
         ),
         (
             "a client CSR whose CN is no valid role",
@@ -841,6 +1049,133 @@ fn bad_input_is_one_line_exit_1_and_nothing_written() {
         });
     }
     table.finish();
+}
+
+/// The forged request of finding 3: its self-signature verifies (openssl agrees), so only the
+/// key check stands between it and a certificate anyone can log in with.
+#[test]
+fn a_key_anyone_can_sign_for_is_never_certified() {
+    let env = Env::init(&["--no-passphrase"]);
+    let path = write(&env, "forged.der", &identity_ed25519_request("alice"));
+    let (ok, o) = openssl(&[
+        "req",
+        "-in",
+        p(&path),
+        "-inform",
+        "DER",
+        "-verify",
+        "-noout",
+    ]);
+    assert!(
+        ok && o.contains("verify OK"),
+        "openssl accepts the forgery: {o}"
+    );
+    let inventory = fs::read(env.path("inventory.jsonl")).unwrap();
+    let line = env.fails(&["sign", p(&path), "--client"]);
+    assert_eq!(
+        line,
+        format!(
+            "pgca: refused request {}: the Ed25519 public key is a small-order point (anyone can forge signatures for it): make a new key and request on the host that keeps the key (`pgca request`)",
+            path.display()
+        )
+    );
+    for dir in ["clients", "servers"] {
+        let files: Vec<_> = fs::read_dir(env.path(dir))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(files.is_empty(), "{dir}: {files:?}");
+    }
+    assert_eq!(fs::read(env.path("inventory.jsonl")).unwrap(), inventory);
+}
+
+/// `pgca sign ARGS` with a 10-second bound (`timeout 10`): a read that blocks fails the test
+/// instead of hanging it.
+fn run_bounded(env: &Env, args: &[&str]) -> (std::process::Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = Command::new("timeout")
+        .arg("10")
+        .arg(common::pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(args)
+        .env_remove("PGCA_DIR")
+        .env_remove("PGCA_PASSPHRASE")
+        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+/// A request path another user controls: a FIFO (a plain read blocks forever) or a link to
+/// `/dev/zero` (a plain read never ends), planted by `nobody` in a shared sticky directory and
+/// in a directory of nobody's. Each is refused at once, with one line naming the path, and
+/// nothing is signed.
+#[test]
+fn sign_refuses_a_fifo_or_a_foreign_link_at_the_request_path_at_once() {
+    common::root_only!();
+    let env = Env::init(&["--no-passphrase"]);
+    let tmp = env.tmp.path();
+    fs::set_permissions(tmp, fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = tmp.join("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let theirs = tmp.join("theirs");
+    fs::create_dir(&theirs).unwrap();
+    let (uid, gid) = common::ids("nobody");
+    std::os::unix::fs::chown(&theirs, Some(uid), Some(gid)).unwrap();
+    for dir in [&shared, &theirs] {
+        common::as_user(
+            "nobody",
+            &format!(
+                "mkfifo '{0}/fifo.csr' && ln -s /dev/zero '{0}/zero.csr'",
+                p(dir)
+            ),
+        );
+    }
+    let rows = [
+        (shared.join("fifo.csr"), "not a regular file"),
+        (shared.join("zero.csr"), "a symbolic link owned by nobody"),
+        (theirs.join("fifo.csr"), "owned by nobody"),
+        (theirs.join("zero.csr"), "owned by nobody"),
+    ];
+    let ca_before = snapshot(&env.ca);
+    let mut table = Table::new("sign: a request path of nobody's");
+    for (csr, message) in rows {
+        let args = ["sign", p(&csr), "--client"];
+        table.row(p(&csr), command_line("pgca", &args), |r| {
+            r.ran(command_line("timeout 10 pgca", &args));
+            let (out, took) = run_bounded(&env, &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            expect(
+                out.status.code() == Some(1),
+                "exit status 1 (124: it blocked until the timeout)",
+                format!("{}, stderr {stderr:?}", out.status),
+            )?;
+            expect(
+                took < std::time::Duration::from_secs(5),
+                "refused at once",
+                format!("after {took:?}"),
+            )?;
+            let lines: Vec<&str> = stderr.lines().collect();
+            expect(
+                lines.len() == 1 && lines[0].contains(message),
+                format!("one line with {message:?}"),
+                format!("{stderr:?}"),
+            )?;
+            let dir = csr.parent().unwrap();
+            expect(
+                lines[0].contains(p(dir)),
+                format!("the path {} named", dir.display()),
+                lines[0],
+            )
+        });
+    }
+    table.finish();
+    assert!(
+        snapshot_diff(&ca_before, &snapshot(&env.ca)).is_empty(),
+        "nothing signed"
+    );
 }
 
 #[test]

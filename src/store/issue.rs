@@ -281,7 +281,7 @@ impl CaDir {
                 ),
                 (None, Some(spki)) => (
                     crate::x509::profile::sign_leaf_for_public_key(
-                        &r.profile, &spki, r.key_type, &issuer, &serial, not_before, not_after,
+                        &r.profile, &r.name, &spki, &issuer, &serial, not_before, not_after,
                     )?,
                     spki,
                     r.key_type,

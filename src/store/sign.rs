@@ -7,6 +7,7 @@
 //! `issue_batch`, recorded as one with an external key: its public key in the record, no key
 //! file in the archive, no `NAME.key` link.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -49,10 +50,12 @@ impl SignedNames {
                 }))
             }
             CertKind::Server => {
+                // Each once, in order; a set keeps it linear in the number of names.
                 let mut hosts: Vec<HostName> = Vec::new();
+                let mut seen = HashSet::new();
                 for name in csr.common_name.iter().chain(&csr.alt_names) {
                     let host: HostName = name.parse()?;
-                    if !hosts.contains(&host) {
+                    if seen.insert(host.clone()) {
                         hosts.push(host);
                     }
                 }
@@ -173,5 +176,33 @@ impl CaDir {
                 None,
             )?
             .remove(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x509::keys::{KeyType, PrivateKey};
+
+    #[test]
+    fn a_servers_names_are_each_taken_once_in_order() {
+        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let mut names: Vec<String> = (0..50).map(|i| format!("h{i}.example.com")).collect();
+        names.extend((0..50).rev().map(|i| format!("h{i}.example.com")));
+        let mut csr = CsrRequest::parse(
+            crate::x509::csr::make_request(CertKind::Server, &names[..1], &key)
+                .unwrap()
+                .as_bytes(),
+            Path::new("x.csr"),
+        )
+        .unwrap();
+        // The CN is h0 too: it comes first, then each alternative name the first time it is seen.
+        csr.alt_names = names;
+        let SignedNames::Server(hosts) = SignedNames::of(&csr, CertKind::Server).unwrap() else {
+            panic!("not a server's names");
+        };
+        let want: Vec<String> = (0..50).map(|i| format!("h{i}.example.com")).collect();
+        let got: Vec<String> = hosts.iter().map(ToString::to_string).collect();
+        assert_eq!(got, want);
     }
 }

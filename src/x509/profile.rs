@@ -19,7 +19,7 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyOrigin, Result};
 use crate::model::kind::CertKind;
 use crate::model::names::HostName;
 use crate::model::serial::Serial;
@@ -99,17 +99,28 @@ pub(crate) fn sign_leaf(
     )
 }
 
-/// Signs a leaf certificate for a public key held elsewhere (DER SubjectPublicKeyInfo of
-/// `key_type`, from a certificate signing request) and returns its PEM.
+/// Signs a leaf certificate for a public key held elsewhere (DER SubjectPublicKeyInfo, from a
+/// certificate signing request) and returns its PEM. The key is checked first, and its type
+/// taken from that check ([`crate::x509::pubkey_check`]), whichever path brought it (`sign`,
+/// `renew` of an external key): a degenerate or weak key is refused as `name`'s.
 pub(crate) fn sign_leaf_for_public_key(
     profile: &LeafProfile,
+    name: &str,
     spki_der: &[u8],
-    key_type: KeyType,
     issuer: &Issuer<'_, impl rcgen::SigningKey>,
     serial: &Serial,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<String> {
+    let key_type = crate::x509::pubkey_check::check_public_key(spki_der).map_err(|reason| {
+        Error::RefusedKey {
+            origin: KeyOrigin::Certified {
+                kind: profile.kind,
+                name: name.to_string(),
+            },
+            reason,
+        }
+    })?;
     let public = rcgen::SubjectPublicKeyInfo::from_der(spki_der)
         .map_err(Error::rcgen("reading the public key"))?;
     sign_for(
@@ -262,5 +273,47 @@ mod tests {
 
         let e = try_sign(&LeafProfile::client(&"r".repeat(65))).unwrap_err();
         assert!(e.to_string().contains("longer than 64 characters"), "{e}");
+    }
+
+    #[test]
+    fn a_degenerate_public_key_held_elsewhere_is_never_signed() {
+        // What `renew` of an external key re-signs: the recorded SPKI, never verified again.
+        let (from, to) = (
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2027-01-01 0:00 UTC),
+        );
+        let ca = ca::create(Side::Client, "Acme", KeyType::EcdsaP256, from, to).unwrap();
+        let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca.key.pair()).unwrap();
+        let mut identity = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 0x01,
+        ];
+        identity.resize(44, 0);
+        let profile = LeafProfile::client("alice");
+        let e = sign_leaf_for_public_key(
+            &profile,
+            "alice",
+            &identity,
+            &issuer,
+            &Serial::random(),
+            from,
+            to,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refused the public key of client alice: the Ed25519 public key is a small-order point (anyone can forge signatures for it)"
+        );
+        // A real key held elsewhere is signed.
+        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        sign_leaf_for_public_key(
+            &profile,
+            "alice",
+            &key.public_key_der(),
+            &issuer,
+            &Serial::random(),
+            from,
+            to,
+        )
+        .unwrap();
     }
 }

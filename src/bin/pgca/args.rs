@@ -191,6 +191,14 @@ pub enum Command {
     /// is ignored. Writes DIR/servers/NAME.crt or DIR/clients/ROLE.crt and records it in the
     /// inventory with an external key: its public key, no private key. `renew` signs that public
     /// key again; a key whose certificate was revoked is never signed again.
+    ///
+    /// FILE is read like deploy-server's --cert: a regular file of at most 1 MiB, never a FIFO
+    /// or device, and no symbolic link another user owns. A request for more than 100 subject
+    /// alternative names is refused, and so is a key nobody should trust, before its signature
+    /// is looked at: an Ed25519 point of small order (anyone can sign for it) or not canonically
+    /// encoded, an EC point that is not on its curve, an RSA key under 2048 bits, with an even
+    /// modulus or a prime factor below 65536, or a public exponent below 65537 (renew checks a
+    /// recorded key the same way).
     Sign(SignArgs),
 
     /// List every certificate in the inventory: kind, name, serial, expiry, days left, state

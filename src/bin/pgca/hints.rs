@@ -45,6 +45,16 @@ pub fn hint(e: &Error) -> Option<String> {
             kind.name(),
             shell_word(name)
         ),
+        Error::RefusedKey { origin, .. } => match origin {
+            pgca::KeyOrigin::Certified { kind, name } => format!(
+                "its host needs a new key: `pgca request --{0} {1} --force` there, then `pgca sign FILE.csr --{0} --force` here",
+                kind.name(),
+                shell_word(name)
+            ),
+            _ => {
+                "make a new key and request on the host that keeps the key (`pgca request`)".into()
+            }
+        },
         Error::BadCsr { .. } => {
             "make one with `pgca request` (or openssl req -new) on the host that keeps the key"
                 .into()
