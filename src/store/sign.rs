@@ -198,7 +198,8 @@ mod tests {
         .unwrap();
         // The CN is h0 too: it comes first, then each alternative name the first time it is seen.
         csr.alt_names = names;
-        let SignedNames::Server(hosts) = SignedNames::of(&csr, CertKind::Server).unwrap() else {
+        let SignedNames::Server(hosts) = SignedNames::of(&csr, CertKind::Server, false).unwrap()
+        else {
             panic!("not a server's names");
         };
         let want: Vec<String> = (0..50).map(|i| format!("h{i}.example.com")).collect();
