@@ -1115,6 +1115,12 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "neither PEM (a CERTIFICATE REQUEST block) nor DER",
         ),
         bad(
+            "repair of a directory with no CA",
+            no_setup,
+            &["repair", "--write"],
+            "no CA in",
+        ),
+        bad(
             "request for a role pgca refuses",
             no_setup,
             &["request", "--client", "bad/role", "--out", "@/req"],
