@@ -40,7 +40,8 @@ man:
 	$(CARGO) run --locked --quiet --example man -- target/man
 
 # The main job on a fresh machine: a demo CA in ./$(DEMO_DIR), a server certificate for
-# localhost, a client certificate for the role alice, and the inventory.
+# localhost, a client certificate for the role alice, and the inventory; where PostgreSQL is
+# installed, a throwaway cluster serving it and alice logging in over TLS 1.3 (tests/demo.rs).
 demo: build
 	@scripts/demo.sh target/release/pgca $(DEMO_DIR)
 
