@@ -446,6 +446,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// `client-install --forget` named an install the inventory does not record.
+    #[error("no install of {role} is recorded in {}", dir.display())]
+    NotInstalled {
+        /// The role.
+        role: String,
+        /// The directory.
+        dir: PathBuf,
+    },
+
     /// The inventory lost records that were committed, or disagrees with what the CA directory
     /// shows was done (its seal, the CRLs, the archive): cut short, emptied, an older copy put
     /// back. No crash leaves that, and writing on would drop revocations.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
-use crate::inventory::record::{CrlRecord, Deployment, Event, Issued, Revocation};
+use crate::inventory::record::{CrlRecord, Deployment, Event, Install, Issued, Revocation};
 use crate::model::kind::CertKind;
 use crate::model::kind::CertState;
 use crate::model::serial::Serial;
@@ -17,6 +17,7 @@ pub struct Ledger {
     /// lets a lookup borrow the name instead of building a `(kind, String)` key.
     current: [HashMap<String, usize>; 4],
     deployments: Vec<Deployment>,
+    installs: Vec<Install>,
     revoked: HashMap<Serial, Revocation>,
     crls: Vec<CrlRecord>,
     /// Whether the inventory ends with an uncommitted batch or a torn line (an interrupted
@@ -84,6 +85,12 @@ impl Ledger {
         latest
     }
 
+    /// The latest install of each (role, directory) not forgotten since, in first-installed
+    /// order.
+    pub fn installs(&self) -> &[Install] {
+        &self.installs
+    }
+
     /// Whether `issued` is the latest certificate of its name.
     pub fn is_current(&self, issued: &Issued) -> bool {
         self.current(issued.kind, &issued.name)
@@ -146,7 +153,26 @@ impl Ledger {
                 self.revoked.entry(r.serial.clone()).or_insert(r);
             }
             Event::CrlIssued(c) => self.crls.push(c),
+            e @ (Event::Installed(_) | Event::InstallForgotten(_)) => {
+                note_install(&mut self.installs, e)
+            }
         }
+    }
+}
+
+/// Folds an `installed` or `install-forgotten` event into the current installs: the latest of
+/// each (role, directory), none for one forgotten since.
+pub(crate) fn note_install(installs: &mut Vec<Install>, event: Event) {
+    match event {
+        Event::Installed(i) => match installs
+            .iter_mut()
+            .find(|l| l.role == i.role && l.dir == i.dir)
+        {
+            Some(l) => *l = i,
+            None => installs.push(i),
+        },
+        Event::InstallForgotten(f) => installs.retain(|l| !(l.role == f.role && l.dir == f.dir)),
+        _ => {}
     }
 }
 

@@ -348,6 +348,8 @@ pub(crate) struct Current {
     pub crl_recorded: [bool; 2],
     /// What the rest of the directory is checked against.
     pub facts: Facts,
+    /// The recorded client installs (`client-install`), as [`Ledger::installs`].
+    pub installs: Vec<crate::inventory::record::Install>,
 }
 
 /// What the inventory says was done, as far as the rest of the CA directory can contradict it
@@ -398,7 +400,7 @@ impl Facts {
                 let slot = &mut self.crl_number[usize::from(c.ca == CertKind::ClientCa)];
                 *slot = Some(slot.map_or(c.number, |n| n.max(c.number)));
             }
-            Event::Deployed(_) => {}
+            Event::Deployed(_) | Event::Installed(_) | Event::InstallForgotten(_) => {}
         }
     }
 }
@@ -455,6 +457,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     // An external public key's first certification (RFC 3339 text), by its SHA-256.
     let mut first_seen: HashMap<String, String> = HashMap::new();
     let mut facts = Facts::default();
+    let mut installs = Vec::new();
     let seal = seal::read(path)?;
     scan(
         path,
@@ -492,6 +495,9 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             Light::Crl(c) => {
                 crl_recorded[usize::from(c.ca == CertKind::ClientCa)] = true;
                 facts.note(Event::CrlIssued(c));
+            }
+            Light::Other(e @ (Event::Installed(_) | Event::InstallForgotten(_))) => {
+                crate::inventory::ledger::note_install(&mut installs, e)
             }
             Light::Other(e) => facts.note(e),
         },
@@ -533,6 +539,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
         key_since,
         crl_recorded,
         facts,
+        installs,
     })
 }
 

@@ -40,5 +40,5 @@ pub mod seal;
 
 pub use ledger::Ledger;
 pub use log::{INVENTORY_FILE, path_in, read};
-pub use record::{CrlRecord, Deployment, Event, Issued, Revocation};
+pub use record::{CrlRecord, Deployment, Event, Install, InstallForgotten, Issued, Revocation};
 pub use seal::SEAL_FILE;

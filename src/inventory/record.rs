@@ -143,6 +143,42 @@ impl Deployment {
     }
 }
 
+/// A client certificate installed into a directory (`pgca client-install`: `~/.postgresql` or
+/// `--to DIR`). Renewal installs the new pair there again, under the same owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Install {
+    /// The role.
+    pub role: String,
+    /// The directory, absolute.
+    pub dir: PathBuf,
+    /// The serial installed.
+    pub serial: Serial,
+    /// The `--owner` given, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The uid the files (and the directory) belong to: a later install (renewal) refuses a
+    /// directory that another user owns by then.
+    pub uid: u32,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// An install dropped from the records (`pgca client-install ROLE --forget`): nothing is
+/// installed there again, and `check` and `verify` no longer look at it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InstallForgotten {
+    /// The role.
+    pub role: String,
+    /// The directory, absolute.
+    pub dir: PathBuf,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// A certificate revoked with `pgca revoke`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -198,4 +234,8 @@ pub enum Event {
     Revoked(Revocation),
     /// A CRL was written.
     CrlIssued(CrlRecord),
+    /// A client certificate was installed into a directory.
+    Installed(Install),
+    /// A recorded install was dropped.
+    InstallForgotten(InstallForgotten),
 }

@@ -284,6 +284,23 @@ impl CaDir {
             self.check_evidence(&current.facts)?;
             current
         };
+        // Each recorded client install against its role's current serial.
+        let installs = if inventory.installs.is_empty() {
+            Vec::new()
+        } else {
+            let current: std::collections::HashMap<&str, &Serial> = inventory
+                .names
+                .iter()
+                .zip(&inventory.expected)
+                .filter(|((kind, _), _)| *kind == CertKind::Client)
+                .map(|((_, name), (serial, _))| (name.as_str(), serial))
+                .collect();
+            self.judge_installs(
+                &inventory.installs,
+                |role| current.get(role).map(|s| (*s).clone()),
+                now,
+            )
+        };
         let mut findings = Vec::new();
         let mut ca_end = [None, None];
         for (i, side) in Side::BOTH.into_iter().enumerate() {
@@ -341,6 +358,7 @@ impl CaDir {
             },
         )?;
         findings.extend(leaves);
+        findings.extend(installs);
         // The targets given, then the CA directory's probes list (`DIR/probes`), each once.
         let mut targets = opts.probes.clone();
         for t in self.probe_list()? {

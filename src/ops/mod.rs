@@ -2,6 +2,7 @@
 //! health checks, renewal, revocation and CRLs, and the whole-installation doctor.
 
 pub mod check;
+mod installs;
 pub mod renew;
 pub mod repair;
 pub mod revoke;

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::inventory::Issued;
+use crate::inventory::{Issued, Ledger};
 use crate::model::due::is_due;
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
@@ -61,6 +61,10 @@ pub struct RenewOptions {
     /// The oldest an external key (`pgca sign`) may be, from its first certification: an older
     /// one is not signed again but reported ([`Error::NeedsNewCsr`]). `None`: no limit.
     pub max_key_age: Option<Validity>,
+    /// Leave the recorded client installs (`client-install`) as they are (`renew --no-install`):
+    /// by default a renewed client certificate, and the server CA's new CRL, are installed
+    /// again wherever they were.
+    pub skip_installs: bool,
 }
 
 /// One renewed certificate.
@@ -73,6 +77,8 @@ pub struct Renewal {
     pub issued: IssuedCert,
     /// Data directories the new server certificate was deployed to.
     pub redeployed: Vec<PathBuf>,
+    /// Directories the new client certificate was installed to (`client-install`).
+    pub reinstalled: Vec<PathBuf>,
 }
 
 /// Something [`CaDir::renew`] could not do; the rest was still attempted. Its `Display` is one
@@ -114,6 +120,16 @@ pub enum RenewFailure {
         /// Why.
         error: Error,
     },
+    /// A renewed client certificate (or the server CA's new CRL) could not be installed again
+    /// where `client-install` had put it.
+    Install {
+        /// The role.
+        role: String,
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        error: Error,
+    },
 }
 
 impl std::fmt::Display for RenewFailure {
@@ -137,6 +153,11 @@ impl std::fmt::Display for RenewFailure {
                 "cannot deploy server {name} to {}: {error}",
                 data_dir.display()
             ),
+            RenewFailure::Install { role, dir, error } => write!(
+                f,
+                "cannot install client {role} to {}: {error}",
+                dir.display()
+            ),
         }
     }
 }
@@ -147,7 +168,8 @@ impl std::error::Error for RenewFailure {
             RenewFailure::Renew { error, .. }
             | RenewFailure::RevokeOld { error, .. }
             | RenewFailure::Crl { error, .. }
-            | RenewFailure::Deploy { error, .. } => Some(error),
+            | RenewFailure::Deploy { error, .. }
+            | RenewFailure::Install { error, .. } => Some(error),
         }
     }
 }
@@ -259,6 +281,7 @@ impl CaDir {
                         old_serial: record.serial.clone(),
                         issued,
                         redeployed: Vec::new(),
+                        reinstalled: Vec::new(),
                     });
                 }
                 Err(error) => report.failures.push(RenewFailure::Renew {
@@ -341,7 +364,51 @@ impl CaDir {
                 }),
             }
         }
+        if !opts.skip_installs {
+            let server_crl_renewed = report.crls.iter().any(|c| c.ca == CertKind::ServerCa);
+            self.reinstall(&ledger, server_crl_renewed, &mut report);
+        }
         Ok(report)
+    }
+
+    /// Installs renewed client certificates again wherever `client-install` put them (every
+    /// install when the server CA's CRL changed: each carries it as `root.crl`), for the uid
+    /// recorded at the install: a directory another user owns by then is refused.
+    fn reinstall(&self, ledger: &Ledger, server_crl_renewed: bool, report: &mut RenewReport) {
+        for i in ledger.installs() {
+            let renewed = report
+                .renewed
+                .iter_mut()
+                .find(|r| r.issued.kind == CertKind::Client && r.issued.name == i.role);
+            if renewed.is_none() && !server_crl_renewed {
+                continue;
+            }
+            let revoked = ledger
+                .current(CertKind::Client, &i.role)
+                .is_some_and(|c| ledger.revocation(&c.serial).is_some());
+            if revoked {
+                continue; // nothing of a revoked name is installed again
+            }
+            let o = crate::pg::client::InstallOptions {
+                to: Some(i.dir.clone()),
+                owner: Some(i.uid.to_string()),
+                force: true,
+            };
+            let done = crate::model::names::RoleName::parse_unusual(&i.role)
+                .and_then(|role| self.client_install(&role, &o));
+            match done {
+                Ok(done) => {
+                    if let Some(r) = renewed {
+                        r.reinstalled.push(done.dir);
+                    }
+                }
+                Err(error) => report.failures.push(RenewFailure::Install {
+                    role: i.role.clone(),
+                    dir: i.dir.clone(),
+                    error,
+                }),
+            }
+        }
     }
 
     /// Re-issues one certificate as the inventory recorded it: name, SANs, kind, key type,

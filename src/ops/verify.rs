@@ -373,6 +373,20 @@ impl CaDir {
             );
         }
 
+        // Client installs: the copies libpq and pgjdbc read.
+        let installs = self.judge_installs(
+            ledger.installs(),
+            |role| {
+                ledger
+                    .current(CertKind::Client, role)
+                    .map(|c| c.serial.clone())
+            },
+            now,
+        );
+        for f in installs {
+            found.add(f.status, &f.path, f.detail);
+        }
+
         let status = found.0.iter().map(|p| p.status).max().unwrap_or(Status::Ok);
         Ok(VerifyReport {
             status,

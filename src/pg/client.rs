@@ -8,6 +8,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::inventory::{Event, Install, InstallForgotten};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::{HostName, RoleName};
@@ -45,6 +46,8 @@ pub struct ClientInstalled {
     pub files: [PathBuf; 4],
     /// The role the certificate is for.
     pub role: RoleName,
+    /// The uid the files belong to.
+    pub uid: u32,
 }
 
 /// Where and how a role connects: the settings of a verify-full connection.
@@ -326,8 +329,64 @@ impl CaDir {
             root_pem: &root,
             crl_pem: crl.as_deref(),
         };
-        write_client_files(&files, role, opts)
+        let done = write_client_files(&files, role, opts)?;
+        // Recorded, so that renewal installs the next pair here too and check and verify see a
+        // copy left behind.
+        let _lock = self.write_lock()?;
+        self.append_events(&[Event::Installed(Install {
+            role: role.as_str().to_string(),
+            dir: storage::absolute(&done.dir),
+            serial: pair.info.serial.clone(),
+            owner: opts.owner.clone(),
+            uid: done.uid,
+            at: crate::model::timefmt::now(),
+        })])?;
+        Ok(done)
     }
+
+    /// Drops the record of a role's install in a directory (`client-install ROLE --forget`):
+    /// renewal no longer installs there, and check and verify no longer look at it. The files
+    /// stay where they are. The directory is found as [`CaDir::client_install`] finds it.
+    pub fn forget_install(&self, role: &RoleName, opts: &InstallOptions) -> Result<PathBuf> {
+        let (dir, _) = install_dir(opts)?;
+        let dir = storage::absolute(&dir);
+        let _lock = self.write_lock()?;
+        let ledger = self.read_inventory()?;
+        if !ledger
+            .installs()
+            .iter()
+            .any(|i| i.role == role.as_str() && i.dir == dir)
+        {
+            return Err(Error::NotInstalled {
+                role: role.as_str().to_string(),
+                dir,
+            });
+        }
+        self.append_events(&[Event::InstallForgotten(InstallForgotten {
+            role: role.as_str().to_string(),
+            dir: dir.clone(),
+            at: crate::model::timefmt::now(),
+        })])?;
+        Ok(dir)
+    }
+}
+
+/// Where a client install goes, and whose it is: `--to`, else `~/.postgresql` of `--owner`,
+/// else of `$HOME`; the owner's (uid, gid), else the invoking user's.
+fn install_dir(opts: &InstallOptions) -> Result<(PathBuf, (u32, u32))> {
+    let (to, owner) = (opts.to.as_deref(), opts.owner.as_deref());
+    let ids = match owner {
+        Some(u) => storage::lookup_user(u)?,
+        None => storage::invoker_ids(),
+    };
+    let dir = match (to, owner) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, Some(u)) => storage::user_home(ids.0)
+            .map(|h| h.join(".postgresql"))
+            .ok_or_else(|| Error::NoHome(Some(u.to_string())))?,
+        (None, None) => default_client_dir().ok_or(Error::NoHome(None))?,
+    };
+    Ok((dir, ids))
 }
 
 /// What `client-install --cert FILE --key FILE --root FILE` installs: the files a client host
@@ -420,18 +479,8 @@ fn write_client_files(
     role: &RoleName,
     opts: &InstallOptions,
 ) -> Result<ClientInstalled> {
-    let (to, owner, force) = (opts.to.as_deref(), opts.owner.as_deref(), opts.force);
-    let ids = match owner {
-        Some(u) => storage::lookup_user(u)?,
-        None => storage::invoker_ids(),
-    };
-    let dir = match (to, owner) {
-        (Some(d), _) => d.to_path_buf(),
-        (None, Some(u)) => storage::user_home(ids.0)
-            .map(|h| h.join(".postgresql"))
-            .ok_or_else(|| Error::NoHome(Some(u.to_string())))?,
-        (None, None) => default_client_dir().ok_or(Error::NoHome(None))?,
-    };
+    let force = opts.force;
+    let (dir, ids) = install_dir(opts)?;
     let key_der = pkcs8_der(files.key_pem).ok_or_else(|| Error::BadKey {
         path: files.key_path.clone(),
         reason: "not a PKCS#8 PEM key".to_string(),
@@ -489,6 +538,7 @@ fn write_client_files(
         files: names.map(|n| dir.join(n)),
         dir,
         role: role.clone(),
+        uid: ids.0,
     })
 }
 

@@ -64,6 +64,48 @@ impl Dir {
         }
     }
 
+    /// Reads the regular file `name` of this directory, at most `max` bytes: a link, a FIFO or a
+    /// device there is refused without being opened or followed (`O_NOFOLLOW | O_NONBLOCK`,
+    /// the type checked on the open file).
+    pub(crate) fn read_file(&self, name: &str, max: u64, what: &'static str) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let path = self.path.join(name);
+        let not_a_file = || Error::UnsafeInput {
+            path: path.clone(),
+            reason: crate::error::UnsafeInput::NotAFile,
+        };
+        match self.stat_at(name)? {
+            None => return Err(Error::io(what, &path)(std::io::ErrorKind::NotFound.into())),
+            Some(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                return Err(not_a_file());
+            }
+            Some(_) => {}
+        }
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io(what, &path)(e.into()))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io(what, &path)(e.into()))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(not_a_file());
+        }
+        let mut out = Vec::new();
+        std::fs::File::from(fd)
+            .take(max + 1)
+            .read_to_end(&mut out)
+            .map_err(Error::io(what, &path))?;
+        if out.len() as u64 > max {
+            return Err(Error::UnsafeInput {
+                path,
+                reason: crate::error::UnsafeInput::TooLarge { max },
+            });
+        }
+        Ok(out)
+    }
+
     /// Opens the subdirectory `name`; `None` if it does not exist. A symbolic link, or anything
     /// else that is not a directory, is refused.
     pub(crate) fn open_sub(&self, name: &str) -> Result<Option<Dir>> {

@@ -686,6 +686,12 @@ pub struct RenewArgs {
     #[arg(long)]
     pub revoke_old: bool,
 
+    /// Leave the client installs (client-install: ~/.postgresql, --to DIR) as they are; by
+    /// default a renewed client certificate, and the server CA's new CRL, are installed again
+    /// wherever they were, for the same owner
+    #[arg(long)]
+    pub no_install: bool,
+
     /// The passphrase of encrypted client keys (issue-client --encrypt-key; first line of FILE,
     /// root's or yours, mode 0600): needed to renew them, and the new keys are encrypted with it
     #[arg(long, value_name = "FILE")]
@@ -771,6 +777,11 @@ pub struct ClientInstallArgs {
     /// Replace existing files
     #[arg(long)]
     pub force: bool,
+
+    /// Drop the record of this install (ROLE in DIR): renew no longer installs there, check
+    /// and verify no longer look at it; the files stay
+    #[arg(long, conflicts_with_all = ["force", "cert"])]
+    pub forget: bool,
 
     #[command(flatten)]
     pub out: Report,

@@ -170,7 +170,8 @@ pub fn failure_with_hint(f: &RenewFailure) -> String {
         RenewFailure::Renew { error, .. }
         | RenewFailure::RevokeOld { error, .. }
         | RenewFailure::Crl { error, .. }
-        | RenewFailure::Deploy { error, .. } => error,
+        | RenewFailure::Deploy { error, .. }
+        | RenewFailure::Install { error, .. } => error,
         _ => return escape(&f.to_string()).into_owned(),
     };
     let line = match hint(error) {

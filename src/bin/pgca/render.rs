@@ -346,6 +346,15 @@ pub fn crls_text(root: &Path, crls: &[CrlRecord]) -> String {
         .collect()
 }
 
+/// `client-install --forget`.
+pub fn forgotten_text(role: &str, dir: &Path) -> String {
+    format!(
+        "forgot the install of {} in {}: renew no longer installs there (the files stay)\n",
+        escape(role),
+        path(dir)
+    )
+}
+
 /// `repair`: the damage, each record added (or that would be), what was set aside.
 pub fn repair_text(r: &pgca::RepairReport) -> String {
     if !r.needed() {
@@ -430,6 +439,9 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
                 "  deployed to {} (reload PostgreSQL to use it)\n",
                 path(d)
             ));
+        }
+        for d in &r.reinstalled {
+            out.push_str(&format!("  installed to {}\n", path(d)));
         }
     }
     for c in &report.crls {

@@ -53,6 +53,13 @@ pub fn client_install(ctx: &Context, a: &ClientInstallArgs) -> Result<()> {
     opts.to = a.to.clone();
     opts.owner = a.owner.clone();
     opts.force = a.force;
+    if a.forget {
+        let dir = ca.forget_install(&role, &opts)?;
+        if !a.out.quiet {
+            render::emit(&render::forgotten_text(role.as_str(), &dir));
+        }
+        return Ok(());
+    }
     let done = ca.client_install(&role, &opts)?;
     render::print(
         Format::of(&a.out),

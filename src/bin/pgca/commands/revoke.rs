@@ -58,6 +58,7 @@ pub fn renew(ctx: &Context, a: &RenewArgs) -> Result<ExitCode> {
     opts.reuse_key = a.reuse_key;
     opts.max_key_age = parse_opt::<Validity>(&a.max_key_age)?;
     opts.revoke_old = a.revoke_old;
+    opts.skip_installs = a.no_install;
     if let Some(f) = &a.key_passphrase_file {
         opts.key_passphrase = Some(pgca::Passphrase::from_file(f)?);
     }

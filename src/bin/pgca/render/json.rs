@@ -234,6 +234,8 @@ pub struct RenewalJson<'a> {
     old_serial: &'a Serial,
     issued: IssuedJson<'a>,
     redeployed: &'a [PathBuf],
+    #[serde(skip_serializing_if = "<[PathBuf]>::is_empty")]
+    reinstalled: &'a [PathBuf],
 }
 
 /// `renew --json`: what was renewed, the CRLs re-issued, the revoked names left alone, and
@@ -256,6 +258,7 @@ pub fn renew_json<'a>(root: &Path, report: &'a RenewReport) -> RenewJson<'a> {
                 old_serial: &r.old_serial,
                 issued: IssuedJson::from(&r.issued),
                 redeployed: &r.redeployed,
+                reinstalled: &r.reinstalled,
             })
             .collect(),
         crls: report.crls.iter().map(|c| crl_json(root, c)).collect(),
