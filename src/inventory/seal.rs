@@ -86,18 +86,18 @@ pub(crate) fn read(inventory: &Path) -> Result<Option<Seal>> {
 /// Writes the seal for an inventory whose committed batches end at `bytes` with `chain`,
 /// atomically (a reader sees the old seal or the new one).
 pub(crate) fn write(inventory: &Path, chain: &Chain, bytes: u64) -> Result<()> {
-    let seal = Seal {
-        batches: chain.batches,
-        bytes,
-        chain: chain.hex(),
-    };
-    let mut text = serde_json::to_vec(&seal).expect("the seal serialises");
-    text.push(b'\n');
+    let text = encode(chain, bytes);
     crate::storage::replace_file(&path_of(inventory), &text, 0o600, "write inventory seal")
 }
 
 /// Creates the seal of a new inventory (`init`, in its staging directory).
 pub(crate) fn create(inventory: &Path, chain: &Chain, bytes: u64) -> Result<()> {
+    let text = encode(chain, bytes);
+    crate::storage::create_file(&path_of(inventory), &text, 0o600, "write inventory seal")
+}
+
+/// The seal's one line for an inventory whose committed batches end at `bytes` with `chain`.
+fn encode(chain: &Chain, bytes: u64) -> Vec<u8> {
     let seal = Seal {
         batches: chain.batches,
         bytes,
@@ -105,7 +105,7 @@ pub(crate) fn create(inventory: &Path, chain: &Chain, bytes: u64) -> Result<()> 
     };
     let mut text = serde_json::to_vec(&seal).expect("the seal serialises");
     text.push(b'\n');
-    crate::storage::create_file(&path_of(inventory), &text, 0o600, "write inventory seal")
+    text
 }
 
 /// Judges an inventory whose committed batches end at `bytes`, where the chain reached `at_seal`
