@@ -28,7 +28,7 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
     opts.server_hosts = hosts.clone();
     opts.server_validity = validity;
     if let Some(uri) = super::hsm::token(&a.pkcs11)? {
-        opts.passphrase = Some(super::hsm::pin(ctx, &uri.token)?);
+        opts.passphrase = Some(super::hsm::pin(&ctx.sources, &uri.token)?);
         opts.token = Some(uri);
     } else if !a.no_passphrase {
         let p = ctx

@@ -13,6 +13,7 @@ pub mod hsm;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
+pub mod nagios;
 pub mod probe;
 pub mod repair;
 pub mod revoke;
@@ -76,7 +77,7 @@ impl Context {
             None => Ok(ca),
             Some(reference) if hsm::is_reference(&reference) => {
                 let token = pgca::x509::token_uri::TokenUri::read(&reference)?.token;
-                Ok(ca.with_passphrase(hsm::pin(self, &token)?))
+                Ok(ca.with_passphrase(hsm::pin(&self.sources, &token)?))
             }
             Some(key) => match self.sources.get("passphrase for the CA keys", false)? {
                 Some(p) => Ok(ca.with_passphrase(p)),
