@@ -437,6 +437,7 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "run `pgca init`",
         ),
         bad("list before init", no_setup, &["list"], "no CA in "),
+        bad("repair before init", no_setup, &["repair"], "no CA in "),
         bad(
             "init on an existing CA",
             do_init,
