@@ -701,6 +701,20 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "outlive the CAs",
         ),
         bad(
+            "default server validity outliving new CAs",
+            no_setup,
+            &["init", "--server-host", "db", "--ca-validity", "60d"],
+            "the server certificate's validity (1y, the default) would outlive the CAs (60d): \
+             give a --validity of at most 60d, or a longer --ca-validity",
+        ),
+        bad(
+            "server validity outliving the default CAs",
+            no_setup,
+            &["init", "--server-host", "db", "--validity", "20y"],
+            "the server certificate's validity (20y) would outlive the CAs (10y, the default): \
+             give a --validity of at most 10y, or a longer --ca-validity",
+        ),
+        bad(
             "inspect a missing file",
             no_setup,
             &["inspect", "/nonexistent/x.crt"],

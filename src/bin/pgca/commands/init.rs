@@ -14,10 +14,9 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
     // Check every value before anything is created.
     let hosts = parse_all::<HostName>(&a.server_hosts)?;
     let key_type = parse_opt::<KeyType>(&a.key_type)?.unwrap_or_default();
-    let ca_validity =
-        parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::store::DEFAULT_CA_VALIDITY);
-    let validity =
-        parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::store::DEFAULT_LEAF_VALIDITY);
+    // Unset stays None: the library fills in the defaults and says which it used.
+    let ca_validity = parse_opt::<Validity>(&a.ca_validity)?;
+    let validity = parse_opt::<Validity>(&a.validity)?;
     let mut opts = InitOptions::default();
     opts.org = a.org.clone();
     opts.key_type = key_type;
