@@ -424,6 +424,25 @@ pub enum Error {
         ca_not_after: OffsetDateTime,
     },
 
+    /// `init`'s server certificate would be valid longer than the CAs it creates. Each lifetime
+    /// says whether it was asked for or is the default, so that a message about a value nobody
+    /// typed names it as the default.
+    #[error(
+        "the server certificate's validity ({}) would outlive the CAs ({})",
+        lifetime(server, *server_default),
+        lifetime(ca, *ca_default)
+    )]
+    ServerOutlivesCas {
+        /// The server certificate's lifetime, as pgca writes durations (`1y`).
+        server: String,
+        /// Whether it is the default ([`crate::store::DEFAULT_LEAF_VALIDITY`]), not asked for.
+        server_default: bool,
+        /// The CAs' lifetime.
+        ca: String,
+        /// Whether it is the default ([`crate::store::DEFAULT_CA_VALIDITY`]), not asked for.
+        ca_default: bool,
+    },
+
     /// The CA certificate has expired: it cannot sign anything useful.
     #[error("the {ca} CA expired {} (now {})", human(*not_after), human(*now))]
     CaExpired {
@@ -729,6 +748,15 @@ impl Error {
 
 /// A value for a message: quoted and escaped (the first 40 characters of a long one), or
 /// `(hidden)` for a secret.
+/// A lifetime in a message: `60d`, or `1y, the default` when nobody asked for it.
+fn lifetime(value: &str, default: bool) -> String {
+    if default {
+        format!("{value}, the default")
+    } else {
+        value.to_string()
+    }
+}
+
 fn shown(value: &Option<String>) -> String {
     match value {
         Some(v) if v.chars().count() > 40 => {

@@ -437,6 +437,7 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "run `pgca init`",
         ),
         bad("list before init", no_setup, &["list"], "no CA in "),
+        bad("repair before init", no_setup, &["repair"], "no CA in "),
         bad(
             "init on an existing CA",
             do_init,
@@ -698,6 +699,20 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
                 "1y",
             ],
             "outlive the CAs",
+        ),
+        bad(
+            "default server validity outliving new CAs",
+            no_setup,
+            &["init", "--server-host", "db", "--ca-validity", "60d"],
+            "the server certificate's validity (1y, the default) would outlive the CAs (60d): \
+             give a --validity of at most 60d, or a longer --ca-validity",
+        ),
+        bad(
+            "server validity outliving the default CAs",
+            no_setup,
+            &["init", "--server-host", "db", "--validity", "20y"],
+            "the server certificate's validity (20y) would outlive the CAs (10y, the default): \
+             give a --validity of at most 10y, or a longer --ca-validity",
         ),
         bad(
             "inspect a missing file",
@@ -1113,12 +1128,6 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             do_init,
             &["sign", "@/server-ca.crt", "--server"],
             "neither PEM (a CERTIFICATE REQUEST block) nor DER",
-        ),
-        bad(
-            "repair of a directory with no CA",
-            no_setup,
-            &["repair", "--write"],
-            "no CA in",
         ),
         bad(
             "request for a role pgca refuses",

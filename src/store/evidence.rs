@@ -75,7 +75,7 @@ impl CaDir {
             let archive = self.archive_dir(kind);
             if let Some(unknown) = unrecorded(&archive, facts, &pending)? {
                 return Err(damaged(format!(
-                    "{} holds a certificate the inventory does not record",
+                    "{} is in the archive, but the inventory records no certificate of that serial",
                     archive.join(unknown).display()
                 )));
             }

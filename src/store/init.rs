@@ -10,7 +10,10 @@ use crate::model::kind::Side;
 use crate::model::timefmt;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Wait};
 use crate::store::layout::{CaDir, INIT_STAGING, LOCK_FILE};
-use crate::store::options::{BACKDATE_SECONDS, InitOptions, IssueOptions, IssuedCert};
+use crate::store::options::{
+    BACKDATE_SECONDS, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, InitOptions, IssueOptions,
+    IssuedCert,
+};
 use crate::x509::ca::{self};
 use crate::x509::token::{Token, TokenKey};
 
@@ -32,10 +35,14 @@ impl CaDir {
         root: impl AsRef<Path>,
         opts: &InitOptions,
     ) -> Result<(CaDir, Option<IssuedCert>)> {
-        if !opts.server_hosts.is_empty() && opts.server_validity > opts.ca_validity {
-            return Err(Error::InvalidDuration {
-                input: opts.server_validity.to_string(),
-                reason: "the server certificate would outlive the CAs",
+        let server_validity = opts.server_validity.unwrap_or(DEFAULT_LEAF_VALIDITY);
+        let ca_validity = opts.ca_validity.unwrap_or(DEFAULT_CA_VALIDITY);
+        if !opts.server_hosts.is_empty() && server_validity > ca_validity {
+            return Err(Error::ServerOutlivesCas {
+                server: server_validity.to_string(),
+                server_default: opts.server_validity.is_none(),
+                ca: ca_validity.to_string(),
+                ca_default: opts.ca_validity.is_none(),
             });
         }
         let ca = CaDir::init_cas(root, opts)?;
@@ -43,7 +50,7 @@ impl CaDir {
             return Ok((ca, None));
         }
         let io = IssueOptions {
-            validity: opts.server_validity,
+            validity: server_validity,
             key_type: opts.key_type,
             now: opts.now,
             ..IssueOptions::default()
@@ -57,7 +64,7 @@ impl CaDir {
         let root = root.as_ref().to_path_buf();
         let now = opts.now.unwrap_or_else(timefmt::now);
         let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
-        let not_after = now + opts.ca_validity.duration();
+        let not_after = now + opts.ca_validity.unwrap_or(DEFAULT_CA_VALIDITY).duration();
 
         // A token is found and logged in to before anything is created: a wrong PIN, or a
         // token that is not there, leaves no directory behind.
@@ -300,4 +307,40 @@ fn remove_stale_staging(root: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::validity::Validity;
+
+    #[test]
+    fn a_server_certificate_outliving_the_cas_says_which_lifetime_is_the_default() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("ca");
+        let mut opts = InitOptions {
+            server_hosts: vec!["db".parse().unwrap()],
+            ca_validity: Some(Validity::days(60)),
+            ..InitOptions::default()
+        };
+        let e = CaDir::init_with_server(&root, &opts).expect_err("refused");
+        assert!(
+            matches!(&e, Error::ServerOutlivesCas { server, server_default: true, ca, ca_default: false }
+                if server == "1y" && ca == "60d"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the server certificate's validity (1y, the default) would outlive the CAs (60d)"
+        );
+        assert!(!root.exists(), "nothing is created");
+
+        opts.ca_validity = None;
+        opts.server_validity = Some(Validity::days(20 * 365));
+        let e = CaDir::init_with_server(&root, &opts).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            "the server certificate's validity (20y) would outlive the CAs (10y, the default)"
+        );
+    }
 }

@@ -31,8 +31,8 @@ pub struct InitOptions {
     pub org: String,
     /// Key type of both CA keys.
     pub key_type: KeyType,
-    /// Lifetime of both CAs.
-    pub ca_validity: Validity,
+    /// Lifetime of both CAs; `None` for [`DEFAULT_CA_VALIDITY`].
+    pub ca_validity: Option<Validity>,
     /// The time to issue at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
     /// Encrypt both CA keys with this passphrase (the command line always asks for one unless
@@ -44,8 +44,9 @@ pub struct InitOptions {
     pub token: Option<crate::x509::token_uri::TokenUri>,
     /// Also issue a server certificate for these names (none: no server certificate).
     pub server_hosts: Vec<HostName>,
-    /// The server certificate's lifetime; it must not outlive the CAs.
-    pub server_validity: Validity,
+    /// The server certificate's lifetime, at most the CAs'; `None` for
+    /// [`DEFAULT_LEAF_VALIDITY`].
+    pub server_validity: Option<Validity>,
 }
 
 impl Default for InitOptions {
@@ -53,12 +54,12 @@ impl Default for InitOptions {
         InitOptions {
             org: "pgca".into(),
             key_type: KeyType::default(),
-            ca_validity: DEFAULT_CA_VALIDITY,
+            ca_validity: None,
             now: None,
             passphrase: None,
             token: None,
             server_hosts: Vec::new(),
-            server_validity: DEFAULT_LEAF_VALIDITY,
+            server_validity: None,
         }
     }
 }

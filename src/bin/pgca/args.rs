@@ -5,86 +5,58 @@
 //! Names, durations and key types are taken as plain strings and checked by the library, so that
 //! a bad value gets pgca's one-line message and exit status 1, while exit status 2 stays what
 //! it means for every tool: the command line itself was malformed.
+//!
+//! This file holds the top of the command line: [`Cli`] (the global options), [`Command`] (every
+//! subcommand and its `--help` text) and the `-q`/`--json` options most commands share
+//! ([`Quiet`], [`Report`]). Each command group's arguments are a file in `args/`, named as in
+//! `commands/`; the exit-status blocks are `args/exit.rs`.
 
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-// The clap structs of the newer command groups, a file each (args/). examples/man.rs includes
-// this file through a directory module so that these resolve there as in the binary.
+// A file per command group, as commands/ has. examples/man.rs includes this file through a
+// directory module so that these resolve there as in the binary.
+mod completions;
+mod conninfo;
 mod csr;
+mod deploy;
+mod exit;
+mod export;
 mod host;
 mod hsm;
+mod init;
+mod inspect;
+mod issue;
+mod monitor;
+mod passwd;
+mod probe;
+mod renew;
 mod repair;
+mod revoke;
+mod service;
+pub use completions::*;
+pub use conninfo::*;
 pub use csr::*;
+pub use deploy::*;
+pub use export::*;
 pub use host::*;
 pub use hsm::*;
+pub use init::*;
+pub use inspect::*;
+pub use issue::*;
+pub use monitor::*;
+pub use passwd::*;
+pub use probe::*;
+pub use renew::*;
 pub use repair::*;
+pub use revoke::*;
+pub use service::*;
 
-// The exit-status blocks: a heading at the margin, a code and its meaning indented by two,
-// continuation lines under the meaning; no line over 79 columns, so that clap (which wraps to
-// the terminal) never breaks one on an 80-column terminal. Every command shows one.
-
-const EXIT_CODES: &str = "\
-Exit status:
-  0  success
-  1  failure, one line on stderr: bad input (a name, duration or key type),
-     an existing certificate without --force, a file that cannot be read or
-     written, a CA that cannot sign, a path another user controls, a revoked
-     certificate, a lock still held after --wait
-  2  usage error: unknown command or option, missing argument
-
-check and verify follow the Nagios convention instead: 0 OK, 1 WARNING,
-2 CRITICAL, 3 UNKNOWN (pgca check --help).
-
-The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else
-~/.local/share/pgca.";
-
-/// What every command without a block of its own shows.
-const COMMAND_EXIT_CODES: &str = "\
-Exit status:
-  0  success
-  1  failure, one line on stderr
-  2  usage error: unknown option, missing argument";
-
-const CHECK_EXIT_CODES: &str = "\
-Exit status (the Nagios plugin convention; the most severe finding wins, in
-the order CRITICAL, WARNING, UNKNOWN):
-  0  OK        nothing due
-  1  WARNING   a certificate due for renewal, or a CA due for rollover
-  2  CRITICAL  a certificate expired or not yet valid, a key that does not
-               match its certificate, a certificate file that is not the one
-               the inventory records, a CA that expires before a certificate
-               it signed
-  3  UNKNOWN   the directory or a file could not be read, or is corrupt";
-
-const PROBE_EXIT_CODES: &str = "\
-Exit status (the Nagios plugin convention; the most severe target wins, in
-the order CRITICAL, WARNING, UNKNOWN):
-  0  OK        every server serves its current certificate, valid for the name
-  1  WARNING   renewed but not reloaded (serves an older serial than the
-               inventory's current one), due for renewal, TLS 1.2 only
-  2  CRITICAL  expired, does not chain to the server CA, name mismatch, no TLS
-               (ssl = off), the TLS handshake failed
-  3  UNKNOWN   connection refused, no answer within --timeout, not
-               PostgreSQL, or the CA directory cannot be read";
-
-const VERIFY_EXIT_CODES: &str = "\
-Exit status (the Nagios plugin convention; the most severe problem wins, in
-the order CRITICAL, WARNING, UNKNOWN):
-  0  OK        no problem found
-  1  WARNING   leftovers of an interrupted write, a deployed copy that is not
-               current, a CA directory mode other than 0700
-  2  CRITICAL  a key that does not match its certificate, a broken chain or
-               usage, a key file others can read, a CRL that does not verify
-  3  UNKNOWN   the directory, a certificate, a key or a CRL cannot be read";
-
-const RENEW_EXIT_CODES: &str = "\
-Exit status:
-  0  success: renewed what was due, or nothing was due
-  1  failure: a line on stderr for each; the rest was still renewed, and a
-     failed hook does not undo the renewal
-  2  usage error: unknown option, missing argument";
+use exit::{
+    CHECK_EXIT_CODES, CLIENT_INSTALL_EXIT_CODES, COMMAND_EXIT_CODES, DEPLOY_SERVER_EXIT_CODES,
+    EXIT_CODES, PROBE_EXIT_CODES, RENEW_EXIT_CODES, VERIFY_EXIT_CODES,
+};
 
 /// The command line as clap sees it: the derived definitions, with the exit-status block on
 /// every subcommand that has none of its own. Parsing, `--help`, `pgca completions` and the
@@ -106,8 +78,6 @@ pub fn parse() -> Cli {
     use clap::FromArgMatches;
     Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
 }
-
-const KEY_TYPES: &str = "ecdsa-p256 (default), ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096";
 
 /// pgca: a certificate authority for PostgreSQL TLS.
 ///
@@ -381,14 +351,6 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-/// `pgca completions`.
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell
-    #[arg(value_name = "SHELL")]
-    pub shell: clap_complete::Shell,
-}
-
 /// `-q`, for every command that prints on success.
 #[derive(Debug, Args)]
 pub struct Quiet {
@@ -407,614 +369,4 @@ pub struct Report {
     /// Print what was done as JSON (paths, serials, RFC 3339 times)
     #[arg(long)]
     pub json: bool,
-}
-
-/// `pgca service ...`.
-#[derive(Debug, Subcommand)]
-pub enum ServiceCommand {
-    /// Write a service entry: host, port, user, dbname, sslmode=verify-full, sslrootcert,
-    /// sslcert, sslkey (absolute paths); an existing entry is replaced only with --force
-    Add(ServiceAddArgs),
-    /// Remove a service entry
-    Remove(ServiceNameArgs),
-    /// List the services in the file
-    List(ServiceListArgs),
-    /// Show a service entry as libpq reads it
-    Show(ServiceNameArgs),
-}
-
-/// Where the service file is.
-#[derive(Debug, Args)]
-pub struct ServiceFileArg {
-    /// The service file [default: $PGSERVICEFILE, else ~/.pg_service.conf]
-    #[arg(long, value_name = "PATH")]
-    pub file: Option<PathBuf>,
-
-    /// The user the service file is for (name or uid): directories on the way to it may be
-    /// theirs, and a new file is theirs [default: the user pgca runs as]
-    #[arg(long = "file-owner", value_name = "USER")]
-    pub owner: Option<String>,
-}
-
-/// Connection options of a service entry.
-#[derive(Debug, Args)]
-pub struct ServiceConnArgs {
-    /// The server's host name (one of its certificate's names)
-    #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
-
-    /// The server's port
-    #[arg(long, value_name = "PORT", default_value = "5432")]
-    pub port: String,
-
-    /// The database (libpq's default: the role name)
-    #[arg(long, value_name = "DB")]
-    pub dbname: Option<String>,
-
-    /// Add sslcrl with the server CA's CRL (it must exist: pgca crl), so libpq refuses a
-    /// revoked server certificate
-    #[arg(long)]
-    pub crl: bool,
-
-    #[command(flatten)]
-    pub file: ServiceFileArg,
-}
-
-/// `pgca service add`.
-#[derive(Debug, Args)]
-pub struct ServiceAddArgs {
-    /// The service name (psql "service=NAME")
-    #[arg(value_name = "NAME")]
-    pub name: String,
-
-    /// The role whose certificate the entry uses
-    #[arg(long, value_name = "ROLE", required = true)]
-    pub role: String,
-
-    #[command(flatten)]
-    pub conn: ServiceConnArgs,
-
-    /// Replace an existing entry of that name
-    #[arg(long)]
-    pub force: bool,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca service remove` and `show`.
-#[derive(Debug, Args)]
-pub struct ServiceNameArgs {
-    /// The service name
-    #[arg(value_name = "NAME")]
-    pub name: String,
-
-    #[command(flatten)]
-    pub file: ServiceFileArg,
-
-    #[command(flatten)]
-    pub out: Quiet,
-}
-
-/// `pgca service list`.
-#[derive(Debug, Args)]
-pub struct ServiceListArgs {
-    /// Print JSON instead of text
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub file: ServiceFileArg,
-
-    #[command(flatten)]
-    pub out: Quiet,
-}
-
-/// `pgca passwd`.
-#[derive(Debug, Args)]
-pub struct PasswdArgs {
-    /// Which CA key: server or client [default: both]
-    #[arg(value_name = "WHICH", value_parser = ["server", "client"])]
-    pub which: Option<String>,
-
-    /// Read the new passphrase from FILE (first line; root's or yours, mode 0600) instead of
-    /// asking
-    #[arg(long, value_name = "FILE")]
-    pub new_passphrase_file: Option<PathBuf>,
-
-    /// Store the key(s) unencrypted
-    #[arg(long, conflicts_with = "new_passphrase_file")]
-    pub no_passphrase: bool,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca revoke`.
-#[derive(Debug, Args)]
-pub struct RevokeArgs {
-    /// A role, a server name, or a serial (hex, as `pgca list` shows it)
-    #[arg(value_name = "NAME|SERIAL")]
-    pub target: String,
-
-    /// Why: keyCompromise, cessationOfOperation, affiliationChanged, superseded,
-    /// privilegeWithdrawn, cACompromise or unspecified
-    #[arg(long, value_name = "REASON", default_value = "unspecified")]
-    pub reason: String,
-
-    /// Revoke only the name's current certificate; its other unexpired certificates stay
-    /// valid and are listed [default: every unexpired certificate of the name]
-    #[arg(long, conflicts_with = "all")]
-    pub only_current: bool,
-
-    /// Revoke every certificate of the name, expired ones too
-    #[arg(long)]
-    pub all: bool,
-
-    /// Time until the CRL's nextUpdate [default: the CRL's period so far, or 30d]
-    #[arg(long, value_name = "DUR")]
-    pub next_update: Option<String>,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca crl`.
-#[derive(Debug, Args)]
-pub struct CrlArgs {
-    /// Time until nextUpdate [default: each CRL's period so far, or 30d]
-    #[arg(long, value_name = "DUR")]
-    pub next_update: Option<String>,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca check`.
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Due when less than DUR is left (e.g. 30d) instead of a third of the lifetime
-    #[arg(long, value_name = "DUR")]
-    pub within: Option<String>,
-
-    /// Print every certificate as JSON (state, not-after, seconds left, path)
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    /// Also write a node_exporter textfile (atomically) with expiry and state per certificate
-    #[arg(long, value_name = "FILE")]
-    pub prometheus: Option<PathBuf>,
-
-    /// Also probe this running server (repeatable): what it serves counts in the status
-    #[arg(long = "probe", value_name = "HOST[:PORT]")]
-    pub probes: Vec<String>,
-
-    /// Give up on a probed server after DUR in all: resolving, connecting, SSLRequest and the
-    /// TLS handshake end within it, however slowly the server answers
-    #[arg(long, value_name = "DUR", default_value = "5s")]
-    pub probe_timeout: String,
-    /// Report a due certificate whose key was made elsewhere (pgca sign) and first certified
-    /// more than DUR ago as "due: needs a new CSR": renew only re-signs such a key
-    #[arg(long, value_name = "DUR")]
-    pub max_key_age: Option<String>,
-
-    /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
-    #[arg(short, long)]
-    pub quiet: bool,
-}
-
-/// `pgca probe`.
-#[derive(Debug, Args)]
-pub struct ProbeArgs {
-    /// Servers to probe: HOST, HOST:PORT or [IPV6]:PORT (default port 5432)
-    #[arg(value_name = "HOST[:PORT]", required = true)]
-    pub targets: Vec<String>,
-
-    /// The server name to send and to match the certificate against, instead of each HOST
-    #[arg(long, value_name = "NAME")]
-    pub sni: Option<String>,
-
-    /// Give up on a target after DUR in all (e.g. 2s): resolving, connecting, SSLRequest, the TLS
-    /// handshake and the --role login end within it, however slowly the server answers
-    #[arg(long, value_name = "DUR", default_value = "5s")]
-    pub timeout: String,
-
-    /// Log in as ROLE with its pgca client certificate and report whether the server accepts it
-    #[arg(long, value_name = "ROLE")]
-    pub role: Option<String>,
-
-    /// The database of the --role login (default postgres)
-    #[arg(long, value_name = "NAME", requires = "role")]
-    pub dbname: Option<String>,
-
-    /// Start TLS at once with ALPN "postgresql" (sslnegotiation=direct, PostgreSQL 17+)
-    /// instead of PostgreSQL's SSLRequest
-    #[arg(long)]
-    pub direct: bool,
-
-    /// Also write a node_exporter textfile (atomically): status, served serial and expiry per
-    /// target
-    #[arg(long, value_name = "FILE")]
-    pub prometheus: Option<PathBuf>,
-
-    /// Print every target as JSON (TLS version, chain, findings)
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
-    #[arg(short, long)]
-    pub quiet: bool,
-}
-
-/// `pgca verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// Print the report as JSON
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    /// Print nothing, UNKNOWN's reason on stderr: the exit status tells
-    #[arg(short, long)]
-    pub quiet: bool,
-}
-
-/// `pgca renew`.
-#[derive(Debug, Args)]
-pub struct RenewArgs {
-    /// Renew only these (roles or server names)
-    #[arg(value_name = "NAME")]
-    pub names: Vec<String>,
-
-    /// Due when less than DUR is left (e.g. 30d) instead of a third of the lifetime
-    #[arg(long, value_name = "DUR")]
-    pub within: Option<String>,
-
-    /// Renew whether due or not
-    #[arg(long)]
-    pub force: bool,
-
-    /// Keep the current key (a new certificate and serial for the same key)
-    #[arg(long)]
-    pub reuse_key: bool,
-
-    /// Do not re-sign a key made elsewhere (pgca sign) first certified more than DUR ago: it
-    /// fails with "needs a new CSR" (keys made elsewhere are otherwise always re-signed)
-    #[arg(long, value_name = "DUR")]
-    pub max_key_age: Option<String>,
-
-    /// Also revoke each replaced certificate (reason superseded)
-    #[arg(long)]
-    pub revoke_old: bool,
-
-    /// Leave the client installs (client-install: ~/.postgresql, --to DIR) as they are; by
-    /// default a renewed client certificate, and the server CA's new CRL, are installed again
-    /// wherever they were, for the same owner
-    #[arg(long)]
-    pub no_install: bool,
-
-    /// The passphrase of encrypted client keys (issue-client --encrypt-key; first line of FILE,
-    /// root's or yours, mode 0600): needed to renew them, and the new keys are encrypted with it
-    #[arg(long, value_name = "FILE")]
-    pub key_passphrase_file: Option<PathBuf>,
-
-    /// Print nothing when nothing is due (renewals and failures are still printed: cron
-    /// mails them)
-    #[arg(long, short, conflicts_with = "json")]
-    pub quiet: bool,
-
-    /// Print what was renewed (and what failed) as JSON, also when nothing was due
-    #[arg(long)]
-    pub json: bool,
-
-    /// Wait a random 0..SECS seconds first, so a fleet of cron jobs does not start at once
-    #[arg(long, value_name = "SECS")]
-    pub random_delay: Option<u64>,
-
-    /// After renewing anything, run CMD with its ARGs (no shell; must come last), with
-    /// PGCA_RENEWED set to the renewed certificates, one KIND/NAME a line, and PGCA_DIR;
-    /// PGCA_PASSPHRASE and PGCA_PASSPHRASE_FILE are removed from its environment
-    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
-    pub exec: Vec<String>,
-}
-
-/// `pgca server-config`.
-#[derive(Debug, Args)]
-pub struct ServerConfigArgs {
-    /// The server certificate's name (its first host name)
-    #[arg(value_name = "NAME")]
-    pub name: String,
-
-    /// The data directory the files are deployed to (makes the paths absolute)
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub out: Quiet,
-}
-
-/// `pgca deploy-server`.
-#[derive(Debug, Args)]
-pub struct DeployServerArgs {
-    /// The server certificate's name (its first host name)
-    #[arg(value_name = "NAME", required_unless_present = "cert")]
-    pub name: Option<String>,
-
-    /// The PostgreSQL data directory
-    #[arg(long, value_name = "DIR", required = true)]
-    pub data_dir: PathBuf,
-
-    /// Owner of the installed files [default: the data directory's owner, the database user]
-    #[arg(long, value_name = "USER")]
-    pub owner: Option<String>,
-
-    /// Add this server to the CA directory's probes list, which `pgca check` probes
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub probe: Option<String>,
-
-    #[command(flatten)]
-    pub out: Report,
-
-    #[command(flatten)]
-    pub files: DeployFileArgs,
-}
-
-/// `pgca client-install`.
-#[derive(Debug, Args)]
-pub struct ClientInstallArgs {
-    /// The role
-    #[arg(value_name = "ROLE", required_unless_present = "cert")]
-    pub role: Option<String>,
-
-    /// Where to install [default: ~/.postgresql of --owner, else of $HOME]
-    #[arg(long, value_name = "DIR")]
-    pub to: Option<PathBuf>,
-
-    /// The user the files are for (name or uid): they are owned by that user, and DIR must be
-    /// theirs [default: the user pgca runs as]
-    #[arg(long, value_name = "USER")]
-    pub owner: Option<String>,
-
-    /// Replace existing files
-    #[arg(long)]
-    pub force: bool,
-
-    /// Drop the record of this install (ROLE in DIR): renew no longer installs there, check
-    /// and verify no longer look at it; the files stay
-    #[arg(long, conflicts_with_all = ["force", "cert"])]
-    pub forget: bool,
-
-    #[command(flatten)]
-    pub out: Report,
-
-    #[command(flatten)]
-    pub files: InstallFileArgs,
-}
-
-/// `pgca export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// The certificate: a role or a server name
-    #[arg(value_name = "NAME")]
-    pub name: String,
-
-    /// pem, pk8, p12, k8s or cnpg
-    #[arg(long, value_name = "FORMAT", required = true)]
-    pub format: String,
-
-    /// The file to write (pem: the directory to create)
-    #[arg(long, value_name = "PATH", required = true)]
-    pub out: PathBuf,
-
-    /// server or client, when NAME is both [default: whichever NAME is]
-    #[arg(long, value_name = "KIND")]
-    pub kind: Option<String>,
-
-    /// p12: the file's password (first line of FILE, root's or yours, mode 0600) [default: a
-    /// prompt, asked twice]
-    #[arg(long, value_name = "FILE")]
-    pub key_passphrase_file: Option<PathBuf>,
-
-    /// k8s, cnpg: the Secrets' namespace [default: none in the manifest]
-    #[arg(long, value_name = "NS")]
-    pub namespace: Option<String>,
-
-    /// k8s: the Secret's name; cnpg: the Secrets' prefix [default: pgca-KIND-NAME, made a
-    /// DNS-1123 name]
-    #[arg(long = "name", id = "secret_name", value_name = "NAME")]
-    pub secret_name: Option<String>,
-
-    /// Replace an existing PATH
-    #[arg(long)]
-    pub force: bool,
-
-    #[command(flatten)]
-    pub out_format: Report,
-}
-
-/// `pgca env`.
-#[derive(Debug, Args)]
-pub struct EnvArgs {
-    /// The role
-    #[arg(value_name = "ROLE")]
-    pub role: String,
-
-    /// The server's host name (must be one of its certificate's names)
-    #[arg(long, value_name = "HOST", required = true)]
-    pub host: String,
-
-    /// The server's port [default: libpq's, 5432]
-    #[arg(long, value_name = "PORT")]
-    pub port: Option<String>,
-
-    /// The database [default: libpq's, the role name]
-    #[arg(long, value_name = "DB")]
-    pub dbname: Option<String>,
-
-    #[command(flatten)]
-    pub out: Quiet,
-}
-
-/// `pgca conninfo`.
-#[derive(Debug, Args)]
-pub struct ConninfoArgs {
-    /// The role
-    #[arg(value_name = "ROLE")]
-    pub role: String,
-
-    /// The server's host name (must be one of its certificate's names)
-    #[arg(long, value_name = "HOST", required = true)]
-    pub host: String,
-
-    /// The server's port
-    #[arg(long, value_name = "PORT", default_value = "5432")]
-    pub port: String,
-
-    /// The database [default: the role name]
-    #[arg(long, value_name = "DB")]
-    pub dbname: Option<String>,
-
-    /// The client library
-    #[arg(long, value_name = "DRIVER", required = true, value_parser = clap::builder::PossibleValuesParser::new(pgca::pg::conninfo::Driver::ALL.map(|d| d.name())))]
-    pub driver: String,
-
-    /// Print {"driver": ..., "text": ...} instead of the text
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub out: Quiet,
-}
-
-/// Options shared by the commands that issue a certificate.
-#[derive(Debug, Args)]
-pub struct IssueArgs {
-    /// Lifetime, e.g. 90d, 1y, 12h (units s, m, h, d, w, y) [default: 1y]
-    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
-    pub validity: Option<String>,
-
-    /// Key type: ecdsa-p256 (default), ecdsa-p384, ed25519, rsa2048, rsa3072, rsa4096
-    #[arg(long, value_name = "TYPE")]
-    pub key_type: Option<String>,
-
-    /// Replace an existing certificate of the same name (the old pair stays in the archive)
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `pgca init`.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// Also issue a server certificate for NAME (repeat for more names; the first of at most 64
-    /// characters is the CN)
-    #[arg(long = "server-host", value_name = "NAME")]
-    pub server_hosts: Vec<String>,
-
-    /// Key type of both CAs (and of the server certificate)
-    #[arg(long, value_name = "TYPE", long_help = format!("Key type of both CAs (and of the server certificate): {KEY_TYPES}"))]
-    pub key_type: Option<String>,
-
-    /// Lifetime of both CAs [default: 10y]
-    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
-    pub ca_validity: Option<String>,
-
-    /// Lifetime of the server certificate issued with --server-host [default: 1y]
-    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
-    pub validity: Option<String>,
-
-    /// Organisation (O=) in both CA subjects
-    #[arg(long, value_name = "NAME", default_value = "pgca")]
-    pub org: String,
-
-    /// Store the CA keys unencrypted (by default they are encrypted with a passphrase)
-    #[arg(long)]
-    pub no_passphrase: bool,
-
-    #[command(flatten)]
-    pub pkcs11: Pkcs11Args,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca issue-server`.
-#[derive(Debug, Args)]
-pub struct IssueServerArgs {
-    /// Host names and IP addresses clients connect to
-    #[arg(value_name = "NAME", required = true)]
-    pub names: Vec<String>,
-
-    #[command(flatten)]
-    pub issue: IssueArgs,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca issue-client`.
-#[derive(Debug, Args)]
-pub struct IssueClientArgs {
-    /// PostgreSQL role names (1-63 bytes; no control characters, invisible characters, '/',
-    /// '=', quotes, backslashes, leading '-' or leading or trailing spaces)
-    #[arg(value_name = "ROLE", required = true)]
-    pub roles: Vec<String>,
-
-    #[command(flatten)]
-    pub issue: IssueArgs,
-
-    /// Accept a role name PostgreSQL allows but libpq, shells or readers mishandle (a leading
-    /// '-', '=', quotes, a backslash, whitespace other than a space, invisible characters such as
-    /// U+200B or U+200C); bidirectional controls, control characters, '/' and leading or
-    /// trailing spaces are always refused
-    #[arg(long)]
-    pub allow_unusual_role: bool,
-
-    /// Also write a pg_service.conf entry NAME for the role (one role only; needs --host)
-    #[arg(long, value_name = "NAME", requires = "host")]
-    pub service: Option<String>,
-
-    /// Encrypt the client key (PKCS#8, scrypt + AES-256) with its own passphrase, from
-    /// --key-passphrase-file or a prompt; libpq decrypts it with sslpassword or asks for it
-    #[arg(long)]
-    pub encrypt_key: bool,
-
-    /// The client key's passphrase (first line of FILE, root's or yours, mode 0600); implies
-    /// --encrypt-key
-    #[arg(long, value_name = "FILE")]
-    pub key_passphrase_file: Option<PathBuf>,
-
-    /// Put the key's passphrase into the service entry as sslpassword (the file is 0600)
-    #[arg(long, requires = "service")]
-    pub sslpassword: bool,
-
-    #[command(flatten)]
-    pub conn: ServiceConnArgs,
-
-    #[command(flatten)]
-    pub out: Report,
-}
-
-/// `pgca list`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Print a JSON array instead of a table
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub out: Quiet,
-}
-
-/// `pgca inspect`.
-#[derive(Debug, Args)]
-pub struct InspectArgs {
-    /// A PEM certificate file
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-
-    /// Print JSON instead of text
-    #[arg(long, conflicts_with = "quiet")]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub out: Quiet,
 }

@@ -126,6 +126,9 @@ pub fn hint(e: &Error) -> Option<String> {
             "renew it with --key-passphrase-file FILE (the new key is encrypted with it too)".into()
         }
         Error::OutlivesCa { .. } => "shorten --validity or renew the CA".into(),
+        Error::ServerOutlivesCas { ca, .. } => {
+            format!("give a --validity of at most {ca}, or a longer --ca-validity")
+        }
         Error::CaExpired { .. } => "renew the CA".into(),
         Error::DuplicateService { .. } => "edit the file by hand".into(),
         Error::UnsafeInput { path, reason } => match reason {

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 
 use args::Command;
 use commands::{
-    Context, completions, conninfo, csr, deploy, export, inspect, issue, monitor, probe, repair,
-    revoke, service,
+    Context, completions, conninfo, csr, deploy, export, init, inspect, issue, monitor, passwd,
+    probe, renew, repair, revoke, service,
 };
 
 fn main() -> ExitCode {
@@ -46,10 +46,10 @@ fn main() -> ExitCode {
 /// `verify` return their Nagios status, `renew` 1 when part of it failed.
 fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
     let done = match command {
-        Command::Init(a) => issue::init(ctx, a),
+        Command::Init(a) => init::init(ctx, a),
         Command::IssueServer(a) => issue::issue_server(ctx, a),
         Command::IssueClient(a) => issue::issue_client(ctx, a),
-        Command::Passwd(a) => issue::passwd(ctx, a),
+        Command::Passwd(a) => passwd::passwd(ctx, a),
         Command::Request(a) => csr::request(a),
         Command::Sign(a) => csr::sign(ctx, a),
         Command::Service(s) => service::run(ctx, s),
@@ -61,7 +61,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Repair(a) => repair::repair(ctx, a),
-        Command::Renew(a) => return revoke::renew(ctx, a),
+        Command::Renew(a) => return renew::renew(ctx, a),
         Command::ServerConfig(a) => deploy::server_config(ctx, a),
         Command::DeployServer(a) => deploy::deploy_server(ctx, a),
         Command::ClientInstall(a) => deploy::client_install(ctx, a),

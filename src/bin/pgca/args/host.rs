@@ -6,31 +6,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// The exit-status block of `deploy-server`.
-pub const DEPLOY_SERVER_EXIT_CODES: &str = "\
-Exit status:
-  0  success
-  1  failure, one line on stderr: a directory or link another user controls,
-     a file that cannot be read, not a data directory, a revoked certificate;
-     with --cert, found before anything is written: a key that is not the
-     certificate's, a key others can read or another user owns, not a server
-     certificate, expired or not yet valid, a --ca-file that holds no CA or
-     the server's own CA, a --crl not signed by it or past its nextUpdate
-  2  usage error: unknown option, missing argument, NAME with --cert";
-
-/// The exit-status block of `client-install`.
-pub const CLIENT_INSTALL_EXIT_CODES: &str = "\
-Exit status:
-  0  success
-  1  failure, one line on stderr: a directory or link another user controls,
-     a file that cannot be read, existing files without --force, a revoked
-     certificate; with --cert, found before anything is written: a key that
-     is not the certificate's, a key others can read or another user owns,
-     not a client certificate or its CN not a role, expired or not yet valid,
-     a --root that holds no CA or the client's own CA, a --crl not signed by
-     it or past its nextUpdate
-  2  usage error: unknown option, missing argument, ROLE with --cert";
-
 /// `deploy-server`'s two forms.
 pub const DEPLOY_SERVER_USAGE: &str = "\
 pgca deploy-server [OPTIONS] --data-dir <DIR> <NAME>

@@ -4,8 +4,8 @@
 use pgca::x509::token_uri::TokenUri;
 use pgca::{Error, Passphrase, Result, Side};
 
-use super::Context;
 use crate::args::Pkcs11Args;
+use crate::passphrase::Sources;
 
 /// The token `init` generates the CA keys in: `--pkcs11-token` (a label or a `pkcs11:` URI)
 /// with `--pkcs11-module` (which overrides the URI's `module-path`); `None` for key files.
@@ -34,8 +34,8 @@ pub fn token(a: &Pkcs11Args) -> Result<Option<TokenUri>> {
 
 /// The token's user PIN: `--passphrase-file`, `$PGCA_PASSPHRASE_FILE`, `$PGCA_PASSPHRASE` or a
 /// prompt that does not echo.
-pub fn pin(ctx: &Context, token: &str) -> Result<Passphrase> {
-    ctx.sources
+pub fn pin(sources: &Sources, token: &str) -> Result<Passphrase> {
+    sources
         .get(&format!("user PIN for pkcs11 token \"{token}\""), false)?
         .ok_or_else(|| Error::NeedPin {
             token: token.to_string(),

@@ -1,55 +1,13 @@
-//! Creating and issuing: `init`, `issue-server`, `issue-client`, and `passwd` (the CA keys'
-//! passphrase).
+//! Issuing: `issue-server` and `issue-client` (one role or a batch, optionally with a service
+//! entry).
 
 use pgca::pg::client::{Connection, ServiceRequest};
-use pgca::{
-    CaDir, Error, HostName, InitOptions, IssueOptions, KeyType, Result, RoleName, Side, Validity,
-};
+use pgca::{Error, HostName, IssueOptions, KeyType, Result, RoleName, Side, Validity};
 
 use super::{Context, file_owner, parse_all, parse_opt, parse_port, usage_error};
-use crate::args::{InitArgs, IssueArgs, IssueClientArgs, IssueServerArgs, PasswdArgs};
-use crate::passphrase::{self, Sources};
+use crate::args::{IssueArgs, IssueClientArgs, IssueServerArgs};
+use crate::passphrase;
 use crate::render::{self, Format};
-
-/// `pgca init`.
-pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
-    let dir = ctx.dir()?;
-    // Check every value before anything is created.
-    let hosts = parse_all::<HostName>(&a.server_hosts)?;
-    let key_type = parse_opt::<KeyType>(&a.key_type)?.unwrap_or_default();
-    let ca_validity =
-        parse_opt::<Validity>(&a.ca_validity)?.unwrap_or(pgca::store::DEFAULT_CA_VALIDITY);
-    let validity =
-        parse_opt::<Validity>(&a.validity)?.unwrap_or(pgca::store::DEFAULT_LEAF_VALIDITY);
-    let mut opts = InitOptions::default();
-    opts.org = a.org.clone();
-    opts.key_type = key_type;
-    opts.ca_validity = ca_validity;
-    opts.server_hosts = hosts.clone();
-    opts.server_validity = validity;
-    if let Some(uri) = super::hsm::token(&a.pkcs11)? {
-        opts.passphrase = Some(super::hsm::pin(ctx, &uri.token)?);
-        opts.token = Some(uri);
-    } else if !a.no_passphrase {
-        let p = ctx
-            .sources
-            .get("new passphrase for the CA keys", true)?
-            .ok_or(Error::NoPassphraseForInit)?;
-        opts.passphrase = Some(p);
-    }
-    let (ca, server) = CaDir::init_with_server(&dir, &opts)?;
-    let mut cas = Vec::new();
-    for side in Side::BOTH {
-        let info = ca.ca_info(side)?;
-        cas.push((side, ca.ca_cert_path(side), info.not_after));
-    }
-    render::print(
-        Format::of(&a.out),
-        || render::init_text(&cas, server.as_ref().map(|issued| (issued, &hosts[..]))),
-        || render::init_json(&cas, server.as_ref()),
-    );
-    Ok(())
-}
 
 /// `pgca issue-server`.
 pub fn issue_server(ctx: &Context, a: &IssueServerArgs) -> Result<()> {
@@ -144,41 +102,6 @@ pub fn issue_client(ctx: &Context, a: &IssueClientArgs) -> Result<()> {
             out
         },
         || render::issue_json(&issued, service),
-    );
-    Ok(())
-}
-
-/// `pgca passwd`: a new passphrase (or none) for one or both CA keys.
-pub fn passwd(ctx: &Context, a: &PasswdArgs) -> Result<()> {
-    let sides: Vec<Side> = match &a.which {
-        Some(which) => vec![which.parse()?],
-        None => Side::BOTH.to_vec(),
-    };
-    let ca = ctx.signing(&sides)?;
-    let new = if a.no_passphrase {
-        None
-    } else {
-        let next = Sources::with_file(a.new_passphrase_file.clone());
-        // The new passphrase comes from its own file or the terminal, never from the variables
-        // that hold the current one.
-        let p = match &a.new_passphrase_file {
-            Some(_) => next.get("new passphrase", true)?,
-            None => passphrase::prompt_new()?,
-        };
-        Some(p.ok_or(Error::BadPassphrase {
-            from: "--new-passphrase-file or a terminal".into(),
-            reason: "none given",
-        })?)
-    };
-    let mut keys = Vec::new();
-    for side in sides {
-        ca.change_passphrase(side, new.as_ref())?;
-        keys.push((ca.root().join(side.ca_key_file()), new.is_some()));
-    }
-    render::print(
-        Format::of(&a.out),
-        || render::passwd_text(&keys),
-        || render::passwd_json(&keys),
     );
     Ok(())
 }

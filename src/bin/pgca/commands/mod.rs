@@ -10,10 +10,14 @@ pub mod deploy;
 pub mod export;
 pub mod host;
 pub mod hsm;
+pub mod init;
 pub mod inspect;
 pub mod issue;
 pub mod monitor;
+pub mod nagios;
+pub mod passwd;
 pub mod probe;
+pub mod renew;
 pub mod repair;
 pub mod revoke;
 pub mod service;
@@ -76,7 +80,7 @@ impl Context {
             None => Ok(ca),
             Some(reference) if hsm::is_reference(&reference) => {
                 let token = pgca::x509::token_uri::TokenUri::read(&reference)?.token;
-                Ok(ca.with_passphrase(hsm::pin(self, &token)?))
+                Ok(ca.with_passphrase(hsm::pin(&self.sources, &token)?))
             }
             Some(key) => match self.sources.get("passphrase for the CA keys", false)? {
                 Some(p) => Ok(ca.with_passphrase(p)),

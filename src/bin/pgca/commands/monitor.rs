@@ -4,12 +4,11 @@
 use std::process::ExitCode;
 
 use pgca::ops::check::CheckOptions;
-use pgca::{Error, Result, Side, Validity, timefmt};
+use pgca::{Result, Side, Validity, timefmt};
 
-use super::{Context, parse_all, parse_opt};
+use super::{Context, nagios, parse_all, parse_opt};
 use crate::args::{CheckArgs, ListArgs, VerifyArgs};
-use crate::hints;
-use crate::render::{self, Format, emit};
+use crate::render::{self, Format};
 
 /// `pgca list`.
 pub fn list(ctx: &Context, a: &ListArgs) -> Result<()> {
@@ -34,7 +33,7 @@ pub fn list(ctx: &Context, a: &ListArgs) -> Result<()> {
 
 /// `pgca check`: Nagios output and exit status; anything that stops the check is UNKNOWN (3).
 pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
-    let report = (|| {
+    let run = || {
         let mut opts = CheckOptions::default();
         opts.within = parse_opt::<Validity>(&a.within)?;
         opts.probes = parse_all(&a.probes)?;
@@ -44,23 +43,14 @@ pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
         if let Some(path) = &a.prometheus {
             pgca::ops::check::write_textfile(path, &report.prometheus())?;
         }
-        Ok::<_, Error>(report)
-    })();
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => return unknown(&e, a.quiet),
+        Ok(report)
     };
-    render::print(
-        Format::new(a.quiet, a.json),
-        || render::check_text(&report),
-        || &report,
-    );
-    ExitCode::from(report.status.exit_code())
+    nagios::report(a.quiet, a.json, run, render::check_text, |r| r.status)
 }
 
 /// `pgca verify`: Nagios output and exit status, like check.
 pub fn verify(ctx: &Context, a: &VerifyArgs) -> ExitCode {
-    let report = (|| {
+    let run = || {
         let mut ca = ctx.open()?;
         // Never a prompt: a doctor runs from monitoring too.
         if ctx.sources.given()
@@ -69,28 +59,6 @@ pub fn verify(ctx: &Context, a: &VerifyArgs) -> ExitCode {
             ca = ca.with_passphrase(p);
         }
         ca.verify(None)
-    })();
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => return unknown(&e, a.quiet),
     };
-    render::print(
-        Format::new(a.quiet, a.json),
-        || render::verify_text(&report),
-        || &report,
-    );
-    ExitCode::from(report.status.exit_code())
-}
-
-/// Anything that stops `check` or `verify` is Nagios UNKNOWN (3), or CRITICAL (2) for a damaged
-/// or corrupt inventory ([`Error::monitoring_status`]), said on stdout where Nagios reads it
-/// (with `-q`, on stderr like any failure).
-pub fn unknown(e: &Error, quiet: bool) -> ExitCode {
-    let status = e.monitoring_status();
-    if quiet {
-        eprintln!("pgca: {}", hints::with_hint(e));
-    } else {
-        emit(&render::unknown_text(status, &hints::with_hint(e)));
-    }
-    ExitCode::from(status.exit_code())
+    nagios::report(a.quiet, a.json, run, render::verify_text, |r| r.status)
 }

@@ -6,15 +6,14 @@ use std::time::Duration;
 use pgca::probe::{ProbeOptions, Start, Target};
 use pgca::{Error, Validity};
 
-use super::monitor::unknown;
-use super::{Context, parse_all};
+use super::{Context, nagios, parse_all};
 use crate::args::ProbeArgs;
-use crate::render::{self, Format};
+use crate::render;
 
 /// `pgca probe`: a line per target, exit status the worst target's; anything that stops the
 /// probe before it starts (bad arguments, an unreadable CA directory) is UNKNOWN (3).
 pub fn probe(ctx: &Context, a: &ProbeArgs) -> ExitCode {
-    let report = (|| {
+    let run = || {
         let targets: Vec<Target> = parse_all(&a.targets)?;
         let mut opts = ProbeOptions::default();
         opts.timeout = timeout(&a.timeout)?;
@@ -29,17 +28,8 @@ pub fn probe(ctx: &Context, a: &ProbeArgs) -> ExitCode {
             pgca::ops::check::write_textfile(path, &report.prometheus())?;
         }
         Ok(report)
-    })();
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => return unknown(&e, a.quiet),
     };
-    render::print(
-        Format::new(a.quiet, a.json),
-        || render::probe_text(&report),
-        || &report,
-    );
-    ExitCode::from(report.status.exit_code())
+    nagios::report(a.quiet, a.json, run, render::probe_text, |r| r.status)
 }
 
 /// A probe timeout: a duration of at least one second.

@@ -1,0 +1,97 @@
+//! The exit-status blocks of `--help` (and of the man pages' EXIT STATUS), one per command that
+//! has its own; the others show [`COMMAND_EXIT_CODES`].
+//!
+//! The shape: a heading at the margin, a code and its meaning indented by two, continuation lines
+//! under the meaning; no line over 79 columns, so that clap (which wraps to the terminal) never
+//! breaks one on an 80-column terminal. Every command shows one.
+
+/// `pgca --help`: every command's exit statuses, and where the CA directory is.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure, one line on stderr: bad input (a name, duration or key type),
+     an existing certificate without --force, a file that cannot be read or
+     written, a CA that cannot sign, a path another user controls, a revoked
+     certificate, a lock still held after --wait
+  2  usage error: unknown command or option, missing argument
+
+check and verify follow the Nagios convention instead: 0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN (pgca check --help).
+
+The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else
+~/.local/share/pgca.";
+
+/// What every command without a block of its own shows.
+pub const COMMAND_EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure, one line on stderr
+  2  usage error: unknown option, missing argument";
+
+/// The exit-status block of `check`.
+pub const CHECK_EXIT_CODES: &str = "\
+Exit status (the Nagios plugin convention; the most severe finding wins, in
+the order CRITICAL, WARNING, UNKNOWN):
+  0  OK        nothing due
+  1  WARNING   a certificate due for renewal, or a CA due for rollover
+  2  CRITICAL  a certificate expired or not yet valid, a key that does not
+               match its certificate, a certificate file that is not the one
+               the inventory records, a CA that expires before a certificate
+               it signed
+  3  UNKNOWN   the directory or a file could not be read, or is corrupt";
+
+/// The exit-status block of `probe`.
+pub const PROBE_EXIT_CODES: &str = "\
+Exit status (the Nagios plugin convention; the most severe target wins, in
+the order CRITICAL, WARNING, UNKNOWN):
+  0  OK        every server serves its current certificate, valid for the name
+  1  WARNING   renewed but not reloaded (serves an older serial than the
+               inventory's current one), due for renewal, TLS 1.2 only
+  2  CRITICAL  expired, does not chain to the server CA, name mismatch, no TLS
+               (ssl = off), the TLS handshake failed
+  3  UNKNOWN   connection refused, no answer within --timeout, not
+               PostgreSQL, or the CA directory cannot be read";
+
+/// The exit-status block of `verify`.
+pub const VERIFY_EXIT_CODES: &str = "\
+Exit status (the Nagios plugin convention; the most severe problem wins, in
+the order CRITICAL, WARNING, UNKNOWN):
+  0  OK        no problem found
+  1  WARNING   leftovers of an interrupted write, a deployed copy that is not
+               current, a CA directory mode other than 0700
+  2  CRITICAL  a key that does not match its certificate, a broken chain or
+               usage, a key file others can read, a CRL that does not verify
+  3  UNKNOWN   the directory, a certificate, a key or a CRL cannot be read";
+
+/// The exit-status block of `renew`.
+pub const RENEW_EXIT_CODES: &str = "\
+Exit status:
+  0  success: renewed what was due, or nothing was due
+  1  failure: a line on stderr for each; the rest was still renewed, and a
+     failed hook does not undo the renewal
+  2  usage error: unknown option, missing argument";
+
+/// The exit-status block of `deploy-server`.
+pub const DEPLOY_SERVER_EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure, one line on stderr: a directory or link another user controls,
+     a file that cannot be read, not a data directory, a revoked certificate;
+     with --cert, found before anything is written: a key that is not the
+     certificate's, a key others can read or another user owns, not a server
+     certificate, expired or not yet valid, a --ca-file that holds no CA or
+     the server's own CA, a --crl not signed by it or past its nextUpdate
+  2  usage error: unknown option, missing argument, NAME with --cert";
+
+/// The exit-status block of `client-install`.
+pub const CLIENT_INSTALL_EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure, one line on stderr: a directory or link another user controls,
+     a file that cannot be read, existing files without --force, a revoked
+     certificate; with --cert, found before anything is written: a key that
+     is not the certificate's, a key others can read or another user owns,
+     not a client certificate or its CN not a role, expired or not yet valid,
+     a --root that holds no CA or the client's own CA, a --crl not signed by
+     it or past its nextUpdate
+  2  usage error: unknown option, missing argument, ROLE with --cert";
