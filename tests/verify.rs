@@ -156,9 +156,18 @@ fn every_kind_of_damage_is_found() {
             "differs from",
         ),
         (
-            // Not a leftover since issue 21: evidence that the inventory lost a record (an
-            // unfinished batch lists its serials in .pending), so the inventory is damaged.
+            // Listed in `.pending`: an unfinished batch was writing it (any other unrecorded
+            // archive directory is inventory damage, the next row).
             "an unknown archived pair",
+            |e| {
+                fs::create_dir(e.path("clients/archive/0123456789abcdef0123456789abcdef")).unwrap();
+                fs::write(e.path(".pending"), "0123456789abcdef0123456789abcdef\n").unwrap();
+            },
+            1,
+            "the inventory does not know",
+        ),
+        (
+            "an archived pair no batch was writing",
             |e| fs::create_dir(e.path("clients/archive/0123456789abcdef0123456789abcdef")).unwrap(),
             2,
             "the inventory records no certificate of that serial",
@@ -226,4 +235,66 @@ fn every_kind_of_damage_is_found() {
         });
     }
     table.finish();
+}
+
+/// Every entry of the CA directory that nothing accounts for is named, with a status that is not
+/// OK: a certificate and key copied into `clients/` under a name the inventory never recorded
+/// (CRITICAL), a stray file at the top and in `servers/` (WARNING).
+#[test]
+fn entries_nothing_accounts_for_are_found() {
+    let env = healthy();
+    fs::copy(
+        env.path("clients/alice.crt"),
+        env.path("clients/mallory.crt"),
+    )
+    .unwrap();
+    fs::copy(
+        env.path("clients/alice.key"),
+        env.path("clients/mallory.key"),
+    )
+    .unwrap();
+    fs::write(env.path("notes.txt"), "remember the milk\n").unwrap();
+    fs::write(env.path("servers/localhost.old"), "").unwrap();
+    let (code, out) = verify(&env);
+    assert_eq!(code, 2, "{out}");
+    for (path, status) in [
+        ("clients/mallory.crt", "CRITICAL"),
+        ("clients/mallory.key", "CRITICAL"),
+        ("notes.txt", "WARNING"),
+        ("servers/localhost.old", "WARNING"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("{status}: ")) && l.contains(path)),
+            "{path} as {status}:\n{out}"
+        );
+    }
+    assert!(out.contains("the inventory records no such name"), "{out}");
+    assert!(out.contains("not part of a CA directory's layout"), "{out}");
+}
+
+/// What pgca itself leaves in a CA directory is all accounted for: after renewals (`NAME.prev`),
+/// a revocation and its CRLs, a second server deployed, a probes list and a signed external key,
+/// verify finds nothing.
+#[test]
+fn what_pgca_makes_is_accounted_for() {
+    let env = healthy();
+    env.ok(&["renew", "--force", "alice"]);
+    env.ok(&["renew", "--force", "alice"]);
+    env.ok(&["revoke", "bob", "--reason", "keyCompromise"]);
+    env.ok(&["issue-server", "db.example.com"]);
+    let data = env.tmp.path().join("data");
+    env.ok(&[
+        "deploy-server",
+        "localhost",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--probe",
+        "127.0.0.1:5432",
+    ]);
+    assert!(env.path("probes").exists());
+    assert!(env.path("clients/alice.prev").symlink_metadata().is_ok());
+    let (code, out) = verify(&env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(" 0 problems"), "{out}");
 }

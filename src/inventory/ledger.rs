@@ -70,6 +70,32 @@ impl Ledger {
         at.into_iter().map(|i| &self.issued[i]).collect()
     }
 
+    /// [`Ledger::all_current`] as [`CurrentCert`]s: what each name's files must be.
+    pub(crate) fn current_certs(&self) -> Vec<CurrentCert> {
+        // An external public key's first certification, by its SHA-256.
+        let mut first_seen: HashMap<&str, OffsetDateTime> = HashMap::new();
+        for i in self.issued.iter().filter(|i| i.external_key) {
+            if let Some(spki) = &i.spki_sha256 {
+                first_seen.entry(spki.as_str()).or_insert(i.issued_at);
+            }
+        }
+        self.all_current()
+            .into_iter()
+            .map(|i| {
+                let spki = i.spki_sha256.as_ref().filter(|_| i.external_key);
+                CurrentCert {
+                    kind: i.kind,
+                    name: i.name.clone(),
+                    serial: i.serial.clone(),
+                    sha256: i.sha256.clone(),
+                    external_key: i.external_key,
+                    spki_sha256: spki.cloned(),
+                    key_since: spki.and_then(|h| first_seen.get(h.as_str()).copied()),
+                }
+            })
+            .collect()
+    }
+
     /// The latest deployment of each (server name, data directory), in first-deployed order.
     pub fn deployments(&self) -> Vec<&Deployment> {
         let mut latest: Vec<&Deployment> = Vec::new();
@@ -174,6 +200,29 @@ pub(crate) fn note_install(installs: &mut Vec<Install>, event: Event) {
         Event::InstallForgotten(f) => installs.retain(|l| !(l.role == f.role && l.dir == f.dir)),
         _ => {}
     }
+}
+
+/// The current certificate of a name, as the inventory records it: what its files on disk must
+/// be. [`Ledger::current_certs`] and `log::read_current` (the light read of `pgca check`) both
+/// make them; `check` and `verify` judge the files against them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CurrentCert {
+    /// What it is.
+    pub kind: CertKind,
+    /// Role, first host name, or `server-ca`/`client-ca`.
+    pub name: String,
+    /// The serial its certificate file must carry.
+    pub serial: Serial,
+    /// The SHA-256 (hex) of its DER, where recorded: its certificate file must hash to it.
+    pub sha256: Option<String>,
+    /// Whether its key is external (`pgca sign`): the CA directory holds no key file for it.
+    pub external_key: bool,
+    /// For an external key, the SHA-256 (hex) of the public key it certifies, where recorded
+    /// (its certificate must certify that key); not kept for a key the CA directory holds.
+    pub spki_sha256: Option<String>,
+    /// For an external key, when its public key was first certified (the key's age, for
+    /// `check --max-key-age`); `None` otherwise.
+    pub key_since: Option<OffsetDateTime>,
 }
 
 /// The slot of a kind in [`Ledger`]'s per-kind maps.

@@ -11,11 +11,10 @@ use ring::digest;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::inventory::ledger::{Ledger, note_latest};
+use crate::inventory::ledger::{CurrentCert, Ledger, note_latest};
 use crate::inventory::record::{CrlRecord, Event, Issued};
 use crate::inventory::seal::{self, Chain, Seal};
 use crate::model::kind::CertKind;
-use crate::model::serial::Serial;
 
 /// The inventory's file name inside the CA directory.
 pub const INVENTORY_FILE: &str = "inventory.jsonl";
@@ -334,16 +333,9 @@ fn read_back<T>(file: &File, lines: &[Pending<T>], path: &Path) -> Result<(diges
 /// [`read_current`].
 #[derive(Debug, Default)]
 pub(crate) struct Current {
-    /// The current certificate's kind and name, for every name, in the order of their latest
-    /// issue (as [`Ledger::all_current`]).
-    pub names: Vec<(CertKind, String)>,
-    /// What each of `names` must be: its serial, and its SHA-256 where recorded.
-    pub expected: Vec<(Serial, Option<String>)>,
-    /// Whether each of `names` has an external key (`pgca sign`): no key file to check.
-    pub external_key: Vec<bool>,
-    /// For each of `names` with an external key, when its public key was first certified (the
-    /// key's age, for `check --max-key-age`); `None` otherwise.
-    pub key_since: Vec<Option<time::OffsetDateTime>>,
+    /// The current certificate of every name, in the order of their latest issue (as
+    /// [`Ledger::all_current`]).
+    pub certs: Vec<CurrentCert>,
     /// Whether a CRL was ever recorded for the server CA (`[0]`) and the client CA (`[1]`).
     pub crl_recorded: [bool; 2],
     /// What the rest of the directory is checked against.
@@ -355,7 +347,7 @@ pub(crate) struct Current {
 /// What the inventory says was done, as far as the rest of the CA directory can contradict it
 /// (the archive, the CRLs: see `store/evidence.rs`): every serial issued, every serial revoked,
 /// the last CRL number of each CA. Serials are kept as they are written (lowercase hex with
-/// colons, as [`Serial`] displays).
+/// colons, as [`Serial`](crate::model::serial::Serial) displays).
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
     /// Every serial ever issued.
@@ -412,7 +404,8 @@ struct SerialOnly<'a> {
     serial: std::borrow::Cow<'a, str>,
 }
 
-/// The kind and name of an `issued` line; serde skips the other fields without allocating.
+/// What [`read_current`] reads of an `issued` line: its kind, name, serial and digests, whether its
+/// key is external and when it was issued; serde skips the other fields without allocating.
 #[derive(Deserialize)]
 struct IssuedName<'a> {
     kind: CertKind,
@@ -432,28 +425,62 @@ struct IssuedName<'a> {
 
 /// What [`read_current`] keeps of a line until its batch is committed.
 enum Light {
-    /// Kind, name, serial, SHA-256, and for an external key its public key's SHA-256 and
-    /// when it was issued (kept as text: parsed only for the current ones).
-    Issued(
-        CertKind,
-        String,
-        String,
-        Option<String>,
-        Option<(String, String)>,
-    ),
+    Issued(LightIssued),
     Crl(CrlRecord),
     Other(Event),
 }
 
-/// Reads only what [`Current`] holds: of an `issued` line its kind and name, without the dates,
-/// serial and paths that [`read`] parses and keeps (a fifth of `check`'s time at 100,000
-/// certificates went to building that history). Other lines are parsed in full. Which lines are
-/// committed is decided exactly as by [`read`], and an unreadable line is the same error.
+/// What [`read_current`] keeps of an `issued` line: [`IssuedName`]'s fields, owned.
+struct LightIssued {
+    kind: CertKind,
+    name: String,
+    /// What [`CurrentCert`] takes of the line, should it be the current one of its name.
+    recorded: Recorded,
+    /// For an external key, when the line was issued (RFC 3339 text, parsed only for the key's
+    /// first certification of a current certificate).
+    issued_at: Option<String>,
+}
+
+/// What [`read_current`] keeps of every committed `issued` line until it knows which are current.
+#[derive(Default)]
+struct Recorded {
+    /// As written (lowercase hex with colons): parsed only for the current ones.
+    serial: String,
+    sha256: Option<String>,
+    external_key: bool,
+    /// An external key's public key SHA-256, where recorded.
+    spki_sha256: Option<String>,
+}
+
+impl LightIssued {
+    fn of(i: IssuedName<'_>) -> LightIssued {
+        let spki_sha256 = i
+            .spki_sha256
+            .filter(|_| i.external_key)
+            .map(|h| h.into_owned());
+        LightIssued {
+            kind: i.kind,
+            name: i.name.into_owned(),
+            issued_at: spki_sha256.as_ref().map(|_| i.issued_at.into_owned()),
+            recorded: Recorded {
+                serial: i.serial.into_owned(),
+                sha256: i.sha256.map(|h| h.into_owned()),
+                external_key: i.external_key,
+                spki_sha256,
+            },
+        }
+    }
+}
+
+/// Reads only what [`Current`] holds: of an `issued` line its kind, name, serial, digests and
+/// key origin, without the dates, names and paths that [`read`] parses and keeps (a fifth of
+/// `check`'s time at 100,000 certificates went to building that history). Other lines are parsed
+/// in full. Which lines are committed is decided exactly as by [`read`], and an unreadable line
+/// is the same error.
 pub(crate) fn read_current(path: &Path) -> Result<Current> {
     let mut latest: [HashMap<String, usize>; 4] = Default::default();
     let mut crl_recorded = [false; 2];
-    let mut at = 0;
-    let mut records: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    let mut records: Vec<Recorded> = Vec::new();
     // An external public key's first certification (RFC 3339 text), by its SHA-256.
     let mut first_seen: HashMap<String, String> = HashMap::new();
     let mut facts = Facts::default();
@@ -463,17 +490,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
         path,
         |text| {
             Ok(if text.starts_with(ISSUED_PREFIX) {
-                let i: IssuedName<'_> = serde_json::from_slice(text)?;
-                Light::Issued(
-                    i.kind,
-                    i.name.into_owned(),
-                    i.serial.into_owned(),
-                    i.sha256.map(|h| h.into_owned()),
-                    match (i.external_key, i.spki_sha256) {
-                        (true, Some(spki)) => Some((spki.into_owned(), i.issued_at.into_owned())),
-                        _ => None,
-                    },
-                )
+                Light::Issued(LightIssued::of(serde_json::from_slice(text)?))
             } else {
                 match parse_event(text)? {
                     Event::CrlIssued(c) => Light::Crl(c),
@@ -482,15 +499,13 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             })
         },
         |line| match line {
-            Light::Issued(kind, name, serial, sha256, external) => {
-                facts.issued.insert(serial.clone());
-                note_latest(&mut latest, kind, name, at);
-                let spki = external.map(|(spki, issued_at)| {
-                    first_seen.entry(spki.clone()).or_insert(issued_at);
-                    spki
-                });
-                records.push((serial, sha256, spki));
-                at += 1;
+            Light::Issued(i) => {
+                facts.issued.insert(i.recorded.serial.clone());
+                note_latest(&mut latest, i.kind, i.name, records.len());
+                if let (Some(spki), Some(at)) = (&i.recorded.spki_sha256, i.issued_at) {
+                    first_seen.entry(spki.clone()).or_insert(at);
+                }
+                records.push(i.recorded);
             }
             Light::Crl(c) => {
                 crl_recorded[usize::from(c.ca == CertKind::ClientCa)] = true;
@@ -516,27 +531,33 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
         names.extend(map.into_iter().map(|(name, at)| (at, kind, name)));
     }
     names.sort_unstable_by_key(|n| n.0);
-    let mut expected = Vec::with_capacity(names.len());
-    let mut external_key = Vec::with_capacity(names.len());
-    let mut key_since = Vec::with_capacity(names.len());
-    for (at, _, _) in &names {
-        let (serial, sha256, spki) = std::mem::take(&mut records[*at]);
-        external_key.push(spki.is_some());
-        key_since.push(spki.and_then(|s| first_seen.get(&s)).and_then(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        }));
-        let serial = serial.parse().map_err(|_| Error::CorruptInventory {
+    let mut certs = Vec::with_capacity(names.len());
+    for (at, kind, name) in names {
+        let r = std::mem::take(&mut records[at]);
+        let key_since = r
+            .spki_sha256
+            .as_ref()
+            .and_then(|s| first_seen.get(s))
+            .and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            });
+        let serial = r.serial.parse().map_err(|_| Error::CorruptInventory {
             path: path.to_path_buf(),
             line: 0,
-            reason: format!("invalid serial {serial:?}"),
+            reason: format!("invalid serial {:?}", r.serial),
         })?;
-        expected.push((serial, sha256));
+        certs.push(CurrentCert {
+            kind,
+            name,
+            serial,
+            sha256: r.sha256,
+            external_key: r.external_key,
+            spki_sha256: r.spki_sha256,
+            key_since,
+        });
     }
     Ok(Current {
-        names: names.into_iter().map(|(_, k, n)| (k, n)).collect(),
-        expected,
-        external_key,
-        key_since,
+        certs,
         crl_recorded,
         facts,
         installs,
@@ -753,6 +774,7 @@ pub fn path_in(dir: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use crate::model::kind::CertState;
+    use crate::model::serial::Serial;
     use crate::x509::keys::KeyType;
     use time::macros::datetime;
 
@@ -810,6 +832,10 @@ mod tests {
             .collect()
     }
 
+    fn kinds_and_names(c: &Current) -> Vec<(CertKind, String)> {
+        c.certs.iter().map(|c| (c.kind, c.name.clone())).collect()
+    }
+
     /// `read_current` decides what is committed exactly as `read` does.
     fn assert_agree(p: &Path) {
         match (read(p), read_current(p)) {
@@ -819,7 +845,7 @@ mod tests {
                     .iter()
                     .map(|i| (i.kind, i.name.clone()))
                     .collect();
-                assert_eq!(light.names, expected);
+                assert_eq!(kinds_and_names(&light), expected);
             }
             (
                 Err(Error::CorruptInventory { line: a, .. }),
@@ -861,15 +887,23 @@ mod tests {
             .map(|i| (i.kind, i.name.clone()))
             .collect();
         let light = read_current(&p).unwrap();
-        assert_eq!(light.names, expected);
-        assert_eq!(light.names.len(), 5);
-        assert_eq!(light.names[4], (CertKind::Client, "alice".to_string()));
+        assert_eq!(kinds_and_names(&light), expected);
+        assert_eq!(light.certs.len(), 5);
+        assert_eq!(
+            (light.certs[4].kind, light.certs[4].name.as_str()),
+            (CertKind::Client, "alice")
+        );
+        // Each carries what its record says its file must be.
+        let alice = full.current(CertKind::Client, "alice").unwrap();
+        assert_eq!(light.certs[4].serial, alice.serial);
+        assert_eq!(light.certs[4].sha256, alice.sha256);
+        assert_eq!(light.certs, full.current_certs());
         assert_eq!(light.crl_recorded, [false, true]);
 
         // A torn tail is skipped as by `read`.
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(br#"{"event":"issued","serial":"#).unwrap();
-        assert_eq!(read_current(&p).unwrap().names, expected);
+        assert_eq!(kinds_and_names(&read_current(&p).unwrap()), expected);
         assert_agree(&p);
         // An edited line of a committed batch: its commit (line 9) no longer matches.
         let text = std::fs::read_to_string(&p).unwrap();
@@ -892,6 +926,37 @@ mod tests {
         let (a, b) = (read(&p).unwrap_err(), read_current(&p).unwrap_err());
         assert!(matches!(a, Error::CorruptInventory { line: 11, .. }), "{a}");
         assert!(matches!(b, Error::CorruptInventory { line: 11, .. }), "{b}");
+    }
+
+    /// An external key's current certificate carries its public key's digest and when that key was
+    /// first certified, in both reads.
+    #[test]
+    fn read_current_keeps_an_external_keys_first_certification() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(INVENTORY_FILE);
+        let external = |at: time::OffsetDateTime| {
+            let Event::Issued(mut i) = rec("db1", CertKind::Server) else {
+                unreachable!()
+            };
+            i.issued_at = at;
+            i.external_key = true;
+            i.key = String::new();
+            i.spki_sha256 = Some("ab".repeat(32));
+            i.sha256 = Some("cd".repeat(32));
+            Event::Issued(i)
+        };
+        create(&p, &[rec("server-ca", CertKind::ServerCa)]).unwrap();
+        let first = datetime!(2026-01-01 0:00 UTC);
+        append(&p, &[external(first)]).unwrap();
+        append(&p, &[external(datetime!(2026-06-01 0:00 UTC))]).unwrap();
+        let light = read_current(&p).unwrap();
+        assert_eq!(light.certs, read(&p).unwrap().current_certs());
+        let db1 = &light.certs[1];
+        assert!(db1.external_key);
+        assert_eq!(db1.spki_sha256.as_deref(), Some("ab".repeat(32).as_str()));
+        assert_eq!(db1.key_since, Some(first));
+        assert!(!light.certs[0].external_key);
+        assert_eq!(light.certs[0].spki_sha256, None);
     }
 
     #[test]

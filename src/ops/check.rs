@@ -30,6 +30,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
+use crate::inventory::ledger::CurrentCert;
 use crate::model::due::is_due;
 use crate::model::kind::Side;
 use crate::model::kind::{CertKind, CertState};
@@ -127,13 +128,6 @@ impl std::fmt::Display for FindingState {
         f.write_str(self.name())
     }
 }
-
-/// A current certificate's kind and name.
-type Named = (CertKind, String);
-/// What the inventory says its file must be: serial, and SHA-256 where recorded; and whether
-/// its key is external (`pgca sign`: no key file here).
-/// and, for an external key, when it was first certified.
-type Expected = (Serial, Option<String>, bool, Option<OffsetDateTime>);
 
 /// Options for [`CaDir::check`].
 #[derive(Clone, Debug, Default)]
@@ -289,11 +283,10 @@ impl CaDir {
             Vec::new()
         } else {
             let current: std::collections::HashMap<&str, &Serial> = inventory
-                .names
+                .certs
                 .iter()
-                .zip(&inventory.expected)
-                .filter(|((kind, _), _)| *kind == CertKind::Client)
-                .map(|((_, name), (serial, _))| (name.as_str(), serial))
+                .filter(|c| c.kind == CertKind::Client)
+                .map(|c| (c.name.as_str(), &c.serial))
                 .collect();
             self.judge_installs(
                 &inventory.installs,
@@ -321,41 +314,25 @@ impl CaDir {
                 findings.push(f);
             }
         }
-        let current: Vec<(Named, Expected)> = inventory
-            .names
+        let current: Vec<CurrentCert> = inventory
+            .certs
             .into_iter()
-            .zip(
-                inventory
-                    .expected
-                    .into_iter()
-                    .zip(inventory.external_key.into_iter().zip(inventory.key_since)),
-            )
-            .filter(|((kind, _), _)| !kind.is_ca())
-            .map(|(named, ((serial, sha256), (external, since)))| {
-                (named, (serial, sha256, external, since))
-            })
+            .filter(|c| !c.kind.is_ca())
             .collect();
-        let readers = [CertKind::Server, CertKind::Client]
-            .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
+        let judge = LeafJudge {
+            now,
+            within: opts.within,
+            max_key_age: opts.max_key_age,
+            ca_end,
+            readers: [CertKind::Server, CertKind::Client]
+                .map(|kind| storage::DirReader::new(&self.leaf_dir(kind))),
+        };
         // Four threads a core: on a cold cache the time is disk reads, and more of them in
         // flight finish sooner; on a warm one the extra threads cost nothing measurable.
         let leaves = crate::store::parallel::parallel_map_on(
             current,
             4 * crate::store::parallel::cores(),
-            |((kind, name), e)| {
-                let i = usize::from(kind == CertKind::Client);
-                let f = self.judge_leaf(
-                    kind,
-                    &name,
-                    &readers[i],
-                    now,
-                    opts.within,
-                    ca_end[i],
-                    &e,
-                    opts.max_key_age,
-                );
-                Ok(f)
-            },
+            |cert| Ok(self.judge_leaf(&judge, &cert)),
         )?;
         findings.extend(leaves);
         findings.extend(installs);
@@ -446,18 +423,11 @@ impl CaDir {
         Some(f)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn judge_leaf(
-        &self,
-        kind: CertKind,
-        name: &str,
-        files: &storage::DirReader,
-        now: OffsetDateTime,
-        within: Option<Validity>,
-        ca_not_after: Option<OffsetDateTime>,
-        expected: &Expected,
-        max_key_age: Option<Validity>,
-    ) -> Finding {
+    /// A current certificate's files against its record, its key, its CA and the clock.
+    fn judge_leaf(&self, judge: &LeafJudge, cert: &CurrentCert) -> Finding {
+        let (kind, name) = (cert.kind, cert.name.as_str());
+        let side = usize::from(kind == CertKind::Client);
+        let (files, now) = (&judge.readers[side], judge.now);
         let path = self.cert_path(kind, name);
         let info = match files
             .read(&format!("{name}.crt"), "read certificate")
@@ -467,8 +437,8 @@ impl CaDir {
             Err(e) => return unreadable(kind, name, path, &e),
         };
         // The inventory decides what the file must be: anything else is planted or edited.
-        let (serial, sha256, external, key_since) = expected;
-        if info.serial != *serial || sha256.as_ref().is_some_and(|h| *h != info.sha256) {
+        let serial = &cert.serial;
+        if info.serial != *serial || cert.sha256.as_ref().is_some_and(|h| *h != info.sha256) {
             let mut f = finding(kind, name, path, &info, now);
             f.status = Status::Critical;
             f.state = FindingState::NotRecorded;
@@ -481,13 +451,13 @@ impl CaDir {
 
         // An external key (`pgca sign`) is on its host: the certificate's fingerprint, checked
         // above, ties it to the recorded public key, and there is no key file to read.
-        if *external {
+        if cert.external_key {
             let mut f = finding(kind, name, path, &info, now);
             f.external_key = true;
-            let mut f = self.judge_leaf_dates(f, &info, now, within, ca_not_after);
+            let mut f = judge_leaf_dates(f, &info, judge, side);
             // Renewal only re-signs an external key: once it is older than the policy allows,
             // a due certificate needs a new key, which only its host can make.
-            if let (Some(max), Some(since)) = (max_key_age, *key_since)
+            if let (Some(max), Some(since)) = (judge.max_key_age, cert.key_since)
                 && matches!(f.state, FindingState::Due | FindingState::Expired)
                 && now - since >= max.duration()
             {
@@ -540,40 +510,43 @@ impl CaDir {
             }
             Ok(_) => {}
         }
-        self.judge_leaf_dates(f, &info, now, within, ca_not_after)
+        judge_leaf_dates(f, &info, judge, side)
     }
+}
 
-    /// The CA's end and the certificate's own dates, once the files agree with the inventory.
-    fn judge_leaf_dates(
-        &self,
-        mut f: Finding,
-        info: &CertFacts,
-        now: OffsetDateTime,
-        within: Option<Validity>,
-        ca_not_after: Option<OffsetDateTime>,
-    ) -> Finding {
-        let (kind, name) = (f.kind, f.name.clone());
-        let which = if kind == CertKind::Server {
-            "server"
-        } else {
-            "client"
-        };
-        if let Some(ca_end) = ca_not_after.filter(|&c| c < info.not_after) {
-            f.status = Status::Critical;
-            f.state = FindingState::OutlivesCa;
-            f.detail = format!(
-                "{kind} {name}: the {which} CA expires {}, before this certificate ({}): renew the CA",
-                timefmt::human(ca_end),
-                timefmt::human(info.not_after)
-            );
-            return f;
-        }
-        judge_validity(&mut f, info, now, within);
-        if f.external_key {
-            f.detail.push_str(" (external key)");
-        }
-        f
+/// What every current certificate is judged against: the clock, the thresholds, and for each side
+/// (the server CA's `[0]`, the client CA's `[1]`) its CA's end and a reader of its directory.
+struct LeafJudge {
+    now: OffsetDateTime,
+    within: Option<Validity>,
+    max_key_age: Option<Validity>,
+    ca_end: [Option<OffsetDateTime>; 2],
+    readers: [storage::DirReader; 2],
+}
+
+/// The CA's end and the certificate's own dates, once the files agree with the inventory.
+fn judge_leaf_dates(mut f: Finding, info: &CertFacts, judge: &LeafJudge, side: usize) -> Finding {
+    let (kind, name) = (f.kind, f.name.clone());
+    let which = if kind == CertKind::Server {
+        "server"
+    } else {
+        "client"
+    };
+    if let Some(ca_end) = judge.ca_end[side].filter(|&c| c < info.not_after) {
+        f.status = Status::Critical;
+        f.state = FindingState::OutlivesCa;
+        f.detail = format!(
+            "{kind} {name}: the {which} CA expires {}, before this certificate ({}): renew the CA",
+            timefmt::human(ca_end),
+            timefmt::human(info.not_after)
+        );
+        return f;
     }
+    judge_validity(&mut f, info, judge.now, judge.within);
+    if f.external_key {
+        f.detail.push_str(" (external key)");
+    }
+    f
 }
 
 fn finding(

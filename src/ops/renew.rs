@@ -208,7 +208,7 @@ impl CaDir {
     /// Errors are returned only when nothing could be attempted (an unknown name, an unreadable
     /// inventory); failures of single certificates are collected in the report.
     pub fn renew(&self, opts: &RenewOptions) -> Result<RenewReport> {
-        let _renew_lock = self.named_lock(".renew.lock")?;
+        let _renew_lock = self.named_lock(crate::store::layout::RENEW_LOCK)?;
         let now = opts.now.unwrap_or_else(timefmt::now);
         let ledger = self.inventory()?;
         let current: Vec<_> = ledger

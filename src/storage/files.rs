@@ -73,6 +73,16 @@ pub(crate) fn temp_name(name: &str) -> String {
 /// What every temporary name contains.
 pub(crate) const TEMP_MARK: &str = ".tmp-";
 
+/// Whether a directory entry is one of pgca's temporary names (`.X.tmp-PID-HEX12`, see
+/// [`temp_name`]). A role's own entries end in `.crt`, `.key` or `.live`, so they never match.
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.contains(TEMP_MARK)
+        && name
+            .rsplit_once('-')
+            .is_some_and(|(_, hex)| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The directory holding `path` (`.` for a bare file name).
 pub(crate) fn parent(path: &Path) -> &Path {
     match path.parent() {
@@ -168,13 +178,17 @@ impl DirReader {
 
     /// The whole of `name` (a path relative to the directory), naming the file in errors.
     pub(crate) fn read(&self, name: &str, what: &'static str) -> Result<Vec<u8>> {
+        self.read_io(name)
+            .map_err(|e| Error::io(what, self.dir.join(name))(e))
+    }
+
+    /// [`DirReader::read`], with the error as the system gave it.
+    pub(crate) fn read_io(&self, name: &str) -> std::io::Result<Vec<u8>> {
         use rustix::fs::{Mode, OFlags};
-        let path = || self.dir.join(name);
         let Some(dir) = &self.fd else {
-            return read(&path(), what);
+            return fs::read(self.dir.join(name));
         };
-        let file = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| Error::io(what, path())(e.into()))?;
+        let file = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
         let mut out = Vec::with_capacity(4096);
         loop {
             if out.len() == out.capacity() {
@@ -184,9 +198,21 @@ impl DirReader {
                 Ok(0) => return Ok(out),
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(Error::io(what, path())(e.into())),
+                Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// The mode (permission bits) and owner of `name`, links followed, as `fs::metadata` gives
+    /// them.
+    pub(crate) fn mode_and_owner(&self, name: &str) -> std::io::Result<(u32, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        let Some(dir) = &self.fd else {
+            let m = fs::metadata(self.dir.join(name))?;
+            return Ok((m.mode() & 0o7777, m.uid()));
+        };
+        let st = rustix::fs::statat(dir, name, rustix::fs::AtFlags::empty())?;
+        Ok((st.st_mode & 0o7777, st.st_uid))
     }
 }
 

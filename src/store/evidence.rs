@@ -23,9 +23,16 @@ use crate::x509::inspect::CrlInfo;
 impl CaDir {
     /// Reads the inventory and checks it against the directory. The caller holds a lock.
     pub(crate) fn read_inventory(&self) -> Result<Ledger> {
+        Ok(self.read_inventory_with_facts()?.0)
+    }
+
+    /// [`CaDir::read_inventory`], and the facts it was checked by (`verify` holds the archive
+    /// to them too).
+    pub(crate) fn read_inventory_with_facts(&self) -> Result<(Ledger, Facts)> {
         let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
-        self.check_evidence(&Facts::of(&ledger))?;
-        Ok(ledger)
+        let facts = Facts::of(&ledger);
+        self.check_evidence(&facts)?;
+        Ok((ledger, facts))
     }
 
     /// Appends `events` as one batch, after the inventory and what it says were checked against

@@ -150,7 +150,7 @@ impl CaDir {
     fn check_replaceable(
         &self,
         kind: CertKind,
-        names: &[&str],
+        names: &[String],
         force: bool,
     ) -> Result<Vec<(bool, Option<Serial>)>> {
         let mut replaced = Vec::with_capacity(names.len());
@@ -178,6 +178,10 @@ impl CaDir {
         target.file_name()?.to_str()?.parse().ok()
     }
 
+    /// Issues a batch: prepared without the lock ([`CaDir::prepare_batch`]), signed in memory
+    /// under it ([`CaDir::sign_batch`]), written into the archive and committed to the inventory
+    /// ([`CaDir::store_batch`]), then switched live ([`CaDir::link_batch`]). Bad input writes
+    /// nothing; a failure before the commit takes back what was written.
     pub(crate) fn issue_batch(
         &self,
         side: Side,
@@ -186,204 +190,96 @@ impl CaDir {
         now: OffsetDateTime,
         progress: Option<&Progress>,
     ) -> Result<Vec<IssuedCert>> {
-        let kind = side.leaf_kind();
+        let batch = Batch {
+            side,
+            kind: side.leaf_kind(),
+            force,
+            now,
+            not_before: now - time::Duration::seconds(BACKDATE_SECONDS),
+        };
+        let prepared = self.prepare_batch(&batch, requests, progress)?;
+        let _lock = self.write_lock()?;
+        let signed = self.sign_batch(&batch, prepared)?;
+        self.store_batch(&batch, &signed.made)?;
+        // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
+        self.link_batch(&batch, &signed)?;
+        Ok(self.issued_certs(&batch, signed))
+    }
+
+    /// What can be checked and made without the lock: distinct names, names free (or `force`),
+    /// the CA loaded and able to sign until the last certificate ends, keys generated. All of it
+    /// but the keys is checked again under the lock.
+    fn prepare_batch(
+        &self,
+        b: &Batch,
+        requests: Vec<LeafRequest>,
+        progress: Option<&Progress>,
+    ) -> Result<Prepared> {
         let mut seen = HashSet::new();
         for r in &requests {
             if !seen.insert(r.name.as_str()) {
                 return Err(Error::DuplicateName(r.name.clone()));
             }
         }
-        let not_before = now - time::Duration::seconds(BACKDATE_SECONDS);
         let latest = requests
             .iter()
             .map(|r| r.validity)
             .max()
-            .map(|v| now + v.duration())
-            .unwrap_or(now);
-        let owned: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
-        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+            .map(|v| b.now + v.duration())
+            .unwrap_or(b.now);
+        let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
 
-        // Fail fast on what can be seen without the lock; all of it is checked again under it.
-        // The CA is loaded once, here: an encrypted key costs a deliberate key derivation, and a
-        // wrong passphrase should fail before any key is generated.
-        self.check_replaceable(kind, &names, force)?;
-        let ca = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
-        ca.check_can_sign_until(now, latest)?;
+        // Fail fast on what can be seen without the lock. The CA is loaded once, here: an
+        // encrypted key costs a deliberate key derivation, and a wrong passphrase should fail
+        // before any key is generated.
+        self.check_replaceable(b.kind, &names, b.force)?;
+        let ca = CaSigner::load(&self.root, b.side, self.passphrase.as_ref())?;
+        ca.check_can_sign_until(b.now, latest)?;
+        let reused = given_key_fingerprints(&requests);
+        Ok(Prepared {
+            requests: generate_keys(requests, progress)?,
+            names,
+            ca,
+            reused,
+        })
+    }
 
-        // The fingerprints of keys given to certify again (`renew --reuse-key`).
-        // The fingerprints of keys given to certify again (`renew --reuse-key`) or to certify
-        // at all (`sign`: a key made elsewhere).
-        let reused: Vec<Option<String>> = if requests
-            .iter()
-            .any(|r| r.key.is_some() || r.public_key.is_some())
-        {
-            requests
-                .iter()
-                .map(|r| match (&r.key, &r.public_key) {
-                    (Some(k), _) => Some(crate::model::hex::sha256(&k.public_key_der())),
-                    (None, Some(spki)) => Some(crate::model::hex::sha256(spki)),
-                    (None, None) => None,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-
-        // Keys are generated before taking the lock, on every core: generation dominates
-        // (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
-        let total = requests.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let requests = parallel_map(requests, |mut r| {
-            if r.key.is_none() && r.public_key.is_none() {
-                r.key = Some(PrivateKey::generate(r.key_type)?);
-            }
-            if let Some(p) = progress {
-                (p.0)(
-                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                    total,
-                );
-            }
-            Ok(r)
-        })?;
-
-        let _lock = self.write_lock()?;
-        let replaced = self.check_replaceable(kind, &names, force)?;
-        if !reused.is_empty() {
+    /// Under the write lock: the names checked again, no key a revoked certificate certified,
+    /// and every certificate signed in memory before anything is written.
+    fn sign_batch(&self, b: &Batch, p: Prepared) -> Result<Signed> {
+        let replaced = self.check_replaceable(b.kind, &p.names, b.force)?;
+        if !p.reused.is_empty() {
             // A key certified by a revoked certificate is never certified again.
             let ledger = self.read_inventory()?;
             let revoked = ledger.revoked_keys();
-            for (r, spki) in requests.iter().zip(&reused) {
+            for (r, spki) in p.requests.iter().zip(&p.reused) {
                 if let Some((serial, _)) = spki.as_ref().and_then(|h| revoked.get(h.as_str())) {
                     return Err(Error::RevokedKey {
-                        kind,
+                        kind: b.kind,
                         name: r.name.clone(),
                         serial: (*serial).clone(),
                     });
                 }
             }
         }
-        let issuer = ca.issuer()?;
-        // Everything is signed in memory before anything is written.
-        let made: Vec<Made> = parallel_map(requests, |r| {
-            let serial = Serial::random();
-            let not_after = now + r.validity.duration();
-            let (cert_pem, spki_der, key_type, key_pem) = match (r.key, r.public_key) {
-                (Some(key), _) => (
-                    crate::x509::profile::sign_leaf(
-                        &r.profile, &key, &issuer, &serial, not_before, not_after,
-                    )?,
-                    key.public_key_der(),
-                    key.key_type(),
-                    Some(match &r.key_passphrase {
-                        Some(p) => key.to_encrypted_pem(p)?,
-                        None => key.to_pem(),
-                    }),
-                ),
-                (None, Some(spki)) => (
-                    crate::x509::profile::sign_leaf_for_public_key(
-                        &r.profile, &r.name, &spki, &issuer, &serial, not_before, not_after,
-                    )?,
-                    spki,
-                    r.key_type,
-                    None,
-                ),
-                (None, None) => unreachable!("keys are generated above"),
-            };
-            let der = crate::x509::pem::first_cert_der(cert_pem.as_bytes()).map_err(|reason| {
-                Error::Crypto {
-                    what: "encoding the certificate",
-                    source: reason.into(),
-                }
-            })?;
-            Ok(Made {
-                sha256: crate::model::hex::sha256(&der),
-                spki_sha256: crate::model::hex::sha256(&spki_der),
-                spki: spki_der,
-                name: r.name,
-                profile: r.profile,
-                key_type,
-                encrypted_key: r.key_passphrase.is_some() && key_pem.is_some(),
-                key_pem,
-                cert_pem,
-                serial,
-                not_after,
-            })
-        })
-        .map_err(|e| ca.explain(e))?;
+        let issuer = p.ca.issuer()?;
+        let made =
+            parallel_map(p.requests, |r| sign_one(r, &issuer, b)).map_err(|e| p.ca.explain(e))?;
+        Ok(Signed { made, replaced })
+    }
 
+    /// Writes every pair into a fresh `archive/<serial>` and commits the batch to the inventory,
+    /// under `.pending`. Until the commit, a failure removes what this batch wrote, so nothing
+    /// half-written remains.
+    fn store_batch(&self, b: &Batch, made: &[Made]) -> Result<()> {
         let serials: Vec<String> = made.iter().map(|m| m.serial.to_string()).collect();
         self.begin_pending(&serials)?;
-        let archive = self.archive_dir(kind);
         let mut written: Vec<String> = Vec::with_capacity(made.len());
         let mut archive_dir: Option<storage::Dir> = None;
-        let stored = (|| {
-            storage::ensure_private_dir(&self.leaf_dir(kind))?;
-            storage::ensure_private_dir(&archive)?;
-            let archive_dir = archive_dir.insert(storage::open_dir(
-                &archive,
-                &storage::Trust::invoker(),
-                None,
-            )?);
-            // Each pair is written straight into `archive/<serial>`: nothing refers to it until
-            // the inventory commit below, and recovery removes the archive directories the
-            // inventory does not know, so a temporary name and a rename would add nothing but a
-            // second entry per pair in a directory that holds every pair ever issued (at 100,000
-            // certificates each entry dirties its own block, which the fsync must write). Small
-            // batches fsync each file and then the archive; bulk batches make everything durable
-            // with one barrier.
-            let bulk = made.len() >= BULK_BATCH;
-            for m in &made {
-                let dest = m.serial.to_string();
-                written.push(dest.clone());
-                write_pair(
-                    archive_dir,
-                    &dest,
-                    &m.name,
-                    m.key_pem.as_ref().map(|k| k.as_bytes()),
-                    m.cert_pem.as_bytes(),
-                    !bulk,
-                )?;
-            }
-            if bulk {
-                storage::sync_filesystem(&archive)?;
-            } else {
-                archive_dir.sync()?;
-            }
-            let leaf = side.leaf_dir();
-            let events: Vec<Event> = made
-                .iter()
-                .map(|m| {
-                    let (name, serial) = (&m.name, &m.serial);
-                    let mut issued = Issued::new(
-                        serial.clone(),
-                        kind,
-                        name.clone(),
-                        m.profile.sans.iter().map(ToString::to_string).collect(),
-                        m.key_type,
-                        (not_before, m.not_after),
-                        now,
-                        (
-                            format!("{leaf}/archive/{serial}/{name}.crt"),
-                            format!("{leaf}/archive/{serial}/{name}.key"),
-                        ),
-                    );
-                    issued.encrypted_key = m.encrypted_key;
-                    issued.sha256 = Some(m.sha256.clone());
-                    issued.spki_sha256 = Some(m.spki_sha256.clone());
-                    if m.key_pem.is_none() {
-                        use base64::Engine;
-                        issued.key = String::new();
-                        issued.external_key = true;
-                        issued.spki =
-                            Some(base64::engine::general_purpose::STANDARD.encode(&m.spki));
-                    }
-                    Event::Issued(issued)
-                })
-                .collect();
-            self.append_events(&events)
-        })();
+        let stored = self
+            .archive_batch(b.kind, made, &mut archive_dir, &mut written)
+            .and_then(|()| self.append_events(&events_of(b, made)));
         if let Err(e) = stored {
-            // Not committed: take back what this batch wrote, so nothing half-written remains.
             if let Some(archive) = &archive_dir {
                 for d in &written {
                     let _ = archive.remove_tree(d);
@@ -392,21 +288,71 @@ impl CaDir {
             let _ = self.end_pending();
             return Err(e);
         }
-        // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
-        for (m, (existed, _)) in made.iter().zip(&replaced) {
-            self.link_current(kind, &m.name, &m.serial, !existed, m.key_pem.is_some())?;
-        }
-        storage::sync_dir(&self.leaf_dir(kind))?;
-        self.end_pending()?;
+        Ok(())
+    }
 
-        Ok(made
+    /// Writes each pair straight into `archive/<serial>` and makes them durable; `archive_dir`
+    /// and `written` say what was written, should the batch be taken back.
+    fn archive_batch(
+        &self,
+        kind: CertKind,
+        made: &[Made],
+        archive_dir: &mut Option<storage::Dir>,
+        written: &mut Vec<String>,
+    ) -> Result<()> {
+        let archive = self.archive_dir(kind);
+        storage::ensure_private_dir(&self.leaf_dir(kind))?;
+        storage::ensure_private_dir(&archive)?;
+        let archive_dir = archive_dir.insert(storage::open_dir(
+            &archive,
+            &storage::Trust::invoker(),
+            None,
+        )?);
+        // Nothing refers to `archive/<serial>` until the inventory commit, and recovery removes
+        // the archive directories the inventory does not know, so a temporary name and a rename
+        // would add nothing but a second entry per pair in a directory that holds every pair
+        // ever issued (at 100,000 certificates each entry dirties its own block, which the fsync
+        // must write). Small batches fsync each file and then the archive; bulk batches make
+        // everything durable with one barrier.
+        let bulk = made.len() >= BULK_BATCH;
+        for m in made {
+            let dest = m.serial.to_string();
+            written.push(dest.clone());
+            write_pair(
+                archive_dir,
+                &dest,
+                &m.name,
+                m.key_pem.as_ref().map(|k| k.as_bytes()),
+                m.cert_pem.as_bytes(),
+                !bulk,
+            )?;
+        }
+        if bulk {
+            storage::sync_filesystem(&archive)
+        } else {
+            archive_dir.sync()
+        }
+    }
+
+    /// Switches every name of a committed batch to its new pair, then ends `.pending`.
+    fn link_batch(&self, b: &Batch, s: &Signed) -> Result<()> {
+        for (m, (existed, _)) in s.made.iter().zip(&s.replaced) {
+            self.link_current(b.kind, &m.name, &m.serial, !existed, m.key_pem.is_some())?;
+        }
+        storage::sync_dir(&self.leaf_dir(b.kind))?;
+        self.end_pending()
+    }
+
+    /// What the caller learns of each certificate issued.
+    fn issued_certs(&self, b: &Batch, s: Signed) -> Vec<IssuedCert> {
+        s.made
             .into_iter()
-            .zip(replaced)
+            .zip(s.replaced)
             .map(|(m, (_, replaced))| IssuedCert {
-                kind,
-                cert_path: self.cert_path(kind, &m.name),
+                kind: b.kind,
+                cert_path: self.cert_path(b.kind, &m.name),
                 key_path: if m.key_pem.is_some() {
-                    self.key_path(kind, &m.name)
+                    self.key_path(b.kind, &m.name)
                 } else {
                     std::path::PathBuf::new()
                 },
@@ -414,12 +360,176 @@ impl CaDir {
                 name: m.name,
                 serial: m.serial,
                 key_type: m.key_type,
-                not_before,
+                not_before: b.not_before,
                 not_after: m.not_after,
                 replaced,
             })
-            .collect())
+            .collect()
     }
+}
+
+/// What every step of one batch shares.
+struct Batch {
+    side: Side,
+    kind: CertKind,
+    force: bool,
+    now: OffsetDateTime,
+    /// Every certificate's start of validity: `now`, backdated.
+    not_before: OffsetDateTime,
+}
+
+/// A batch ready to sign ([`CaDir::prepare_batch`]).
+struct Prepared {
+    /// Each with its key (made or given) or public key.
+    requests: Vec<LeafRequest>,
+    names: Vec<String>,
+    ca: CaSigner,
+    /// Per request, the fingerprint of a key given to certify (see [`given_key_fingerprints`]);
+    /// empty when no key was given.
+    reused: Vec<Option<String>>,
+}
+
+/// A batch signed in memory under the lock ([`CaDir::sign_batch`]).
+struct Signed {
+    made: Vec<Made>,
+    /// Per certificate: whether its name had one, and the serial it supersedes.
+    replaced: Vec<(bool, Option<Serial>)>,
+}
+
+/// The fingerprints of keys given to certify again (`renew --reuse-key`) or to certify at all
+/// (`sign`: a key made elsewhere), one per request; empty when no request gives one.
+fn given_key_fingerprints(requests: &[LeafRequest]) -> Vec<Option<String>> {
+    if !requests
+        .iter()
+        .any(|r| r.key.is_some() || r.public_key.is_some())
+    {
+        return Vec::new();
+    }
+    requests
+        .iter()
+        .map(|r| match (&r.key, &r.public_key) {
+            (Some(k), _) => Some(crate::model::hex::sha256(&k.public_key_der())),
+            (None, Some(spki)) => Some(crate::model::hex::sha256(spki)),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+/// Generates the keys the requests lack, before the lock is taken, on every core: generation
+/// dominates (RSA-4096 takes seconds a key), and another pgca process can write meanwhile.
+fn generate_keys(
+    requests: Vec<LeafRequest>,
+    progress: Option<&Progress>,
+) -> Result<Vec<LeafRequest>> {
+    let total = requests.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    parallel_map(requests, |mut r| {
+        if r.key.is_none() && r.public_key.is_none() {
+            r.key = Some(PrivateKey::generate(r.key_type)?);
+        }
+        if let Some(p) = progress {
+            (p.0)(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
+        }
+        Ok(r)
+    })
+}
+
+/// Signs one request in memory: its certificate, and its key file's text unless the key is
+/// external.
+fn sign_one(
+    r: LeafRequest,
+    issuer: &rcgen::Issuer<'_, impl rcgen::SigningKey>,
+    b: &Batch,
+) -> Result<Made> {
+    let serial = Serial::random();
+    let not_after = b.now + r.validity.duration();
+    let (cert_pem, spki_der, key_type, key_pem) = match (r.key, r.public_key) {
+        (Some(key), _) => (
+            crate::x509::profile::sign_leaf(
+                &r.profile,
+                &key,
+                issuer,
+                &serial,
+                b.not_before,
+                not_after,
+            )?,
+            key.public_key_der(),
+            key.key_type(),
+            Some(match &r.key_passphrase {
+                Some(p) => key.to_encrypted_pem(p)?,
+                None => key.to_pem(),
+            }),
+        ),
+        (None, Some(spki)) => (
+            crate::x509::profile::sign_leaf_for_public_key(
+                &r.profile,
+                &r.name,
+                &spki,
+                issuer,
+                &serial,
+                b.not_before,
+                not_after,
+            )?,
+            spki,
+            r.key_type,
+            None,
+        ),
+        (None, None) => unreachable!("keys are generated before signing"),
+    };
+    let der =
+        crate::x509::pem::first_cert_der(cert_pem.as_bytes()).map_err(|reason| Error::Crypto {
+            what: "encoding the certificate",
+            source: reason.into(),
+        })?;
+    Ok(Made {
+        sha256: crate::model::hex::sha256(&der),
+        spki_sha256: crate::model::hex::sha256(&spki_der),
+        spki: spki_der,
+        name: r.name,
+        profile: r.profile,
+        key_type,
+        encrypted_key: r.key_passphrase.is_some() && key_pem.is_some(),
+        key_pem,
+        cert_pem,
+        serial,
+        not_after,
+    })
+}
+
+/// The inventory's record of each signed pair.
+fn events_of(b: &Batch, made: &[Made]) -> Vec<Event> {
+    let leaf = b.side.leaf_dir();
+    made.iter()
+        .map(|m| {
+            let (name, serial) = (&m.name, &m.serial);
+            let mut issued = Issued::new(
+                serial.clone(),
+                b.kind,
+                name.clone(),
+                m.profile.sans.iter().map(ToString::to_string).collect(),
+                m.key_type,
+                (b.not_before, m.not_after),
+                b.now,
+                (
+                    format!("{leaf}/archive/{serial}/{name}.crt"),
+                    format!("{leaf}/archive/{serial}/{name}.key"),
+                ),
+            );
+            issued.encrypted_key = m.encrypted_key;
+            issued.sha256 = Some(m.sha256.clone());
+            issued.spki_sha256 = Some(m.spki_sha256.clone());
+            if m.key_pem.is_none() {
+                use base64::Engine;
+                issued.key = String::new();
+                issued.external_key = true;
+                issued.spki = Some(base64::engine::general_purpose::STANDARD.encode(&m.spki));
+            }
+            Event::Issued(issued)
+        })
+        .collect()
 }
 
 /// One certificate to issue in a batch.

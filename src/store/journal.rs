@@ -17,7 +17,21 @@ impl CaDir {
         if self.root.join(PENDING).exists() {
             self.recover()?;
         }
+        self.remove_temporaries();
         Ok(lock)
+    }
+
+    /// Removes the temporary files a writer that died left at the top level (the seal, `.pending`,
+    /// a CRL, the probes list, the CA keys being re-encrypted: every file there is written under
+    /// the write lock, so under it any temporary name is a leftover). `pgca verify` reports one.
+    fn remove_temporaries(&self) {
+        for e in fs::read_dir(&self.root).into_iter().flatten().flatten() {
+            if storage::is_temp_name(&e.file_name().to_string_lossy())
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     }
 
     /// How long to wait for a lock: what [`CaDir::with_wait`] set, else `default`.
@@ -79,7 +93,7 @@ impl CaDir {
             let leaf = self.leaf_dir(kind);
             if let Ok(entries) = fs::read_dir(&leaf) {
                 for e in entries.flatten() {
-                    if is_temp_name(&e.file_name().to_string_lossy()) {
+                    if storage::is_temp_name(&e.file_name().to_string_lossy()) {
                         let _ = fs::remove_file(e.path());
                     }
                 }
@@ -97,16 +111,6 @@ impl CaDir {
         }
         self.end_pending()
     }
-}
-
-/// Whether a directory entry is one of pgca's temporary names (`.X.tmp-PID-HEX12`). A role's own
-/// entries end in `.crt`, `.key` or `.live`, so they never match.
-fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.')
-        && name.contains(storage::TEMP_MARK)
-        && name
-            .rsplit_once('-')
-            .is_some_and(|(_, hex)| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -145,7 +149,7 @@ mod tests {
 
     #[test]
     fn temp_names_never_match_a_roles_entries() {
-        assert!(is_temp_name(
+        assert!(storage::is_temp_name(
             &storage::temp_path(Path::new("d/alice.live"))
                 .file_name()
                 .unwrap()
@@ -153,7 +157,7 @@ mod tests {
         ));
         for role in [".alice.live.tmp-1-abcdefabcdef", "x.tmp-12-aaaaaaaaaaaa"] {
             for ext in ["crt", "key", "live"] {
-                assert!(!is_temp_name(&format!("{role}.{ext}")));
+                assert!(!storage::is_temp_name(&format!("{role}.{ext}")));
             }
         }
     }

@@ -14,6 +14,8 @@ use crate::x509::inspect::CertInfo;
 pub(crate) const PENDING: &str = ".pending";
 /// The lock file: writers hold it exclusively, readers share it.
 pub(crate) const LOCK_FILE: &str = ".lock";
+/// The lock `pgca renew` holds for its whole run.
+pub(crate) const RENEW_LOCK: &str = ".renew.lock";
 pub(super) const INIT_STAGING: &str = ".init";
 
 /// Where pgca keeps its CA when neither `--dir` nor `PGCA_DIR` says: `$XDG_DATA_HOME/pgca`, else

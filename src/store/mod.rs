@@ -9,12 +9,19 @@
 //!   inventory.seal                  how many batches it had committed, and their hash chain
 //!   server-ca.crl  client-ca.crl    the CRLs (`pgca revoke`, `pgca crl`)
 //!   .lock                           flock: one writer at a time
+//!   .renew.lock                     flock: one `pgca renew` at a time
+//!   .pending                        a batch under way (see below)
+//!   probes                          the probes list `pgca check` probes
+//!   inventory.jsonl.damaged-TIME    a damaged inventory `pgca repair` set aside
 //!   servers/  clients/              0700, one set of entries per name:
 //!     alice.crt -> alice.live/alice.crt
 //!     alice.key -> alice.live/alice.key
 //!     alice.live -> archive/<serial>          the switch: one atomic rename swaps cert and key
+//!     alice.prev -> archive/<serial>          the pair it replaced, until the next renewal
 //!     archive/<serial>/alice.crt, alice.key   every pair ever issued; never modified
 //! ```
+//!
+//! `pgca verify` reports any other entry (see `ops/verify.rs`).
 //!
 //! A certificate signed from a request (`pgca sign`, [`sign`]) has an external key: its archive
 //! directory holds the certificate alone and its name has no `NAME.key` link.
