@@ -412,7 +412,8 @@ struct SerialOnly<'a> {
     serial: std::borrow::Cow<'a, str>,
 }
 
-/// The kind and name of an `issued` line; serde skips the other fields without allocating.
+/// What [`read_current`] reads of an `issued` line: its kind, name, serial and digests, whether its
+/// key is external and when it was issued; serde skips the other fields without allocating.
 #[derive(Deserialize)]
 struct IssuedName<'a> {
     kind: CertKind,
