@@ -51,6 +51,7 @@
 pub mod error;
 pub mod export;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod pg;
