@@ -145,7 +145,7 @@ fn served_serial(p: &ProbeResult) -> String {
 }
 
 impl ProbeReport {
-    /// A node_exporter textfile of this probe: [`probe_metrics`] and the overall status
+    /// A node_exporter textfile of this probe: each target's lines and the overall status
     /// (`pgca_probe_run_status`, the probe's exit status).
     pub fn prometheus(&self) -> String {
         let mut out = probe_metrics(&self.targets);
