@@ -746,98 +746,6 @@ impl Error {
     }
 }
 
-/// A value for a message: quoted and escaped (the first 40 characters of a long one), or
-/// `(hidden)` for a secret.
-/// A lifetime in a message: `60d`, or `1y, the default` when nobody asked for it.
-fn lifetime(value: &str, default: bool) -> String {
-    if default {
-        format!("{value}, the default")
-    } else {
-        value.to_string()
-    }
-}
-
-fn shown(value: &Option<String>) -> String {
-    match value {
-        Some(v) if v.chars().count() > 40 => {
-            format!("{:?}…", v.chars().take(40).collect::<String>())
-        }
-        Some(v) => format!("{v:?}"),
-        None => "(hidden)".to_string(),
-    }
-}
-
-/// `5s`, `300ms`, `2m30s`.
-fn humantime(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    if !ms.is_multiple_of(1000) {
-        format!("{ms}ms")
-    } else {
-        let s = d.as_secs();
-        match (s / 60, s % 60) {
-            (0, s) => format!("{s}s"),
-            (m, 0) => format!("{m}m"),
-            (m, s) => format!("{m}m{s}s"),
-        }
-    }
-}
-
-/// `3, 17, 40`.
-fn join_lines(lines: &[usize]) -> String {
-    lines
-        .iter()
-        .map(|l| l.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The OS error in the lowercase words of the rest of the message, without the `(os error N)` tail.
-fn io_reason(e: &io::Error) -> String {
-    use io::ErrorKind::*;
-    let s = match e.kind() {
-        NotFound => "no such file or directory",
-        PermissionDenied => "permission denied",
-        AlreadyExists => "file exists",
-        ReadOnlyFilesystem => "read-only file system",
-        StorageFull => "no space left on device",
-        IsADirectory => "is a directory",
-        NotADirectory => "not a directory",
-        _ => {
-            let full = e.to_string();
-            let trimmed = full.split(" (os error").next().unwrap_or(&full);
-            return trimmed.to_lowercase();
-        }
-    };
-    s.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::error::Error as _;
-
-    #[test]
-    fn io_error_names_path_and_reason_and_keeps_source() {
-        let e = Error::io("read CA key", "/x/client-ca.key")(io::Error::from(
-            io::ErrorKind::PermissionDenied,
-        ));
-        assert_eq!(
-            e.to_string(),
-            "cannot read CA key /x/client-ca.key: permission denied"
-        );
-        assert!(e.source().is_some());
-    }
-
-    #[test]
-    fn messages_are_one_line_even_for_hostile_names() {
-        let e = Error::InvalidRole {
-            name: "x\n[evil]".into(),
-            reason: "control characters",
-        };
-        assert!(!e.to_string().contains('\n'), "{e}");
-    }
-}
-
 /// Why pgca refuses a path: what another user could do with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -869,13 +777,6 @@ pub enum Distrust {
     NotADirectory,
     /// More than 40 symbolic links on the way.
     TooManyLinks,
-}
-
-fn who(uid: u32, name: &Option<String>) -> String {
-    match name {
-        Some(n) => format!("{n} (uid {uid})"),
-        None => format!("uid {uid}"),
-    }
 }
 
 impl fmt::Display for Distrust {
@@ -1093,4 +994,103 @@ pub enum UnsafeInput {
         /// The permission bits.
         mode: u32,
     },
+}
+
+fn who(uid: u32, name: &Option<String>) -> String {
+    match name {
+        Some(n) => format!("{n} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+/// A lifetime in a message: `60d`, or `1y, the default` when nobody asked for it.
+fn lifetime(value: &str, default: bool) -> String {
+    if default {
+        format!("{value}, the default")
+    } else {
+        value.to_string()
+    }
+}
+
+/// A value for a message: quoted and escaped (the first 40 characters of a long one), or
+/// `(hidden)` for a secret.
+fn shown(value: &Option<String>) -> String {
+    match value {
+        Some(v) if v.chars().count() > 40 => {
+            format!("{:?}…", v.chars().take(40).collect::<String>())
+        }
+        Some(v) => format!("{v:?}"),
+        None => "(hidden)".to_string(),
+    }
+}
+
+/// `5s`, `300ms`, `2m30s`.
+fn humantime(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else {
+        let s = d.as_secs();
+        match (s / 60, s % 60) {
+            (0, s) => format!("{s}s"),
+            (m, 0) => format!("{m}m"),
+            (m, s) => format!("{m}m{s}s"),
+        }
+    }
+}
+
+/// `3, 17, 40`.
+fn join_lines(lines: &[usize]) -> String {
+    lines
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The OS error in the lowercase words of the rest of the message, without the `(os error N)` tail.
+fn io_reason(e: &io::Error) -> String {
+    use io::ErrorKind::*;
+    let s = match e.kind() {
+        NotFound => "no such file or directory",
+        PermissionDenied => "permission denied",
+        AlreadyExists => "file exists",
+        ReadOnlyFilesystem => "read-only file system",
+        StorageFull => "no space left on device",
+        IsADirectory => "is a directory",
+        NotADirectory => "not a directory",
+        _ => {
+            let full = e.to_string();
+            let trimmed = full.split(" (os error").next().unwrap_or(&full);
+            return trimmed.to_lowercase();
+        }
+    };
+    s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn io_error_names_path_and_reason_and_keeps_source() {
+        let e = Error::io("read CA key", "/x/client-ca.key")(io::Error::from(
+            io::ErrorKind::PermissionDenied,
+        ));
+        assert_eq!(
+            e.to_string(),
+            "cannot read CA key /x/client-ca.key: permission denied"
+        );
+        assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn messages_are_one_line_even_for_hostile_names() {
+        let e = Error::InvalidRole {
+            name: "x\n[evil]".into(),
+            reason: "control characters",
+        };
+        assert!(!e.to_string().contains('\n'), "{e}");
+    }
 }

@@ -40,17 +40,32 @@
 //! - [`model`]: the shared vocabulary (names, kinds, sides, states, reasons, serials, validity).
 //! - [`error`]: the one error type.
 //! - `storage` (internal): trusted directory handles, the atomic writer, locks.
-//! - [`x509`]: keys, PEM, the CA and leaf profiles, reading certificates and CRLs.
+//! - [`x509`]: keys, PEM, the CA and leaf profiles, requests, reading certificates and CRLs.
 //! - [`inventory`]: the append-only record of everything issued.
-//! - [`store`]: the CA directory, [`CaDir`]: layout, init, issuing, crash recovery.
-//! - [`ops`]: check, renew, revoke and CRLs, verify.
+//! - [`store`]: the CA directory, [`CaDir`]: layout, init, issuing, signing requests, crash
+//!   recovery.
+//! - [`request`]: a key and a certificate signing request made without a CA directory.
+//! - [`probe`]: what a running PostgreSQL server really serves (`pgca probe`).
+//! - [`ops`]: check, renew, revoke and CRLs, verify, repair.
 //! - [`pg`]: PostgreSQL's and libpq's side: server config and deployment, client files,
-//!   `pg_service.conf`.
+//!   connection strings, `pg_service.conf`.
+//! - [`export`]: a certificate and key in another format (PEM, PKCS#8, PKCS#12, Kubernetes).
+//! - [`metrics`]: the Prometheus textfiles of check and probe.
+//!
+//! # The public interface
+//!
+//! Every command's request or options and its report or result is re-exported here, at the
+//! crate root, next to the shared vocabulary and the error type: `use pgca::{CaDir,
+//! CheckOptions, RenewOptions, RevokeRequest, InstallOptions};` is all a program needs. The
+//! modules above stay public for their other items; the longer paths name the same types.
+//! `tests/public_api.rs` runs init, issue, check, renew, revoke, verify and client-install
+//! through these names only.
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod export;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod pg;
@@ -60,9 +75,59 @@ mod storage;
 pub mod store;
 pub mod x509;
 
-pub use error::{Distrust, Error, KeyOrigin, Malformed, Result, UnsafeInput, UnsafeKey, WeakKey};
-pub use export::{ExportFormat, ExportRequest, Exported};
-pub use inventory::Ledger;
+// The public interface: every name a library user needs, at the crate root. Each command's
+// request (or options) and its report (or result) is here, beside the `CaDir` method that takes
+// it; the modules stay public for their other items and for the longer paths
+// (`pgca::ops::check::CheckOptions` is `pgca::CheckOptions`). Inside the crate nothing imports
+// through these lines (tests/architecture.rs): each file names the module it uses.
+
+// The CA directory: `CaDir::open`, `CaDir::init` (`pgca init`), `CaDir::issue_client` and
+// `CaDir::issue_server` (`pgca issue-*`), `CaDir::list`.
+pub use store::{
+    BACKDATE_SECONDS, CaDir, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, InitOptions, IssueOptions,
+    IssuedCert, ListEntry, Progress, default_dir,
+};
+// `pgca request` (a key and a CSR, no CA directory) and `pgca sign` (`CaDir::sign_request`).
+pub use request::{RequestOptions, Requested, write_request};
+pub use store::sign::SignedNames;
+pub use x509::csr::CsrRequest;
+
+// `pgca check` (`CaDir::check`), `pgca renew` (`CaDir::renew`), `pgca revoke` and `pgca crl`
+// (`CaDir::revoke`, `CaDir::issue_crls`), `pgca verify` (`CaDir::verify`), `pgca repair`
+// (`CaDir::repair`).
+pub use ops::check::{CheckOptions, CheckReport, Finding, FindingState};
+pub use ops::renew::{RenewFailure, RenewOptions, RenewReport, Renewal};
+pub use ops::repair::{RepairReport, RepairRequest, Restored};
+pub use ops::revoke::{DEFAULT_CRL_VALIDITY, RevokeRequest, Revoked};
+pub use ops::verify::VerifyReport; // its items: `ops::verify::Problem`
+
+// `pgca probe` (`CaDir::probe`, also `check --probe`).
+pub use probe::{
+    Failure, Login, ProbeOptions, ProbeReport, ProbeResult, ServedCert, Start, Target,
+};
+// Prometheus textfiles (`check --prometheus`, `probe --prometheus`).
+pub use metrics::write_textfile;
+
+// PostgreSQL's side: `pgca deploy-server` (`CaDir::deploy_server`, or `deploy_files` without a
+// CA directory), `pgca client-install` (`CaDir::client_install`, or `install_files`),
+// `pgca env` (`CaDir::client_env`), `pgca service add` (`CaDir::add_service`,
+// `CaDir::issue_client_with_service`), `pgca conninfo` (`CaDir::conninfo`).
+pub use pg::client::{
+    ClientInstalled, ClientPaths, Connection, InstallFiles, InstallOptions, ServiceRequest,
+    default_client_dir, install_files,
+};
+pub use pg::conninfo::Driver;
+pub use pg::server::{DeployFiles, Deployed, deploy_files};
+pub use pg::service::{ServiceFile, Upserted};
+
+// `pgca export` (`CaDir::export`).
+pub use export::{ExportFormat, ExportRequest, Exported, REPLICATION_ROLE, ReplicationCert};
+
+// `pgca inspect` and what the inventory holds.
+pub use inventory::{CrlRecord, Ledger};
+pub use x509::inspect::{CertInfo, CrlInfo, Inspected};
+
+// The shared vocabulary.
 pub use model::kind::{CertKind, CertState, Side};
 pub use model::names::{CertName, HostName, RoleName};
 pub use model::passphrase::Passphrase;
@@ -71,9 +136,9 @@ pub use model::serial::Serial;
 pub use model::status::Status;
 pub use model::timefmt;
 pub use model::validity::Validity;
-pub use ops::repair::{RepairReport, RepairRequest, Restored};
-pub use storage::{DIR_MODE, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};
-pub use store::{CaDir, InitOptions, IssueOptions, IssuedCert, ListEntry, Progress, default_dir};
-pub use x509::inspect::{CertInfo, CrlInfo};
 pub use x509::keys::{KeyType, PrivateKey};
 pub use x509::token_uri::TokenUri;
+
+// Errors, and the file rules a caller may need (modes, lock waits, user lookup).
+pub use error::{Distrust, Error, KeyOrigin, Malformed, Result, UnsafeInput, UnsafeKey, WeakKey};
+pub use storage::{DIR_MODE, KEY_MODE, PUBLIC_MODE, Wait, lookup_user};

@@ -7,8 +7,8 @@
 //! - go: the Go literal, read back, is a keyword/value string; psql connects with it (pgx parses
 //!   libpq's syntax).
 //! - psycopg, asyncpg: Debian's python3 runs the printed snippet (psycopg2, asyncpg).
-//! - jdbc: Java runs a one-file program with Debian's pgjdbc and the printed URL (the `.pk8` key
-//!   is made with openssl here; `pgca export` or `client-install` makes it for users).
+//! - jdbc: Java runs a one-file program with Debian's pgjdbc and the printed URL, nothing else:
+//!   the `.pk8` key the URL names is the one `pgca conninfo` wrote.
 //! - node: node runs the printed module with node-postgres from `target/node-pg`, where
 //!   scripts/install-deps.sh (`make test`) puts it with npm.
 //! - npgsql: the quoting only (unit tests in `src/pg/conninfo.rs`).
@@ -186,18 +186,10 @@ fn every_printed_connection_connects_as_the_role() {
         assert_eq!(run(cmd, &format!("{driver}:\n{text}")), ROLE, "{driver}");
     }
 
-    // jdbc: pgjdbc with the printed URL; its key is the PKCS#8 DER file beside the PEM key.
+    // jdbc: pgjdbc with the printed URL as it is; its key is the PKCS#8 DER file conninfo wrote
+    // beside the PEM key.
     let java_ok = Command::new("java").arg("-version").output().is_ok();
     if java_ok && Path::new(PGJDBC).exists() {
-        let key = env.path(&format!("clients/{ROLE}.key"));
-        let out = Command::new("openssl")
-            .args(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in"])
-            .arg(&key)
-            .arg("-out")
-            .arg(key.with_extension("pk8"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
         let text = conninfo("jdbc", Some(DB));
         let src = work.path().join("Check.java");
         std::fs::write(&src, JAVA_CHECK).unwrap();
@@ -271,6 +263,56 @@ fn json_quiet_and_refusals() {
     assert!(e.contains("revoked"), "{e}");
     let out = env.run(&["conninfo", ROLE, "--host", "db", "--driver", "perl"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The `sslkey` of a printed jdbc URL names a file that exists: conninfo writes it, mode 0600,
+/// the role's current key as PKCS#8 DER, and writes it again when the key has changed.
+#[test]
+fn the_jdbc_url_names_a_key_file_that_exists() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = hostile_ca();
+    let conninfo = |driver: &str| {
+        let args = [
+            "conninfo",
+            ROLE,
+            "--host",
+            "db.example.com",
+            "--driver",
+            driver,
+        ];
+        env.ok(&args)
+    };
+    let pk8 = env.path(&format!("clients/{ROLE}.pk8"));
+    assert!(!pk8.exists());
+    let url = conninfo("jdbc");
+    let sslkey = url
+        .trim_end()
+        .rsplit_once("&sslkey=")
+        .map(|(_, v)| v)
+        .expect("an sslkey parameter");
+    assert!(sslkey.ends_with("/clients/o%27neil%20app.pk8"), "{url}");
+    assert!(pk8.exists(), "{url}: no {}", pk8.display());
+    let mode = std::fs::metadata(&pk8).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The PEM key's DER, the bytes pgjdbc reads.
+    let key = env.path(&format!("clients/{ROLE}.key"));
+    let der = || {
+        pem::parse(std::fs::read_to_string(&key).unwrap())
+            .unwrap()
+            .contents()
+            .to_vec()
+    };
+    let first = der();
+    assert_eq!(std::fs::read(&pk8).unwrap(), first);
+    // A renewal makes a new key: the next conninfo writes the file again.
+    env.ok(&["renew", "--force", ROLE]);
+    assert_ne!(der(), first);
+    conninfo("jdbc");
+    assert_eq!(std::fs::read(&pk8).unwrap(), der());
+    // Other drivers write nothing.
+    std::fs::remove_file(&pk8).unwrap();
+    conninfo("libpq");
+    assert!(!pk8.exists());
 }
 
 /// Every `pgca conninfo` command of a ```sh block in docs/clients.md runs, and prints what the section after it

@@ -24,7 +24,7 @@
 //! `SSL_CTX_check_private_key` does when PostgreSQL loads the pair. `pgca verify` goes further:
 //! it loads every key in full, checks every chain and every file mode.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -38,7 +38,6 @@ use crate::model::serial::Serial;
 use crate::model::status::Status;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
-use crate::probe::metrics::{label, probe_metrics};
 use crate::probe::report::ProbeResult;
 use crate::probe::run::ProbeOptions;
 use crate::probe::wire::Target;
@@ -183,74 +182,6 @@ impl CheckReport {
             self.status
         )
     }
-
-    /// A node_exporter textfile: expiry time, due and expired flags per certificate, and the
-    /// overall status.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        type Metric = (&'static str, &'static str, fn(&Finding) -> Option<String>);
-        let metrics: [Metric; 3] = [
-            (
-                "pgca_certificate_expiry_timestamp_seconds",
-                "When the certificate expires, in Unix time.",
-                |f| f.not_after.map(|t| t.unix_timestamp().to_string()),
-            ),
-            (
-                "pgca_certificate_due",
-                "1 when the certificate (or CRL) is due for renewal, or its CA for rollover.",
-                |f| {
-                    f.not_after
-                        .map(|_| u8::from(f.status == Status::Warning).to_string())
-                },
-            ),
-            (
-                "pgca_certificate_expired",
-                "1 when the certificate (or CRL) has expired, or is not yet valid.",
-                |f| {
-                    f.not_after.map(|_| {
-                        u8::from(matches!(
-                            f.state,
-                            FindingState::Expired | FindingState::NotYetValid
-                        ))
-                        .to_string()
-                    })
-                },
-            ),
-        ];
-        for (metric, help, value) in metrics {
-            out.push_str(&format!("# HELP {metric} {help}\n# TYPE {metric} gauge\n"));
-            for f in &self.certificates {
-                if let Some(v) = value(f) {
-                    out.push_str(&format!(
-                        "{metric}{{kind=\"{}\",name=\"{}\",serial=\"{}\"}} {v}\n",
-                        f.kind,
-                        label(&f.name),
-                        f.serial
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default()
-                    ));
-                }
-            }
-        }
-        out.push_str(&probe_metrics(&self.probes));
-        out.push_str(
-            "# HELP pgca_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
-        );
-        out.push_str("# TYPE pgca_check_status gauge\n");
-        out.push_str(&format!("pgca_check_status {}\n", self.status.exit_code()));
-        out
-    }
-}
-
-/// Writes a Prometheus textfile atomically (node_exporter never reads half a file).
-pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
-    storage::replace_file(
-        path,
-        text.as_bytes(),
-        storage::PUBLIC_MODE,
-        "write metrics file",
-    )
 }
 
 impl CaDir {
@@ -693,10 +624,5 @@ mod tests {
                 && Status::Warning > Status::Unknown
                 && Status::Unknown > Status::Ok
         );
-    }
-
-    #[test]
-    fn prometheus_labels_are_escaped() {
-        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

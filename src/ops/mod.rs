@@ -7,3 +7,9 @@ pub mod renew;
 pub mod repair;
 pub mod revoke;
 pub mod verify;
+
+pub use check::{CheckOptions, CheckReport, Finding, FindingState};
+pub use renew::{RenewFailure, RenewOptions, RenewReport, Renewal};
+pub use repair::{RepairReport, RepairRequest, Restored};
+pub use revoke::{DEFAULT_CRL_VALIDITY, RevokeRequest, Revoked};
+pub use verify::{Problem, VerifyReport};

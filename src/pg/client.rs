@@ -30,9 +30,11 @@ pub struct ClientPaths {
     /// The role's key (`sslkey`).
     pub key: PathBuf,
     /// The role's key as PKCS#8 DER, what pgjdbc's `sslkey` reads: [`ClientPaths::key`] with the
-    /// extension `pk8`, beside it. pgca does not keep this file in the CA directory: `pgca export
-    /// ROLE --format pk8 --out` this path writes it. (`pgca client-install` writes the same key
-    /// as `postgresql.pk8` in the directory it installs to, pgjdbc's default.)
+    /// extension `pk8`, beside it. Issuing does not write it: [`CaDir::conninfo`] for
+    /// [`Driver::Jdbc`](crate::pg::conninfo::Driver::Jdbc) does, from the current key, before it
+    /// prints the URL that names it (as `pgca export ROLE --format pk8 --out` this path would).
+    /// (`pgca client-install` writes the same key as `postgresql.pk8` in the directory it
+    /// installs to, pgjdbc's default.)
     pub key_pk8: PathBuf,
 }
 

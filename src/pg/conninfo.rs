@@ -9,6 +9,8 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::export::request::{ExportFormat, ExportRequest};
+use crate::model::kind::CertKind;
 use crate::model::names::HostName;
 use crate::pg::client::{ClientPaths, Connection};
 use crate::store::layout::CaDir;
@@ -21,7 +23,8 @@ pub enum Driver {
     Libpq,
     /// libpq's URI (`postgresql://user@host:port/db?sslmode=verify-full&…`).
     Uri,
-    /// pgjdbc's URL; its `sslkey` is the PKCS#8 DER key ([`ClientPaths::key_pk8`]).
+    /// pgjdbc's URL; its `sslkey` is the PKCS#8 DER key ([`ClientPaths::key_pk8`]), which
+    /// [`CaDir::conninfo`] writes.
     Jdbc,
     /// Python: asyncpg with an `ssl.SSLContext`.
     Asyncpg,
@@ -80,6 +83,15 @@ impl CaDir {
     /// `conn.dbname`, else the role's name (every driver's default, written out). Refuses a
     /// revoked role (as [`CaDir::client_paths`] does), a wildcard host, and a path that is not
     /// UTF-8 or holds a control character. `conn.crl` is not used: not every driver has `sslcrl`.
+    ///
+    /// What is printed works as printed: for [`Driver::Jdbc`], whose `sslkey` is the PKCS#8 DER
+    /// key [`ClientPaths::key_pk8`] (`clients/ROLE.pk8`, beside `clients/ROLE.key`), that file is
+    /// written first, from the role's current key, exactly as `pgca export ROLE --format pk8
+    /// --out` that path writes it ([`CaDir::export`]: the checked current pair, mode 0600 from
+    /// the first byte, replaced atomically; an encrypted key stays encrypted; an expired certificate
+    /// is refused). A key that changes
+    /// later (`renew` without `--reuse-key`, `issue-client --force`) needs it written again: run
+    /// `conninfo` again.
     pub fn conninfo(&self, conn: &Connection, driver: Driver) -> Result<String> {
         if let HostName::Dns(d) = &conn.host
             && d.starts_with("*.")
@@ -90,7 +102,15 @@ impl CaDir {
             });
         }
         let paths = self.client_paths(&conn.role)?;
-        conninfo_text(conn, &paths, driver)
+        let text = conninfo_text(conn, &paths, driver)?;
+        if driver == Driver::Jdbc {
+            let mut pk8 =
+                ExportRequest::new(conn.role.as_str(), ExportFormat::Pk8, paths.key_pk8.clone());
+            pk8.kind = Some(CertKind::Client);
+            pk8.force = true;
+            self.export(&pk8)?;
+        }
+        Ok(text)
     }
 }
 

@@ -6,3 +6,11 @@ pub mod conninfo;
 mod given;
 pub mod server;
 pub mod service;
+
+pub use client::{
+    ClientInstalled, ClientPaths, Connection, InstallFiles, InstallOptions, ServiceRequest,
+    default_client_dir, install_files,
+};
+pub use conninfo::Driver;
+pub use server::{DeployFiles, Deployed, deploy_files};
+pub use service::{ServiceFile, Upserted};

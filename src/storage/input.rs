@@ -117,15 +117,7 @@ pub(crate) fn open_input(path: &Path, what: &'static str) -> Result<Opened> {
             return Err(Error::io(what, &shown)(std::io::ErrorKind::NotFound.into()));
         };
         if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
-            if !trust.follows(st.st_uid) {
-                return Err(Error::Untrusted {
-                    path: shown,
-                    why: Distrust::ForeignLink {
-                        uid: st.st_uid,
-                        name: user_name(st.st_uid),
-                    },
-                });
-            }
+            trust.check_link(&shown, st.st_uid)?;
             let target = dir.read_link(&name).ok_or_else(|| {
                 Error::io("read link", &shown)(std::io::ErrorKind::NotFound.into())
             })?;

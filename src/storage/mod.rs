@@ -18,7 +18,9 @@
 //!    the old file or the new one ([`Dir::replace_file`], the one atomic writer). A user's own
 //!    file (a service file) goes through it too, by [`replace::replace_keeping`], which follows
 //!    the user's trusted link and keeps the file's mode, owner and group.
-//!    A certificate and its key are switched as one: see [`swap_symlink`] and `dir.rs`.
+//!    A certificate and its key are switched as one: `NAME.crt` and `NAME.key` resolve through
+//!    `NAME.live`, which [`swap_symlink`] repoints with one rename (`store/issue.rs`,
+//!    `link_current`).
 //! 5. **Locks** ([`lock`]): writers hold an exclusive `flock` on `DIR/.lock`, readers a shared
 //!    one; a deployment locks its `pgca-tls` directory; every wait is bounded.
 

@@ -11,7 +11,7 @@ use std::io;
 use std::path::Path;
 
 use super::parent;
-use super::trust::{MAX_LINKS, Trust, invoker_ids, open_dir, user_name};
+use super::trust::{MAX_LINKS, Trust, invoker_ids, open_dir};
 use crate::error::{Distrust, Error, Result};
 
 /// Replaces the file at `path` with `contents` atomically: a reader sees the old file or the new
@@ -55,15 +55,7 @@ pub(crate) fn replace_keeping(
         let dir = open_dir(parent(&target), &trust, None).map_err(named)?;
         match dir.stat_at(&name).map_err(named)? {
             Some(st) if st.st_mode & 0o170000 == 0o120000 => {
-                if !trust.follows(st.st_uid) {
-                    return Err(Error::Untrusted {
-                        path: target,
-                        why: Distrust::ForeignLink {
-                            uid: st.st_uid,
-                            name: user_name(st.st_uid),
-                        },
-                    });
-                }
+                trust.check_link(&target, st.st_uid)?;
                 let link = dir
                     .read_link(&name)
                     .ok_or_else(|| Error::io(what, path)(io::ErrorKind::NotFound.into()))?;

@@ -62,6 +62,20 @@ impl Trust {
         uid == 0 || uid == self.euid
     }
 
+    /// Refuses `link`, a symbolic link owned by `uid`, unless [`Trust::follows`] that owner.
+    pub(crate) fn check_link(&self, link: &Path, uid: u32) -> Result<()> {
+        if self.follows(uid) {
+            return Ok(());
+        }
+        Err(Error::Untrusted {
+            path: link.to_path_buf(),
+            why: Distrust::ForeignLink {
+                uid,
+                name: user_name(uid),
+            },
+        })
+    }
+
     /// Checks a directory's owner and mode; `Ok` when trusted.
     pub(crate) fn check_dir(&self, stat: &rustix::fs::Stat) -> std::result::Result<(), Distrust> {
         if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
@@ -109,15 +123,7 @@ pub(crate) fn open_dir(path: &Path, trust: &Trust, create: Option<NewDir>) -> Re
         let shown = cur.path().join(&name);
         match rustix::fs::statat(cur.fd(), name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
-                if !trust.follows(st.st_uid) {
-                    return Err(Error::Untrusted {
-                        path: shown,
-                        why: Distrust::ForeignLink {
-                            uid: st.st_uid,
-                            name: user_name(st.st_uid),
-                        },
-                    });
-                }
+                trust.check_link(&shown, st.st_uid)?;
                 links += 1;
                 if links > MAX_LINKS {
                     return Err(Error::Untrusted {

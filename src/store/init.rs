@@ -9,7 +9,7 @@ use crate::inventory::{self, Event, Issued};
 use crate::model::kind::Side;
 use crate::model::timefmt;
 use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Wait};
-use crate::store::layout::{CaDir, INIT_STAGING, LOCK_FILE};
+use crate::store::layout::{CaDir, INIT_STAGING, LOCK_FILE, refuse_partial_ca};
 use crate::store::options::{
     BACKDATE_SECONDS, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, InitOptions, IssueOptions,
     IssuedCert,
@@ -279,21 +279,7 @@ fn check_no_ca(root: &Path) -> Result<()> {
     if inventory::log::path_in(root).exists() {
         return Err(Error::CaExists(root.to_path_buf()));
     }
-    for side in Side::BOTH {
-        for f in [
-            side.ca_cert_file(),
-            side.ca_key_file(),
-            side.ca_token_file(),
-        ] {
-            if root.join(f).exists() {
-                return Err(Error::PartialCa {
-                    dir: root.to_path_buf(),
-                    found: root.join(f),
-                });
-            }
-        }
-    }
-    Ok(())
+    refuse_partial_ca(root)
 }
 
 fn remove_stale_staging(root: &Path) -> Result<()> {

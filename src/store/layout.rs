@@ -29,6 +29,27 @@ pub fn default_dir() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".local/share/pgca"))
 }
 
+/// Refuses a directory holding a CA's certificate, key or token reference (of either side):
+/// asked of a directory without an inventory, that is a CA pgca did not finish creating, or one
+/// whose inventory is gone, never a place for a new one.
+pub(super) fn refuse_partial_ca(root: &Path) -> Result<()> {
+    for side in Side::BOTH {
+        for f in [
+            side.ca_cert_file(),
+            side.ca_key_file(),
+            side.ca_token_file(),
+        ] {
+            if root.join(f).exists() {
+                return Err(Error::PartialCa {
+                    dir: root.to_path_buf(),
+                    found: root.join(f),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An initialised CA directory.
 ///
 /// # Examples
@@ -71,20 +92,7 @@ impl CaDir {
             .try_exists()
             .map_err(Error::io("open CA directory", &root))?;
         if !has_inventory {
-            for side in Side::BOTH {
-                for f in [
-                    side.ca_cert_file(),
-                    side.ca_key_file(),
-                    side.ca_token_file(),
-                ] {
-                    if root.join(f).exists() {
-                        return Err(Error::PartialCa {
-                            dir: root.clone(),
-                            found: root.join(f),
-                        });
-                    }
-                }
-            }
+            refuse_partial_ca(&root)?;
             return Err(Error::NoCa(root));
         }
         for side in Side::BOTH {

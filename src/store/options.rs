@@ -11,6 +11,7 @@ use crate::model::serial::Serial;
 use crate::model::validity::Validity;
 use crate::x509::keys::KeyType;
 
+/// Default CA lifetime: 10 years. Rolling a CA over means touching every server and client, so it
 /// should be rare; the CA key is the one to protect.
 pub const DEFAULT_CA_VALIDITY: Validity = Validity::days(3650);
 

@@ -80,6 +80,21 @@ fn max_line(eol: &str) -> usize {
     MAX_LINE_BYTES + 1 - eol.len()
 }
 
+/// Why libpq, reading the file line by line and trimming each, would not read `text` (a name or
+/// a value) as it is, if it would not.
+fn line_problem(text: &str) -> Option<&'static str> {
+    if text.chars().any(char::is_control) {
+        return Some(
+            "control characters (newline, carriage return, tab…) are not allowed: \
+             libpq reads the file line by line",
+        );
+    }
+    if text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
+        return Some("white space at either end is not allowed: libpq trims lines");
+    }
+    None
+}
+
 /// Refuses a service name libpq would read differently from what was meant.
 pub(super) fn check_name(name: &str, eol: &str) -> Result<()> {
     let bad = |reason: String| {
@@ -91,15 +106,8 @@ pub(super) fn check_name(name: &str, eol: &str) -> Result<()> {
     if name.is_empty() {
         return bad("empty".into());
     }
-    if name.chars().any(char::is_control) {
-        return bad(
-            "control characters (newline, carriage return, tab…) are not allowed: \
-             libpq reads the file line by line"
-                .into(),
-        );
-    }
-    if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
-        return bad("white space at either end is not allowed: libpq trims lines".into());
+    if let Some(reason) = line_problem(name) {
+        return bad(reason.into());
     }
     if name.contains(['[', ']']) {
         return bad("'[' and ']' are not allowed: libpq ends the name at the first ']'".into());
@@ -132,15 +140,8 @@ pub(super) fn check_entry(key: &str, value: &str, eol: &str) -> Result<()> {
     if value.is_empty() {
         return bad("empty: leave the key out instead".into());
     }
-    if value.chars().any(char::is_control) {
-        return bad(
-            "control characters (newline, carriage return, tab…) are not allowed: \
-             libpq reads the file line by line"
-                .into(),
-        );
-    }
-    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
-        return bad("white space at either end is not allowed: libpq trims lines".into());
+    if let Some(reason) = line_problem(value) {
+        return bad(reason.into());
     }
     if key == "sslkey" && value.contains(':') {
         return bad(

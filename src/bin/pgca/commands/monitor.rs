@@ -41,7 +41,7 @@ pub fn check(ctx: &Context, a: &CheckArgs) -> ExitCode {
         opts.max_key_age = parse_opt::<Validity>(&a.max_key_age)?;
         let report = ctx.open()?.check(&opts)?;
         if let Some(path) = &a.prometheus {
-            pgca::ops::check::write_textfile(path, &report.prometheus())?;
+            pgca::metrics::write_textfile(path, &report.prometheus())?;
         }
         Ok(report)
     };

@@ -25,7 +25,7 @@ pub fn probe(ctx: &Context, a: &ProbeArgs) -> ExitCode {
         }
         let report = ctx.open()?.probe(&targets, &opts)?;
         if let Some(path) = &a.prometheus {
-            pgca::ops::check::write_textfile(path, &report.prometheus())?;
+            pgca::metrics::write_textfile(path, &report.prometheus())?;
         }
         Ok(report)
     };
