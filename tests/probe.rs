@@ -341,7 +341,7 @@ fn check_probe_folds_the_live_server_into_checks_status_json_and_textfile() {
     let data = cluster.data.to_str().unwrap().to_string();
     env.ok(&["deploy-server", "localhost", "--data-dir", &data]);
     let second = current_serial(&env);
-    let prom = env.path("pgca.prom");
+    let prom = env.tmp.path().join("pgca.prom"); // beside the CA directory: verify reports any file in it pgca does not make
     let (code, out) = check(&["--prometheus", prom.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(
