@@ -80,9 +80,14 @@ fn check_keys(data: &[u8]) {
             assert_eq!(pgca::KeyType::of_spki(&key), Some(t), "the check passed a key of no type");
         }
     }
-    let mut identity = [0u8; 32];
-    identity[0] = 1;
-    assert!(check_public_key(&spki(ED25519, &identity)).is_err());
+    // The forged key of issue 21 never passes (checked once: it does not depend on the input,
+    // and every Ed25519 check costs several modular exponentiations).
+    static IDENTITY: std::sync::Once = std::sync::Once::new();
+    IDENTITY.call_once(|| {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(check_public_key(&spki(ED25519, &identity)).is_err());
+    });
 }
 
 fuzz_target!(|data: &[u8]| {
