@@ -99,6 +99,14 @@ pub fn validate_names(
                     reason: "no host name given",
                 });
             }
+            // What `pgca sign` would refuse, refused before a key is made for it.
+            const _: () = assert!(crate::x509::csr::MAX_NAMES == 100, "the message says 100");
+            if let Some(extra) = names.get(crate::x509::csr::MAX_NAMES) {
+                return Err(Error::InvalidHost {
+                    name: extra.clone(),
+                    reason: "one name more than the 100 pgca signs in a certificate",
+                });
+            }
             let mut seen = HashSet::new();
             let mut out = Vec::new();
             for n in names {

@@ -939,6 +939,16 @@ fn bad_input_is_one_line_exit_1_and_nothing_written() {
             "invalid host name \"a!b\"",
         ),
         (
+            "a server request for more names than sign takes",
+            |env| {
+                let mut args: Vec<String> = vec!["request".into(), "--server".into()];
+                args.extend((0..=100).map(|i| format!("h{i}.example.com")));
+                args.extend(["--out".into(), p(&env.tmp.path().join("o")).into()]);
+                args
+            },
+            "invalid host name \"h100.example.com\": one name more than the 100 pgca signs",
+        ),
+        (
             "a server request naming a host twice",
             |env| {
                 vec![
