@@ -178,10 +178,7 @@ fn scan_file<T>(
     let mut raw = Vec::with_capacity(512);
     let (mut n, mut offset) = (0, 0u64);
     loop {
-        raw.clear();
-        let got = reader
-            .read_until(b'\n', &mut raw)
-            .map_err(Error::io("read inventory", path))?;
+        let got = next_line(&mut reader, &mut raw, path)?;
         if got == 0 {
             break;
         }
@@ -636,6 +633,15 @@ pub(crate) fn salvage(path: &Path) -> Result<Salvage> {
     }
 }
 
+/// Reads the next line of the inventory into `raw` (its newline included, if it has one): the
+/// number of bytes read, 0 at the end.
+fn next_line(reader: &mut impl BufRead, raw: &mut Vec<u8>, path: &Path) -> Result<usize> {
+    raw.clear();
+    reader
+        .read_until(b'\n', raw)
+        .map_err(Error::io("read inventory", path))
+}
+
 /// Where the last commit line before line `line` (1-based) ends, or 0.
 fn end_of_commit_before(file: &File, line: usize, path: &Path) -> Result<u64> {
     let mut at_start = file;
@@ -643,10 +649,7 @@ fn end_of_commit_before(file: &File, line: usize, path: &Path) -> Result<u64> {
     let mut reader = BufReader::new(file);
     let (mut raw, mut offset, mut end) = (Vec::new(), 0u64, 0u64);
     for _ in 1..line {
-        raw.clear();
-        let got = reader
-            .read_until(b'\n', &mut raw)
-            .map_err(Error::io("read inventory", path))?;
+        let got = next_line(&mut reader, &mut raw, path)?;
         if got == 0 {
             break;
         }
