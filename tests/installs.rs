@@ -171,3 +171,67 @@ fn a_users_changes_to_an_install_are_reported_and_never_followed() {
     assert!(err.contains("cannot install client alice"), "{err}");
     assert_eq!(fs::read(&crt).unwrap(), before);
 }
+
+/// The `clients/ROLE.pk8` that `conninfo --driver jdbc` wrote (its URL names it) follows a
+/// renewal: the new key in PKCS#8 DER, as openssl converts it, never the old one.
+#[test]
+fn renew_writes_the_jdbc_pk8_again() {
+    let env = Env::init(&[]);
+    env.ok(&["issue-client", "alice"]);
+    env.ok(&[
+        "conninfo",
+        "alice",
+        "--host",
+        "localhost",
+        "--driver",
+        "jdbc",
+    ]);
+    let pk8 = env.path("clients/alice.pk8");
+    let der_of_key = || {
+        let out = std::process::Command::new("openssl")
+            .args(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in"])
+            .arg(env.path("clients/alice.key"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let before = fs::read(&pk8).unwrap();
+    assert_eq!(before, der_of_key());
+    let out = env.ok(&["renew", "alice", "--force"]);
+    assert!(out.contains(&format!("installed to {}", p(&pk8))), "{out}");
+    let after = fs::read(&pk8).unwrap();
+    assert_ne!(after, before, "a new key was made");
+    assert_eq!(after, der_of_key());
+    assert_eq!(common::mode(&pk8), 0o600);
+    assert_eq!(status(&env, &["verify"]).0, 0);
+
+    // A new key by issue-client --force leaves the copy behind: the doctor says so.
+    env.ok(&["issue-client", "alice", "--force"]);
+    let (code, out) = status(&env, &["verify"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("alice.pk8") && out.contains("--driver jdbc again"),
+        "{out}"
+    );
+    env.ok(&[
+        "conninfo",
+        "alice",
+        "--host",
+        "localhost",
+        "--driver",
+        "jdbc",
+    ]);
+    assert_eq!(status(&env, &["verify"]).0, 0);
+    fs::set_permissions(&pk8, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (code, out) = status(&env, &["verify"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("alice.pk8") && out.contains("open to other users"),
+        "{out}"
+    );
+}

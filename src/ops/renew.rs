@@ -364,11 +364,48 @@ impl CaDir {
                 }),
             }
         }
+        self.refresh_pk8(&mut report);
         if !opts.skip_installs {
             let server_crl_renewed = report.crls.iter().any(|c| c.ca == CertKind::ServerCa);
             self.reinstall(&ledger, server_crl_renewed, &mut report);
         }
         Ok(report)
+    }
+
+    /// Writes `clients/ROLE.pk8` again for each renewed role that has one (`conninfo --driver
+    /// jdbc` wrote it, and pgjdbc URLs name it): otherwise the URL would pair the new
+    /// certificate with the old key.
+    fn refresh_pk8(&self, report: &mut RenewReport) {
+        for r in report
+            .renewed
+            .iter_mut()
+            .filter(|r| r.issued.kind == CertKind::Client && !r.issued.external_key)
+        {
+            let Ok(role) = crate::model::names::RoleName::parse_unusual(&r.issued.name) else {
+                continue;
+            };
+            let Ok(paths) = self.client_paths_unchecked(&role) else {
+                continue;
+            };
+            if paths.key_pk8.symlink_metadata().is_err() {
+                continue;
+            }
+            let mut pk8 = crate::export::ExportRequest::new(
+                role.as_str(),
+                crate::export::ExportFormat::Pk8,
+                paths.key_pk8.clone(),
+            );
+            pk8.kind = Some(CertKind::Client);
+            pk8.force = true;
+            match self.export(&pk8) {
+                Ok(_) => r.reinstalled.push(paths.key_pk8),
+                Err(error) => report.failures.push(RenewFailure::Install {
+                    role: role.as_str().to_string(),
+                    dir: paths.key_pk8,
+                    error,
+                }),
+            }
+        }
     }
 
     /// Installs renewed client certificates again wherever `client-install` put them (every

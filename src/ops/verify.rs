@@ -340,6 +340,9 @@ impl CaDir {
                 None,
                 KeyRule::Private,
             );
+            if c.kind == CertKind::Client {
+                check_pk8(&mut found, &readers[side], &c.name, &key_path);
+            }
         }
         found.0
     }
@@ -577,6 +580,42 @@ impl KeyFile<'_> {
             KeyFile::At(path) => fs::read(path),
             KeyFile::In(dir, name) => dir.read_io(name),
         }
+    }
+}
+
+/// `clients/ROLE.pk8`, if there is one (`conninfo --driver jdbc` writes it, pgjdbc URLs name
+/// it): private like the key, and the key's own DER (renew writes it again; `issue-client
+/// --force` does not).
+fn check_pk8(found: &mut Found, dir: &storage::DirReader, role: &str, key_path: &Path) {
+    let name = format!("{role}.pk8");
+    let path = key_path.with_extension("pk8");
+    let Ok((mode, _)) = dir.mode_and_owner(&name) else {
+        return; // none: nothing names it
+    };
+    if mode & 0o077 != 0 {
+        found.add(
+            Status::Critical,
+            &path,
+            format!("mode {:o}: a private key open to other users", mode & 0o777),
+        );
+    }
+    let key_der = dir
+        .read_io(&format!("{role}.key"))
+        .ok()
+        .map(zeroize::Zeroizing::new)
+        .and_then(|pem| {
+            crate::x509::pem::parse_one(&pem).map(|(_, der)| zeroize::Zeroizing::new(der))
+        });
+    let pk8 = dir.read_io(&name).ok().map(zeroize::Zeroizing::new);
+    if pk8.as_deref() != key_der.as_deref() {
+        found.add(
+            Status::Warning,
+            &path,
+            format!(
+                "not the DER of {}: run pgca conninfo {role} --driver jdbc again",
+                key_path.display()
+            ),
+        );
     }
 }
 

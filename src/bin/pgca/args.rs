@@ -337,8 +337,8 @@ pub enum Command {
     /// The role's certificate and key and the server CA, as absolute paths in the CA directory,
     /// quoted for the driver's syntax. libpq: keyword/value string (psql "$(pgca conninfo ...)");
     /// uri: postgresql:// URI; jdbc: pgjdbc URL, whose sslkey is the PKCS#8 DER key ROLE.pk8
-    /// beside ROLE.key, which conninfo writes first (0600, from the current key: run it again
-    /// after the key changes); asyncpg, psycopg: Python that connects (run it as is, or import
+    /// beside ROLE.key, which conninfo writes first (0600, from the current key; renew writes it
+    /// again, issue-client --force does not); asyncpg, psycopg: Python that connects (run it as is, or import
     /// connect()); node: a node-postgres config module; npgsql: a connection string; go: a pgx
     /// connection string as a Go literal.
     Conninfo(ConninfoArgs),
