@@ -63,11 +63,17 @@ struct Curve {
     len: usize,
 }
 
-/// Ed25519's constants: the field prime, `d` and a square root of -1.
+/// Ed25519's constants: the field prime, `d`, a square root of -1, and the y coordinates of its
+/// eight small-order points.
 struct Edwards {
     p: BigUint,
     d: BigUint,
     sqrt_m1: BigUint,
+    /// 1 (the identity), -1 (order 2), 0 (order 4: x = ±sqrt(-1)), ±y8 (order 8, both signs of
+    /// x each). A point on the curve has small order exactly when its y is one of them (a y fixes
+    /// the point up to the sign of x, and -P has P's order), so no scalar multiplication is
+    /// needed: the tests multiply each by 8 to hold this list to the curve.
+    small_order_ys: [BigUint; 5],
 }
 
 struct Curves {
@@ -90,6 +96,18 @@ fn curves() -> &'static Curves {
         let d = (&p - BigUint::from(121665u32)) * inverse(&BigUint::from(121666u32), &p) % &p;
         // 2^((p - 1) / 4).
         let sqrt_m1 = BigUint::from(2u32).modpow(&((&p - &one) >> 2usize), &p);
+        let y8 = BigUint::parse_bytes(
+            b"2707385501144840649318225287225658788936804267575313519463743609750303402022",
+            10,
+        )
+        .expect("a decimal constant");
+        let small_order_ys = [
+            one.clone(),
+            &p - &one,
+            BigUint::from(0u32),
+            y8.clone(),
+            &p - &y8,
+        ];
         Curves {
             p256: Curve {
                 name: "ECDSA P-256",
@@ -111,7 +129,12 @@ fn curves() -> &'static Curves {
                 )),
                 len: 48,
             },
-            ed25519: Edwards { p, d, sqrt_m1 },
+            ed25519: Edwards {
+                p,
+                d,
+                sqrt_m1,
+                small_order_ys,
+            },
         }
     })
 }
@@ -150,21 +173,6 @@ fn check_ec_point(data: &[u8], curve: &Curve) -> Result<(), WeakKey> {
     Ok(())
 }
 
-/// A point of Ed25519 in affine coordinates.
-type Point = (BigUint, BigUint);
-
-/// `a + b` on Ed25519 (`-x² + y² = 1 + d x² y²`): complete, so doubling too.
-fn add(a: &Point, b: &Point, e: &Edwards) -> Point {
-    let p = &e.p;
-    let (x1, y1) = a;
-    let (x2, y2) = b;
-    let t = &e.d * x1 % p * x2 % p * y1 % p * y2 % p;
-    let one = BigUint::from(1u32);
-    let x3 = (x1 * y2 + y1 * x2) % p * inverse(&((&one + &t) % p), p) % p;
-    let y3 = (y1 * y2 + x1 * x2) % p * inverse(&sub(&one, &t, p), p) % p;
-    (x3, y3)
-}
-
 /// A 32-byte Ed25519 public key (RFC 8032 §5.1.3) that decodes to a point of large order, in
 /// its canonical encoding.
 fn check_ed25519(data: &[u8]) -> Result<(), WeakKey> {
@@ -186,12 +194,12 @@ fn check_ed25519(data: &[u8]) -> Result<(), WeakKey> {
     let u = sub(&y2, &one, p);
     let v = (&e.d * &y2 + &one) % p;
     let x2 = &u * inverse(&v, p) % p;
-    let x = if x2 == BigUint::from(0u32) {
+    if x2 == BigUint::from(0u32) {
         // x = 0 has no negative: a set sign bit is another encoding of the same point.
         non_canonical |= sign == 1;
-        x2
     } else {
-        // x = (u/v)^((p+3)/8), times sqrt(-1) if that squares to -(u/v).
+        // A square root of u/v exists (x = (u/v)^((p+3)/8), times sqrt(-1) if that squares to
+        // -(u/v)), or the bytes are no point; its sign is the encoding's choice.
         let mut x = x2.modpow(&((p + BigUint::from(3u32)) >> 3usize), p);
         if &x * &x % p != x2 {
             x = &x * &e.sqrt_m1 % p;
@@ -203,16 +211,9 @@ fn check_ed25519(data: &[u8]) -> Result<(), WeakKey> {
                 WeakKey::NotOnCurve { curve: "Ed25519" }
             });
         }
-        if x.to_bytes_le()[0] & 1 != sign {
-            x = p - x;
-        }
-        x
-    };
-    let point = (x, y);
-    let p2 = add(&point, &point, e);
-    let p4 = add(&p2, &p2, e);
-    let p8 = add(&p4, &p4, e);
-    if p8 == (BigUint::from(0u32), one) {
+    }
+    // On the curve, so of small order exactly when its y is one of the eight points'.
+    if e.small_order_ys.contains(&y) {
         return Err(WeakKey::SmallOrder);
     }
     if non_canonical {
@@ -330,6 +331,61 @@ fn check_rsa(modulus: &[u8], exponent: &[u8]) -> Result<(), WeakKey> {
 mod tests {
     use super::*;
     use crate::x509::keys::PrivateKey;
+
+    /// A point of Ed25519 in affine coordinates.
+    type Point = (BigUint, BigUint);
+
+    /// `a + b` on Ed25519 (`-x² + y² = 1 + d x² y²`): complete, so doubling too.
+    fn add(a: &Point, b: &Point, e: &Edwards) -> Point {
+        let p = &e.p;
+        let (x1, y1) = a;
+        let (x2, y2) = b;
+        let t = &e.d * x1 % p * x2 % p * y1 % p * y2 % p;
+        let one = BigUint::from(1u32);
+        let x3 = (x1 * y2 + y1 * x2) % p * inverse(&((&one + &t) % p), p) % p;
+        let y3 = (y1 * y2 + x1 * x2) % p * inverse(&sub(&one, &t, p), p) % p;
+        (x3, y3)
+    }
+
+    /// The affine point with this `y` and an `x` of either sign, if there is one.
+    fn point_with_y(y: &BigUint) -> Option<Point> {
+        let e = &curves().ed25519;
+        let p = &e.p;
+        let one = BigUint::from(1u32);
+        let y2 = y * y % p;
+        let x2 = sub(&y2, &one, p) * inverse(&((&e.d * &y2 + &one) % p), p) % p;
+        let mut x = x2.modpow(&((p + BigUint::from(3u32)) >> 3usize), p);
+        if &x * &x % p != x2 {
+            x = &x * &e.sqrt_m1 % p;
+        }
+        (&x * &x % p == x2).then_some((x, y.clone()))
+    }
+
+    fn times_8(point: &Point) -> Point {
+        let e = &curves().ed25519;
+        let p2 = add(point, point, e);
+        let p4 = add(&p2, &p2, e);
+        add(&p4, &p4, e)
+    }
+
+    /// The list of small-order y coordinates is the curve's: 8 times each such point is the
+    /// identity, and 8 times a generated key's point is not.
+    #[test]
+    fn the_small_order_ys_are_the_curves() {
+        let identity = (BigUint::from(0u32), BigUint::from(1u32));
+        for y in &curves().ed25519.small_order_ys {
+            let point = point_with_y(y).expect("a point");
+            assert_eq!(times_8(&point), identity, "y = {y}");
+        }
+        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let spki = key.public_key_der();
+        let raw = &spki[spki.len() - 32..];
+        let mut y_le: [u8; 32] = raw.try_into().unwrap();
+        y_le[31] &= 0x7f;
+        let y = BigUint::from_bytes_le(&y_le);
+        assert!(!curves().ed25519.small_order_ys.contains(&y));
+        assert_ne!(times_8(&point_with_y(&y).unwrap()), identity);
+    }
 
     fn to32(n: &BigUint) -> [u8; 32] {
         let mut b = n.to_bytes_le();
