@@ -751,7 +751,11 @@ pub(crate) fn append(
         chain = chain.next(&sha);
     }
     write_synced(&mut file, &batch, path)?;
-    seal::write(path, &chain.next(&sha), end + batch.len() as u64)
+    // The batch is committed. A seal that cannot be replaced now (a full disk) only lags behind,
+    // as after a crash, and the next write replaces it; failing here would make the caller take
+    // back files of a batch that is committed.
+    let _ = seal::write(path, &chain.next(&sha), end + batch.len() as u64);
+    Ok(())
 }
 
 fn write_synced(file: &mut File, bytes: &[u8], path: &Path) -> Result<()> {

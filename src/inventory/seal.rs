@@ -3,7 +3,8 @@
 //! an older copy is told from an interrupted write.
 //!
 //! A crash can only leave an uncommitted batch at the end of the inventory, or a committed batch
-//! the seal does not count yet (the seal is replaced right after the batch is durable). An
+//! the seal does not count yet (the seal is replaced right after the batch is durable; one that
+//! could not be replaced, on a full disk, lags further until the next write replaces it). An
 //! inventory with fewer committed batches than its seal counts, or whose first batches do not
 //! hash to the seal's chain, lost records that were committed: [`Error::DamagedInventory`].
 
