@@ -703,6 +703,46 @@ pub enum Error {
     /// A CA key held in a token has no passphrase of pgca's to change.
     #[error("{} names a CA key in a pkcs11 token: its PIN belongs to the token", .0.display())]
     KeyInToken(PathBuf),
+
+    /// A rollover of this CA is already under way.
+    #[error("a rollover of the {side} CA is already under way (phase {phase})")]
+    RolloverUnderWay {
+        /// `server` or `client`.
+        side: &'static str,
+        /// `trust-both` or `issue-new`.
+        phase: &'static str,
+    },
+
+    /// No rollover of this CA is under way.
+    #[error("no rollover of the {side} CA is under way")]
+    NoRollover {
+        /// `server` or `client`.
+        side: &'static str,
+    },
+
+    /// A rollover step asked for out of order: `switch` twice, or `finish` before `switch`.
+    #[error("the {side} CA rollover is in phase {phase}: {wanted} is not its next step")]
+    RolloverOrder {
+        /// `server` or `client`.
+        side: &'static str,
+        /// The phase it is in.
+        phase: &'static str,
+        /// The step asked for (`switch`, `finish`).
+        wanted: &'static str,
+    },
+
+    /// `rollover finish` refused: something still depends on the old CA.
+    #[error(
+        "the {side} CA rollover cannot finish: {} still on the old CA: {}",
+        blockers.len(),
+        blockers.join("; ")
+    )]
+    RolloverBlocked {
+        /// `server` or `client`.
+        side: &'static str,
+        /// One line each: a leaf, a deployment, an install or a probed server.
+        blockers: Vec<String>,
+    },
 }
 
 impl Error {

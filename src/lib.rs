@@ -101,6 +101,13 @@ pub use ops::repair::{RepairReport, RepairRequest, Restored};
 pub use ops::revoke::{DEFAULT_CRL_VALIDITY, RevokeRequest, Revoked};
 pub use ops::verify::VerifyReport; // its items: `ops::verify::Problem`
 
+// `pgca rollover start|switch|finish|status` (`CaDir::rollover_start`, `rollover_switch`,
+// `rollover_finish`, `rollover_status`): a CA replaced in three phases.
+pub use inventory::{Rollover, RolloverPhase};
+pub use ops::rollover::{
+    FinishOptions, OldNew, RolloverOptions, RolloverOutcome, RolloverStatus, SideStatus,
+};
+
 // `pgca probe` (`CaDir::probe`, also `check --probe`).
 pub use probe::{
     Failure, Login, ProbeOptions, ProbeReport, ProbeResult, ServedCert, Start, Target,

@@ -387,6 +387,11 @@ fn no_setup(_: &Env) {}
 fn do_init(env: &Env) {
     env.ok(&["init", "--no-passphrase"]);
 }
+fn rollover_started(env: &Env) {
+    env.ok(&["init", "--no-passphrase"]);
+    env.ok(&["issue-client", "alice"]);
+    env.ok(&["rollover", "start", "client"]);
+}
 fn encrypted_init(env: &Env) {
     env.ok(&["init"]);
     env.ok(&["issue-client", "alice"]);
@@ -438,6 +443,48 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
         ),
         bad("list before init", no_setup, &["list"], "no CA in "),
         bad("repair before init", no_setup, &["repair"], "no CA in "),
+        bad(
+            "rollover switch with no rollover",
+            do_init,
+            &["rollover", "switch", "client"],
+            "no rollover of the client CA is under way",
+        ),
+        bad(
+            "rollover finish with no rollover",
+            do_init,
+            &["rollover", "finish", "server"],
+            "no rollover of the server CA is under way",
+        ),
+        bad(
+            "rollover started twice",
+            rollover_started,
+            &["rollover", "start", "client"],
+            "a rollover of the client CA is already under way (phase trust-both)",
+        ),
+        bad(
+            "rollover finish before switch",
+            rollover_started,
+            &["rollover", "finish", "client"],
+            "is in phase trust-both: finish is not its next step",
+        ),
+        bad(
+            "rollover switch twice",
+            |e| {
+                rollover_started(e);
+                e.ok(&["rollover", "switch", "client"]);
+            },
+            &["rollover", "switch", "client"],
+            "is in phase issue-new: switch is not its next step",
+        ),
+        bad(
+            "rollover finish with a leaf on the old CA",
+            |e| {
+                rollover_started(e);
+                e.ok(&["rollover", "switch", "client"]);
+            },
+            &["rollover", "finish", "client"],
+            "cannot finish: 1 still on the old CA: client alice",
+        ),
         bad(
             "init on an existing CA",
             do_init,

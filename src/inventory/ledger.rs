@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::inventory::record::{CrlRecord, Deployment, Event, Install, Issued, Revocation};
+use crate::inventory::rollover::{Rollover, RolloverStep};
 use crate::model::kind::CertKind;
 use crate::model::kind::CertState;
 use crate::model::serial::Serial;
@@ -20,6 +21,7 @@ pub struct Ledger {
     installs: Vec<Install>,
     revoked: HashMap<Serial, Revocation>,
     crls: Vec<CrlRecord>,
+    rollovers: crate::inventory::rollover::Rollovers,
     /// Whether the inventory ends with an uncommitted batch or a torn line (an interrupted
     /// write); it was skipped, and the next write cuts it off.
     pub torn_tail: bool,
@@ -91,6 +93,7 @@ impl Ledger {
                     external_key: i.external_key,
                     spki_sha256: spki.cloned(),
                     key_since: spki.and_then(|h| first_seen.get(h.as_str()).copied()),
+                    ca_serial: i.ca_serial.clone(),
                 }
             })
             .collect()
@@ -157,6 +160,16 @@ impl Ledger {
         self.crls.iter().rev().find(|c| c.ca == ca)
     }
 
+    /// The rollover of a CA under way, if any.
+    pub fn rollover(&self, side: crate::model::kind::Side) -> Option<&Rollover> {
+        self.rollovers.of(side)
+    }
+
+    /// The last rollover of a CA finished, if any.
+    pub fn last_finished_rollover(&self, side: crate::model::kind::Side) -> Option<&RolloverStep> {
+        self.rollovers.last_finished(side)
+    }
+
     /// The state of a recorded certificate at `now`.
     pub fn state(&self, issued: &Issued, now: OffsetDateTime) -> CertState {
         if self.revoked.contains_key(&issued.serial) {
@@ -182,6 +195,9 @@ impl Ledger {
             e @ (Event::Installed(_) | Event::InstallForgotten(_)) => {
                 note_install(&mut self.installs, e)
             }
+            Event::RolloverStarted(r) => self.rollovers.started(r),
+            Event::RolloverSwitched(r) => self.rollovers.switched(r),
+            Event::RolloverFinished(r) => self.rollovers.finished(r),
         }
     }
 }
@@ -223,6 +239,8 @@ pub(crate) struct CurrentCert {
     /// For an external key, when its public key was first certified (the key's age, for
     /// `check --max-key-age`); `None` otherwise.
     pub key_since: Option<OffsetDateTime>,
+    /// The serial of the CA that signed it, where recorded (see [`Issued::ca_serial`]).
+    pub ca_serial: Option<Serial>,
 }
 
 /// The slot of a kind in [`Ledger`]'s per-kind maps.

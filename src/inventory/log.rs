@@ -339,6 +339,8 @@ pub(crate) struct Current {
     pub facts: Facts,
     /// The recorded client installs (`client-install`), as [`Ledger::installs`].
     pub installs: Vec<crate::inventory::record::Install>,
+    /// The rollovers under way, as [`Ledger::rollover`].
+    pub rollovers: crate::inventory::rollover::Rollovers,
 }
 
 /// What the inventory says was done, as far as the rest of the CA directory can contradict it
@@ -389,7 +391,12 @@ impl Facts {
                 let slot = &mut self.crl_number[usize::from(c.ca == CertKind::ClientCa)];
                 *slot = Some(slot.map_or(c.number, |n| n.max(c.number)));
             }
-            Event::Deployed(_) | Event::Installed(_) | Event::InstallForgotten(_) => {}
+            Event::Deployed(_)
+            | Event::Installed(_)
+            | Event::InstallForgotten(_)
+            | Event::RolloverStarted(_)
+            | Event::RolloverSwitched(_)
+            | Event::RolloverFinished(_) => {}
         }
     }
 }
@@ -418,6 +425,8 @@ struct IssuedName<'a> {
     spki_sha256: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     issued_at: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    ca_serial: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// What [`read_current`] keeps of a line until its batch is committed.
@@ -447,6 +456,8 @@ struct Recorded {
     external_key: bool,
     /// An external key's public key SHA-256, where recorded.
     spki_sha256: Option<String>,
+    /// The signing CA's serial as written, where recorded.
+    ca_serial: Option<String>,
 }
 
 impl LightIssued {
@@ -464,6 +475,7 @@ impl LightIssued {
                 sha256: i.sha256.map(|h| h.into_owned()),
                 external_key: i.external_key,
                 spki_sha256,
+                ca_serial: i.ca_serial.map(|s| s.into_owned()),
             },
         }
     }
@@ -482,6 +494,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
     let mut first_seen: HashMap<String, String> = HashMap::new();
     let mut facts = Facts::default();
     let mut installs = Vec::new();
+    let mut rollovers = crate::inventory::rollover::Rollovers::default();
     let seal = seal::read(path)?;
     scan(
         path,
@@ -511,6 +524,9 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             Light::Other(e @ (Event::Installed(_) | Event::InstallForgotten(_))) => {
                 crate::inventory::ledger::note_install(&mut installs, e)
             }
+            Light::Other(Event::RolloverStarted(r)) => rollovers.started(r),
+            Light::Other(Event::RolloverSwitched(r)) => rollovers.switched(r),
+            Light::Other(Event::RolloverFinished(r)) => rollovers.finished(r),
             Light::Other(e) => facts.note(e),
         },
         seal.as_ref(),
@@ -538,11 +554,16 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             .and_then(|t| {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
             });
-        let serial = r.serial.parse().map_err(|_| Error::CorruptInventory {
+        let bad_serial = |s: &str| Error::CorruptInventory {
             path: path.to_path_buf(),
             line: 0,
-            reason: format!("invalid serial {:?}", r.serial),
-        })?;
+            reason: format!("invalid serial {s:?}"),
+        };
+        let serial = r.serial.parse().map_err(|_| bad_serial(&r.serial))?;
+        let ca_serial = match &r.ca_serial {
+            Some(s) => Some(s.parse().map_err(|_| bad_serial(s))?),
+            None => None,
+        };
         certs.push(CurrentCert {
             kind,
             name,
@@ -551,6 +572,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
             external_key: r.external_key,
             spki_sha256: r.spki_sha256,
             key_since,
+            ca_serial,
         });
     }
     Ok(Current {
@@ -558,6 +580,7 @@ pub(crate) fn read_current(path: &Path) -> Result<Current> {
         crl_recorded,
         facts,
         installs,
+        rollovers,
     })
 }
 

@@ -36,9 +36,11 @@
 pub mod ledger;
 pub mod log;
 pub mod record;
+pub mod rollover;
 pub mod seal;
 
 pub use ledger::Ledger;
 pub use log::{INVENTORY_FILE, path_in, read};
 pub use record::{CrlRecord, Deployment, Event, Install, InstallForgotten, Issued, Revocation};
+pub use rollover::{Rollover, RolloverPhase, RolloverStarted, RolloverStep};
 pub use seal::SEAL_FILE;

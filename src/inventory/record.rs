@@ -58,6 +58,10 @@ pub struct Issued {
     /// what `renew` signs again. `None` for keys the CA directory holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spki: Option<String>,
+    /// The serial of the CA certificate that signed it (leaves). `None` in records written
+    /// before pgca kept it: those were signed by the side's CA of the time, before any rollover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_serial: Option<Serial>,
 }
 
 impl Issued {
@@ -96,6 +100,7 @@ impl Issued {
             spki_sha256: None,
             external_key: false,
             spki: None,
+            ca_serial: None,
         }
     }
 }
@@ -238,4 +243,10 @@ pub enum Event {
     Installed(Install),
     /// A recorded install was dropped.
     InstallForgotten(InstallForgotten),
+    /// A CA rollover began (`pgca rollover start`).
+    RolloverStarted(crate::inventory::rollover::RolloverStarted),
+    /// A CA rollover moved issuing to the new CA (`pgca rollover switch`).
+    RolloverSwitched(crate::inventory::rollover::RolloverStep),
+    /// A CA rollover retired the old CA (`pgca rollover finish`).
+    RolloverFinished(crate::inventory::rollover::RolloverStep),
 }

@@ -50,7 +50,8 @@ impl std::fmt::Display for CertKind {
 }
 
 /// Which of the two CAs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Side {
     /// The server CA.
     Server,
@@ -89,6 +90,39 @@ impl Side {
         match self {
             Side::Server => "server-ca.pkcs11",
             Side::Client => "client-ca.pkcs11",
+        }
+    }
+
+    /// During a rollover, the new CA's certificate: `server-ca.next.crt` or `client-ca.next.crt`.
+    pub fn next_ca_cert_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.next.crt",
+            Side::Client => "client-ca.next.crt",
+        }
+    }
+
+    /// During a rollover, the new CA's key file: `server-ca.next.key` or `client-ca.next.key`.
+    pub fn next_ca_key_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.next.key",
+            Side::Client => "client-ca.next.key",
+        }
+    }
+
+    /// During a rollover, the file naming the new CA's key in a PKCS#11 token.
+    pub fn next_ca_token_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-ca.next.pkcs11",
+            Side::Client => "client-ca.next.pkcs11",
+        }
+    }
+
+    /// `server` or `client` as given on the command line (`pgca rollover start server`).
+    pub fn parse(s: &str) -> Option<Side> {
+        match s {
+            "server" => Some(Side::Server),
+            "client" => Some(Side::Client),
+            _ => None,
         }
     }
 

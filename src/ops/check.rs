@@ -77,6 +77,9 @@ pub struct Finding {
     /// help, the host must make a new key and request (`pgca request`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub needs_new_csr: bool,
+    /// The certificate's whole lifetime (leaves): the longest sets its CA's rollover window.
+    #[serde(skip)]
+    pub(crate) lifetime: Option<time::Duration>,
 }
 
 /// What `check` found about a certificate, in a word.
@@ -102,6 +105,13 @@ pub enum FindingState {
     Missing,
     /// The file cannot be read or parsed.
     Unreadable,
+    /// Signed by the old CA of a rollover that has switched: renew it.
+    OldCa,
+    /// Signed by a CA the directory no longer trusts.
+    UntrustedCa,
+    /// A CA within its rollover window with no rollover started, or a rollover for a
+    /// compromised CA not yet finished.
+    RolloverDue,
 }
 
 impl FindingState {
@@ -118,6 +128,9 @@ impl FindingState {
             FindingState::OutlivesCa => "outlives-ca",
             FindingState::Missing => "missing",
             FindingState::Unreadable => "unreadable",
+            FindingState::OldCa => "old-ca",
+            FindingState::UntrustedCa => "untrusted-ca",
+            FindingState::RolloverDue => "rollover-due",
         }
     }
 }
@@ -226,17 +239,15 @@ impl CaDir {
             )
         };
         let mut findings = Vec::new();
+        let mut ca_facts = Vec::new();
         let mut ca_end = [None, None];
         for (i, side) in Side::BOTH.into_iter().enumerate() {
             let path = self.ca_cert_path(side);
-            let f = match CertFacts::from_file(&path) {
-                Ok(info) => {
-                    ca_end[i] = Some(info.not_after);
-                    judge_ca(side, path, &info, now, opts.within)
-                }
-                Err(e) => unreadable(side.ca_kind(), side.ca_kind().name(), path, &e),
-            };
-            findings.push(f);
+            let facts = CertFacts::from_file(&path);
+            if let Ok(info) = &facts {
+                ca_end[i] = Some(info.not_after);
+            }
+            ca_facts.push((side, path, facts));
         }
         for side in Side::BOTH {
             let recorded =
@@ -255,6 +266,8 @@ impl CaDir {
             within: opts.within,
             max_key_age: opts.max_key_age,
             ca_end,
+            cas: Side::BOTH.map(|side| self.side_cas(side, &inventory.rollovers)),
+            revoked: inventory.facts.revoked,
             readers: [CertKind::Server, CertKind::Client]
                 .map(|kind| storage::DirReader::new(&self.leaf_dir(kind))),
         };
@@ -265,6 +278,21 @@ impl CaDir {
             4 * crate::store::parallel::cores(),
             |cert| Ok(self.judge_leaf(&judge, &cert)),
         )?;
+        for (side, path, facts) in ca_facts {
+            findings.push(match facts {
+                Ok(info) => {
+                    let window = CaWindow {
+                        within: opts.within,
+                        longest: longest_lifetime(&leaves, side),
+                        rollover: judge.cas[usize::from(side == Side::Client)]
+                            .rollover
+                            .as_ref(),
+                    };
+                    judge_ca(side, path, &info, now, &window)
+                }
+                Err(e) => unreadable(side.ca_kind(), side.ca_kind().name(), path, &e),
+            });
+        }
         findings.extend(leaves);
         findings.extend(installs);
         // The targets given, then the CA directory's probes list (`DIR/probes`), each once.
@@ -330,6 +358,7 @@ impl CaDir {
             detail: format!("{name}: next update {}", timefmt::human(next)),
             external_key: false,
             needs_new_csr: false,
+            lifetime: None,
         };
         let who = if side == Side::Client {
             "PostgreSQL refuses every client certificate"
@@ -385,7 +414,7 @@ impl CaDir {
         if cert.external_key {
             let mut f = finding(kind, name, path, &info, now);
             f.external_key = true;
-            let mut f = judge_leaf_dates(f, &info, judge, side);
+            let mut f = judge_leaf_dates(f, &info, judge, side, cert);
             // Renewal only re-signs an external key: once it is older than the policy allows,
             // a due certificate needs a new key, which only its host can make.
             if let (Some(max), Some(since)) = (judge.max_key_age, cert.key_since)
@@ -441,7 +470,7 @@ impl CaDir {
             }
             Ok(_) => {}
         }
-        judge_leaf_dates(f, &info, judge, side)
+        judge_leaf_dates(f, &info, judge, side, cert)
     }
 }
 
@@ -452,18 +481,41 @@ struct LeafJudge {
     within: Option<Validity>,
     max_key_age: Option<Validity>,
     ca_end: [Option<OffsetDateTime>; 2],
+    /// Each side's trusted CAs and rollover.
+    cas: [crate::ops::rollover_judge::SideCas; 2],
+    /// Every revoked serial, as written.
+    revoked: std::collections::HashSet<String>,
     readers: [storage::DirReader; 2],
 }
 
 /// The CA's end and the certificate's own dates, once the files agree with the inventory.
-fn judge_leaf_dates(mut f: Finding, info: &CertFacts, judge: &LeafJudge, side: usize) -> Finding {
+fn judge_leaf_dates(
+    mut f: Finding,
+    info: &CertFacts,
+    judge: &LeafJudge,
+    side: usize,
+    cert: &CurrentCert,
+) -> Finding {
     let (kind, name) = (f.kind, f.name.clone());
     let which = if kind == CertKind::Server {
         "server"
     } else {
         "client"
     };
-    if let Some(ca_end) = judge.ca_end[side].filter(|&c| c < info.not_after) {
+    let cas = &judge.cas[side];
+    let revoked = judge.revoked.contains(&cert.serial.to_string());
+    if let Some(v) = cas
+        .judge(cert, revoked)
+        .filter(|v| v.status == Status::Critical)
+    {
+        (f.status, f.state, f.detail) = (v.status, verdict_state(&v), v.detail);
+        return f;
+    }
+    let ca_end = cas
+        .signer_of(cert)
+        .map(|c| c.not_after)
+        .or(judge.ca_end[side]);
+    if let Some(ca_end) = ca_end.filter(|&c| c < info.not_after) {
         f.status = Status::Critical;
         f.state = FindingState::OutlivesCa;
         f.detail = format!(
@@ -474,6 +526,9 @@ fn judge_leaf_dates(mut f: Finding, info: &CertFacts, judge: &LeafJudge, side: u
         return f;
     }
     judge_validity(&mut f, info, judge.now, judge.within);
+    if let Some(v) = cas.judge(cert, revoked).filter(|v| v.status > f.status) {
+        (f.status, f.state, f.detail) = (v.status, verdict_state(&v), v.detail);
+    }
     if f.external_key {
         f.detail.push_str(" (external key)");
     }
@@ -499,6 +554,7 @@ fn finding(
         detail: String::new(),
         external_key: false,
         needs_new_csr: false,
+        lifetime: Some(info.not_after - info.not_before),
     }
 }
 
@@ -521,6 +577,7 @@ fn unreadable(kind: CertKind, name: &str, path: PathBuf, e: &Error) -> Finding {
         detail: e.to_string(),
         external_key: false,
         needs_new_csr: false,
+        lifetime: None,
     }
 }
 
@@ -561,26 +618,99 @@ fn judge_validity(
     f.detail = format!("{} {}: {detail}", f.kind, f.name);
 }
 
-/// The CA rule: warn once the CA would expire before a freshly issued certificate of the default
-/// validity (1 year), or within `--within` if that is longer. A 10-year CA is quiet for 9 years.
+/// The word for what a leaf's CA says of it.
+fn verdict_state(v: &crate::ops::rollover_judge::CaVerdict) -> FindingState {
+    if v.untrusted {
+        FindingState::UntrustedCa
+    } else {
+        FindingState::OldCa
+    }
+}
+
+/// What a CA's rollover window depends on.
+struct CaWindow<'a> {
+    /// `--within`.
+    within: Option<Validity>,
+    /// The longest lifetime of the side's current leaves.
+    longest: Option<time::Duration>,
+    /// The side's rollover under way.
+    rollover: Option<&'a crate::inventory::Rollover>,
+}
+
+/// The longest lifetime among the leaf findings of `side`.
+fn longest_lifetime(leaves: &[Finding], side: Side) -> Option<time::Duration> {
+    leaves
+        .iter()
+        .filter(|f| f.kind == side.leaf_kind())
+        .filter_map(|f| f.lifetime)
+        .max()
+}
+
+/// The CA rule: its rollover window opens once its remaining life is less than its
+/// longest-lived current leaf's lifetime (the default validity, 1 year, when it has none
+/// longer; `--within` if that is longer still) plus [`ROLLOVER_MARGIN`]. Inside the window with
+/// no rollover started, WARNING. During a rollover the old CA is quiet, unless it was declared
+/// compromised (`rollover start --now`): CRITICAL until the rollover finishes.
+///
+/// [`ROLLOVER_MARGIN`]: crate::ops::rollover_judge::ROLLOVER_MARGIN
 fn judge_ca(
     side: Side,
     path: PathBuf,
     info: &CertFacts,
     now: OffsetDateTime,
-    within: Option<Validity>,
+    window: &CaWindow<'_>,
 ) -> Finding {
     let kind = side.ca_kind();
     let mut f = finding(kind, kind.name(), path, info, now);
-    let horizon = within.map_or(DEFAULT_LEAF_VALIDITY, |w| w.max(DEFAULT_LEAF_VALIDITY));
+    f.lifetime = None;
+    let longest = window
+        .longest
+        .map_or(DEFAULT_LEAF_VALIDITY, |l| {
+            Validity::from_seconds(l.whole_seconds()).unwrap_or(DEFAULT_LEAF_VALIDITY)
+        })
+        .max(DEFAULT_LEAF_VALIDITY);
+    let horizon = window.within.map_or(longest, |w| w.max(longest));
+    let horizon = Validity::from_seconds(
+        horizon.seconds() + crate::ops::rollover_judge::ROLLOVER_MARGIN.seconds(),
+    )
+    .unwrap_or(horizon);
     judge_validity(&mut f, info, now, Some(horizon));
+    if let Some(r) = window.rollover {
+        if r.compromised {
+            f.status = Status::Critical;
+            f.state = FindingState::RolloverDue;
+            f.detail = format!(
+                "the {} CA is compromised: its rollover is in phase {}: renew, reload and run pgca rollover finish {}",
+                side.name(),
+                r.phase.name(),
+                side.name()
+            );
+        } else if f.state == FindingState::Due {
+            f.status = Status::Ok;
+            f.state = FindingState::Valid;
+            f.detail = format!(
+                "the {} CA expires {}: its rollover is in phase {}",
+                side.name(),
+                timefmt::human(info.not_after),
+                r.phase.name()
+            );
+        }
+        return f;
+    }
     if f.state == FindingState::Due {
+        f.state = FindingState::RolloverDue;
         f.detail = format!(
-            "the {} CA expires {} ({} days left), before a {} certificate issued now would: roll it over",
+            "the {} CA expires {} ({} days left), within its rollover window ({} plus {}): start a rollover: pgca rollover start {}",
             side.name(),
             timefmt::human(info.not_after),
             crate::x509::inspect::days_between(now, info.not_after),
-            DEFAULT_LEAF_VALIDITY
+            if window.longest.is_some() {
+                "its longest certificate's lifetime"
+            } else {
+                "a 1-year certificate's lifetime"
+            },
+            crate::ops::rollover_judge::ROLLOVER_MARGIN,
+            side.name()
         );
     }
     f

@@ -51,6 +51,7 @@ fn judge_install(i: &Install, current: Option<Serial>, now: OffsetDateTime) -> O
         detail: String::new(),
         external_key: false,
         needs_new_csr: false,
+        lifetime: None,
     };
     let info = match read_installed(i) {
         Ok(info) => info,

@@ -3,13 +3,19 @@
 
 pub mod check;
 mod installs;
+mod outputs;
 pub mod renew;
 pub mod repair;
 pub mod revoke;
+pub mod rollover;
+mod rollover_judge;
 pub mod verify;
 
 pub use check::{CheckOptions, CheckReport, Finding, FindingState};
 pub use renew::{RenewFailure, RenewOptions, RenewReport, Renewal};
 pub use repair::{RepairReport, RepairRequest, Restored};
 pub use revoke::{DEFAULT_CRL_VALIDITY, RevokeRequest, Revoked};
+pub use rollover::{
+    FinishOptions, OldNew, RolloverOptions, RolloverOutcome, RolloverStatus, SideStatus,
+};
 pub use verify::{Problem, VerifyReport};

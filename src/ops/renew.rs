@@ -186,6 +186,10 @@ pub struct RenewReport {
     pub failures: Vec<RenewFailure>,
     /// Names left alone because their current certificate is revoked (kind, name, serial).
     pub revoked: Vec<(CertKind, String, Serial)>,
+    /// Deployments (data directories) and installs (directories) written again with no
+    /// renewed certificate of theirs: their CA bundle or CRL differed from the CA directory's
+    /// (a CA rollover, a CRL written by `pgca crl` or `revoke`).
+    pub refreshed: Vec<PathBuf>,
 }
 
 impl RenewReport {
@@ -198,6 +202,11 @@ impl RenewReport {
             .map(|r| format!("{}/{}", r.issued.kind, r.issued.name))
             .collect();
         v.extend(self.crls.iter().map(|c| format!("crl/{}", c.ca)));
+        v.extend(
+            self.refreshed
+                .iter()
+                .map(|p| format!("trust/{}", p.display())),
+        );
         v
     }
 }
@@ -265,7 +274,10 @@ impl CaDir {
                     .push((record.kind, record.name.clone(), record.serial.clone()));
                 continue;
             }
-            if !opts.force && !is_due(record.not_before, record.not_after, now, opts.within) {
+            if !opts.force
+                && !is_due(record.not_before, record.not_after, now, opts.within)
+                && !on_retiring_ca(&ledger, record)
+            {
                 continue;
             }
             match self.renew_one(record, opts, now) {
@@ -342,7 +354,7 @@ impl CaDir {
                 .renewed
                 .iter_mut()
                 .find(|r| r.issued.kind == CertKind::Server && r.issued.name == d.name);
-            if renewed.is_none() && !client_crl_renewed {
+            if renewed.is_none() && !client_crl_renewed && !self.deployment_stale(d) {
                 continue;
             }
             let revoked = ledger
@@ -352,11 +364,10 @@ impl CaDir {
                 continue; // nothing of a revoked name is deployed again
             }
             match self.deploy_server_to(&d.name, &d.data_dir, d.owner.as_deref(), d.data_dir_uid) {
-                Ok(done) => {
-                    if let Some(r) = renewed {
-                        r.redeployed.push(done.data_dir);
-                    }
-                }
+                Ok(done) => match renewed {
+                    Some(r) => r.redeployed.push(done.data_dir),
+                    None => report.refreshed.push(done.data_dir),
+                },
                 Err(error) => report.failures.push(RenewFailure::Deploy {
                     name: d.name.clone(),
                     data_dir: d.data_dir.clone(),
@@ -417,7 +428,7 @@ impl CaDir {
                 .renewed
                 .iter_mut()
                 .find(|r| r.issued.kind == CertKind::Client && r.issued.name == i.role);
-            if renewed.is_none() && !server_crl_renewed {
+            if renewed.is_none() && !server_crl_renewed && !self.install_stale(i) {
                 continue;
             }
             let revoked = ledger
@@ -434,11 +445,10 @@ impl CaDir {
             let done = crate::model::names::RoleName::parse_unusual(&i.role)
                 .and_then(|role| self.client_install(&role, &o));
             match done {
-                Ok(done) => {
-                    if let Some(r) = renewed {
-                        r.reinstalled.push(done.dir);
-                    }
-                }
+                Ok(done) => match renewed {
+                    Some(r) => r.reinstalled.push(done.dir),
+                    None => report.refreshed.push(done.dir),
+                },
                 Err(error) => report.failures.push(RenewFailure::Install {
                     role: i.role.clone(),
                     dir: i.dir.clone(),
@@ -590,4 +600,13 @@ fn side_of(kind: CertKind) -> Side {
     } else {
         Side::Client
     }
+}
+
+/// Whether a current leaf was signed by a CA a rollover is retiring: from `rollover switch` on,
+/// every such leaf is due, whatever its expiry.
+fn on_retiring_ca(ledger: &Ledger, record: &Issued) -> bool {
+    ledger.rollover(side_of(record.kind)).is_some_and(|r| {
+        r.phase == crate::inventory::RolloverPhase::IssueNew
+            && record.ca_serial.as_ref() != Some(&r.new_ca)
+    })
 }

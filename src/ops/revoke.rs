@@ -114,8 +114,8 @@ impl CaDir {
             } else {
                 Side::Client
             };
-            // The CA key first: a wrong passphrase must leave the inventory untouched.
-            let signer = CaSigner::load(self.root(), side, self.passphrase())?;
+            // The CA keys first: a wrong passphrase must leave the inventory untouched.
+            let signers = self.crl_signers(side, &ledger)?;
             let mut events = Vec::new();
             for (kind, name, serial) in targets {
                 if ledger.revocation(&serial).is_some() {
@@ -138,7 +138,7 @@ impl CaDir {
             self.append_events(&events)?;
             let ledger = self.read_inventory()?;
             let validity = crl_validity.unwrap_or_else(|| period_of(&ledger, side));
-            out.crl_record = Some(self.write_crl(&signer, &ledger, validity, now)?);
+            out.crl_record = Some(self.write_crl(&signers, &ledger, validity, now)?);
             out.crl = Some(self.crl_path(side));
             side
         };
@@ -163,11 +163,11 @@ impl CaDir {
             let mut records = Vec::new();
             let signers = Side::BOTH
                 .iter()
-                .map(|&side| CaSigner::load(self.root(), side, self.passphrase()))
+                .map(|&side| self.crl_signers(side, &ledger))
                 .collect::<Result<Vec<_>>>()?;
-            for signer in &signers {
-                let v = validity.unwrap_or_else(|| period_of(&ledger, signer.side));
-                records.push(self.write_crl(signer, &ledger, v, now)?);
+            for (side, signers) in Side::BOTH.into_iter().zip(&signers) {
+                let v = validity.unwrap_or_else(|| period_of(&ledger, side));
+                records.push(self.write_crl(signers, &ledger, v, now)?);
             }
             records
         };
@@ -179,22 +179,32 @@ impl CaDir {
     pub(crate) fn reissue_crl(&self, side: Side, now: OffsetDateTime) -> Result<CrlRecord> {
         let _lock = self.write_lock()?;
         let ledger = self.read_inventory()?;
-        let signer = CaSigner::load(self.root(), side, self.passphrase())?;
-        self.write_crl(&signer, &ledger, period_of(&ledger, side), now)
+        self.reissue_crl_locked(side, &ledger, now)
     }
 
-    /// Signs and writes a CRL for `side` from the revocations in `ledger`, records it. Must be
+    /// [`CaDir::reissue_crl`] under a write lock the caller holds, from `ledger` as read there.
+    pub(crate) fn reissue_crl_locked(
+        &self,
+        side: Side,
+        ledger: &Ledger,
+        now: OffsetDateTime,
+    ) -> Result<CrlRecord> {
+        let signers = self.crl_signers(side, ledger)?;
+        self.write_crl(&signers, ledger, period_of(ledger, side), now)
+    }
+
+    /// Signs and writes the CRL of `side` from the revocations in `ledger`, records it. Must be
     /// called under the write lock. nextUpdate is `now + validity`, or the CA's notAfter when
-    /// that is sooner; an expired CA signs no CRL.
+    /// that is sooner; an expired CA signs no CRL. During a rollover each CA of the bundle signs
+    /// one, under the same number, and `DIR/server-ca.crl` holds both in bundle order.
     fn write_crl(
         &self,
-        ca: &CaSigner,
+        signers: &[CaSigner],
         ledger: &Ledger,
         validity: Validity,
         now: OffsetDateTime,
     ) -> Result<CrlRecord> {
-        let side = ca.side;
-        let issuer = ca.issuer()?;
+        let side = signers[0].side;
         // Above the last recorded number, and above the CRL on disk (which the evidence check has
         // already held to the record): a CRL number never goes backwards (RFC 5280 §5.2.3).
         let on_disk = CrlInfo::from_file(&self.crl_path(side))
@@ -205,11 +215,15 @@ impl CaDir {
             .map(|c| c.number)
             .max(on_disk)
             .map_or(1, |n| n + 1);
-        let ca_not_after = ca.info.not_after;
-        if now >= ca_not_after {
+        let ca_not_after = signers
+            .iter()
+            .map(|s| s.info.not_after)
+            .min()
+            .unwrap_or(now);
+        if let Some(expired) = signers.iter().find(|s| now >= s.info.not_after) {
             return Err(Error::CaExpired {
                 ca: side.name(),
-                not_after: ca_not_after,
+                not_after: expired.info.not_after,
                 now,
             });
         }
@@ -217,35 +231,10 @@ impl CaDir {
         let wanted = now + validity.duration();
         let clamped = wanted > ca_not_after;
         let next_update = if clamped { ca_not_after } else { wanted };
-        let ski = ca
-            .info
-            .subject_key_id
-            .as_deref()
-            .and_then(|s| crate::model::hex::decode(&s.replace(':', "")));
-        let params = CertificateRevocationListParams {
-            this_update,
-            next_update,
-            crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
-            issuing_distribution_point: None,
-            revoked_certs: ledger
-                .revocations()
-                .filter(|r| r.kind == side.leaf_kind())
-                .map(|r| RevokedCertParams {
-                    serial_number: SerialNumber::from_slice(r.serial.as_bytes()),
-                    revocation_time: r.at,
-                    reason_code: Some(rcgen_reason(r.reason)),
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: match ski {
-                Some(ski) => KeyIdMethod::PreSpecified(ski),
-                None => KeyIdMethod::Sha256,
-            },
-        };
-        let crl = params
-            .signed_by(&issuer)
-            .map_err(|e| ca.explain(Error::rcgen("signing the CRL")(e)))?;
-        let pem = crl.pem().map_err(Error::rcgen("encoding the CRL"))?;
+        let mut pem = String::new();
+        for ca in signers {
+            pem.push_str(&sign_crl(ca, ledger, (this_update, next_update), number)?);
+        }
         let record = CrlRecord {
             ca: side.ca_kind(),
             number,
@@ -287,6 +276,47 @@ impl CaDir {
         }
         Ok(done)
     }
+}
+
+/// One CA's CRL (PEM): every revoked certificate of its side (a serial of the other CA of a
+/// rollover is listed too: serials are random and never shared, and a revoked certificate stays
+/// revoked everywhere).
+fn sign_crl(
+    ca: &CaSigner,
+    ledger: &Ledger,
+    (this_update, next_update): (OffsetDateTime, OffsetDateTime),
+    number: u64,
+) -> Result<String> {
+    let issuer = ca.issuer()?;
+    let ski = ca
+        .info
+        .subject_key_id
+        .as_deref()
+        .and_then(|s| crate::model::hex::decode(&s.replace(':', "")));
+    let params = CertificateRevocationListParams {
+        this_update,
+        next_update,
+        crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs: ledger
+            .revocations()
+            .filter(|r| r.kind == ca.side.leaf_kind())
+            .map(|r| RevokedCertParams {
+                serial_number: SerialNumber::from_slice(r.serial.as_bytes()),
+                revocation_time: r.at,
+                reason_code: Some(rcgen_reason(r.reason)),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: match ski {
+            Some(ski) => KeyIdMethod::PreSpecified(ski),
+            None => KeyIdMethod::Sha256,
+        },
+    };
+    let crl = params
+        .signed_by(&issuer)
+        .map_err(|e| ca.explain(Error::rcgen("signing the CRL")(e)))?;
+    crl.pem().map_err(Error::rcgen("encoding the CRL"))
 }
 
 /// The period of the last CRL of `side`, or the default.

@@ -91,10 +91,9 @@ impl Found {
 
 /// A CA certificate as read, for the certificates and CRLs it signed.
 struct CaFile {
-    /// Its DER, if it could be read.
-    der: Option<Vec<u8>>,
-    /// What it says, if it parsed.
-    info: Option<CertInfo>,
+    /// Every CA of the side's bundle (the one in use first, then a rollover's new CA), each as
+    /// DER and as read: a leaf must chain to one of them.
+    trusted: Vec<(Vec<u8>, CertInfo)>,
 }
 
 impl CaDir {
@@ -114,7 +113,12 @@ impl CaDir {
             .into_iter()
             .filter(|c| !c.kind.is_ca())
             .collect();
-        self.verify_current(&mut found, &cas, &current)?;
+        let revoked: HashSet<&crate::model::serial::Serial> =
+            ledger.revocations().map(|r| &r.serial).collect();
+        self.verify_current(&mut found, &cas, &current, &revoked)?;
+        for side in Side::BOTH {
+            self.verify_rollover(&mut found, &ledger, side);
+        }
         self.verify_entries(&mut found, &facts, &current);
         for (side, ca) in Side::BOTH.into_iter().zip(&cas) {
             self.verify_crl(&mut found, side, ca, now);
@@ -206,7 +210,79 @@ impl CaDir {
                 KeyRule::Private,
             );
         }
-        CaFile { der, info }
+        let trusted = storage::read(&cert_path, "read CA certificate")
+            .ok()
+            .and_then(|b| crate::x509::pem::all_cert_ders(&b).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|d| CertInfo::from_der(&d).ok().map(|i| (d, i)))
+            .collect();
+        CaFile { trusted }
+    }
+
+    /// A rollover's new CA: readable, the one the inventory records, self-signed, with its key,
+    /// and in the bundle after the CA in use. A new CA no rollover records is a leftover of an
+    /// interrupted step, which the next write settles.
+    fn verify_rollover(&self, found: &mut Found, ledger: &Ledger, side: Side) {
+        let path = self.next_ca_cert_path(side);
+        let Some(r) = ledger.rollover(side) else {
+            if path.symlink_metadata().is_ok() {
+                found.add(
+                    Status::Warning,
+                    &path,
+                    "a new CA no rollover under way records: the next pgca command that writes settles it",
+                );
+            }
+            return;
+        };
+        let read = storage::read(&path, "read CA certificate")
+            .ok()
+            .and_then(|b| first_cert_der(&b).ok())
+            .and_then(|d| CertInfo::from_der(&d).ok().map(|i| (d, i)));
+        let Some((der, info)) = read else {
+            found.add(
+                Status::Critical,
+                &path,
+                "the rollover's new CA cannot be read",
+            );
+            return;
+        };
+        if info.serial != r.new_ca || !signed_by(&der, &der) {
+            found.add(
+                Status::Critical,
+                &path,
+                format!("not the new CA the inventory records (serial {})", r.new_ca),
+            );
+        }
+        let bundle: Vec<_> = self
+            .trusted_cas(side)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.serial)
+            .collect();
+        if bundle != [r.old_ca.clone(), r.new_ca.clone()] {
+            found.add(
+                Status::Critical,
+                &self.ca_cert_path(side),
+                "does not hold the old and then the new CA of the rollover: the next pgca command that writes settles it",
+            );
+        }
+        if self
+            .root()
+            .join(side.next_ca_token_file())
+            .symlink_metadata()
+            .is_err()
+        {
+            let key_path = self.root().join(side.next_ca_key_file());
+            check_key(
+                found,
+                &key_path,
+                KeyFile::at(&key_path),
+                Some(&info),
+                self.passphrase(),
+                KeyRule::Private,
+            );
+        }
     }
 
     /// Every current certificate, on every core: see [`CaDir::verify_leaf`].
@@ -215,6 +291,7 @@ impl CaDir {
         found: &mut Found,
         cas: &[CaFile; 2],
         current: &[CurrentCert],
+        revoked: &HashSet<&crate::model::serial::Serial>,
     ) -> Result<()> {
         let readers = [CertKind::Server, CertKind::Client]
             .map(|kind| storage::DirReader::new(&self.leaf_dir(kind)));
@@ -222,7 +299,7 @@ impl CaDir {
         let problems = crate::store::parallel::parallel_map_on(
             current.iter().collect(),
             4 * crate::store::parallel::cores(),
-            |c| Ok(self.verify_leaf(c, &readers, cas)),
+            |c| Ok(self.verify_leaf(c, &readers, cas, revoked.contains(&c.serial))),
         )?;
         found.0.extend(problems.into_iter().flatten());
         Ok(())
@@ -235,6 +312,7 @@ impl CaDir {
         c: &CurrentCert,
         readers: &[storage::DirReader; 2],
         cas: &[CaFile; 2],
+        revoked: bool,
     ) -> Vec<Problem> {
         let mut found = Found::default();
         let side = usize::from(c.kind == CertKind::Client);
@@ -296,14 +374,13 @@ impl CaDir {
                 ),
             );
         }
-        if let CaFile {
-            der: Some(ca_der),
-            info: Some(ca),
-        } = &cas[side]
-            && (info.issuer != ca.subject
-                || info.authority_key_id != ca.subject_key_id
-                || (!recorded && !signed_by(&der, ca_der)))
-        {
+        // A revoked certificate may be on a CA since retired: it is refused either way.
+        let chains = cas[side].trusted.iter().any(|(ca_der, ca)| {
+            info.issuer == ca.subject
+                && info.authority_key_id == ca.subject_key_id
+                && (recorded || signed_by(&der, ca_der))
+        });
+        if !chains && !revoked && !cas[side].trusted.is_empty() {
             let which = if side == 0 { "server" } else { "client" };
             found.add(
                 Status::Critical,
@@ -412,6 +489,9 @@ impl CaDir {
                         s.ca_cert_file(),
                         s.ca_key_file(),
                         s.ca_token_file(),
+                        s.next_ca_cert_file(),
+                        s.next_ca_key_file(),
+                        s.next_ca_token_file(),
                         s.leaf_dir(),
                     ]
                     .contains(&text.as_ref())
@@ -438,19 +518,35 @@ impl CaDir {
         if !path.exists() {
             return;
         }
-        let der = storage::read(&path, "read CRL")
+        let ders = storage::read(&path, "read CRL")
             .ok()
-            .and_then(|b| crate::x509::pem::first_block_lenient(&b, "X509 CRL").ok());
-        let Some(der) = der else {
+            .and_then(|b| crate::x509::pem::all_blocks(&b, "X509 CRL").ok());
+        let Some(ders) = ders else {
             found.add(Status::Unknown, &path, "cannot read or parse the CRL");
             return;
         };
-        if !ca.der.as_deref().is_some_and(|ca| crl_signed_by(&der, ca)) {
+        // One CRL per CA of the bundle, in its order: with a CRL configured, PostgreSQL and
+        // libpq refuse every certificate of a CA that has none.
+        if ders.len() != ca.trusted.len() {
             found.add(
                 Status::Critical,
                 &path,
-                format!("not signed by the {} CA", side.name()),
+                format!(
+                    "{} CRL(s) for the {} CA(s) of the bundle: run pgca crl",
+                    ders.len(),
+                    ca.trusted.len()
+                ),
             );
+        }
+        for (i, der) in ders.iter().enumerate() {
+            let issuer = ca.trusted.get(i).map(|(d, _)| d.as_slice());
+            if !issuer.is_some_and(|ca| crl_signed_by(der, ca)) {
+                found.add(
+                    Status::Critical,
+                    &path,
+                    format!("not signed by the {} CA", side.name()),
+                );
+            }
         }
         if let Ok(info) = crate::x509::inspect::CrlInfo::from_file(&path)
             && info.next_update.is_some_and(|n| now >= n)
@@ -682,7 +778,14 @@ fn check_key(
 
 /// Layout entries at the top level of a CA directory besides the CA files, the CRLs, the leaf
 /// directories and the probes list (see [`crate::store`]).
-const LAYOUT: [&str; 5] = [INVENTORY_FILE, SEAL_FILE, LOCK_FILE, RENEW_LOCK, PENDING];
+const LAYOUT: [&str; 6] = [
+    INVENTORY_FILE,
+    SEAL_FILE,
+    LOCK_FILE,
+    RENEW_LOCK,
+    PENDING,
+    crate::store::rollover_files::CA_ARCHIVE,
+];
 
 /// Whether `name` is one of the entries pgca makes for a recorded name in `servers/` or
 /// `clients/`: `NAME.crt`, `NAME.key`, `NAME.live` (the archive directory in use), `NAME.prev`

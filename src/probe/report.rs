@@ -54,8 +54,12 @@ pub struct ProbeResult {
     pub alpn: Option<String>,
     /// The served chain, the server's certificate first.
     pub chain: Vec<ServedCert>,
-    /// Whether the served certificate chains to the CA directory's server CA.
+    /// Whether the served certificate chains to the CA directory's server CA (either CA of a
+    /// rollover).
     pub chains_to_ca: Option<bool>,
+    /// During a rollover of the server CA: `old` or `new`, the CA the served chain leads to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollover_ca: Option<&'static str>,
     /// Whether it is valid for the host name by libpq's rules (`sslmode=verify-full`).
     pub name_matches: Option<bool>,
     /// The inventory's current certificate for the name the served one was issued for.
@@ -85,6 +89,7 @@ impl ProbeResult {
             alpn: None,
             chain: Vec::new(),
             chains_to_ca: None,
+            rollover_ca: None,
             name_matches: None,
             current_serial: None,
             is_current: None,
@@ -115,7 +120,7 @@ impl ProbeResult {
         target: &Target,
         host: &str,
         hs: Handshake,
-        server_ca: &[u8],
+        server_ca: &[Vec<u8>],
         ledger: &Ledger,
         now: OffsetDateTime,
     ) -> ProbeResult {
@@ -161,8 +166,14 @@ impl ProbeResult {
             ));
         }
         let midpoint = leaf.not_before + (leaf.not_after - leaf.not_before) / 2;
-        let chains = chains_to(&hs.chain, server_ca, now, midpoint);
+        let leads_to = server_ca
+            .iter()
+            .position(|ca| chains_to(&hs.chain, ca, now, midpoint));
+        let chains = leads_to.is_some();
         r.chains_to_ca = Some(chains);
+        if let (Some(at), Some(_)) = (leads_to, ledger.rollover(crate::model::kind::Side::Server)) {
+            r.rollover_ca = Some(if at == 0 { "old" } else { "new" });
+        }
         if !chains {
             findings.push((
                 Status::Critical,
@@ -285,7 +296,7 @@ impl ProbeResult {
     }
 }
 
-/// Whether the chain leads to `server_ca` for server authentication. Validity dates are judged
+/// Whether the chain leads to `server_ca` (one CA's DER) for server authentication. Validity dates are judged
 /// apart: a chain that fails only on dates at `now` is verified again at `fallback` (the
 /// middle of the served certificate's validity), so an expired certificate still chains.
 fn chains_to(

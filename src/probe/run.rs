@@ -65,9 +65,10 @@ impl CaDir {
     /// against this directory's server CA and inventory. A target that cannot be reached is a
     /// result (UNKNOWN), not an error; errors are only about reading the CA directory.
     pub fn probe(&self, targets: &[Target], opts: &ProbeOptions) -> Result<ProbeReport> {
+        // Every CA of the bundle: during a rollover a server may serve a chain to either.
         let path = self.ca_cert_path(Side::Server);
         let pem = crate::storage::read(&path, "read certificate")?;
-        let server_ca = first_cert_der(&pem).map_err(|reason| Error::BadCert {
+        let server_ca = crate::x509::pem::all_cert_ders(&pem).map_err(|reason| Error::BadCert {
             path: path.clone(),
             reason,
         })?;
@@ -135,7 +136,7 @@ impl CaDir {
 fn probe_one(
     target: &Target,
     opts: &ProbeOptions,
-    server_ca: &[u8],
+    server_ca: &[Vec<u8>],
     ledger: &Ledger,
     now: OffsetDateTime,
     identity: Option<Arc<CertifiedKey>>,

@@ -145,30 +145,25 @@ impl CaDir {
 
 /// One CA as made: the name of its key's file and that file's text (a key PEM, or the URI
 /// naming the key in its token), its certificate and serial.
-struct Made {
-    side: Side,
-    key_name: &'static str,
-    key_text: zeroize::Zeroizing<String>,
-    cert_pem: String,
-    serial: crate::model::serial::Serial,
+pub(crate) struct Made {
+    pub(crate) side: Side,
+    pub(crate) key_name: &'static str,
+    pub(crate) key_text: zeroize::Zeroizing<String>,
+    pub(crate) cert_pem: String,
+    pub(crate) serial: crate::model::serial::Serial,
 }
 
 /// Two key files, two cores: an RSA-4096 init, or the two key derivations of encrypted keys,
 /// take the time of one.
 fn make_files(opts: &InitOptions, (not_before, not_after): Span) -> Result<Vec<Made>> {
-    let make = |side| -> Result<Made> {
-        let new = ca::create(side, &opts.org, opts.key_type, not_before, not_after)?;
-        let key_text = match &opts.passphrase {
-            Some(p) => new.key.to_encrypted_pem(p)?,
-            None => new.key.to_pem(),
-        };
-        Ok(Made {
+    let make = |side: Side| -> Result<Made> {
+        let ca = NewCaSpec {
             side,
-            key_name: side.ca_key_file(),
-            key_text,
-            cert_pem: new.cert_pem,
-            serial: new.serial,
-        })
+            org: &opts.org,
+            key_type: opts.key_type,
+            span: (not_before, not_after),
+        };
+        make_one_file(&ca, side.ca_key_file(), opts.passphrase.as_ref())
     };
     let (server, client) = std::thread::scope(|s| {
         let server = s.spawn(|| make(Side::Server));
@@ -178,7 +173,7 @@ fn make_files(opts: &InitOptions, (not_before, not_after): Span) -> Result<Vec<M
     Ok(vec![server?, client?])
 }
 
-type Span = (time::OffsetDateTime, time::OffsetDateTime);
+pub(crate) type Span = (time::OffsetDateTime, time::OffsetDateTime);
 
 /// Both key pairs generated inside the token (one session each), the certificates signed by
 /// the token; each key labelled `pgca-server-ca-<id>` with CKA_ID `<id>`, the random id in the
@@ -192,26 +187,80 @@ fn make_in_token(
 ) -> Result<Vec<Made>> {
     let mut made = Vec::new();
     for (side, session) in Side::BOTH.into_iter().zip(sessions) {
-        let cn_id = crate::model::hex::random(4);
-        let id = crate::model::hex::decode(&cn_id).unwrap_or_default();
-        let label = format!("pgca-{}-ca-{cn_id}", side.name());
-        let key = TokenKey::generate(token, session, opts.key_type, &label, &id)?;
-        let signed = ca::create_signed(side, &opts.org, &key, &cn_id, span)
-            .map_err(|e| key.take_failure().unwrap_or(e));
-        generated.push(key);
-        let (cert_pem, serial) = signed?;
-        let mut uri = token.uri.clone();
-        uri.object = Some(label);
-        uri.id = Some(id);
-        made.push(Made {
+        let ca = NewCaSpec {
             side,
-            key_name: side.ca_token_file(),
-            key_text: zeroize::Zeroizing::new(format!("{uri}\n")),
-            cert_pem,
-            serial,
-        });
+            org: &opts.org,
+            key_type: opts.key_type,
+            span,
+        };
+        made.push(make_one_in_token(
+            token,
+            session,
+            &ca,
+            side.ca_token_file(),
+            generated,
+        )?);
     }
     Ok(made)
+}
+
+/// What a new CA is to be: its side, organisation, key type and validity.
+pub(crate) struct NewCaSpec<'a> {
+    pub(crate) side: Side,
+    pub(crate) org: &'a str,
+    pub(crate) key_type: crate::x509::keys::KeyType,
+    pub(crate) span: Span,
+}
+
+/// One CA's key pair generated inside the token (labelled `pgca-server-ca-<id>`, CKA_ID
+/// `<id>`, the random id in the CA's CN), its certificate signed by the token, and the URI
+/// naming the key written as `key_name`. The key is pushed to `generated`, for the caller to
+/// remove on failure.
+pub(crate) fn make_one_in_token(
+    token: &Token,
+    session: cryptoki::session::Session,
+    ca: &NewCaSpec<'_>,
+    key_name: &'static str,
+    generated: &mut Vec<TokenKey>,
+) -> Result<Made> {
+    let cn_id = crate::model::hex::random(4);
+    let id = crate::model::hex::decode(&cn_id).unwrap_or_default();
+    let label = format!("pgca-{}-ca-{cn_id}", ca.side.name());
+    let key = TokenKey::generate(token, session, ca.key_type, &label, &id)?;
+    let signed = ca::create_signed(ca.side, ca.org, &key, &cn_id, ca.span)
+        .map_err(|e| key.take_failure().unwrap_or(e));
+    generated.push(key);
+    let (cert_pem, serial) = signed?;
+    let mut uri = token.uri.clone();
+    uri.object = Some(label);
+    uri.id = Some(id);
+    Ok(Made {
+        side: ca.side,
+        key_name,
+        key_text: zeroize::Zeroizing::new(format!("{uri}\n")),
+        cert_pem,
+        serial,
+    })
+}
+
+/// One CA with a key file (encrypted with `passphrase` when given), written as `key_name`.
+pub(crate) fn make_one_file(
+    ca: &NewCaSpec<'_>,
+    key_name: &'static str,
+    passphrase: Option<&crate::model::passphrase::Passphrase>,
+) -> Result<Made> {
+    let new = ca::create(ca.side, ca.org, ca.key_type, ca.span.0, ca.span.1)?;
+    let key_text = match passphrase {
+        Some(p) => new.key.to_encrypted_pem(p)?,
+        None => new.key.to_pem(),
+    };
+    Ok(Made {
+        side: ca.side,
+        key_name,
+        key_text,
+        cert_pem: new.cert_pem,
+        serial: new.serial,
+    })
 }
 
 /// The four CA files and the inventory, written to a staging directory and renamed into place,

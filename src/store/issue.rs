@@ -200,7 +200,7 @@ impl CaDir {
         let prepared = self.prepare_batch(&batch, requests, progress)?;
         let _lock = self.write_lock()?;
         let signed = self.sign_batch(&batch, prepared)?;
-        self.store_batch(&batch, &signed.made)?;
+        self.store_batch(&batch, &signed)?;
         // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
         self.link_batch(&batch, &signed)?;
         Ok(self.issued_certs(&batch, signed))
@@ -233,7 +233,7 @@ impl CaDir {
         // encrypted key costs a deliberate key derivation, and a wrong passphrase should fail
         // before any key is generated.
         self.check_replaceable(b.kind, &names, b.force)?;
-        let ca = CaSigner::load(&self.root, b.side, self.passphrase.as_ref())?;
+        let ca = self.issuing_signer(b.side)?;
         ca.check_can_sign_until(b.now, latest)?;
         let reused = given_key_fingerprints(&requests);
         Ok(Prepared {
@@ -241,13 +241,23 @@ impl CaDir {
             names,
             ca,
             reused,
+            latest,
         })
     }
 
     /// Under the write lock: the names checked again, no key a revoked certificate certified,
     /// and every certificate signed in memory before anything is written.
-    fn sign_batch(&self, b: &Batch, p: Prepared) -> Result<Signed> {
+    fn sign_batch(&self, b: &Batch, mut p: Prepared) -> Result<Signed> {
         let replaced = self.check_replaceable(b.kind, &p.names, b.force)?;
+        if self.has_next_ca(b.side) || p.ca.slot != crate::x509::ca::CaSlot::Current {
+            // A rollover may have started or switched since the CA was loaded.
+            let ledger = self.read_inventory()?;
+            if !self.still_issuing(&p.ca, &ledger) {
+                let slot = crate::store::cas::issuing_slot(ledger.rollover(b.side));
+                p.ca = CaSigner::load_slot(&self.root, b.side, slot, self.passphrase.as_ref())?;
+                p.ca.check_can_sign_until(b.now, p.latest)?;
+            }
+        }
         if !p.reused.is_empty() {
             // A key certified by a revoked certificate is never certified again.
             let ledger = self.read_inventory()?;
@@ -265,20 +275,25 @@ impl CaDir {
         let issuer = p.ca.issuer()?;
         let made =
             parallel_map(p.requests, |r| sign_one(r, &issuer, b)).map_err(|e| p.ca.explain(e))?;
-        Ok(Signed { made, replaced })
+        Ok(Signed {
+            made,
+            replaced,
+            ca_serial: p.ca.info.serial.clone(),
+        })
     }
 
     /// Writes every pair into a fresh `archive/<serial>` and commits the batch to the inventory,
     /// under `.pending`. Until the commit, a failure removes what this batch wrote, so nothing
     /// half-written remains.
-    fn store_batch(&self, b: &Batch, made: &[Made]) -> Result<()> {
+    fn store_batch(&self, b: &Batch, signed: &Signed) -> Result<()> {
+        let made = &signed.made;
         let serials: Vec<String> = made.iter().map(|m| m.serial.to_string()).collect();
         self.begin_pending(&serials)?;
         let mut written: Vec<String> = Vec::with_capacity(made.len());
         let mut archive_dir: Option<storage::Dir> = None;
         let stored = self
             .archive_batch(b.kind, made, &mut archive_dir, &mut written)
-            .and_then(|()| self.append_events(&events_of(b, made)));
+            .and_then(|()| self.append_events(&events_of(b, made, &signed.ca_serial)));
         if let Err(e) = stored {
             if let Some(archive) = &archive_dir {
                 for d in &written {
@@ -387,6 +402,8 @@ struct Prepared {
     /// Per request, the fingerprint of a key given to certify (see [`given_key_fingerprints`]);
     /// empty when no key was given.
     reused: Vec<Option<String>>,
+    /// When the longest-lived certificate of the batch ends (the CA must outlive it).
+    latest: OffsetDateTime,
 }
 
 /// A batch signed in memory under the lock ([`CaDir::sign_batch`]).
@@ -394,6 +411,8 @@ struct Signed {
     made: Vec<Made>,
     /// Per certificate: whether its name had one, and the serial it supersedes.
     replaced: Vec<(bool, Option<Serial>)>,
+    /// The serial of the CA that signed them.
+    ca_serial: Serial,
 }
 
 /// The fingerprints of keys given to certify again (`renew --reuse-key`) or to certify at all
@@ -500,7 +519,7 @@ fn sign_one(
 }
 
 /// The inventory's record of each signed pair.
-fn events_of(b: &Batch, made: &[Made]) -> Vec<Event> {
+fn events_of(b: &Batch, made: &[Made], ca_serial: &Serial) -> Vec<Event> {
     let leaf = b.side.leaf_dir();
     made.iter()
         .map(|m| {
@@ -521,6 +540,7 @@ fn events_of(b: &Batch, made: &[Made]) -> Vec<Event> {
             issued.encrypted_key = m.encrypted_key;
             issued.sha256 = Some(m.sha256.clone());
             issued.spki_sha256 = Some(m.spki_sha256.clone());
+            issued.ca_serial = Some(ca_serial.clone());
             if m.key_pem.is_none() {
                 use base64::Engine;
                 issued.key = String::new();

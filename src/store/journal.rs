@@ -18,6 +18,7 @@ impl CaDir {
             self.recover()?;
         }
         self.remove_temporaries();
+        self.settle_rollovers()?;
         Ok(lock)
     }
 

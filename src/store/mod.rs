@@ -8,6 +8,9 @@
 //!   inventory.jsonl                 append-only log of everything issued (see inventory.rs)
 //!   inventory.seal                  how many batches it had committed, and their hash chain
 //!   server-ca.crl  client-ca.crl    the CRLs (`pgca revoke`, `pgca crl`)
+//!   server-ca.next.crt .next.key    during a rollover, the new CA (see [`cas`]): then
+//!                                   server-ca.crt and .crl hold both CAs, the one in use first
+//!   ca-archive/                     retired CAs: SIDE-ca-<serial>.crt, .key (or .pkcs11), .crl
 //!   .lock                           flock: one writer at a time
 //!   .renew.lock                     flock: one `pgca renew` at a time
 //!   .pending                        a batch under way (see below)
@@ -40,8 +43,9 @@
 //! certificates are rolled forward. Any other archive directory the inventory does not know is
 //! evidence of a damaged inventory, never removed ([`evidence`]).
 
+pub(crate) mod cas;
 mod evidence;
-mod init;
+pub(crate) mod init;
 pub(crate) mod issue;
 mod journal;
 pub mod layout;
@@ -49,6 +53,7 @@ pub mod list;
 pub(crate) mod live;
 pub mod options;
 pub(crate) mod parallel;
+pub(crate) mod rollover_files;
 pub mod sign;
 
 pub use layout::{CaDir, default_dir};

@@ -99,9 +99,39 @@ fn refuse_loose_permissions(dir: &Path, key_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Which of a side's CAs: the one in use (`server-ca.crt`, the first certificate there, and
+/// `server-ca.key`), or the new one of a rollover under way (`server-ca.next.crt`, `.next.key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CaSlot {
+    /// The CA in use (the old one during a rollover).
+    Current,
+    /// A rollover's new CA.
+    Next,
+}
+
+impl CaSlot {
+    /// The certificate, key and token reference file names of this slot.
+    pub(crate) fn files(self, side: Side) -> [&'static str; 3] {
+        match self {
+            CaSlot::Current => [
+                side.ca_cert_file(),
+                side.ca_key_file(),
+                side.ca_token_file(),
+            ],
+            CaSlot::Next => [
+                side.next_ca_cert_file(),
+                side.next_ca_key_file(),
+                side.next_ca_token_file(),
+            ],
+        }
+    }
+}
+
 /// A CA certificate with its key, ready to sign.
 pub(crate) struct CaSigner {
     pub(crate) side: Side,
+    /// Which of the side's CAs it is.
+    pub(crate) slot: CaSlot,
     pub(crate) info: CertInfo,
     pub(crate) key: CaKey,
     cert_pem: String,
@@ -114,24 +144,35 @@ impl CaSigner {
         side: Side,
         passphrase: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<CaSigner> {
-        let cert_path = dir.join(side.ca_cert_file());
-        let key_path = dir.join(side.ca_key_file());
+        CaSigner::load_slot(dir, side, CaSlot::Current, passphrase)
+    }
+
+    /// Loads the CA of `slot`: the first certificate of its certificate file (during a
+    /// rollover `server-ca.crt` is the bundle of both CAs, the one in use first).
+    pub(crate) fn load_slot(
+        dir: &Path,
+        side: Side,
+        slot: CaSlot,
+        passphrase: Option<&crate::model::passphrase::Passphrase>,
+    ) -> Result<CaSigner> {
+        let [cert_name, key_name, token_name] = slot.files(side);
+        let cert_path = dir.join(cert_name);
+        let key_path = dir.join(key_name);
         let cert_bytes = storage::read(&cert_path, "read CA certificate")?;
-        let info = CertInfo::from_pem(&cert_bytes).map_err(|reason| Error::BadCert {
+        let bad = |reason| Error::BadCert {
             path: cert_path.clone(),
             reason,
-        })?;
+        };
+        let der = crate::x509::pem::first_cert_der(&cert_bytes).map_err(bad)?;
+        let info = CertInfo::from_der(&der).map_err(bad)?;
         if !info.is_ca {
             return Err(Error::BadCert {
                 path: cert_path,
                 reason: Malformed::NotCa,
             });
         }
-        let cert_pem = String::from_utf8(cert_bytes).map_err(|_| Error::BadCert {
-            path: cert_path.clone(),
-            reason: Malformed::NotPem,
-        })?;
-        let token_path = dir.join(side.ca_token_file());
+        let cert_pem = crate::x509::pem::encode("CERTIFICATE", &der);
+        let token_path = dir.join(token_name);
         if token_path.symlink_metadata().is_ok() {
             // The key is in a token: the reference is guarded like a key (it decides which
             // module pgca loads), and a key file beside it is a leftover nobody should sign with.
@@ -151,6 +192,7 @@ impl CaSigner {
             let key = TokenKey::find(&token, session, &info.spki_der, &token_path, &cert_path)?;
             return Ok(CaSigner {
                 side,
+                slot,
                 info,
                 key: CaKey::Token(key),
                 cert_pem,
@@ -171,6 +213,7 @@ impl CaSigner {
         }
         Ok(CaSigner {
             side,
+            slot,
             info,
             key: CaKey::File(Box::new(key)),
             cert_pem,

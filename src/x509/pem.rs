@@ -17,6 +17,29 @@ pub(crate) fn first_cert_der(pem_bytes: &[u8]) -> std::result::Result<Vec<u8>, M
     first_block_lenient(pem_bytes, "CERTIFICATE")
 }
 
+/// Every `CERTIFICATE` block of PEM text, in order, as DER (a CA bundle: the old and the new CA
+/// of a rollover).
+pub(crate) fn all_cert_ders(pem_bytes: &[u8]) -> std::result::Result<Vec<Vec<u8>>, Malformed> {
+    all_blocks(pem_bytes, "CERTIFICATE")
+}
+
+/// Every `label` block of PEM text (public data: certificates, CRLs), in order, as DER.
+pub(crate) fn all_blocks(
+    pem_bytes: &[u8],
+    label: &'static str,
+) -> std::result::Result<Vec<Vec<u8>>, Malformed> {
+    let blocks = pem::parse_many(pem_bytes).map_err(|_| Malformed::NotPem)?;
+    let found: Vec<Vec<u8>> = blocks
+        .into_iter()
+        .filter(|b| b.tag() == label)
+        .map(|b| b.into_contents())
+        .collect();
+    if found.is_empty() {
+        return Err(Malformed::NoBlock(label));
+    }
+    Ok(found)
+}
+
 /// The first `label` block of PEM text holding public data (a certificate), without headers:
 /// the lines between the boundaries, base64-decoded by the (not constant-time) `base64` crate.
 /// `None` for anything else; callers then fall back to the lenient parser and its messages.

@@ -34,6 +34,7 @@ mod probe;
 mod renew;
 mod repair;
 mod revoke;
+mod rollover;
 mod service;
 pub use completions::*;
 pub use conninfo::*;
@@ -51,6 +52,7 @@ pub use probe::*;
 pub use renew::*;
 pub use repair::*;
 pub use revoke::*;
+pub use rollover::*;
 pub use service::*;
 
 use exit::{
@@ -253,6 +255,18 @@ pub enum Command {
     /// stays revoked and the next CRL's number is higher. Without --write it only shows what it
     /// would add. Deployments made after the damage are recorded again by deploying again.
     Repair(RepairArgs),
+
+    /// Replace the server CA or the client CA without an outage: start, switch, finish
+    ///
+    /// A rollover has three phases, each followed by `pgca renew` (which deploys, installs and
+    /// runs your reload hook) and a wait until every peer has reloaded:
+    ///   pgca rollover start client     # phase 1: every trust file holds the old and new CA
+    ///   pgca rollover switch client    # phase 2: the new CA signs; old certificates are due
+    ///   pgca rollover finish client    # phase 3: refused while anything is on the old CA
+    /// `pgca rollover start SIDE --now` is for a compromised CA: phases 1 and 2 at once.
+    /// `pgca rollover status` says where each side stands. See docs/rollover.md.
+    #[command(subcommand, verbatim_doc_comment)]
+    Rollover(RolloverCommand),
 
     /// Print the postgresql.conf and pg_hba.conf lines for TLS with a server certificate
     ///

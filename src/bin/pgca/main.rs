@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use args::Command;
 use commands::{
     Context, completions, conninfo, csr, deploy, export, init, inspect, issue, monitor, passwd,
-    probe, renew, repair, revoke, service,
+    probe, renew, repair, revoke, rollover, service,
 };
 
 fn main() -> ExitCode {
@@ -61,6 +61,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Repair(a) => repair::repair(ctx, a),
+        Command::Rollover(a) => rollover::run(ctx, a),
         Command::Renew(a) => return renew::renew(ctx, a),
         Command::ServerConfig(a) => deploy::server_config(ctx, a),
         Command::DeployServer(a) => deploy::deploy_server(ctx, a),

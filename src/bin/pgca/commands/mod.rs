@@ -20,6 +20,7 @@ pub mod probe;
 pub mod renew;
 pub mod repair;
 pub mod revoke;
+pub mod rollover;
 pub mod service;
 
 use std::path::PathBuf;
