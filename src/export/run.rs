@@ -128,9 +128,10 @@ impl CaDir {
             ExportFormat::P12 => {
                 let password = req.password.as_ref().ok_or(Error::NoExportPassword)?;
                 let key = checked.plain_key_der(self, "p12")?;
+                // Every CA of the side's bundle: during a rollover, the old and the new.
                 let ca_pem = read_ca(side)?;
-                let ca_der =
-                    crate::x509::pem::first_cert_der(&ca_pem).map_err(|reason| Error::BadCert {
+                let chain =
+                    crate::x509::pem::all_cert_ders(&ca_pem).map_err(|reason| Error::BadCert {
                         path: self.ca_cert_path(side),
                         reason,
                     })?;
@@ -138,7 +139,7 @@ impl CaDir {
                     &crate::x509::pkcs12::Pkcs12Input {
                         key_pkcs8: &key,
                         cert_der: &checked.cert_der()?,
-                        chain: &[ca_der],
+                        chain: &chain,
                         // pgjdbc's PKCS12KeyManager takes the entry named `user`, whatever
                         // the role; keytool and .NET take any name.
                         friendly_name: crate::x509::pkcs12::PGJDBC_ALIAS,

@@ -6,6 +6,7 @@
 use crate::error::Result;
 use crate::inventory::{Deployment, Install};
 use crate::model::kind::Side;
+use crate::model::serial::Serial;
 use crate::storage;
 use crate::store::layout::CaDir;
 
@@ -65,10 +66,16 @@ impl CaDir {
     }
 
     /// Whether an install's `root.crt` or `root.crl` differs from the CA directory's server CA
-    /// bundle and CRL (or cannot be read): then it is installed again.
-    pub(crate) fn install_stale(&self, i: &Install) -> bool {
+    /// bundle and CRL, or its `postgresql.crt` is not the role's `current` certificate (or any
+    /// cannot be read): then it is installed again.
+    pub(crate) fn install_stale(&self, i: &Install, current: Option<&Serial>) -> bool {
         let (ca, crl) = self.trust_files(Side::Server);
         let installed = |f| read_installed(i, f).ok().flatten();
-        installed("root.crt") != ca || (crl.is_some() && installed("root.crl") != crl)
+        let serial = installed("postgresql.crt")
+            .and_then(|pem| crate::x509::inspect::CertInfo::from_pem(&pem).ok())
+            .map(|c| c.serial);
+        installed("root.crt") != ca
+            || (crl.is_some() && installed("root.crl") != crl)
+            || serial.as_ref() != current
     }
 }

@@ -428,7 +428,8 @@ impl CaDir {
                 .renewed
                 .iter_mut()
                 .find(|r| r.issued.kind == CertKind::Client && r.issued.name == i.role);
-            if renewed.is_none() && !server_crl_renewed && !self.install_stale(i) {
+            let current = ledger.current(CertKind::Client, &i.role).map(|c| &c.serial);
+            if renewed.is_none() && !server_crl_renewed && !self.install_stale(i, current) {
                 continue;
             }
             let revoked = ledger

@@ -1,0 +1,424 @@
+//! `pgca rollover` without a server: every trust output carries both CAs during a rollover and
+//! the new one alone after it, leaves move to the new CA, `finish` names what is still on the old
+//! one, `--now` escalates `check`, and a `finish` killed at any moment is settled by the next
+//! write. tests/rollover_postgres.rs proves the same against a running PostgreSQL.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Env, openssl, p, pgca_bin};
+
+/// How many certificates a PEM file holds.
+fn certs_in(path: &Path) -> usize {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.matches("-----BEGIN CERTIFICATE-----").count()
+}
+
+/// How many CRLs a PEM file holds.
+fn crls_in(path: &Path) -> usize {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.matches("-----BEGIN X509 CRL-----").count()
+}
+
+fn serial_of(path: &Path) -> String {
+    pgca::CertInfo::from_file(path).unwrap().serial.to_string()
+}
+
+fn status(env: &Env, args: &[&str]) -> (i32, String) {
+    let out = env.run(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Whether openssl verifies `leaf` against the CAs in `cafile` for `purpose`.
+fn verifies(cafile: &Path, leaf: &Path, purpose: &str) -> bool {
+    openssl(&["verify", "-purpose", purpose, "-CAfile", p(cafile), p(leaf)]).0
+}
+
+/// A CA directory with a server certificate for localhost deployed into a data directory, a
+/// client certificate for alice installed into a directory, and both CRLs.
+struct Setup {
+    env: Env,
+    data: PathBuf,
+    home: PathBuf,
+}
+
+fn setup(extra: &[&str]) -> Setup {
+    let mut args = vec!["--server-host", "localhost"];
+    args.extend_from_slice(extra);
+    let env = Env::init(&args);
+    env.ok(&["issue-client", "alice"]);
+    env.ok(&["crl"]);
+    let data = env.tmp.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+    env.ok(&["deploy-server", "localhost", "--data-dir", p(&data)]);
+    let home = env.tmp.path().join("alice-home");
+    env.ok(&["client-install", "alice", "--to", p(&home)]);
+    Setup { env, data, home }
+}
+
+impl Setup {
+    fn deployed(&self, file: &str) -> PathBuf {
+        self.data.join("pgca-tls/current").join(file)
+    }
+}
+
+#[test]
+fn every_trust_output_carries_both_cas_then_the_new_one_alone() {
+    let s = setup(&[]);
+    let env = &s.env;
+    let old_server_ca = env.tmp.path().join("old-server-ca.crt");
+    fs::copy(env.path("server-ca.crt"), &old_server_ca).unwrap();
+    let old_alice = serial_of(&env.path("clients/alice.crt"));
+
+    // Phase 1 on both sides at once: the bundles, then renew puts them everywhere.
+    env.ok(&["rollover", "start", "server"]);
+    env.ok(&["rollover", "start", "client"]);
+    for side in ["server", "client"] {
+        assert_eq!(certs_in(&env.path(&format!("{side}-ca.crt"))), 2, "{side}");
+        assert_eq!(crls_in(&env.path(&format!("{side}-ca.crl"))), 2, "{side}");
+        // A new key, encrypted like the old one.
+        let key = fs::read_to_string(env.path(&format!("{side}-ca.next.key"))).unwrap();
+        assert!(key.contains("ENCRYPTED PRIVATE KEY"), "{side}: {key}");
+        assert_eq!(
+            common::mode(&env.path(&format!("{side}-ca.next.key"))),
+            0o600
+        );
+    }
+    // The old CA still signs in phase 1.
+    env.ok(&["issue-client", "bob"]);
+    assert!(verifies(
+        &s.home.join("root.crt"),
+        &env.path("servers/localhost.crt"),
+        "sslserver"
+    ));
+    let renewed = env.ok(&["renew"]);
+    assert!(
+        renewed.is_empty() || !renewed.contains("renewed client"),
+        "{renewed}"
+    );
+    assert_eq!(certs_in(&s.deployed("client-ca.crt")), 2);
+    assert_eq!(crls_in(&s.deployed("client-ca.crl")), 2);
+    assert_eq!(certs_in(&s.home.join("root.crt")), 2);
+    assert_eq!(crls_in(&s.home.join("root.crl")), 2);
+    assert_eq!(serial_of(&s.home.join("postgresql.crt")), old_alice);
+
+    // Every export format carries both.
+    let out = env.tmp.path().join("pem");
+    env.ok(&["export", "alice", "--format", "pem", "--out", p(&out)]);
+    assert_eq!(certs_in(&out.join("ca.crt")), 2);
+    let pw = env.tmp.path().join("p12pw");
+    common::write_secret(&pw, "pw\n");
+    let p12 = env.tmp.path().join("alice.p12");
+    env.ok(&[
+        "export",
+        "alice",
+        "--format",
+        "p12",
+        "--out",
+        p(&p12),
+        "--key-passphrase-file",
+        p(&pw),
+    ]);
+    let (ok, text) = openssl(&["pkcs12", "-in", p(&p12), "-passin", "pass:pw", "-nokeys"]);
+    assert!(ok, "{text}");
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 3, "{text}");
+    let env_lines = env.ok(&["env", "alice", "--host", "localhost"]);
+    assert!(env_lines.contains(&format!(
+        "PGSSLROOTCERT='{}'",
+        p(&env.path("server-ca.crt"))
+    )));
+
+    // Phase 2: everything of the old CAs is due and re-issued, deployed and installed.
+    env.ok(&["rollover", "switch", "server"]);
+    env.ok(&["rollover", "switch", "client"]);
+    let (code, out) = status(env, &["check"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("still signed by the old client CA"), "{out}");
+    let renewed = env.ok(&["renew"]);
+    for what in ["server localhost", "client alice", "client bob"] {
+        assert!(renewed.contains(&format!("renewed {what}")), "{renewed}");
+    }
+    let new_alice = serial_of(&env.path("clients/alice.crt"));
+    assert_eq!(serial_of(&s.home.join("postgresql.crt")), new_alice);
+    assert_eq!(
+        serial_of(&s.deployed("server.crt")),
+        serial_of(&env.path("servers/localhost.crt"))
+    );
+    // Signed by the new CAs: the new CA alone verifies them, the old one does not.
+    let new_client_ca = env.path("client-ca.next.crt");
+    assert!(verifies(
+        &new_client_ca,
+        &env.path("clients/alice.crt"),
+        "sslclient"
+    ));
+    assert!(!verifies(
+        &old_server_ca,
+        &env.path("servers/localhost.crt"),
+        "sslserver"
+    ));
+    assert!(verifies(
+        &env.path("server-ca.next.crt"),
+        &env.path("servers/localhost.crt"),
+        "sslserver"
+    ));
+    assert_eq!(status(env, &["check"]).0, 0);
+    assert_eq!(
+        status(env, &["verify"]).0,
+        0,
+        "{}",
+        status(env, &["verify"]).1
+    );
+
+    // Phase 3: the old CAs retired into ca-archive/, the bundles hold the new ones alone.
+    let new_server_serial = serial_of(&env.path("server-ca.next.crt"));
+    let old_server_serial = serial_of(&old_server_ca);
+    env.ok(&["rollover", "finish", "server"]);
+    env.ok(&["rollover", "finish", "client"]);
+    for side in ["server", "client"] {
+        assert_eq!(certs_in(&env.path(&format!("{side}-ca.crt"))), 1, "{side}");
+        assert_eq!(crls_in(&env.path(&format!("{side}-ca.crl"))), 1, "{side}");
+        assert!(!env.path(&format!("{side}-ca.next.crt")).exists());
+        assert!(!env.path(&format!("{side}-ca.next.key")).exists());
+    }
+    assert_eq!(serial_of(&env.path("server-ca.crt")), new_server_serial);
+    for ext in ["crt", "key", "crl"] {
+        let f = env.path(&format!("ca-archive/server-ca-{old_server_serial}.{ext}"));
+        assert!(f.exists(), "{}", f.display());
+    }
+    env.ok(&["renew"]);
+    assert_eq!(certs_in(&s.deployed("client-ca.crt")), 1);
+    assert_eq!(certs_in(&s.home.join("root.crt")), 1);
+    assert_eq!(crls_in(&s.home.join("root.crl")), 1);
+    assert!(!verifies(
+        &s.home.join("root.crt"),
+        &old_server_ca,
+        "sslserver"
+    ));
+    // The new CA's key signs on: issuing and CRLs work, and everything checks out.
+    env.ok(&["issue-client", "carol"]);
+    env.ok(&["revoke", "bob"]);
+    assert!(verifies(
+        &env.path("client-ca.crt"),
+        &env.path("clients/carol.crt"),
+        "sslclient"
+    ));
+    assert_eq!(
+        status(env, &["check"]).0,
+        0,
+        "{}",
+        status(env, &["check"]).1
+    );
+    let (code, out) = status(env, &["verify"]);
+    assert_eq!(code, 0, "{out}");
+    let status_text = env.ok(&["rollover", "status"]);
+    assert!(
+        status_text.contains("server CA: no rollover")
+            && status_text.contains("client CA: no rollover"),
+        "{status_text}"
+    );
+}
+
+#[test]
+fn finish_names_what_is_still_on_the_old_ca() {
+    let s = setup(&["--no-passphrase"]);
+    let env = &s.env;
+    env.ok(&["rollover", "start", "client"]);
+    env.ok(&["rollover", "switch", "client"]);
+    // Nothing renewed yet: alice's certificate, and her install.
+    let err = env.fails(&["rollover", "finish", "client"]);
+    assert!(
+        err.contains("client alice (serial") && err.contains("signed by the old CA"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("the install of alice in {}", p(&s.home))),
+        "{err}"
+    );
+    // Renewed but not installed: the install still blocks, by name.
+    env.ok(&["renew", "--no-install"]);
+    let err = env.fails(&["rollover", "finish", "client"]);
+    assert!(
+        err.contains("1 still on the old CA") && err.contains("install of alice"),
+        "{err}"
+    );
+    let json = env.ok(&["rollover", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let client = &v["sides"][1];
+    assert_eq!(client["phase"], "issue-new", "{json}");
+    assert_eq!(client["installs"]["old"], 1, "{json}");
+    assert_eq!(client["leaves"]["new"], 1, "{json}");
+    assert_eq!(client["deployments"]["new"], 1, "{json}");
+    env.ok(&["renew"]);
+    env.ok(&["rollover", "finish", "client"]);
+
+    // Server side: a deployment left on the old CA's certificate blocks.
+    env.ok(&["rollover", "start", "server"]);
+    env.ok(&["rollover", "switch", "server"]);
+    env.ok(&["issue-server", "localhost", "--force"]);
+    let err = env.fails(&["rollover", "finish", "server"]);
+    assert!(
+        err.contains(&format!(
+            "the deployment of localhost in {}",
+            p(&fs::canonicalize(&s.data).unwrap())
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_compromised_ca_is_replaced_in_one_step_and_check_escalates_until_finish() {
+    let env = Env::init(&["--no-passphrase"]);
+    env.ok(&["issue-client", "alice"]);
+    env.ok(&["rollover", "start", "client", "--now"]);
+    let (code, out) = status(&env, &["check"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("compromised"), "{out}");
+    // The new CA signs at once.
+    env.ok(&["issue-client", "bob"]);
+    assert!(verifies(
+        &env.path("client-ca.next.crt"),
+        &env.path("clients/bob.crt"),
+        "sslclient"
+    ));
+    env.ok(&["renew"]);
+    assert_eq!(status(&env, &["check"]).0, 2);
+    env.ok(&["rollover", "finish", "client"]);
+    assert_eq!(status(&env, &["check"]).0, 0);
+}
+
+#[test]
+fn check_warns_inside_the_rollover_window() {
+    // 380 days left: inside the window of a 1-year certificate plus the 30-day margin.
+    let env = Env::init(&["--no-passphrase", "--ca-validity", "380d"]);
+    env.ok(&["issue-client", "alice", "--validity", "90d"]);
+    let (code, out) = status(&env, &["check"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("rollover window") && out.contains("pgca rollover start client"),
+        "{out}"
+    );
+    env.ok(&["rollover", "start", "client"]);
+    let (_, out) = status(&env, &["check"]);
+    assert!(!out.contains("pgca rollover start client"), "{out}");
+    assert!(out.contains("pgca rollover start server"), "{out}");
+
+    // 400 days left: quiet, until a certificate lives long enough to open the window.
+    let env = Env::init(&["--no-passphrase", "--ca-validity", "400d"]);
+    env.ok(&["issue-client", "alice", "--validity", "90d"]);
+    assert_eq!(status(&env, &["check"]).0, 0);
+    env.ok(&["issue-client", "bob", "--validity", "380d"]);
+    let (code, out) = status(&env, &["check"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("its longest certificate's lifetime"), "{out}");
+}
+
+/// `rollover finish` killed at moments spread over its run: the next command that writes
+/// settles whatever it left, and the directory verifies, finished or not.
+#[test]
+fn a_finish_killed_at_any_moment_is_settled_by_the_next_write() {
+    let base = Env::init(&["--no-passphrase"]);
+    base.ok(&["issue-client", "alice"]);
+    base.ok(&["crl"]);
+    base.ok(&["rollover", "start", "client"]);
+    base.ok(&["rollover", "switch", "client"]);
+    base.ok(&["renew"]);
+    // How long a whole finish takes, on a copy.
+    let timed = copy_ca(&base, "timed");
+    let started = Instant::now();
+    run_on(&timed, &["rollover", "finish", "client"])
+        .wait()
+        .unwrap();
+    let whole = started.elapsed().max(Duration::from_millis(5));
+    let rounds = 24;
+    let mut finished = 0;
+    for i in 0..rounds {
+        let dir = copy_ca(&base, &format!("r{i}"));
+        let mut child = run_on(&dir, &["rollover", "finish", "client"]);
+        std::thread::sleep(whole * i / rounds);
+        let _ = child.kill();
+        let _ = child.wait();
+        // Any write settles; a second finish completes one that never recorded its event.
+        let out = Command::new(pgca_bin())
+            .args(["--dir", p(&dir), "crl"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "round {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let st = Command::new(pgca_bin())
+            .args(["--dir", p(&dir), "rollover", "status", "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+        if v["sides"][1]["phase"].is_null() {
+            finished += 1;
+            assert_eq!(certs_in(&dir.join("client-ca.crt")), 1, "round {i}");
+            assert!(!dir.join("client-ca.next.crt").exists(), "round {i}");
+            assert!(dir.join("client-ca.key").exists(), "round {i}");
+        } else {
+            let out = Command::new(pgca_bin())
+                .args(["--dir", p(&dir), "rollover", "finish", "client"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "round {i}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = Command::new(pgca_bin())
+            .args(["--dir", p(&dir), "verify"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "round {i}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // The new CA signs.
+        let out = Command::new(pgca_bin())
+            .args(["--dir", p(&dir), "issue-client", "carol"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "round {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(finished > 0, "no round got as far as the finished event");
+}
+
+fn copy_ca(env: &Env, name: &str) -> PathBuf {
+    let to = env.tmp.path().join(name);
+    let ok = Command::new("cp")
+        .args(["-a", p(&env.ca), p(&to)])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    to
+}
+
+fn run_on(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("PGCA_PASSPHRASE_FILE")
+        .env_remove("PGCA_PASSPHRASE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
