@@ -422,3 +422,102 @@ fn run_on(dir: &Path, args: &[&str]) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// The trust files renew and finish read back live in directories other users own: a FIFO, a
+/// link or a `current` pointed elsewhere by that user is never opened or followed (status and
+/// renew finish promptly), counts as not holding the new CA, and renew writes a fresh copy.
+#[test]
+fn a_users_changes_to_deployed_and_installed_trust_files_are_never_followed() {
+    use std::os::unix::fs::MetadataExt;
+    if !common::is_root() {
+        eprintln!("skipped: needs root (pgca's threat model is root among other users)");
+        return;
+    }
+    let env = Env::init(&["--no-passphrase", "--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    env.ok(&["crl"]);
+    let (uid, gid) = common::ids("nobody");
+    fs::set_permissions(
+        env.tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o711),
+    )
+    .unwrap();
+    let data = env.tmp.path().join("data");
+    let home = env.tmp.path().join("home");
+    for d in [&data, &home] {
+        fs::create_dir(d).unwrap();
+        std::os::unix::fs::chown(d, Some(uid), Some(gid)).unwrap();
+    }
+    fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+    std::os::unix::fs::chown(data.join("PG_VERSION"), Some(uid), Some(gid)).unwrap();
+    env.ok(&["deploy-server", "localhost", "--data-dir", p(&data)]);
+    let dir = home.join(".postgresql");
+    env.ok(&[
+        "client-install",
+        "alice",
+        "--to",
+        p(&dir),
+        "--owner",
+        "nobody",
+    ]);
+    env.ok(&["rollover", "start", "client"]);
+    env.ok(&["rollover", "start", "server"]);
+
+    let secret = env.tmp.path().join("root-secret");
+    fs::write(&secret, "root's own").unwrap();
+    let q = |x: &Path| pgca::pg::client::shell_quote(p(x)).to_string();
+    let deployed_ca = data.join("pgca-tls/current/client-ca.crt");
+    common::as_user(
+        "nobody",
+        &format!(
+            "rm -f {0} && mkfifo {0} && rm -f {1} && ln -s {2} {1}",
+            q(&deployed_ca),
+            q(&dir.join("root.crt")),
+            q(&secret)
+        ),
+    );
+    let started = Instant::now();
+    let json = env.ok(&["rollover", "status", "--json"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "status hung on a FIFO"
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["sides"][1]["deployments"]["old"], 1, "{json}");
+    assert_eq!(v["sides"][0]["installs"]["old"], 1, "{json}");
+
+    let started = Instant::now();
+    env.ok(&["renew"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "renew hung on a FIFO"
+    );
+    assert_eq!(fs::read_to_string(&secret).unwrap(), "root's own");
+    let root_crt = dir.join("root.crt");
+    assert!(
+        !fs::symlink_metadata(&root_crt)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(certs_in(&root_crt), 2);
+    assert_eq!(fs::metadata(&root_crt).unwrap().uid(), uid);
+    assert_eq!(certs_in(&data.join("pgca-tls/current/client-ca.crt")), 2);
+
+    // `current` pointed at another directory by the data directory's owner: not read.
+    common::as_user(
+        "nobody",
+        &format!("ln -sfn /etc {}", q(&data.join("pgca-tls/current"))),
+    );
+    let json = env.ok(&["rollover", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["sides"][1]["deployments"]["old"], 1, "{json}");
+    env.ok(&["renew"]);
+    assert_eq!(certs_in(&data.join("pgca-tls/current/client-ca.crt")), 2);
+
+    // Through to the end: the renewed certificate installed for nobody, finish passes.
+    env.ok(&["rollover", "switch", "client"]);
+    env.ok(&["renew"]);
+    assert_eq!(fs::metadata(dir.join("postgresql.crt")).unwrap().uid(), uid);
+    env.ok(&["rollover", "finish", "client"]);
+}

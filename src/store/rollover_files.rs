@@ -108,8 +108,16 @@ impl CaDir {
     /// CA's own certificate file removed last (its presence is what makes the write lock come
     /// back here).
     fn retire_old_ca(&self, side: Side, f: &RolloverStep) -> Result<()> {
-        let archive = self.root.join(CA_ARCHIVE);
-        storage::ensure_private_dir(&archive)?;
+        // Through a handle on the archive, opened by the trust walk: a link or a directory of
+        // another user's at `ca-archive` is refused, never written through.
+        let archive = storage::open_dir(
+            &self.root.join(CA_ARCHIVE),
+            &storage::Trust::invoker(),
+            Some(storage::NewDir {
+                mode: storage::DIR_MODE,
+                owner: None,
+            }),
+        )?;
         let stem = format!("{}-ca-{}", side.name(), f.old_ca);
         let bundle_path = self.ca_cert_path(side);
         let bundle = storage::read(&bundle_path, "read CA certificate")?;
@@ -125,12 +133,18 @@ impl CaDir {
             .unwrap_or_default();
         if old_first {
             let pem = crate::x509::pem::encode("CERTIFICATE", &certs[0]);
-            let to = archive.join(format!("{stem}.crt"));
-            storage::replace_file(&to, pem.as_bytes(), PUBLIC_MODE, "archive CA certificate")?;
+            let name = format!("{stem}.crt");
+            archive.replace_file(
+                &name,
+                pem.as_bytes(),
+                PUBLIC_MODE,
+                None,
+                "archive CA certificate",
+            )?;
             if crls.len() == 2 {
                 let pem = crate::x509::pem::encode("X509 CRL", &crls[0]);
-                let to = archive.join(format!("{stem}.crl"));
-                storage::replace_file(&to, pem.as_bytes(), PUBLIC_MODE, "archive CRL")?;
+                let name = format!("{stem}.crl");
+                archive.replace_file(&name, pem.as_bytes(), PUBLIC_MODE, None, "archive CRL")?;
             }
         }
         self.move_keys(side, &archive, &stem)?;
@@ -141,13 +155,12 @@ impl CaDir {
         let next = storage::read(&self.next_ca_cert_path(side), "read CA certificate")?;
         storage::replace_file(&bundle_path, &next, PUBLIC_MODE, "write CA certificate")?;
         remove_if_there(&self.next_ca_cert_path(side))?;
-        storage::sync_dir(&archive)?;
         storage::sync_dir(&self.root)
     }
 
     /// The old CA's key file or token reference into the archive, then the new one's into its
     /// place; nothing to do once the new one has moved.
-    fn move_keys(&self, side: Side, archive: &std::path::Path, stem: &str) -> Result<()> {
+    fn move_keys(&self, side: Side, archive: &storage::Dir, stem: &str) -> Result<()> {
         let next_key = [side.next_ca_key_file(), side.next_ca_token_file()]
             .into_iter()
             .zip([side.ca_key_file(), side.ca_token_file()])
@@ -161,11 +174,11 @@ impl CaDir {
         ] {
             let old = self.root.join(old);
             if old.symlink_metadata().is_ok() {
-                let dest = archive.join(format!("{stem}.{ext}"));
+                let dest = archive.path().join(format!("{stem}.{ext}"));
                 std::fs::rename(&old, &dest).map_err(Error::io("archive CA key", &old))?;
             }
         }
-        storage::sync_dir(archive)?;
+        archive.sync()?;
         let (from, to) = (self.root.join(from), self.root.join(to));
         std::fs::rename(&from, &to).map_err(Error::io("move CA key into place", &from))?;
         storage::sync_dir(&self.root)
