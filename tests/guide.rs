@@ -16,6 +16,7 @@ const GUIDES: &[&str] = &[
     "docs/client.md",
     "docs/renewal.md",
     "docs/revocation.md",
+    "docs/rollover.md",
 ];
 
 #[test]
@@ -50,10 +51,22 @@ fn the_guides_run_as_written() {
         .lines()
         .filter(|l| l.trim_start().starts_with("alice"))
         .count();
+    // The rollover guide connects after every phase of the client CA's rollover and the
+    // server CA's.
     assert_eq!(
-        alice, 6,
-        "the client, renewal and revocation guides' connections printed:\n{transcript}"
+        alice, 12,
+        "the client, renewal, revocation and rollover guides' connections printed:\n{transcript}"
     );
+    for want in [
+        "client CA rollover started",
+        "client CA rollover switched",
+        "client CA rollover finished",
+        "server CA rollover finished",
+        "client CA: no rollover",
+        "renewed server localhost",
+    ] {
+        assert!(transcript.contains(want), "{want}:\n{transcript}");
+    }
     assert!(transcript.contains("revoked client bob"), "{transcript}");
     // The renewal guide's probes: OK, then renewed but not reloaded (exit 1), OK after the
     // reload, alice let in, and check folding the probe in.
