@@ -731,6 +731,10 @@ pub enum Error {
         wanted: &'static str,
     },
 
+    /// A rollover's new CA is on disk but the inventory does not record it.
+    #[error("{} is a CA the inventory does not record", .0.display())]
+    UnrecordedNextCa(PathBuf),
+
     /// `rollover finish` refused: something still depends on the old CA.
     #[error(
         "the {side} CA rollover cannot finish: {} still on the old CA: {}",

@@ -47,7 +47,7 @@ pub struct RepairRequest {
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct Restored {
-    /// `issued`, `revoked` or `crl`.
+    /// `issued`, `revoked`, `crl` or `rollover-started`.
     pub event: &'static str,
     /// What it is about.
     pub kind: CertKind,
@@ -180,6 +180,71 @@ impl CaDir {
             issued.sans.clear();
             push_issued(issued, &cert, facts, events, restored);
         }
+        for side in Side::BOTH {
+            self.restore_rollover(side, ledger, facts, events, restored)?;
+        }
+        Ok(())
+    }
+
+    /// A rollover's new CA on disk that the prefix lost: its record, and the rollover started
+    /// again in phase 1 (trust both; a switch the prefix lost is made again with
+    /// `pgca rollover switch`), so that its key is never taken for a leftover.
+    fn restore_rollover(
+        &self,
+        side: Side,
+        ledger: &Ledger,
+        facts: &mut Facts,
+        events: &mut Vec<Event>,
+        restored: &mut Vec<Restored>,
+    ) -> Result<()> {
+        let cert = self.next_ca_cert_path(side);
+        if !cert.exists() || ledger.rollover(side).is_some() {
+            return Ok(());
+        }
+        let der = read_der(&cert)?;
+        let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
+            path: cert.clone(),
+            reason,
+        })?;
+        let kind = side.ca_kind();
+        if !ledger.issued().iter().any(|i| i.serial == info.serial) {
+            let key = if self.root().join(side.next_ca_token_file()).exists() {
+                side.next_ca_token_file()
+            } else {
+                side.next_ca_key_file()
+            };
+            let mut issued = record_of(
+                kind,
+                kind.name(),
+                &info,
+                &der,
+                side.next_ca_cert_file(),
+                key,
+            );
+            issued.sans.clear();
+            push_issued(issued, &cert, facts, events, restored);
+        }
+        let old = CertInfo::from_der(&read_der(&self.ca_cert_path(side))?).map_err(|reason| {
+            Error::BadCert {
+                path: self.ca_cert_path(side),
+                reason,
+            }
+        })?;
+        restored.push(Restored {
+            event: "rollover-started",
+            kind,
+            name: kind.name().to_string(),
+            serial: Some(info.serial.clone()),
+            number: None,
+            from: cert,
+        });
+        events.push(Event::RolloverStarted(crate::inventory::RolloverStarted {
+            side,
+            old_ca: old.serial,
+            new_ca: info.serial,
+            compromised: false,
+            at: crate::model::timefmt::now(),
+        }));
         Ok(())
     }
 

@@ -153,6 +153,7 @@ impl CaDir {
                 phase: r.phase.name(),
             });
         }
+        self.refuse_unrecorded_next_ca(side)?;
         let made = self.make_next_ca(side, &old, &ledger, opts, now)?;
         self.write_next_ca(&made)?;
         let mut events = vec![

@@ -48,7 +48,12 @@ impl CaDir {
     /// otherwise the CA in use. Reads the inventory only while a new CA is on disk.
     pub(crate) fn issuing_signer(&self, side: Side) -> Result<CaSigner> {
         let slot = if self.has_next_ca(side) {
-            issuing_slot(self.inventory()?.rollover(side))
+            let ledger = self.inventory()?;
+            if ledger.rollover(side).is_none() {
+                // A finish a crash cut short: the write lock completes it first.
+                drop(self.write_lock()?);
+            }
+            issuing_slot(ledger.rollover(side))
         } else {
             CaSlot::Current
         };

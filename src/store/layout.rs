@@ -134,21 +134,34 @@ impl CaDir {
         new: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<()> {
         let _lock = self.write_lock()?;
-        let signer = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
-        let key = signer
-            .key
-            .file()
-            .ok_or_else(|| Error::KeyInToken(self.root.join(side.ca_token_file())))?;
-        let pem = match new {
-            Some(p) => key.to_encrypted_pem(p)?,
-            None => key.to_pem(),
-        };
-        storage::replace_file(
-            &self.root.join(side.ca_key_file()),
-            pem.as_bytes(),
-            KEY_MODE,
-            "write CA key",
-        )
+        // During a rollover the new CA's key goes along: one passphrase for the side.
+        let mut slots = vec![crate::x509::ca::CaSlot::Current];
+        if self
+            .root
+            .join(side.next_ca_key_file())
+            .symlink_metadata()
+            .is_ok()
+        {
+            slots.push(crate::x509::ca::CaSlot::Next);
+        }
+        let mut keys = Vec::new();
+        for slot in slots {
+            let signer = CaSigner::load_slot(&self.root, side, slot, self.passphrase.as_ref())?;
+            let [_, key_name, token_name] = slot.files(side);
+            let key = signer
+                .key
+                .file()
+                .ok_or_else(|| Error::KeyInToken(self.root.join(token_name)))?;
+            let pem = match new {
+                Some(p) => key.to_encrypted_pem(p)?,
+                None => key.to_pem(),
+            };
+            keys.push((self.root.join(key_name), pem));
+        }
+        for (path, pem) in keys {
+            storage::replace_file(&path, pem.as_bytes(), KEY_MODE, "write CA key")?;
+        }
+        Ok(())
     }
 
     /// Whether a CA's key is held in a PKCS#11 token: `DIR/server-ca.pkcs11` names it, and

@@ -15,10 +15,11 @@ pub(crate) const CA_ARCHIVE: &str = "ca-archive";
 
 impl CaDir {
     /// Writes a rollover's new CA: its key file (or token reference) 0600 from the first byte,
-    /// then its certificate, both new files (a leftover of a start that died before its commit
-    /// is removed first by [`CaDir::settle_rollovers`]).
+    /// then its certificate, both new files: a leftover of a start that died before its commit
+    /// is refused ([`Error::UnrecordedNextCa`]), never overwritten.
     pub(crate) fn write_next_ca(&self, made: &Made) -> Result<()> {
         let side = made.side;
+        self.refuse_unrecorded_next_ca(side)?;
         storage::create_file(
             &self.root.join(made.key_name),
             made.key_text.as_bytes(),
@@ -32,6 +33,22 @@ impl CaDir {
             "write CA certificate",
         )?;
         storage::sync_dir(&self.root)
+    }
+
+    /// Refuses to start a rollover over a new CA's files no rollover records (a start that died
+    /// before its commit): they are the operator's to move away, never overwritten.
+    pub(crate) fn refuse_unrecorded_next_ca(&self, side: Side) -> Result<()> {
+        for name in [
+            side.next_ca_cert_file(),
+            side.next_ca_key_file(),
+            side.next_ca_token_file(),
+        ] {
+            let path = self.root.join(name);
+            if path.symlink_metadata().is_ok() {
+                return Err(Error::UnrecordedNextCa(path));
+            }
+        }
+        Ok(())
     }
 
     /// `DIR/server-ca.crt` as the bundle of the CA in use and the new one (when there is one).
@@ -61,8 +78,7 @@ impl CaDir {
 
     /// Under the write lock: finishes whatever a rollover step left half done, as the inventory
     /// says it should be. A started rollover gets its bundle; a finished one its old CA retired
-    /// and the new one moved into place; a new CA the inventory never recorded (a start that
-    /// died before its commit) is removed. Cheap when no new CA is on disk.
+    /// and the new one moved into place. Cheap when no new CA is on disk.
     pub(crate) fn settle_rollovers(&self) -> Result<()> {
         let sides: Vec<Side> = Side::BOTH
             .into_iter()
@@ -89,17 +105,10 @@ impl CaDir {
         {
             return self.retire_old_ca(side, f);
         }
-        if !ledger.issued().iter().any(|i| i.serial == next) {
-            for name in [
-                side.next_ca_key_file(),
-                side.next_ca_token_file(),
-                side.next_ca_cert_file(),
-            ] {
-                remove_if_there(&self.root.join(name))?;
-            }
-            return storage::sync_dir(&self.root);
-        }
-        Ok(()) // recorded, yet no rollover: verify reports it
+        // Unknown to the inventory (a start that died before its commit, or an inventory
+        // repaired without its rollover): never removed here; verify reports it, and
+        // `rollover start` refuses until it is moved away.
+        Ok(())
     }
 
     /// The end of a finished rollover, in steps that can each be repeated: the old CA's
@@ -158,8 +167,9 @@ impl CaDir {
         storage::sync_dir(&self.root)
     }
 
-    /// The old CA's key file or token reference into the archive, then the new one's into its
-    /// place; nothing to do once the new one has moved.
+    /// The old CA's key file or token reference linked into the archive, then the new one's
+    /// renamed over it: at no moment is there no key in its place. Nothing to do once the new
+    /// one has moved.
     fn move_keys(&self, side: Side, archive: &storage::Dir, stem: &str) -> Result<()> {
         let next_key = [side.next_ca_key_file(), side.next_ca_token_file()]
             .into_iter()
@@ -173,14 +183,22 @@ impl CaDir {
             (side.ca_token_file(), "pkcs11"),
         ] {
             let old = self.root.join(old);
-            if old.symlink_metadata().is_ok() {
-                let dest = archive.path().join(format!("{stem}.{ext}"));
-                std::fs::rename(&old, &dest).map_err(Error::io("archive CA key", &old))?;
+            let dest = archive.path().join(format!("{stem}.{ext}"));
+            if old.symlink_metadata().is_ok() && dest.symlink_metadata().is_err() {
+                std::fs::hard_link(&old, &dest).map_err(Error::io("archive CA key", &old))?;
             }
         }
         archive.sync()?;
         let (from, to) = (self.root.join(from), self.root.join(to));
         std::fs::rename(&from, &to).map_err(Error::io("move CA key into place", &from))?;
+        // A file key replaced by a key in a token (or the other way): the old kind's file, now
+        // archived, goes, or the CA would hold both.
+        for other in [side.ca_key_file(), side.ca_token_file()] {
+            let other = self.root.join(other);
+            if other != to {
+                remove_if_there(&other)?;
+            }
+        }
         storage::sync_dir(&self.root)
     }
 }

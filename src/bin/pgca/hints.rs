@@ -114,6 +114,18 @@ pub fn hint(e: &Error) -> Option<String> {
             "change the PIN with the token's own tool (pkcs11-tool --change-pin, softhsm2-util)"
                 .into()
         }
+        Error::NoRollover { side } => format!("start one with `pgca rollover start {side}`"),
+        Error::RolloverUnderWay { side, .. } => format!(
+            "`pgca rollover status` says where it stands; `pgca rollover finish {side}` ends it"
+        ),
+        Error::RolloverOrder { side, phase, .. } => match *phase {
+            "trust-both" => format!("its next step is `pgca rollover switch {side}`"),
+            _ => format!("its next step is `pgca rollover finish {side}`"),
+        },
+        Error::RolloverBlocked { .. } => "run `pgca renew` (with your reload hook), reload every              server that is still on the old CA, then finish again; `pgca rollover status` lists              what is left"
+            .into(),
+        Error::UnrecordedNextCa(_) => "a rollover start died before it was recorded: move the              file and its key away (keep them until you know nothing was signed with them), then              start again"
+            .into(),
         Error::NoToken { module, .. } => format!(
             "list its tokens with `pkcs11-tool --module {} --list-slots` (SoftHSM2: \
              `softhsm2-util --show-slots`)",

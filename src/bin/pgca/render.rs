@@ -380,6 +380,11 @@ pub fn repair_text(r: &pgca::RepairReport) -> String {
     for x in &r.restored {
         let what = match (x.event, &x.serial, x.number) {
             ("crl", _, Some(n)) => format!("CRL number {n} of {}", escape(&x.name)),
+            ("rollover-started", Some(s), _) => format!(
+                "a rollover of the {} to serial {s}, in phase trust-both (run `pgca rollover switch {}` again if it had switched)",
+                x.kind,
+                x.kind.side().name()
+            ),
             ("revoked", Some(s), _) => {
                 format!(
                     "the revocation of {} {} (serial {s})",
