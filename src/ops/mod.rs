@@ -4,6 +4,7 @@
 pub mod check;
 mod installs;
 pub mod renew;
+mod renew_batch;
 pub mod repair;
 pub mod revoke;
 pub mod verify;
