@@ -427,6 +427,91 @@ fn concurrent_renewals_renew_each_certificate_once() {
     assert_eq!(renewed, 20, "each due certificate renewed exactly once");
 }
 
+/// `renew` issues the due certificates of a side in batches of this many (the library's
+/// `RENEW_BATCH`, src/ops/renew_batch.rs).
+const RENEW_BATCH: usize = 1000;
+
+/// The commit lines of the inventory: one per batch written.
+fn commit_lines(env: &Env) -> usize {
+    fs::read_to_string(env.path("inventory.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with(r#"{"event":"commit","#))
+        .count()
+}
+
+#[test]
+fn renew_issues_the_due_certificates_in_batches() {
+    const N: usize = 300;
+    let env = Env::new();
+    let names: Vec<RoleName> = (0..N).map(|i| format!("r{i}").parse().unwrap()).collect();
+    {
+        let mut init = InitOptions::default();
+        init.now = Some(ago(300));
+        let ca = CaDir::init(&env.ca, &init).unwrap();
+        let mut opts = IssueOptions::default();
+        opts.now = Some(ago(250));
+        ca.issue_clients(&names, &opts).unwrap();
+    }
+    // One damaged pair fails on its own, and does not keep the others out of their batch.
+    fs::write(env.path("clients/r150.key"), "garbage").unwrap();
+    let ca = CaDir::open(&env.ca).unwrap();
+    let before = ca.inventory().unwrap();
+    let commits = commit_lines(&env);
+
+    let out = env.run(&["renew"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot renew client r150"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let renewed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("renewed client "))
+        .collect();
+    assert_eq!(renewed.len(), N - 1, "{stdout}");
+    // Reported in the inventory's order, as before.
+    let order: Vec<&str> = renewed
+        .iter()
+        .map(|l| l["renewed client ".len()..].split(':').next().unwrap())
+        .collect();
+    let want: Vec<String> = (0..N)
+        .filter(|&i| i != 150)
+        .map(|i| format!("r{i}"))
+        .collect();
+    assert_eq!(order, want);
+
+    let after = ca.inventory().unwrap();
+    for name in &names {
+        let (old, new) = (
+            before
+                .current(pgca::CertKind::Client, name.as_str())
+                .unwrap(),
+            after
+                .current(pgca::CertKind::Client, name.as_str())
+                .unwrap(),
+        );
+        let live = CertInfo::from_file(&env.path(&format!("clients/{name}.crt"))).unwrap();
+        assert_eq!(
+            live.serial, new.serial,
+            "{name}: the live certificate is the recorded one"
+        );
+        if name.as_str() == "r150" {
+            assert_eq!(new.serial, old.serial, "the damaged pair is left alone");
+        } else {
+            assert_ne!(new.serial, old.serial, "{name} renewed");
+            assert!(
+                stdout.contains(&format!(
+                    "renewed client {name}: serial {} -> {}",
+                    old.serial, new.serial
+                )),
+                "{name}"
+            );
+        }
+    }
+    // One batch per RENEW_BATCH certificates, not one per certificate.
+    assert_eq!(commit_lines(&env) - commits, N.div_ceil(RENEW_BATCH));
+}
+
 trait SpawnCaptured {
     fn output_async(&mut self) -> std::process::Child;
 }

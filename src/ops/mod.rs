@@ -5,6 +5,7 @@ pub mod check;
 mod installs;
 mod outputs;
 pub mod renew;
+mod renew_batch;
 pub mod repair;
 pub mod revoke;
 pub mod rollover;

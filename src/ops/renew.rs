@@ -13,10 +13,13 @@
 //! `deploy-server` put them. A failure renewing one certificate is reported and the others are
 //! still renewed.
 //!
+//! The due certificates of each side are issued in batches of up to `RENEW_BATCH` (1000), each
+//! one `issue_batch` (one lock, one inventory append): `renew_batch.rs` builds the requests,
+//! issues them, and falls back to one name at a time should a batch fail.
+//!
 //! One renewal runs at a time: `DIR/.renew.lock` is held for the whole run, so a second `pgca
 //! renew` (cron overlapping a manual run) waits, then finds nothing due.
 
-use std::fs;
 use std::path::PathBuf;
 
 use time::OffsetDateTime;
@@ -27,17 +30,12 @@ use crate::model::due::is_due;
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::names::CertName;
-use crate::model::names::HostName;
 use crate::model::serial::Serial;
 use crate::model::timefmt;
 use crate::model::validity::Validity;
 use crate::ops::revoke::RevokeRequest;
-use crate::store::issue::LeafRequest;
 use crate::store::layout::CaDir;
-use crate::store::options::BACKDATE_SECONDS;
 use crate::store::options::IssuedCert;
-use crate::x509::keys::PrivateKey;
-use crate::x509::profile::LeafProfile;
 
 /// Options for [`CaDir::renew`].
 #[derive(Clone, Debug, Default)]
@@ -237,72 +235,22 @@ impl CaDir {
         let wanted =
             |name: &str| opts.names.is_empty() || opts.names.iter().any(|n| n.as_str() == name);
 
+        let chosen: Vec<&Issued> = current.into_iter().filter(|r| wanted(&r.name)).collect();
+
         // A wrong or missing passphrase fails the whole run once, up front, not once per
         // certificate.
-        let mut needed = Vec::new();
-        for r in current.iter().filter(|r| wanted(&r.name)) {
-            let side = side_of(r.kind);
-            if !needed.contains(&side) {
-                needed.push(side);
+        let mut cas = Vec::new();
+        for r in &chosen {
+            let side = r.kind.side();
+            if !cas.iter().any(|(s, _)| *s == side) {
+                // The CA that will sign: a rollover's new one once it has switched.
+                let ca = self.issuing_signer(side)?;
+                cas.push((side, ca.info.not_after));
             }
-        }
-        for side in needed {
-            crate::x509::ca::CaSigner::load(self.root(), side, self.passphrase())?;
         }
 
         let mut report = RenewReport::default();
-        for record in current {
-            if !wanted(&record.name) {
-                continue;
-            }
-            if ledger.revocation(&record.serial).is_some() {
-                // A revoked name stays revoked: asked for by name, that is a failure to report;
-                // otherwise it is simply not due.
-                if !opts.names.is_empty() {
-                    report.failures.push(RenewFailure::Renew {
-                        kind: record.kind,
-                        name: record.name.clone(),
-                        error: Error::Revoked {
-                            kind: record.kind,
-                            name: record.name.clone(),
-                            serial: record.serial.clone(),
-                        },
-                    });
-                }
-                report
-                    .revoked
-                    .push((record.kind, record.name.clone(), record.serial.clone()));
-                continue;
-            }
-            if !opts.force
-                && !is_due(record.not_before, record.not_after, now, opts.within)
-                && !on_retiring_ca(&ledger, record)
-            {
-                continue;
-            }
-            match self.renew_one(record, opts, now) {
-                Ok(issued) => {
-                    self.prune_archive(
-                        record.kind,
-                        &record.name,
-                        &ledger,
-                        &record.serial,
-                        &issued.serial,
-                    );
-                    report.renewed.push(Renewal {
-                        old_serial: record.serial.clone(),
-                        issued,
-                        redeployed: Vec::new(),
-                        reinstalled: Vec::new(),
-                    });
-                }
-                Err(error) => report.failures.push(RenewFailure::Renew {
-                    kind: record.kind,
-                    name: record.name.clone(),
-                    error,
-                }),
-            }
-        }
+        self.renew_chosen(&chosen, &ledger, opts, now, &cas, &mut report);
 
         if opts.revoke_old {
             let mut failures = Vec::new();
@@ -458,156 +406,4 @@ impl CaDir {
             }
         }
     }
-
-    /// Re-issues one certificate as the inventory recorded it: name, SANs, kind, key type,
-    /// lifetime. The file on disk must be the certificate recorded.
-    fn renew_one(
-        &self,
-        record: &Issued,
-        opts: &RenewOptions,
-        now: OffsetDateTime,
-    ) -> Result<IssuedCert> {
-        let (kind, name) = (record.kind, record.name.as_str());
-        let pair = self.live_pair(kind, name)?;
-        let profile = if kind == CertKind::Server {
-            let mut sans = record
-                .sans
-                .iter()
-                .map(|s| s.parse::<HostName>())
-                .collect::<Result<Vec<_>>>()?;
-            if sans.is_empty() {
-                sans.push(name.parse()?);
-            }
-            LeafProfile::server(&sans)
-        } else {
-            LeafProfile::client(name)
-        };
-        let lifetime = (record.not_after - record.not_before).whole_seconds() - BACKDATE_SECONDS;
-        let validity = Validity::from_seconds(lifetime.max(1)).ok_or(Error::InvalidDuration {
-            input: format!("{lifetime}s"),
-            reason: "the certificate's lifetime cannot be repeated",
-        })?;
-        // An external key (`pgca sign`) stays where it is: the recorded public key is signed
-        // again, and the host keeps its key.
-        if pair.record.external_key {
-            let spki = pair
-                .record
-                .external_spki()
-                .ok_or_else(|| Error::ExternalKey {
-                    kind,
-                    name: name.to_string(),
-                })?;
-            if let Some(max) = opts.max_key_age {
-                let fingerprint = crate::model::hex::sha256(&spki);
-                let since = self
-                    .inventory()?
-                    .issued()
-                    .iter()
-                    .filter(|i| i.spki_sha256.as_deref() == Some(fingerprint.as_str()))
-                    .map(|i| i.issued_at)
-                    .min()
-                    .unwrap_or(record.issued_at);
-                if now - since >= max.duration() {
-                    return Err(Error::NeedsNewCsr {
-                        kind,
-                        name: name.to_string(),
-                        since,
-                        max: max.to_string(),
-                    });
-                }
-            }
-            let request = LeafRequest {
-                name: name.to_string(),
-                profile,
-                key_type: record.key_type,
-                validity,
-                key: None,
-                public_key: Some(spki),
-                key_passphrase: None,
-            };
-            return Ok(self
-                .issue_batch(side_of(kind), vec![request], true, now, None)?
-                .remove(0));
-        }
-        // An encrypted key stays encrypted: its renewal needs the passphrase, never drops it.
-        let path = self.key_path(kind, name);
-        let pem = zeroize::Zeroizing::new(String::from_utf8_lossy(&pair.key_pem).into_owned());
-        let encrypted = crate::x509::keys::is_encrypted_pem(&pem);
-        if encrypted && opts.key_passphrase.is_none() {
-            return Err(Error::NeedKeyPassphrase(format!("{kind} {name}")));
-        }
-        let key = if opts.reuse_key {
-            Some(PrivateKey::from_pem_with(
-                &pem,
-                &path,
-                opts.key_passphrase.as_ref(),
-            )?)
-        } else {
-            None
-        };
-        let key_type = match &key {
-            Some(k) => k.key_type(),
-            None => record.key_type,
-        };
-        let request = LeafRequest {
-            name: name.to_string(),
-            profile,
-            key_type,
-            validity,
-            key,
-            public_key: None,
-            key_passphrase: if encrypted {
-                opts.key_passphrase.clone()
-            } else {
-                None
-            },
-        };
-        Ok(self
-            .issue_batch(side_of(kind), vec![request], true, now, None)?
-            .remove(0))
-    }
-
-    /// Keeps the pair in use and the one it replaced (`NAME.prev`); removes older pairs of the
-    /// name from the archive. Best effort: a leftover is only disk space.
-    fn prune_archive(
-        &self,
-        kind: CertKind,
-        name: &str,
-        ledger: &crate::inventory::Ledger,
-        prev: &Serial,
-        new: &Serial,
-    ) {
-        let archive = self
-            .cert_path(kind, name)
-            .parent()
-            .map(|p| p.join("archive"));
-        let Some(archive) = archive else { return };
-        for old in ledger
-            .issued()
-            .iter()
-            .filter(|i| i.kind == kind && i.name == name)
-        {
-            if &old.serial != prev && &old.serial != new {
-                let _ = fs::remove_dir_all(archive.join(old.serial.to_string()));
-            }
-        }
-    }
-}
-
-/// The CA that signs a kind of leaf.
-fn side_of(kind: CertKind) -> Side {
-    if kind == CertKind::Server {
-        Side::Server
-    } else {
-        Side::Client
-    }
-}
-
-/// Whether a current leaf was signed by a CA a rollover is retiring: from `rollover switch` on,
-/// every such leaf is due, whatever its expiry.
-fn on_retiring_ca(ledger: &Ledger, record: &Issued) -> bool {
-    ledger.rollover(side_of(record.kind)).is_some_and(|r| {
-        r.phase == crate::inventory::RolloverPhase::IssueNew
-            && record.ca_serial.as_ref() != Some(&r.new_ca)
-    })
 }

@@ -1,7 +1,7 @@
 //! A name's current certificate and key, read back and checked against the inventory.
 
 use crate::error::{Error, Result};
-use crate::inventory::Issued;
+use crate::inventory::{Issued, Ledger};
 use crate::model::kind::CertKind;
 use crate::storage::{self};
 use crate::store::layout::CaDir;
@@ -29,7 +29,17 @@ impl CaDir {
     /// [`Error::NotRecorded`], never used.
     pub(crate) fn live_pair(&self, kind: CertKind, name: &str) -> Result<LivePair> {
         let _lock = self.read_lock()?;
-        let ledger = self.read_inventory()?;
+        self.live_pair_in(&self.read_inventory()?, kind, name)
+    }
+
+    /// [`CaDir::live_pair`] against an inventory the caller read and holds the lock for: many
+    /// names checked against one read (`renew`).
+    pub(crate) fn live_pair_in(
+        &self,
+        ledger: &Ledger,
+        kind: CertKind,
+        name: &str,
+    ) -> Result<LivePair> {
         let Some(record) = ledger.current(kind, name).cloned() else {
             return Err(self.not_issued(kind, name));
         };

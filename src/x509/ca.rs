@@ -242,22 +242,33 @@ impl CaSigner {
         now: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<()> {
-        if now >= self.info.not_after {
-            return Err(Error::CaExpired {
-                ca: self.side.name(),
-                not_after: self.info.not_after,
-                now,
-            });
-        }
-        if not_after > self.info.not_after {
-            return Err(Error::OutlivesCa {
-                ca: self.side.name(),
-                not_after,
-                ca_not_after: self.info.not_after,
-            });
-        }
-        Ok(())
+        check_can_sign_until(self.side, self.info.not_after, now, not_after)
     }
+}
+
+/// [`CaSigner::check_can_sign_until`] for a CA of `side` ending at `ca_not_after`, without its
+/// key: what `renew` checks of each certificate before it signs a batch.
+pub(crate) fn check_can_sign_until(
+    side: Side,
+    ca_not_after: OffsetDateTime,
+    now: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<()> {
+    if now >= ca_not_after {
+        return Err(Error::CaExpired {
+            ca: side.name(),
+            not_after: ca_not_after,
+            now,
+        });
+    }
+    if not_after > ca_not_after {
+        return Err(Error::OutlivesCa {
+            ca: side.name(),
+            not_after,
+            ca_not_after,
+        });
+    }
+    Ok(())
 }
 
 /// Checks an organisation name for the CA subjects (X.520: at most 64 characters).
