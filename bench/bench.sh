@@ -93,6 +93,31 @@ echo
 echo "pgca issues all $N in one call, every key and certificate durable (one syncfs) before the inventory commit."
 echo "The openssl recipe ran $SAMPLE certificates (two processes each, no fsync) and is scaled to $N."
 
+# --- a CA rollover ------------------------------------------------------------------------------
+# N client certificates moved to a new client CA: `rollover switch` and the `renew` that re-issues
+# every one of them, timed together, on tmpfs (ROLLOVER_DIR, default /dev/shm) so that the row
+# measures pgca and not the disk. The openssl recipe's equivalent is issuing all N again: its
+# rows above.
+rdir_base=${ROLLOVER_DIR:-/dev/shm}
+[ -d "$rdir_base" ] || rdir_base=$work
+rdir=$(mktemp -d "$rdir_base/pgca-bench-rollover.XXXXXX")
+"$pgca" --dir "$rdir/ca" init --no-passphrase >/dev/null
+"$pgca" --dir "$rdir/ca" issue-client --quiet "${roles[@]}"
+"$pgca" --dir "$rdir/ca" rollover start client --quiet
+sync
+t0=$(now)
+"$pgca" --dir "$rdir/ca" rollover switch client --quiet
+"$pgca" --dir "$rdir/ca" renew --quiet >/dev/null
+t1=$(now)
+pgca_rollover=$(secs "$t0" "$t1")
+"$pgca" --dir "$rdir/ca" rollover status | grep -q "certificates: 0 on the old CA, $N on the new" \
+  || { echo "bench: not every certificate is on the new CA after the rollover" >&2; exit 1; }
+rm -rf "$rdir"
+echo
+echo "| CA rollover (tmpfs) | pgca | openssl recipe, EC P-256: issue all $N again |"
+echo "|---|---|---|"
+echo "| rollover switch client + renew: $N client certificates re-issued by the new CA | ${pgca_rollover} s | ${o_issue[ec]} s |"
+
 # --- issuing and checking as the inventory grows --------------------------------------------------
 # One CA directory per size, all built first. The per-certificate rows then take their batches in
 # rounds, one batch per size per round (the order reversed every other round), so that every size is

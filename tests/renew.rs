@@ -429,7 +429,7 @@ fn concurrent_renewals_renew_each_certificate_once() {
 
 /// `renew` issues the due certificates of a side in batches of this many (the library's
 /// `RENEW_BATCH`, src/ops/renew_batch.rs).
-const RENEW_BATCH: usize = 1000;
+const RENEW_BATCH: usize = 10_000;
 
 /// The commit lines of the inventory: one per batch written.
 fn commit_lines(env: &Env) -> usize {

@@ -13,7 +13,7 @@
 //! `deploy-server` put them. A failure renewing one certificate is reported and the others are
 //! still renewed.
 //!
-//! The due certificates of each side are issued in batches of up to `RENEW_BATCH` (1000), each
+//! The due certificates of each side are issued in batches of up to `RENEW_BATCH` (10,000; 1,000 with a CA key in a token), each
 //! one `issue_batch` (one lock, one inventory append): `renew_batch.rs` builds the requests,
 //! issues them, and falls back to one name at a time should a batch fail.
 //!

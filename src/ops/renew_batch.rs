@@ -1,6 +1,7 @@
 //! [`CaDir::renew`]'s certificates renewed in batches: which of the chosen names are renewed, a
 //! request built for each from its record and live pair, and the requests of a side issued
-//! [`RENEW_BATCH`] at a time, each batch one [`CaDir::issue_batch`].
+//! [`RENEW_BATCH`] at a time ([`RENEW_BATCH_TOKEN`] with a CA key in a token), each batch one
+//! [`CaDir::issue_batch`].
 //!
 //! One batch per certificate made renewing N certificates quadratic: every batch appends to the
 //! inventory, which reads and checks the whole log first. In batches, a run reads it a few times
@@ -37,15 +38,18 @@ use crate::store::options::{BACKDATE_SECONDS, IssuedCert};
 use crate::x509::keys::PrivateKey;
 use crate::x509::profile::LeafProfile;
 
-/// Due certificates of a side are issued this many to a batch. Each batch reads the inventory
-/// two or three times (its requests are built against one read; the append that commits it, and
-/// with reused or external keys the revoked-key check, read it again), so at 1000 renewing
-/// 10,000 certificates reads it about 25 times instead of about 20,000. A batch holds the write
-/// lock while it signs, writes and syncs its pairs: a fraction of a second with a CA key file,
-/// tens of seconds at worst with a slow PKCS#11 token, well within the 300 s other writers wait
-/// for it. Larger batches would save little more and come closer to that limit; the one-by-one
-/// fallback of a failed batch is bounded by it too.
-pub(crate) const RENEW_BATCH: usize = 1000;
+/// Due certificates of a side are issued this many to a batch when the CA keys are files. Each
+/// batch reads the inventory two or three times (its requests are built against one read; the
+/// append that commits it, and with reused or external keys the revoked-key check, read it again),
+/// and reading it is most of a large renewal's time: at 10,000 a batch, renewing 10,000
+/// certificates reads it a handful of times. A batch holds the write lock while it signs, writes
+/// and syncs its pairs: about a second for 10,000 with a CA key file.
+pub(crate) const RENEW_BATCH: usize = 10_000;
+
+/// The batch when a CA key is in a PKCS#11 token: a slow token signs 10,000 certificates in
+/// minutes, longer than the 300 s other writers wait for the lock; 1,000 keeps a batch to tens of
+/// seconds at worst. The one-by-one fallback of a failed batch is bounded by it too.
+pub(crate) const RENEW_BATCH_TOKEN: usize = 1000;
 
 /// The end of each CA's validity (`renew` loaded both keys up front): a certificate that would
 /// outlive its CA fails on its own instead of failing its batch.
@@ -89,6 +93,16 @@ enum Step {
 }
 
 impl CaDir {
+    /// How many certificates a renewal batch takes: [`RENEW_BATCH`], or [`RENEW_BATCH_TOKEN`]
+    /// when a CA key is in a token.
+    fn renew_batch(&self) -> usize {
+        if Side::BOTH.iter().any(|&s| self.ca_key_in_token(s)) {
+            RENEW_BATCH_TOKEN
+        } else {
+            RENEW_BATCH
+        }
+    }
+
     /// Renews the chosen certificates that are due (all of them with `force`) into `report`, in
     /// the order given; prunes each renewed name's older pairs from the archive. A revoked one is
     /// left alone, and reported as a failure when asked for by name.
@@ -113,7 +127,7 @@ impl CaDir {
             .filter(|r| !revoked(r) && due(r))
             .collect();
         let mut results = self
-            .renew_due(&to_renew, opts, now, cas, RENEW_BATCH)
+            .renew_due(&to_renew, opts, now, cas, self.renew_batch())
             .into_iter();
         let archived = archived_serials(ledger);
         for &record in chosen {
