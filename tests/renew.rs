@@ -132,7 +132,7 @@ fn check_exit_codes_for_every_state() {
             || Env::init(&["--ca-validity", "200d"]),
             &[],
             1,
-            "before a 1y certificate issued now would: roll it over",
+            "within its rollover window (a 1-year certificate's lifetime plus 30d): start a rollover: pgca rollover start",
         ),
         (
             "corrupt certificate",
