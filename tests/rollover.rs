@@ -330,54 +330,73 @@ fn a_finish_killed_at_any_moment_is_settled_by_the_next_write() {
     base.ok(&["rollover", "start", "client"]);
     base.ok(&["rollover", "switch", "client"]);
     base.ok(&["renew"]);
-    // How long a whole finish takes, on a copy.
-    let timed = copy_ca(&base, "timed");
+    let finished = kill_rounds(&base, "finish", |i, dir, done| {
+        if done {
+            assert_eq!(certs_in(&dir.join("client-ca.crt")), 1, "round {i}");
+            assert!(!dir.join("client-ca.next.crt").exists(), "round {i}");
+            assert!(dir.join("client-ca.key").exists(), "round {i}");
+        } else {
+            run_ok(dir, &["rollover", "finish", "client"], i);
+        }
+    });
+    assert!(finished > 0, "no round got as far as the finished event");
+}
+
+/// `rollover start` killed likewise: either nothing of it is left (the write lock removes a new
+/// CA the inventory never recorded) and it starts again, or it is recorded and `renew` writes
+/// the CRLs it may not have got to.
+#[test]
+fn a_start_killed_at_any_moment_leaves_nothing_or_a_whole_rollover() {
+    let base = Env::init(&["--no-passphrase"]);
+    base.ok(&["issue-client", "alice"]);
+    base.ok(&["crl"]);
+    let started = kill_rounds(&base, "start", |i, dir, done| {
+        if done {
+            run_ok(dir, &["renew"], i);
+            assert_eq!(certs_in(&dir.join("client-ca.crt")), 2, "round {i}");
+            assert_eq!(crls_in(&dir.join("client-ca.crl")), 2, "round {i}");
+        } else {
+            assert!(!dir.join("client-ca.next.crt").exists(), "round {i}");
+            assert!(!dir.join("client-ca.next.key").exists(), "round {i}");
+            run_ok(dir, &["rollover", "start", "client"], i);
+        }
+    });
+    assert!(started > 0, "no round got as far as the started event");
+}
+
+/// Runs `rollover STEP client` on copies of `base`, killed at moments spread over a little more
+/// than a whole run; after each, a write (`pgca crl`) settles what was left, `then` (given
+/// whether the step's event was recorded) finishes the round, and the directory must verify
+/// and issue. Returns how many rounds had the event recorded.
+fn kill_rounds(base: &Env, step: &str, then: impl Fn(u32, &Path, bool)) -> usize {
+    let timed = copy_ca(base, "timed");
     let started = Instant::now();
-    run_on(&timed, &["rollover", "finish", "client"])
+    run_on(&timed, &["rollover", step, "client"])
         .wait()
         .unwrap();
     let whole = started.elapsed().max(Duration::from_millis(5));
     let rounds = 24;
-    let mut finished = 0;
+    let mut recorded = 0;
     for i in 0..rounds {
-        let dir = copy_ca(&base, &format!("r{i}"));
-        let mut child = run_on(&dir, &["rollover", "finish", "client"]);
-        // Spread over a little more than a whole run: a loaded machine runs slower than it did
-        // when timed.
+        let dir = copy_ca(base, &format!("{step}{i}"));
+        let mut child = run_on(&dir, &["rollover", step, "client"]);
+        // A loaded machine runs slower than it did when timed.
         std::thread::sleep(whole * 3 * i / (2 * rounds));
         let _ = child.kill();
         let _ = child.wait();
-        // Any write settles; a second finish completes one that never recorded its event.
-        let out = Command::new(pgca_bin())
-            .args(["--dir", p(&dir), "crl"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "round {i}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(&dir, &["crl"], i);
         let st = Command::new(pgca_bin())
             .args(["--dir", p(&dir), "rollover", "status", "--json"])
             .output()
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
-        if v["sides"][1]["phase"].is_null() {
-            finished += 1;
-            assert_eq!(certs_in(&dir.join("client-ca.crt")), 1, "round {i}");
-            assert!(!dir.join("client-ca.next.crt").exists(), "round {i}");
-            assert!(dir.join("client-ca.key").exists(), "round {i}");
-        } else {
-            let out = Command::new(pgca_bin())
-                .args(["--dir", p(&dir), "rollover", "finish", "client"])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "round {i}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let phase = &v["sides"][1]["phase"];
+        let done = match step {
+            "finish" => phase.is_null(),
+            _ => !phase.is_null(),
+        };
+        recorded += usize::from(done);
+        then(i, &dir, done);
         let out = Command::new(pgca_bin())
             .args(["--dir", p(&dir), "verify"])
             .output()
@@ -387,18 +406,23 @@ fn a_finish_killed_at_any_moment_is_settled_by_the_next_write() {
             "round {i}: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        // The new CA signs.
-        let out = Command::new(pgca_bin())
-            .args(["--dir", p(&dir), "issue-client", "carol"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "round {i}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(&dir, &["issue-client", "carol"], i);
     }
-    assert!(finished > 0, "no round got as far as the finished event");
+    recorded
+}
+
+fn run_ok(dir: &Path, args: &[&str], round: u32) {
+    let out = Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "round {round}: pgca {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn copy_ca(env: &Env, name: &str) -> PathBuf {

@@ -280,7 +280,9 @@ impl CaDir {
             let due = match crate::x509::inspect::CrlInfo::from_file(&self.crl_path(side)) {
                 Ok(c) => {
                     let next = c.next_update.unwrap_or(c.this_update);
-                    opts.force || is_due(c.this_update, next, now, opts.within)
+                    opts.force
+                        || is_due(c.this_update, next, now, opts.within)
+                        || self.crl_bundle_incomplete(side)
                 }
                 Err(_) => true, // missing or corrupt: write a good one
             };

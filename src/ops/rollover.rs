@@ -155,7 +155,9 @@ impl CaDir {
         }
         self.refuse_unrecorded_next_ca(side)?;
         let made = self.make_next_ca(side, &old, &ledger, opts, now)?;
-        self.write_next_ca(&made)?;
+        // Under `.pending`: should this die before the commit, the write lock's recovery
+        // removes the new CA's files, which nothing can have used.
+        self.begin_pending(&[crate::store::rollover_files::pending_mark(side)])?;
         let mut events = vec![
             Event::Issued(ca_record(side, &made, &ledger, opts, now)),
             Event::RolloverStarted(started(side, &old, &made, opts, now)),
@@ -168,7 +170,15 @@ impl CaDir {
                 now,
             )));
         }
-        self.append_events(&events)?;
+        let committed = self
+            .write_next_ca(&made)
+            .and_then(|()| self.append_events(&events));
+        if let Err(e) = committed {
+            let _ = self.remove_next_ca(side);
+            let _ = self.end_pending();
+            return Err(e);
+        }
+        self.end_pending()?;
         self.write_trust_bundle(side)?;
         let ledger = self.read_inventory()?;
         self.write_crls_if_used(side, &ledger, now)?;

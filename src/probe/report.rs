@@ -257,7 +257,8 @@ impl ProbeResult {
     }
 
     /// The Nagios line: `OK: db:5432 serves serial … (TLSv1.3, 80 days left)`, with `, ALPN
-    /// postgresql` after the version on a direct start.
+    /// postgresql` after the version on a direct start, and `on the new server CA` (or old)
+    /// during a rollover of the server CA.
     pub fn summary(&self) -> String {
         match (self.problems.first(), self.chain.first()) {
             (Some(p), _) => {
@@ -269,7 +270,7 @@ impl ProbeResult {
                 format!("{}: {}: {p}{more}", self.status, self.target)
             }
             (None, Some(leaf)) => format!(
-                "{}: {} serves serial {}{} ({}, {} days left){}",
+                "{}: {} serves serial {}{}{} ({}, {} days left){}",
                 self.status,
                 self.target,
                 leaf.serial,
@@ -277,6 +278,10 @@ impl ProbeResult {
                     " (external key)"
                 } else {
                     ""
+                },
+                match self.rollover_ca {
+                    Some(which) => format!(" on the {which} server CA"),
+                    None => String::new(),
                 },
                 match &self.alpn {
                     Some(alpn) => format!(

@@ -72,6 +72,18 @@ impl CaDir {
         signer.slot == slot && &signer.info.serial == want
     }
 
+    /// Whether `DIR/server-ca.crl` lacks a CRL for a CA of the bundle (a rollover start cut
+    /// short after its commit): then it is written again, or PostgreSQL refuses every
+    /// certificate of that CA once a CRL is configured.
+    pub(crate) fn crl_bundle_incomplete(&self, side: Side) -> bool {
+        let crls = storage::read(&self.crl_path(side), "read CRL")
+            .ok()
+            .and_then(|b| crate::x509::pem::all_blocks(&b, "X509 CRL").ok())
+            .map_or(0, |c| c.len());
+        let cas = self.trusted_cas(side).map_or(1, |c| c.len());
+        crls != cas
+    }
+
     /// Every CA of `side` that signs a CRL: the CA in use, and a rollover's new CA.
     pub(crate) fn crl_signers(&self, side: Side, ledger: &Ledger) -> Result<Vec<CaSigner>> {
         let mut signers = vec![CaSigner::load(&self.root, side, self.passphrase.as_ref())?];

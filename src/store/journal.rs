@@ -54,7 +54,7 @@ impl CaDir {
 
     /// Marks a batch as under way: `.pending`, listing the archive directories (serials) it is
     /// about to write, so that recovery removes those and nothing else.
-    pub(super) fn begin_pending(&self, serials: &[String]) -> Result<()> {
+    pub(crate) fn begin_pending(&self, serials: &[String]) -> Result<()> {
         let p = self.root.join(PENDING);
         let mut listed = self.pending_serials();
         listed.extend(serials.iter().cloned());
@@ -65,7 +65,7 @@ impl CaDir {
         storage::sync_dir(&self.root)
     }
 
-    pub(super) fn end_pending(&self) -> Result<()> {
+    pub(crate) fn end_pending(&self) -> Result<()> {
         let p = self.root.join(PENDING);
         fs::remove_file(&p).map_err(Error::io("remove", &p))?;
         storage::sync_dir(&self.root)
@@ -74,6 +74,7 @@ impl CaDir {
     /// Restores a consistent directory after a writer died: see the module docs. Idempotent.
     fn recover(&self) -> Result<()> {
         let ledger = self.read_inventory()?;
+        self.recover_next_cas(&ledger)?;
         let recorded: HashSet<String> = ledger
             .issued()
             .iter()

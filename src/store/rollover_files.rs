@@ -13,7 +13,42 @@ use crate::x509::inspect::CertInfo;
 /// Where retired CAs go: `DIR/ca-archive/server-ca-<serial>.crt`, `.key` (or `.pkcs11`), `.crl`.
 pub(crate) const CA_ARCHIVE: &str = "ca-archive";
 
+/// What `.pending` lists while a rollover start writes the new CA of `side`:
+/// `server-ca.next`.
+pub(crate) fn pending_mark(side: Side) -> String {
+    format!("{}-ca.next", side.name())
+}
+
 impl CaDir {
+    /// Removes a new CA's files (a start that failed or died before its commit).
+    pub(crate) fn remove_next_ca(&self, side: Side) -> Result<()> {
+        for name in [
+            side.next_ca_key_file(),
+            side.next_ca_token_file(),
+            side.next_ca_cert_file(),
+        ] {
+            remove_if_there(&self.root.join(name))?;
+        }
+        storage::sync_dir(&self.root)
+    }
+
+    /// Recovery under the write lock: the new CA a start listed in `.pending` and the inventory
+    /// does not record was never used, and goes.
+    pub(crate) fn recover_next_cas(&self, ledger: &Ledger) -> Result<()> {
+        let pending = self.pending_serials();
+        for side in Side::BOTH {
+            if !pending.contains(&pending_mark(side)) || ledger.rollover(side).is_some() {
+                continue;
+            }
+            let recorded = CertInfo::from_file(&self.next_ca_cert_path(side))
+                .is_ok_and(|c| ledger.issued().iter().any(|i| i.serial == c.serial));
+            if !recorded {
+                self.remove_next_ca(side)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a rollover's new CA: its key file (or token reference) 0600 from the first byte,
     /// then its certificate, both new files: a leftover of a start that died before its commit
     /// is refused ([`Error::UnrecordedNextCa`]), never overwritten.
