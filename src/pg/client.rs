@@ -524,18 +524,22 @@ fn write_client_files(
         }
     }
     // The server CA's CRL, where libpq looks for one (~/.postgresql/root.crl), if there is one.
+    let mut writes: Vec<(&str, &[u8], u32)> = Vec::with_capacity(5);
     if let Some(crl) = files.crl_pem {
-        target.replace_file("root.crl", crl, PUBLIC_MODE, mine, "write")?;
+        writes.push(("root.crl", crl, PUBLIC_MODE));
     }
-    // The certificate last: whoever sees it sees its key in both encodings.
-    for (file, bytes, mode) in [
+    // The certificate last: whoever sees it sees its key in both encodings. All are written
+    // and synced before any is renamed into place, so that a client connecting meanwhile
+    // (libpq reads the certificate, then the key) can meet the old certificate beside a new key
+    // only if it reads them across the few renames, not for as long as the rest takes to write.
+    // Two files cannot switch at once: only a kept key (`renew --reuse-key`) closes that gap.
+    writes.extend([
         (names[2], files.root_pem, PUBLIC_MODE),
         (names[1], files.key_pem, KEY_MODE),
         (names[3], &key_der[..], KEY_MODE),
         (names[0], files.cert_pem, PUBLIC_MODE),
-    ] {
-        target.replace_file(file, bytes, mode, mine, "write")?;
-    }
+    ]);
+    target.replace_files(&writes, mine, "write")?;
     Ok(ClientInstalled {
         files: names.map(|n| dir.join(n)),
         dir,

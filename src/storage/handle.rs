@@ -246,6 +246,42 @@ impl Dir {
         self.sync()
     }
 
+    /// Replaces (or creates) several files, each atomically as [`Dir::replace_file`] does, with
+    /// their renames back to back: every new file is written and fsync-ed under a temporary name
+    /// first, then each is renamed over its name in the order given, then the directory is
+    /// fsync-ed once. A reader that opens two of them one after the other (libpq: the
+    /// certificate, then its key) can meet an old one and a new one only within those renames,
+    /// not for as long as the later files take to write. If a file cannot be written, nothing
+    /// is replaced and no temporary file is left.
+    pub(crate) fn replace_files(
+        &self,
+        files: &[(&str, &[u8], u32)],
+        owner: Option<(u32, u32)>,
+        what: &'static str,
+    ) -> Result<()> {
+        let unstage = |staged: &[(String, &str)]| {
+            for (tmp, _) in staged {
+                let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
+            }
+        };
+        let mut staged: Vec<(String, &str)> = Vec::with_capacity(files.len());
+        for &(name, contents, mode) in files {
+            let tmp = super::temp_name(name);
+            if let Err(e) = self.create_file(&tmp, contents, mode, owner, true, what) {
+                unstage(&staged);
+                return Err(e);
+            }
+            staged.push((tmp, name));
+        }
+        for (i, (tmp, name)) in staged.iter().enumerate() {
+            if let Err(e) = self.rename(tmp, name) {
+                unstage(&staged[i..]);
+                return Err(e);
+            }
+        }
+        self.sync()
+    }
+
     /// Renames the entry `from` to `to`, both in this directory.
     pub(crate) fn rename(&self, from: &str, to: &str) -> Result<()> {
         rustix::fs::renameat(&self.fd, from, &self.fd, to)

@@ -422,8 +422,8 @@ pub fn clamp_note(c: &CrlRecord) -> String {
     )
 }
 
-/// `renew`: a line per renewed certificate (and where it was deployed), per CRL; `nothing to
-/// renew` unless `quiet`.
+/// `renew`: a line per renewed certificate (and where it was deployed), per CRL, per deployment
+/// or install written again for its trust files alone; `nothing to renew` unless `quiet`.
 pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
     let mut out = String::new();
     for r in &report.renewed {
@@ -460,7 +460,14 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
         ));
         out.push_str(&clamp_note(c));
     }
-    if report.renewed.is_empty() && report.crls.is_empty() && !quiet {
+    for d in &report.refreshed {
+        out.push_str(&format!(
+            "refreshed {}: its CA bundle or CRL differed from the CA directory's (a data directory: reload PostgreSQL to use it)\n",
+            path(d)
+        ));
+    }
+    if report.renewed.is_empty() && report.crls.is_empty() && report.refreshed.is_empty() && !quiet
+    {
         out.push_str("nothing to renew\n");
     }
     out
