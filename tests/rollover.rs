@@ -77,6 +77,9 @@ fn every_trust_output_carries_both_cas_then_the_new_one_alone() {
     let old_server_ca = env.tmp.path().join("old-server-ca.crt");
     fs::copy(env.path("server-ca.crt"), &old_server_ca).unwrap();
     let old_alice = serial_of(&env.path("clients/alice.crt"));
+    let alice_key = pgca::CertInfo::from_file(&env.path("clients/alice.crt"))
+        .unwrap()
+        .spki_der;
 
     // Phase 1 on both sides at once: the bundles, then renew puts them everywhere.
     env.ok(&["rollover", "start", "server"]);
@@ -147,6 +150,9 @@ fn every_trust_output_carries_both_cas_then_the_new_one_alone() {
         assert!(renewed.contains(&format!("renewed {what}")), "{renewed}");
     }
     let new_alice = serial_of(&env.path("clients/alice.crt"));
+    // Re-issued for the rollover alone: the key stays.
+    let spki = |p: &Path| pgca::CertInfo::from_file(p).unwrap().spki_der;
+    assert_eq!(spki(&env.path("clients/alice.crt")), alice_key);
     assert_eq!(serial_of(&s.home.join("postgresql.crt")), new_alice);
     assert_eq!(
         serial_of(&s.deployed("server.crt")),

@@ -327,10 +327,18 @@ impl CaDir {
             let until = now + validity.duration();
             crate::x509::ca::check_can_sign_until(*side, *end, now, until)?;
         }
+        // A leaf re-issued only because its CA is being retired keeps its key, as an external
+        // key keeps its public key: the key is not what is replaced, and a client reading its
+        // certificate and then its key while they are installed again (libpq opens the two
+        // files one after the other) finds a pair either way.
+        let keep_key = opts.reuse_key
+            || (!opts.force
+                && !is_due(record.not_before, record.not_after, now, opts.within)
+                && on_retiring_ca(known.ledger, record));
         let request = if pair.record.external_key {
             external_request(known, &pair, profile, validity, opts, now)?
         } else {
-            self.key_request(&pair, profile, validity, opts)?
+            self.key_request(&pair, profile, validity, opts, keep_key)?
         };
         // What the batch would refuse for this name: a key a revoked certificate certified.
         let given = match (&request.key, &request.public_key) {
@@ -349,14 +357,15 @@ impl CaDir {
     }
 
     /// The request for a key the CA directory holds: a new one of the recorded type, or with
-    /// `--reuse-key` the same. An encrypted key stays encrypted: its renewal needs the
-    /// passphrase, never drops it.
+    /// `keep_key` (`--reuse-key`, or a re-issue for a CA rollover) the same. An encrypted key
+    /// stays encrypted: its renewal needs the passphrase, never drops it.
     fn key_request(
         &self,
         pair: &LivePair,
         profile: LeafProfile,
         validity: Validity,
         opts: &RenewOptions,
+        keep_key: bool,
     ) -> Result<LeafRequest> {
         let (kind, name) = (pair.record.kind, pair.record.name.as_str());
         let path = self.key_path(kind, name);
@@ -365,7 +374,7 @@ impl CaDir {
         if encrypted && opts.key_passphrase.is_none() {
             return Err(Error::NeedKeyPassphrase(format!("{kind} {name}")));
         }
-        let key = if opts.reuse_key {
+        let key = if keep_key {
             let passphrase = opts.key_passphrase.as_ref();
             Some(PrivateKey::from_pem_with(&pem, &path, passphrase)?)
         } else {
