@@ -279,19 +279,25 @@ impl CaDir {
             |cert| Ok(self.judge_leaf(&judge, &cert)),
         )?;
         for (side, path, facts) in ca_facts {
+            let rollover = judge.cas[usize::from(side == Side::Client)]
+                .rollover
+                .as_ref();
+            let mut window = CaWindow {
+                within: opts.within,
+                longest: longest_lifetime(&leaves, side),
+                rollover: rollover.filter(|r| !r.intermediate),
+                intermediate: false,
+            };
             findings.push(match facts {
-                Ok(info) => {
-                    let window = CaWindow {
-                        within: opts.within,
-                        longest: longest_lifetime(&leaves, side),
-                        rollover: judge.cas[usize::from(side == Side::Client)]
-                            .rollover
-                            .as_ref(),
-                    };
-                    judge_ca(side, path, &info, now, &window)
-                }
+                Ok(info) => judge_ca(side, path, &info, now, &window),
                 Err(e) => unreadable(side.ca_kind(), side.ca_kind().name(), path, &e),
             });
+            if self.has_issuing(side) {
+                // The intermediate expires sooner than the root: its own rollover window.
+                window.rollover = rollover.filter(|r| r.intermediate);
+                window.intermediate = true;
+                findings.push(self.judge_issuing(side, now, &window));
+            }
         }
         findings.extend(leaves);
         findings.extend(installs);
@@ -635,6 +641,31 @@ struct CaWindow<'a> {
     longest: Option<time::Duration>,
     /// The side's rollover under way.
     rollover: Option<&'a crate::inventory::Rollover>,
+    /// The CA judged is the side's issuing intermediate, not its root.
+    intermediate: bool,
+}
+
+impl CaDir {
+    /// A hierarchy's issuing intermediate in use: its dates and rollover window as a CA's, and
+    /// what [`CaDir::issuing_problems`] finds (signed by the root, its key there).
+    fn judge_issuing(&self, side: Side, now: OffsetDateTime, window: &CaWindow<'_>) -> Finding {
+        let path = self.issuing_cert_path(side);
+        let mut f = match CertFacts::from_file(&path) {
+            Ok(info) => judge_ca(side, path, &info, now, window),
+            Err(e) => return unreadable(side.ca_kind(), side.issuing_name(), path, &e),
+        };
+        if let Some((status, p, what)) = self
+            .issuing_problems(side, now, false)
+            .into_iter()
+            .max_by_key(|p| p.0)
+            .filter(|p| p.0 > f.status)
+        {
+            f.status = status;
+            f.state = FindingState::Unreadable;
+            f.detail = format!("{}: {}: {what}", side.issuing_name(), p.display());
+        }
+        f
+    }
 }
 
 /// The longest lifetime among the leaf findings of `side`.
@@ -661,7 +692,12 @@ fn judge_ca(
     window: &CaWindow<'_>,
 ) -> Finding {
     let kind = side.ca_kind();
-    let mut f = finding(kind, kind.name(), path, info, now);
+    let (name, what, flag) = if window.intermediate {
+        (side.issuing_name(), "issuing CA", " --intermediate")
+    } else {
+        (kind.name(), "CA", "")
+    };
+    let mut f = finding(kind, name, path, info, now);
     f.lifetime = None;
     let longest = window
         .longest
@@ -680,7 +716,7 @@ fn judge_ca(
             f.status = Status::Critical;
             f.state = FindingState::RolloverDue;
             f.detail = format!(
-                "the {} CA is compromised: its rollover is in phase {}: renew, reload and run pgca rollover finish {}",
+                "the {} {what} is compromised: its rollover is in phase {}: renew, reload and run pgca rollover finish {}",
                 side.name(),
                 r.phase.name(),
                 side.name()
@@ -689,7 +725,7 @@ fn judge_ca(
             f.status = Status::Ok;
             f.state = FindingState::Valid;
             f.detail = format!(
-                "the {} CA expires {}: its rollover is in phase {}",
+                "the {} {what} expires {}: its rollover is in phase {}",
                 side.name(),
                 timefmt::human(info.not_after),
                 r.phase.name()
@@ -700,7 +736,7 @@ fn judge_ca(
     if f.state == FindingState::Due {
         f.state = FindingState::RolloverDue;
         f.detail = format!(
-            "the {} CA expires {} ({} days left), within its rollover window ({} plus {}): start a rollover: pgca rollover start {}",
+            "the {} {what} expires {} ({} days left), within its rollover window ({} plus {}): start a rollover: pgca rollover start {}{flag}",
             side.name(),
             timefmt::human(info.not_after),
             crate::x509::inspect::days_between(now, info.not_after),

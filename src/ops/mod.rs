@@ -2,12 +2,14 @@
 //! health checks, renewal, revocation and CRLs, and the whole-installation doctor.
 
 pub mod check;
+mod hierarchy_judge;
 mod installs;
 mod outputs;
 pub mod renew;
 pub mod repair;
 pub mod revoke;
 pub mod rollover;
+mod rollover_intermediate;
 mod rollover_judge;
 pub mod verify;
 

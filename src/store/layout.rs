@@ -8,7 +8,7 @@ use crate::inventory::{self, Ledger};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::storage::{self, KEY_MODE, Wait};
-use crate::x509::ca::CaSigner;
+use crate::x509::ca::{CaSigner, CaSlot};
 use crate::x509::inspect::CertInfo;
 
 pub(crate) const PENDING: &str = ".pending";
@@ -134,21 +134,33 @@ impl CaDir {
         new: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<()> {
         let _lock = self.write_lock()?;
-        let signer = CaSigner::load(&self.root, side, self.passphrase.as_ref())?;
-        let key = signer
-            .key
-            .file()
-            .ok_or_else(|| Error::KeyInToken(self.root.join(side.ca_token_file())))?;
-        let pem = match new {
-            Some(p) => key.to_encrypted_pem(p)?,
-            None => key.to_pem(),
-        };
-        storage::replace_file(
-            &self.root.join(side.ca_key_file()),
-            pem.as_bytes(),
-            KEY_MODE,
-            "write CA key",
-        )
+        // A hierarchy's intermediates (`server-issuing.key`, `.next.key`) share the passphrase.
+        let mut slots = vec![CaSlot::Current];
+        for (slot, file) in [
+            (CaSlot::Issuing, side.issuing_cert_file()),
+            (CaSlot::NextIssuing, side.next_issuing_cert_file()),
+        ] {
+            if self.root.join(file).symlink_metadata().is_ok() {
+                slots.push(slot);
+            }
+        }
+        for slot in slots {
+            let signer = CaSigner::load_slot(&self.root, side, slot, self.passphrase.as_ref())?;
+            let Some(key) = signer.key.file() else {
+                return Err(Error::KeyInToken(self.root.join(side.ca_token_file())));
+            };
+            let pem = match new {
+                Some(p) => key.to_encrypted_pem(p)?,
+                None => key.to_pem(),
+            };
+            storage::replace_file(
+                &self.root.join(slot.files(side)[1]),
+                pem.as_bytes(),
+                KEY_MODE,
+                "write CA key",
+            )?;
+        }
+        Ok(())
     }
 
     /// Whether a CA's key is held in a PKCS#11 token: `DIR/server-ca.pkcs11` names it, and
