@@ -70,6 +70,8 @@ pub struct RolloverOutcome {
     pub new_ca_not_after: OffsetDateTime,
     /// Current leaves still signed by the old CA (due at once from `switch` on).
     pub leaves_on_old: usize,
+    /// The rollover replaces the side's issuing intermediate (the serials are intermediates').
+    pub intermediate: bool,
     /// Where the retired CA's files went (`finish`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archived: Option<PathBuf>,
@@ -264,6 +266,7 @@ impl CaDir {
         out.new_ca = r.new_ca.clone();
         out.archived = Some(self.root().join(crate::store::rollover_files::CA_ARCHIVE));
         out.key_left_in_token = in_token;
+        out.intermediate = r.intermediate;
         Ok(out)
     }
 
@@ -411,6 +414,7 @@ impl CaDir {
             new_ca_not_after,
             archived: None,
             key_left_in_token: false,
+            intermediate: r.is_some_and(|r| r.intermediate),
         })
     }
 

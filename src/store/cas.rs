@@ -118,3 +118,29 @@ pub(crate) fn issuing_slot(hierarchy: bool, rollover: Option<&Rollover>) -> CaSl
         (false, false) => CaSlot::Current,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_slot_by_hierarchy_and_phase() {
+        let mut r = Rollover {
+            side: Side::Client,
+            phase: RolloverPhase::TrustBoth,
+            old_ca: "01".parse().unwrap(),
+            new_ca: "02".parse().unwrap(),
+            started_at: time::OffsetDateTime::UNIX_EPOCH,
+            switched_at: None,
+            compromised: false,
+            intermediate: true,
+        };
+        assert_eq!(issuing_slot(false, None), CaSlot::Current);
+        assert_eq!(issuing_slot(true, None), CaSlot::Issuing);
+        assert_eq!(issuing_slot(true, Some(&r)), CaSlot::Issuing);
+        r.phase = RolloverPhase::IssueNew;
+        assert_eq!(issuing_slot(true, Some(&r)), CaSlot::NextIssuing);
+        r.intermediate = false;
+        assert_eq!(issuing_slot(false, Some(&r)), CaSlot::Next);
+    }
+}

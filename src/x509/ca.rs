@@ -447,6 +447,52 @@ mod tests {
     }
 
     #[test]
+    fn an_intermediate_is_signed_by_its_root_and_never_outlives_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let root = create(
+            Side::Server,
+            "Acme",
+            KeyType::EcdsaP256,
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2030-01-01 0:00 UTC),
+            1,
+        )
+        .unwrap();
+        std::fs::write(dir.join("server-ca.crt"), &root.cert_pem).unwrap();
+        let key = dir.join("server-ca.key");
+        std::fs::write(&key, root.key.to_pem().as_bytes()).unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let signer = CaSigner::load(dir, Side::Server, None).unwrap();
+        let root_info = CertInfo::from_pem(root.cert_pem.as_bytes()).unwrap();
+        assert_eq!(root_info.path_len, Some(1));
+        let span = (
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2040-01-01 0:00 UTC),
+        );
+        let i = create_intermediate(&signer, "Acme", KeyType::EcdsaP256, span).unwrap();
+        let info = CertInfo::from_pem(i.cert_pem.as_bytes()).unwrap();
+        assert!(info.is_ca);
+        assert_eq!(info.path_len, Some(0));
+        assert_eq!(info.key_usage, vec!["keyCertSign", "cRLSign"]);
+        assert_eq!(info.issuer, root_info.subject);
+        assert_eq!(info.authority_key_id, root_info.subject_key_id);
+        assert!(
+            info.subject
+                .starts_with("O=Acme, CN=pgca server issuing CA ")
+        );
+        assert_eq!(
+            info.not_after, root_info.not_after,
+            "clamped to the root's end"
+        );
+        assert_eq!(info.serial, i.serial);
+        assert_eq!(CaSlot::Issuing.files(Side::Server)[0], "server-issuing.crt");
+        assert!(CaSlot::NextIssuing.is_issuing() && !CaSlot::Next.is_issuing());
+    }
+
+    #[test]
     fn org_rules() {
         assert!(check_org("Acme Corp").is_ok());
         assert!(check_org("").is_err());
