@@ -405,3 +405,69 @@ fn the_root_of_a_hierarchy_is_not_rolled_over_and_a_flat_ca_has_no_intermediate(
     let e = flat.fails(&["rollover", "start", "server", "--intermediate"]);
     assert!(e.contains("has no issuing intermediate"), "{e}");
 }
+
+#[test]
+fn check_and_verify_want_a_crl_for_the_root_and_for_the_intermediate() {
+    let env = hierarchy();
+    env.ok(&["revoke", "bob"]);
+    let text = std::fs::read_to_string(env.path("client-ca.crl")).unwrap();
+    let root_only = text
+        .split_inclusive("-----END X509 CRL-----\n")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(env.path("client-ca.crl"), root_only).unwrap();
+    for cmd in ["check", "verify"] {
+        let out = env.run(&[cmd]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {text}");
+        assert!(text.contains("1 CRL(s) for the 2 CA"), "{cmd}: {text}");
+    }
+    env.ok(&["crl"]);
+    env.ok(&["check"]);
+    env.ok(&["verify"]);
+}
+
+#[test]
+fn the_intermediate_has_a_rollover_window_of_its_own() {
+    let env = Env::init(&["--intermediate", "--ca-validity", "300d"]);
+    let out = env.run(&["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the client issuing CA expires")
+            && text.contains("pgca rollover start client --intermediate"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pgca does not roll over a hierarchy's root"),
+        "the root's advice is not a command that refuses: {text}"
+    );
+    env.ok(&["rollover", "start", "client", "--intermediate"]);
+    let out = String::from_utf8(env.run(&["check", "--json"]).stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let issuing = report["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "client-issuing")
+        .unwrap_or_else(|| panic!("{out}"))
+        .clone();
+    assert!(
+        issuing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("its rollover is in phase trust-both"),
+        "{issuing}"
+    );
+    assert!(
+        !issuing["status"].as_str().unwrap().contains("WARN"),
+        "{issuing}"
+    );
+    let status = env.ok(&["rollover", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let client = &status["sides"][1];
+    assert_eq!(client["intermediate"], true, "{status}");
+    assert_eq!(client["phase"], "trust-both");
+    assert!(client["issuing_ca"].is_string());
+}

@@ -134,11 +134,20 @@ impl CaDir {
                         path: self.ca_cert_path(side),
                         reason,
                     })?;
+                // A hierarchy's leaf file carries its intermediate after it: the chain is that,
+                // then the root.
+                let mut chain: Vec<Vec<u8>> =
+                    crate::x509::pem::all_cert_ders(&checked.pair.cert_pem)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .skip(1)
+                        .collect();
+                chain.push(ca_der);
                 let p12 = crate::x509::pkcs12::encode(
                     &crate::x509::pkcs12::Pkcs12Input {
                         key_pkcs8: &key,
                         cert_der: &checked.cert_der()?,
-                        chain: &[ca_der],
+                        chain: &chain,
                         // pgjdbc's PKCS12KeyManager takes the entry named `user`, whatever
                         // the role; keytool and .NET take any name.
                         friendly_name: crate::x509::pkcs12::PGJDBC_ALIAS,

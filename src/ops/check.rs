@@ -287,6 +287,7 @@ impl CaDir {
                 longest: longest_lifetime(&leaves, side),
                 rollover: rollover.filter(|r| !r.intermediate),
                 intermediate: false,
+                hierarchy_root: self.has_issuing(side),
             };
             findings.push(match facts {
                 Ok(info) => judge_ca(side, path, &info, now, &window),
@@ -296,6 +297,7 @@ impl CaDir {
                 // The intermediate expires sooner than the root: its own rollover window.
                 window.rollover = rollover.filter(|r| r.intermediate);
                 window.intermediate = true;
+                window.hierarchy_root = false;
                 findings.push(self.judge_issuing(side, now, &window));
             }
         }
@@ -371,7 +373,11 @@ impl CaDir {
         } else {
             "libpq with sslcrl refuses the server"
         };
-        if now >= next {
+        if let Some(detail) = self.hierarchy_crl_count(side, &name) {
+            f.status = Status::Critical;
+            f.state = FindingState::Unreadable;
+            f.detail = detail;
+        } else if now >= next {
             f.status = Status::Critical;
             f.state = FindingState::Expired;
             f.detail = format!(
@@ -643,9 +649,28 @@ struct CaWindow<'a> {
     rollover: Option<&'a crate::inventory::Rollover>,
     /// The CA judged is the side's issuing intermediate, not its root.
     intermediate: bool,
+    /// The CA judged is a hierarchy's root, which `pgca rollover` does not replace.
+    hierarchy_root: bool,
 }
 
 impl CaDir {
+    /// In a hierarchy, a CRL file that does not hold one CRL per CA (the root, each
+    /// intermediate): PostgreSQL, checking a CRL for every CA of a chain, refuses a chain
+    /// through a CA without one.
+    fn hierarchy_crl_count(&self, side: Side, name: &str) -> Option<String> {
+        if !self.has_issuing(side) {
+            return None;
+        }
+        let want = self.trusted_cas(side).map_or(0, |t| t.len()) + self.issuing_cas(side).len();
+        let have = storage::read(&self.crl_path(side), "read CRL")
+            .ok()
+            .and_then(|b| crate::x509::pem::all_blocks(&b, "X509 CRL").ok())
+            .map_or(0, |b| b.len());
+        (have != want).then(|| {
+            format!("{name}: {have} CRL(s) for the {want} CAs of the root and its intermediates (PostgreSQL refuses a chain through a CA without one): run pgca crl")
+        })
+    }
+
     /// A hierarchy's issuing intermediate in use: its dates and rollover window as a CA's, and
     /// what [`CaDir::issuing_problems`] finds (signed by the root, its key there).
     fn judge_issuing(&self, side: Side, now: OffsetDateTime, window: &CaWindow<'_>) -> Finding {
@@ -733,7 +758,15 @@ fn judge_ca(
         }
         return f;
     }
-    if f.state == FindingState::Due {
+    if f.state == FindingState::Due && window.hierarchy_root {
+        f.state = FindingState::RolloverDue;
+        f.detail = format!(
+            "the {} root CA expires {} ({} days left), within its rollover window: pgca does not roll over a hierarchy's root: plan its replacement (a new pgca init --intermediate) before then",
+            side.name(),
+            timefmt::human(info.not_after),
+            crate::x509::inspect::days_between(now, info.not_after),
+        );
+    } else if f.state == FindingState::Due {
         f.state = FindingState::RolloverDue;
         f.detail = format!(
             "the {} {what} expires {} ({} days left), within its rollover window ({} plus {}): start a rollover: pgca rollover start {}{flag}",
