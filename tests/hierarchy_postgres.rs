@@ -73,6 +73,16 @@ fn verify_full_with_chains_and_a_revoked_leaf_refused_with_both_crls() {
         assert!(ok, "{role}: {err}");
         assert!(out.starts_with(&format!("{role} TLSv1.3")), "{out}");
     }
+    // pgca probe sees the chain the server sends reach the server root.
+    let target = format!("127.0.0.1:{}", cluster.port);
+    let out = env.run(&["probe", &target]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A client that sends its leaf without the intermediate is refused.
     let alone = env.tmp.path().join("alice-alone.crt");
     let text = std::fs::read_to_string(env.path("clients/alice.crt")).unwrap();
