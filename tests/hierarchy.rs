@@ -471,3 +471,29 @@ fn the_intermediate_has_a_rollover_window_of_its_own() {
     assert_eq!(client["phase"], "trust-both");
     assert!(client["issuing_ca"].is_string());
 }
+
+#[test]
+fn passwd_re_encrypts_the_intermediates_with_the_roots() {
+    let env = hierarchy();
+    let new = env.tmp.path().join("new-passphrase");
+    common::write_secret(&new, "another passphrase\n");
+    env.ok(&["passwd", "--new-passphrase-file", p(&new)]);
+    let out = std::process::Command::new(common::pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(["issue-client", "carol"])
+        .env_remove("PGCA_PASSPHRASE")
+        .env("PGCA_PASSPHRASE_FILE", &new)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        env.run(&["issue-client", "dave"]).status.code() == Some(1),
+        "the old passphrase no longer opens the intermediate"
+    );
+}
