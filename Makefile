@@ -14,7 +14,7 @@ build:
 # 15, then on 14 and 18), doctests.
 # tests/pkilint.rs installs pkilint itself (scripts/pkilint-venv.sh, into target/pkilint-venv).
 PG_TESTS = --test postgres --test probe --test guide --test csr_postgres --test host_install \
-	--test pkcs11 --test conninfo --test jdbc --test rollover_postgres
+	--test pkcs11 --test conninfo --test jdbc --test rollover_postgres --test hierarchy_postgres
 
 test: deps
 	$(CARGO) test --locked

@@ -747,6 +747,20 @@ pub enum Error {
         /// One line each: a leaf, a deployment, an install or a probed server.
         blockers: Vec<String>,
     },
+
+    /// `rollover start --intermediate` for a side without an issuing intermediate, or a root
+    /// rollover asked of a hierarchy (its leaves are signed by the intermediate: replace that).
+    #[error("the {side} CA {}", if *hierarchy {
+        "is a hierarchy (a root and an issuing intermediate): only its intermediate can be rolled over"
+    } else {
+        "has no issuing intermediate to roll over"
+    })]
+    RolloverKind {
+        /// `server` or `client`.
+        side: &'static str,
+        /// Whether the side is a hierarchy.
+        hierarchy: bool,
+    },
 }
 
 impl Error {

@@ -912,3 +912,32 @@ fn token_count_keys() {
         .unwrap();
     println!("private keys: {}", keys.len());
 }
+
+/// `init --intermediate` with the roots in the token: the intermediates are signed by the
+/// token, their keys are files encrypted with the PIN's sources, and leaves hang off them.
+#[test]
+fn a_hierarchy_with_its_roots_in_the_token() {
+    let h = Hsm::new();
+    h.init(&["--intermediate", "--server-host", "db.example.com"]);
+    assert!(h.env.path("server-ca.pkcs11").exists());
+    assert!(!h.env.path("server-ca.key").exists());
+    for side in ["server", "client"] {
+        let key = fs::read_to_string(h.env.path(&format!("{side}-issuing.key"))).unwrap();
+        assert!(key.contains("ENCRYPTED"), "{side}");
+    }
+    h.ok(&["issue-client", "alice"]);
+    let leaf = fs::read_to_string(h.env.path("clients/alice.crt")).unwrap();
+    assert_eq!(leaf.matches("BEGIN CERTIFICATE").count(), 2);
+    let (ok, out) = openssl(&[
+        "verify",
+        "-CAfile",
+        p(&h.env.path("client-ca.crt")),
+        "-untrusted",
+        p(&h.env.path("client-issuing.crt")),
+        p(&h.env.path("clients/alice.crt")),
+    ]);
+    assert!(ok, "{out}");
+    h.ok(&["revoke", "alice"]);
+    h.ok(&["rollover", "start", "client", "--intermediate"]);
+    h.ok(&["verify"]);
+}

@@ -1,7 +1,8 @@
 //! pkilint (DigiCert's RFC 5280 linter) on every kind of certificate and CRL pgca makes: both
 //! CAs, server certificates (DNS and IP SANs; a first name over 64 characters; only names over
 //! 64 characters), client certificates of every key type, and both CRLs, empty and with
-//! revoked entries.
+//! revoked entries; and the hierarchy of `init --intermediate` (roots, intermediates, leaves
+//! they signed, the CRLs of each).
 //!
 //! Any FATAL, ERROR or WARNING finding fails the test, which prints pkilint's whole report for
 //! every failing file. Only NOTICE and INFO findings pass: pkilint notes that it cannot tell how
@@ -149,8 +150,55 @@ fn pkilint_finds_nothing_above_notice_in_any_certificate_or_crl() {
         assert_eq!(crl.revoked.len(), 1, "{side}");
     }
 
-    let mut table = Table::new("pkilint");
-    for (doc, file) in &files {
+    lint_all(&bin, &env, &files, "pkilint");
+}
+
+/// The hierarchy of `init --intermediate`: both roots (pathlen 1), both intermediates, leaves
+/// they signed (each file's first block: the leaf) and the CRLs of roots and intermediates, one
+/// file each.
+#[test]
+fn pkilint_finds_nothing_above_notice_in_a_hierarchy() {
+    let bin = pkilint_bin();
+    let env = Env::init(&["--intermediate", "--server-host", "db.example.com"]);
+    env.ok(&["issue-client", "alice", "bob"]);
+    env.ok(&["revoke", "bob", "--reason", "keyCompromise"]);
+    env.ok(&["crl"]);
+    let split = env.tmp.path().join("split");
+    std::fs::create_dir(&split).unwrap();
+    let mut files: Vec<(Doc, PathBuf)> = Vec::new();
+    for side in ["server", "client"] {
+        files.push((Doc::Cert, env.path(&format!("{side}-ca.crt"))));
+        files.push((Doc::Cert, env.path(&format!("{side}-issuing.crt"))));
+        let text = std::fs::read_to_string(env.path(&format!("{side}-ca.crl"))).unwrap();
+        let crls: Vec<&str> = text.split_inclusive("-----END X509 CRL-----\n").collect();
+        assert_eq!(
+            crls.len(),
+            2,
+            "{side}: the root's CRL and the intermediate's"
+        );
+        for (i, crl) in crls.iter().enumerate() {
+            let to = split.join(format!("{side}-ca-{i}.crl"));
+            std::fs::write(&to, crl).unwrap();
+            files.push((Doc::Crl, to));
+        }
+    }
+    for leaf in ["servers/db.example.com.crt", "clients/alice.crt"] {
+        let text = std::fs::read_to_string(env.path(leaf)).unwrap();
+        let first = text
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .next()
+            .unwrap();
+        let to = split.join(leaf.replace('/', "-"));
+        std::fs::write(&to, first).unwrap();
+        files.push((Doc::Cert, to));
+    }
+    lint_all(&bin, &env, &files, "pkilint: hierarchy");
+}
+
+/// Lints every file, one table row each.
+fn lint_all(bin: &Path, env: &Env, files: &[(Doc, PathBuf)], name: &str) {
+    let mut table = Table::new(name);
+    for (doc, file) in files {
         let tool = match doc {
             Doc::Cert => "lint_pkix_cert",
             Doc::Crl => "lint_crl",
@@ -159,12 +207,12 @@ fn pkilint_finds_nothing_above_notice_in_any_certificate_or_crl() {
             p(file.strip_prefix(env.tmp.path()).unwrap()),
             command_line(tool, &["lint", p(file)]),
             |_| {
-                let serious = serious_findings(&bin, *doc, file);
+                let serious = serious_findings(bin, *doc, file);
                 // pkilint's own text report, for a file that fails.
                 let report = if serious.is_empty() {
                     String::new()
                 } else {
-                    let (text, stderr) = run_pkilint(&bin, *doc, file, "TEXT");
+                    let (text, stderr) = run_pkilint(bin, *doc, file, "TEXT");
                     format!("{}\n{text}{stderr}", serious.join("; "))
                 };
                 expect(serious.is_empty(), "no finding above NOTICE", report)

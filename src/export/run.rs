@@ -130,11 +130,20 @@ impl CaDir {
                 let key = checked.plain_key_der(self, "p12")?;
                 // Every CA of the side's bundle: during a rollover, the old and the new.
                 let ca_pem = read_ca(side)?;
-                let chain =
+                let roots =
                     crate::x509::pem::all_cert_ders(&ca_pem).map_err(|reason| Error::BadCert {
                         path: self.ca_cert_path(side),
                         reason,
                     })?;
+                // A hierarchy's leaf file carries its intermediate after it: the chain is that,
+                // then the roots.
+                let mut chain: Vec<Vec<u8>> =
+                    crate::x509::pem::all_cert_ders(&checked.pair.cert_pem)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .skip(1)
+                        .collect();
+                chain.extend(roots);
                 let p12 = crate::x509::pkcs12::encode(
                     &crate::x509::pkcs12::Pkcs12Input {
                         key_pkcs8: &key,

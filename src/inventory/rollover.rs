@@ -26,6 +26,10 @@ pub struct RolloverStarted {
     /// once, and `check` escalates until the rollover is finished.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compromised: bool,
+    /// Whether it replaces the side's issuing intermediate (`--intermediate`), under the same
+    /// root: no trust file changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intermediate: bool,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -84,6 +88,9 @@ pub struct Rollover {
     pub switched_at: Option<OffsetDateTime>,
     /// Whether it was started for a compromised CA (`--now`).
     pub compromised: bool,
+    /// Whether it replaces the issuing intermediate (the old and new serials are
+    /// intermediates'), not the root.
+    pub intermediate: bool,
 }
 
 /// The rollover of each side folded from the events, and the last one finished.
@@ -117,6 +124,7 @@ impl Rollovers {
             started_at: s.at,
             switched_at: None,
             compromised: s.compromised,
+            intermediate: s.intermediate,
         });
     }
 

@@ -117,6 +117,48 @@ impl Side {
         }
     }
 
+    /// The issuing intermediate's certificate of a hierarchy (`init --intermediate`):
+    /// `server-issuing.crt` or `client-issuing.crt`.
+    pub fn issuing_cert_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-issuing.crt",
+            Side::Client => "client-issuing.crt",
+        }
+    }
+
+    /// The issuing intermediate's key file: `server-issuing.key` or `client-issuing.key`.
+    pub fn issuing_key_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-issuing.key",
+            Side::Client => "client-issuing.key",
+        }
+    }
+
+    /// During an intermediate rollover, the new intermediate's certificate:
+    /// `server-issuing.next.crt` or `client-issuing.next.crt`.
+    pub fn next_issuing_cert_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-issuing.next.crt",
+            Side::Client => "client-issuing.next.crt",
+        }
+    }
+
+    /// During an intermediate rollover, the new intermediate's key file.
+    pub fn next_issuing_key_file(self) -> &'static str {
+        match self {
+            Side::Server => "server-issuing.next.key",
+            Side::Client => "client-issuing.next.key",
+        }
+    }
+
+    /// The inventory name of the issuing intermediate: `server-issuing` or `client-issuing`.
+    pub fn issuing_name(self) -> &'static str {
+        match self {
+            Side::Server => "server-issuing",
+            Side::Client => "client-issuing",
+        }
+    }
+
     /// `server` or `client` as given on the command line (`pgca rollover start server`).
     pub fn parse(s: &str) -> Option<Side> {
         match s {

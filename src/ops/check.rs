@@ -279,19 +279,27 @@ impl CaDir {
             |cert| Ok(self.judge_leaf(&judge, &cert)),
         )?;
         for (side, path, facts) in ca_facts {
+            let rollover = judge.cas[usize::from(side == Side::Client)]
+                .rollover
+                .as_ref();
+            let mut window = CaWindow {
+                within: opts.within,
+                longest: longest_lifetime(&leaves, side),
+                rollover: rollover.filter(|r| !r.intermediate),
+                intermediate: false,
+                hierarchy_root: self.has_issuing(side),
+            };
             findings.push(match facts {
-                Ok(info) => {
-                    let window = CaWindow {
-                        within: opts.within,
-                        longest: longest_lifetime(&leaves, side),
-                        rollover: judge.cas[usize::from(side == Side::Client)]
-                            .rollover
-                            .as_ref(),
-                    };
-                    judge_ca(side, path, &info, now, &window)
-                }
+                Ok(info) => judge_ca(side, path, &info, now, &window),
                 Err(e) => unreadable(side.ca_kind(), side.ca_kind().name(), path, &e),
             });
+            if self.has_issuing(side) {
+                // The intermediate expires sooner than the root: its own rollover window.
+                window.rollover = rollover.filter(|r| r.intermediate);
+                window.intermediate = true;
+                window.hierarchy_root = false;
+                findings.push(self.judge_issuing(side, now, &window));
+            }
         }
         findings.extend(leaves);
         findings.extend(installs);
@@ -365,7 +373,11 @@ impl CaDir {
         } else {
             "libpq with sslcrl refuses the server"
         };
-        if now >= next {
+        if let Some(detail) = self.hierarchy_crl_count(side, &name) {
+            f.status = Status::Critical;
+            f.state = FindingState::Unreadable;
+            f.detail = detail;
+        } else if now >= next {
             f.status = Status::Critical;
             f.state = FindingState::Expired;
             f.detail = format!(
@@ -635,6 +647,50 @@ struct CaWindow<'a> {
     longest: Option<time::Duration>,
     /// The side's rollover under way.
     rollover: Option<&'a crate::inventory::Rollover>,
+    /// The CA judged is the side's issuing intermediate, not its root.
+    intermediate: bool,
+    /// The CA judged is a hierarchy's root, which `pgca rollover` does not replace.
+    hierarchy_root: bool,
+}
+
+impl CaDir {
+    /// In a hierarchy, a CRL file that does not hold one CRL per CA (the root, each
+    /// intermediate): PostgreSQL, checking a CRL for every CA of a chain, refuses a chain
+    /// through a CA without one.
+    fn hierarchy_crl_count(&self, side: Side, name: &str) -> Option<String> {
+        if !self.has_issuing(side) {
+            return None;
+        }
+        let want = self.trusted_cas(side).map_or(0, |t| t.len()) + self.issuing_cas(side).len();
+        let have = storage::read(&self.crl_path(side), "read CRL")
+            .ok()
+            .and_then(|b| crate::x509::pem::all_blocks(&b, "X509 CRL").ok())
+            .map_or(0, |b| b.len());
+        (have != want).then(|| {
+            format!("{name}: {have} CRL(s) for the {want} CAs of the root and its intermediates (PostgreSQL refuses a chain through a CA without one): run pgca crl")
+        })
+    }
+
+    /// A hierarchy's issuing intermediate in use: its dates and rollover window as a CA's, and
+    /// what [`CaDir::issuing_problems`] finds (signed by the root, its key there).
+    fn judge_issuing(&self, side: Side, now: OffsetDateTime, window: &CaWindow<'_>) -> Finding {
+        let path = self.issuing_cert_path(side);
+        let mut f = match CertFacts::from_file(&path) {
+            Ok(info) => judge_ca(side, path, &info, now, window),
+            Err(e) => return unreadable(side.ca_kind(), side.issuing_name(), path, &e),
+        };
+        if let Some((status, p, what)) = self
+            .issuing_problems(side, now, false)
+            .into_iter()
+            .max_by_key(|p| p.0)
+            .filter(|p| p.0 > f.status)
+        {
+            f.status = status;
+            f.state = FindingState::Unreadable;
+            f.detail = format!("{}: {}: {what}", side.issuing_name(), p.display());
+        }
+        f
+    }
 }
 
 /// The longest lifetime among the leaf findings of `side`.
@@ -661,7 +717,12 @@ fn judge_ca(
     window: &CaWindow<'_>,
 ) -> Finding {
     let kind = side.ca_kind();
-    let mut f = finding(kind, kind.name(), path, info, now);
+    let (name, what, flag) = if window.intermediate {
+        (side.issuing_name(), "issuing CA", " --intermediate")
+    } else {
+        (kind.name(), "CA", "")
+    };
+    let mut f = finding(kind, name, path, info, now);
     f.lifetime = None;
     let longest = window
         .longest
@@ -680,7 +741,7 @@ fn judge_ca(
             f.status = Status::Critical;
             f.state = FindingState::RolloverDue;
             f.detail = format!(
-                "the {} CA is compromised: its rollover is in phase {}: renew, reload and run pgca rollover finish {}",
+                "the {} {what} is compromised: its rollover is in phase {}: renew, reload and run pgca rollover finish {}",
                 side.name(),
                 r.phase.name(),
                 side.name()
@@ -689,7 +750,7 @@ fn judge_ca(
             f.status = Status::Ok;
             f.state = FindingState::Valid;
             f.detail = format!(
-                "the {} CA expires {}: its rollover is in phase {}",
+                "the {} {what} expires {}: its rollover is in phase {}",
                 side.name(),
                 timefmt::human(info.not_after),
                 r.phase.name()
@@ -697,10 +758,18 @@ fn judge_ca(
         }
         return f;
     }
-    if f.state == FindingState::Due {
+    if f.state == FindingState::Due && window.hierarchy_root {
         f.state = FindingState::RolloverDue;
         f.detail = format!(
-            "the {} CA expires {} ({} days left), within its rollover window ({} plus {}): start a rollover: pgca rollover start {}",
+            "the {} root CA expires {} ({} days left), within its rollover window: pgca does not roll over a hierarchy's root: plan its replacement (a new pgca init --intermediate) before then",
+            side.name(),
+            timefmt::human(info.not_after),
+            crate::x509::inspect::days_between(now, info.not_after),
+        );
+    } else if f.state == FindingState::Due {
+        f.state = FindingState::RolloverDue;
+        f.detail = format!(
+            "the {} {what} expires {} ({} days left), within its rollover window ({} plus {}): start a rollover: pgca rollover start {}{flag}",
             side.name(),
             timefmt::human(info.not_after),
             crate::x509::inspect::days_between(now, info.not_after),

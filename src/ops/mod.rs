@@ -2,6 +2,7 @@
 //! health checks, renewal, revocation and CRLs, and the whole-installation doctor.
 
 pub mod check;
+mod hierarchy_judge;
 mod installs;
 mod outputs;
 pub mod renew;
@@ -9,6 +10,7 @@ mod renew_batch;
 pub mod repair;
 pub mod revoke;
 pub mod rollover;
+mod rollover_intermediate;
 mod rollover_judge;
 pub mod verify;
 

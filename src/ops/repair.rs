@@ -183,6 +183,38 @@ impl CaDir {
         for side in Side::BOTH {
             self.restore_rollover(side, ledger, facts, events, restored)?;
         }
+        self.restore_issuing(ledger, facts, events, restored)
+    }
+
+    /// The records of a hierarchy's intermediates in use (`server-issuing.crt`), when the prefix
+    /// lost them: issuing checks the intermediate it loads against its record.
+    fn restore_issuing(
+        &self,
+        ledger: &Ledger,
+        facts: &mut Facts,
+        events: &mut Vec<Event>,
+        restored: &mut Vec<Restored>,
+    ) -> Result<()> {
+        for side in Side::BOTH.into_iter().filter(|&s| self.has_issuing(s)) {
+            let cert = self.issuing_cert_path(side);
+            let der = read_der(&cert)?;
+            let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
+                path: cert.clone(),
+                reason,
+            })?;
+            let (kind, name) = (side.ca_kind(), side.issuing_name());
+            if ledger
+                .current(kind, name)
+                .is_some_and(|c| c.serial == info.serial)
+            {
+                continue;
+            }
+            let (file, key) = (side.issuing_cert_file(), side.issuing_key_file());
+            let mut issued = record_of(kind, name, &info, &der, file, key);
+            issued.sans.clear();
+            issued.ca_serial = self.ca_info(side).ok().map(|r| r.serial);
+            push_issued(issued, &cert, facts, events, restored);
+        }
         Ok(())
     }
 
@@ -243,6 +275,7 @@ impl CaDir {
             old_ca: old.serial,
             new_ca: info.serial,
             compromised: false,
+            intermediate: false,
             at: crate::model::timefmt::now(),
         }));
         Ok(())

@@ -231,9 +231,23 @@ impl CaDir {
         let wanted = now + validity.duration();
         let clamped = wanted > ca_not_after;
         let next_update = if clamped { ca_not_after } else { wanted };
+        // In a hierarchy the root's CRL lists revoked intermediates, the intermediates' list
+        // the revoked leaves.
+        let hierarchy = self.has_issuing(side);
         let mut pem = String::new();
         for ca in signers {
-            pem.push_str(&sign_crl(ca, ledger, (this_update, next_update), number)?);
+            let lists = if hierarchy && !ca.slot.is_issuing() {
+                side.ca_kind()
+            } else {
+                side.leaf_kind()
+            };
+            pem.push_str(&sign_crl(
+                ca,
+                ledger,
+                (this_update, next_update),
+                number,
+                lists,
+            )?);
         }
         let record = CrlRecord {
             ca: side.ca_kind(),
@@ -278,7 +292,8 @@ impl CaDir {
     }
 }
 
-/// One CA's CRL (PEM): every revoked certificate of its side (a serial of the other CA of a
+/// One CA's CRL (PEM): every revoked certificate of kind `lists` (its side's leaves, or for a
+/// hierarchy's root its intermediates) (a serial of the other CA of a
 /// rollover is listed too: serials are random and never shared, and a revoked certificate stays
 /// revoked everywhere).
 fn sign_crl(
@@ -286,6 +301,7 @@ fn sign_crl(
     ledger: &Ledger,
     (this_update, next_update): (OffsetDateTime, OffsetDateTime),
     number: u64,
+    lists: CertKind,
 ) -> Result<String> {
     let issuer = ca.issuer()?;
     let ski = ca
@@ -300,7 +316,7 @@ fn sign_crl(
         issuing_distribution_point: None,
         revoked_certs: ledger
             .revocations()
-            .filter(|r| r.kind == ca.side.leaf_kind())
+            .filter(|r| r.kind == lists)
             .map(|r| RevokedCertParams {
                 serial_number: SerialNumber::from_slice(r.serial.as_bytes()),
                 revocation_time: r.at,

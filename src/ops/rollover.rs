@@ -46,6 +46,9 @@ pub struct RolloverOptions {
     pub token: Option<TokenUri>,
     /// The old CA is compromised: trust both and issue from the new CA in one step.
     pub compromised: bool,
+    /// Replace the side's issuing intermediate (a hierarchy, `init --intermediate`) under the
+    /// same root, instead of the root: no trust file changes.
+    pub intermediate: bool,
     /// The time; `None` means the system clock.
     pub now: Option<OffsetDateTime>,
 }
@@ -67,6 +70,8 @@ pub struct RolloverOutcome {
     pub new_ca_not_after: OffsetDateTime,
     /// Current leaves still signed by the old CA (due at once from `switch` on).
     pub leaves_on_old: usize,
+    /// The rollover replaces the side's issuing intermediate (the serials are intermediates').
+    pub intermediate: bool,
     /// Where the retired CA's files went (`finish`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archived: Option<PathBuf>,
@@ -118,6 +123,14 @@ pub struct SideStatus {
     pub installs: OldNew,
     /// What keeps `finish` from passing now (without the probes it also takes).
     pub blockers: Vec<String>,
+    /// The rollover under way replaces the issuing intermediate (`old`/`new` count on the old
+    /// and new intermediate).
+    pub intermediate: bool,
+    /// A hierarchy's issuing intermediate in use (`ca` is then its root).
+    pub issuing_ca: Option<Serial>,
+    /// Its end of validity.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub issuing_ca_not_after: Option<OffsetDateTime>,
 }
 
 /// A count on the old CA and on the new one.
@@ -144,6 +157,17 @@ impl CaDir {
     /// the new CA yet (unless [`RolloverOptions::compromised`]).
     pub fn rollover_start(&self, side: Side, opts: &RolloverOptions) -> Result<RolloverOutcome> {
         let now = opts.now.unwrap_or_else(timefmt::now);
+        if opts.intermediate {
+            self.start_intermediate(side, opts.ca_validity, opts.compromised, now)?;
+            let ledger = self.inventory()?;
+            return self.outcome(side, &ledger);
+        }
+        if self.has_issuing(side) {
+            return Err(Error::RolloverKind {
+                side: side.name(),
+                hierarchy: true,
+            });
+        }
         let old = CaSigner::load(self.root(), side, self.passphrase())?;
         let _lock = self.write_lock()?;
         let ledger = self.read_inventory()?;
@@ -200,12 +224,12 @@ impl CaDir {
             return Err(out_of_order(r, "switch"));
         }
         // The new CA must be able to sign before anything depends on it.
-        let next = CaSigner::load_slot(
-            self.root(),
-            side,
-            crate::x509::ca::CaSlot::Next,
-            self.passphrase(),
-        )?;
+        let slot = if r.intermediate {
+            crate::x509::ca::CaSlot::NextIssuing
+        } else {
+            crate::x509::ca::CaSlot::Next
+        };
+        let next = CaSigner::load_slot(self.root(), side, slot, self.passphrase())?;
         next.check_can_sign_until(now, now)?;
         self.append_events(&[Event::RolloverSwitched(step(
             side, &r.old_ca, &r.new_ca, now,
@@ -233,7 +257,7 @@ impl CaDir {
                 blockers,
             });
         }
-        let in_token = self.ca_key_in_token(side);
+        let in_token = !r.intermediate && self.ca_key_in_token(side);
         let _lock = self.write_lock()?;
         let ledger = self.read_inventory()?;
         let blockers = self.blockers(&ledger, under_way(&ledger, side)?);
@@ -253,6 +277,7 @@ impl CaDir {
         out.new_ca = r.new_ca.clone();
         out.archived = Some(self.root().join(crate::store::rollover_files::CA_ARCHIVE));
         out.key_left_in_token = in_token;
+        out.intermediate = r.intermediate;
         Ok(out)
     }
 
@@ -269,7 +294,14 @@ impl CaDir {
     fn side_status(&self, ledger: &Ledger, side: Side) -> Result<SideStatus> {
         let ca = self.ca_info(side)?;
         let r = ledger.rollover(side);
+        let issuing = self
+            .has_issuing(side)
+            .then(|| CertInfo::from_file(&self.issuing_cert_path(side)))
+            .transpose()?;
         let mut s = SideStatus {
+            intermediate: r.is_some_and(|r| r.intermediate),
+            issuing_ca: issuing.as_ref().map(|i| i.serial.clone()),
+            issuing_ca_not_after: issuing.as_ref().map(|i| i.not_after),
             side,
             phase: r.map(|r| r.phase),
             started_at: r.map(|r| r.started_at),
@@ -302,7 +334,7 @@ impl CaDir {
         opts: &RolloverOptions,
         now: OffsetDateTime,
     ) -> Result<crate::store::init::Made> {
-        let org = org_of(&old.info);
+        let org = crate::ops::rollover_intermediate::org_of(&old.info);
         let spec = NewCaSpec {
             side,
             org: &org,
@@ -314,6 +346,7 @@ impl CaDir {
                 now - time::Duration::seconds(BACKDATE_SECONDS),
                 now + opts.ca_validity.unwrap_or(DEFAULT_CA_VALIDITY).duration(),
             ),
+            path_len: 0,
         };
         let token = match &opts.token {
             Some(uri) => Some(uri.clone()),
@@ -365,13 +398,22 @@ impl CaDir {
         let r = ledger.rollover(side);
         let (old_ca, new_ca) = match r {
             Some(r) => (r.old_ca.clone(), r.new_ca.clone()),
+            None if self.has_issuing(side) => {
+                let s = CertInfo::from_file(&self.issuing_cert_path(side))?.serial;
+                (s.clone(), s)
+            }
             None => {
                 let s = self.ca_info(side)?.serial;
                 (s.clone(), s)
             }
         };
         let new_ca_not_after = match r {
-            Some(_) => CertInfo::from_file(&self.next_ca_cert_path(side))?.not_after,
+            Some(r) => {
+                CertInfo::from_file(&self.rollover_new_cert_path(side, r.intermediate))?.not_after
+            }
+            None if self.has_issuing(side) => {
+                CertInfo::from_file(&self.issuing_cert_path(side))?.not_after
+            }
             None => self.ca_info(side)?.not_after,
         };
         Ok(RolloverOutcome {
@@ -383,6 +425,7 @@ impl CaDir {
             new_ca_not_after,
             archived: None,
             key_left_in_token: false,
+            intermediate: r.is_some_and(|r| r.intermediate),
         })
     }
 
@@ -399,11 +442,32 @@ impl CaDir {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let new_subject = CertInfo::from_file(&self.next_ca_cert_path(r.side))?.subject;
+        let new_subject = CertInfo::from_file(&self.next_ca_cert_path(r.side))
+            .map(|c| c.subject)
+            .unwrap_or_default();
         let report = self.probe(&targets, &opts.probe)?;
+        let ledger = self.inventory()?;
         let mut out = Vec::new();
         for p in report.targets {
+            // An intermediate rollover changes no trust: a server must serve a leaf of the new
+            // intermediate, and the client side's servers need nothing probed.
+            let on_new = || {
+                p.chain.first().is_some_and(|c| {
+                    ledger
+                        .issued()
+                        .iter()
+                        .find(|i| i.serial == c.serial)
+                        .is_some_and(|i| i.ca_serial.as_ref() == Some(&r.new_ca))
+                })
+            };
             let why = match r.side {
+                Side::Server if r.intermediate && p.failure.is_some() => {
+                    Some("cannot be probed".to_string())
+                }
+                Side::Server if r.intermediate && !on_new() => {
+                    Some("serves a certificate of the old intermediate".to_string())
+                }
+                _ if r.intermediate => None,
                 Side::Server if p.failure.is_some() => Some("cannot be probed".to_string()),
                 Side::Server if p.rollover_ca != Some("new") => Some(format!(
                     "serves serial {} on the old server CA",
@@ -450,6 +514,10 @@ impl CaDir {
             }
         }
         let new_ca = CertInfo::from_file(&self.next_ca_cert_path(r.side)).ok();
+        // An intermediate rollover changes no trust file: a deployment or install is on the new
+        // intermediate once it holds the CA directory's trust files (the CRL of both
+        // intermediates) and, for its own certificate, one the new intermediate signed.
+        let i_r = r.intermediate;
         for d in ledger.deployments() {
             let live = ledger
                 .current(CertKind::Server, &d.name)
@@ -459,6 +527,7 @@ impl CaDir {
                 Side::Server => {
                     d.serial == current.serial && current.ca_serial.as_ref() == Some(&r.new_ca)
                 }
+                Side::Client if i_r => !self.deployment_stale(d),
                 Side::Client => holds(read_deployed(d, "client-ca.crt"), new_ca.as_ref()),
             };
             let what = format!("the deployment of {} in {}", d.name, d.data_dir.display());
@@ -478,6 +547,10 @@ impl CaDir {
                             .cloned()
                     })
                     .is_some_and(|x| x.ca_serial.as_ref() == Some(&r.new_ca)),
+                Side::Server if i_r => {
+                    let current = ledger.current(CertKind::Client, &i.role).map(|c| &c.serial);
+                    !self.install_stale(i, current)
+                }
                 Side::Server => holds(read_installed(i, "root.crt"), new_ca.as_ref()),
             };
             let what = format!("the install of {} in {}", i.role, i.dir.display());
@@ -553,6 +626,7 @@ fn started(
         old_ca: old.info.serial.clone(),
         new_ca: made.serial.clone(),
         compromised: opts.compromised,
+        intermediate: false,
         at,
     }
 }
@@ -601,13 +675,4 @@ fn ca_key_type(ledger: &Ledger, serial: &Serial) -> Option<KeyType> {
         .iter()
         .find(|i| &i.serial == serial)
         .map(|i| i.key_type)
-}
-
-/// The organisation of a CA's subject (`O=Acme, CN=pgca server CA 3f9a1c2e`), for the new CA.
-fn org_of(info: &CertInfo) -> String {
-    info.subject
-        .split(", ")
-        .find_map(|p| p.strip_prefix("O="))
-        .unwrap_or("pgca")
-        .to_string()
 }

@@ -55,6 +55,15 @@ impl CaDir {
                 serial: c.serial,
                 not_after: c.not_after,
             })
+            // A hierarchy's leaves are on its intermediates, which chain to the root.
+            .chain(
+                self.issuing_cas(side)
+                    .into_iter()
+                    .map(|(_, _, c)| TrustedCa {
+                        serial: c.serial,
+                        not_after: c.not_after,
+                    }),
+            )
             .collect();
         SideCas {
             trusted,

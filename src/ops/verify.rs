@@ -46,6 +46,7 @@ use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::model::status::Status;
 use crate::model::timefmt;
+use crate::ops::hierarchy_judge::signed_by;
 use crate::storage;
 use crate::store::layout::{CaDir, LOCK_FILE, PENDING, RENEW_LOCK};
 use crate::x509::inspect::CertInfo;
@@ -94,6 +95,23 @@ struct CaFile {
     /// Every CA of the side's bundle (the one in use first, then a rollover's new CA), each as
     /// DER and as read: a leaf must chain to one of them.
     trusted: Vec<(Vec<u8>, CertInfo)>,
+    /// The CAs that sign its leaves: the bundle's, or in a hierarchy its intermediates (the one
+    /// in use, a rollover's new one).
+    issuers: Vec<(Vec<u8>, CertInfo)>,
+    /// Whether the side is a hierarchy: a leaf's file then holds its intermediate after it.
+    hierarchy: bool,
+}
+
+impl CaFile {
+    /// The CAs whose CRLs `DIR/server-ca.crl` must hold, in its order: the bundle's, then a
+    /// hierarchy's intermediates.
+    fn crl_issuers(&self) -> Vec<&[u8]> {
+        let mut v: Vec<&[u8]> = self.trusted.iter().map(|(d, _)| d.as_slice()).collect();
+        if self.hierarchy {
+            v.extend(self.issuers.iter().map(|(d, _)| d.as_slice()));
+        }
+        v
+    }
 }
 
 impl CaDir {
@@ -108,6 +126,11 @@ impl CaDir {
         };
         self.verify_directory(&mut found, ledger.torn_tail);
         let cas = Side::BOTH.map(|side| self.verify_ca(&mut found, side, now));
+        for side in Side::BOTH {
+            for (status, path, what) in self.issuing_problems(side, now, true) {
+                found.add(status, &path, what);
+            }
+        }
         let current: Vec<CurrentCert> = ledger
             .current_certs()
             .into_iter()
@@ -216,14 +239,48 @@ impl CaDir {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|d| CertInfo::from_der(&d).ok().map(|i| (d, i)))
-            .collect();
-        CaFile { trusted }
+            .collect::<Vec<_>>();
+        let hierarchy = self.has_issuing(side);
+        let issuers = if hierarchy {
+            self.issuing_cas(side)
+                .into_iter()
+                .map(|(_, d, i)| (d, i))
+                .collect()
+        } else {
+            trusted.clone()
+        };
+        CaFile {
+            trusted,
+            issuers,
+            hierarchy,
+        }
     }
 
     /// A rollover's new CA: readable, the one the inventory records, self-signed, with its key,
     /// and in the bundle after the CA in use. A new CA no rollover records is a leftover of an
     /// interrupted step, which the next write settles.
     fn verify_rollover(&self, found: &mut Found, ledger: &Ledger, side: Side) {
+        if let Some(r) = ledger.rollover(side).filter(|r| r.intermediate) {
+            let path = self.next_issuing_cert_path(side);
+            if !CertInfo::from_file(&path).is_ok_and(|c| c.serial == r.new_ca) {
+                found.add(
+                    Status::Critical,
+                    &path,
+                    format!(
+                        "not the new intermediate the inventory records (serial {})",
+                        r.new_ca
+                    ),
+                );
+            }
+            return;
+        }
+        if ledger.rollover(side).is_none() && self.has_next_issuing(side) {
+            found.add(
+                Status::Warning,
+                &self.next_issuing_cert_path(side),
+                "a new intermediate no rollover under way records: the next pgca command that writes settles it",
+            );
+        }
         let path = self.next_ca_cert_path(side);
         let Some(r) = ledger.rollover(side) else {
             if path.symlink_metadata().is_ok() {
@@ -375,17 +432,26 @@ impl CaDir {
             );
         }
         // A revoked certificate may be on a CA since retired: it is refused either way.
-        let chains = cas[side].trusted.iter().any(|(ca_der, ca)| {
+        let issuer = cas[side].issuers.iter().find(|(ca_der, ca)| {
             info.issuer == ca.subject
                 && info.authority_key_id == ca.subject_key_id
                 && (recorded || signed_by(&der, ca_der))
         });
-        if !chains && !revoked && !cas[side].trusted.is_empty() {
-            let which = if side == 0 { "server" } else { "client" };
+        let which = if side == 0 { "server" } else { "client" };
+        if issuer.is_none() && !revoked && !cas[side].issuers.is_empty() {
             found.add(
                 Status::Critical,
                 &cert_path,
                 format!("does not chain to the {which} CA"),
+            );
+        }
+        if let Some((issuer_der, _)) = issuer.filter(|_| cas[side].hierarchy)
+            && !crate::ops::hierarchy_judge::chain_follows(&bytes, issuer_der)
+        {
+            found.add(
+                Status::Critical,
+                &cert_path,
+                format!("does not hold the {which} issuing CA after the certificate: peers cannot build the chain"),
             );
         }
         let key_name = format!("{}.key", c.name);
@@ -492,6 +558,10 @@ impl CaDir {
                         s.next_ca_cert_file(),
                         s.next_ca_key_file(),
                         s.next_ca_token_file(),
+                        s.issuing_cert_file(),
+                        s.issuing_key_file(),
+                        s.next_issuing_cert_file(),
+                        s.next_issuing_key_file(),
                         s.leaf_dir(),
                     ]
                     .contains(&text.as_ref())
@@ -525,21 +595,23 @@ impl CaDir {
             found.add(Status::Unknown, &path, "cannot read or parse the CRL");
             return;
         };
-        // One CRL per CA of the bundle, in its order: with a CRL configured, PostgreSQL and
-        // libpq refuse every certificate of a CA that has none.
-        if ders.len() != ca.trusted.len() {
+        // One CRL per CA of the bundle (and per intermediate of a hierarchy), in its order:
+        // with a CRL configured, PostgreSQL and libpq refuse every certificate of a CA that has
+        // none, and PostgreSQL checks one for every CA of a chain.
+        let issuers = ca.crl_issuers();
+        if ders.len() != issuers.len() {
             found.add(
                 Status::Critical,
                 &path,
                 format!(
-                    "{} CRL(s) for the {} CA(s) of the bundle: run pgca crl",
+                    "{} CRL(s) for the {} CA(s) of the bundle and hierarchy: run pgca crl",
                     ders.len(),
-                    ca.trusted.len()
+                    issuers.len()
                 ),
             );
         }
         for (i, der) in ders.iter().enumerate() {
-            let issuer = ca.trusted.get(i).map(|(d, _)| d.as_slice());
+            let issuer = issuers.get(i).copied();
             if !issuer.is_some_and(|ca| crl_signed_by(der, ca)) {
                 found.add(
                     Status::Critical,
@@ -830,17 +902,6 @@ fn stray(found: &mut Found, path: &Path, why: &str) {
 enum KeyRule {
     Private,
     Deployed { owner: Option<u32> },
-}
-
-/// Whether `cert_der` carries a signature that the key of `issuer_der` verifies.
-fn signed_by(cert_der: &[u8], issuer_der: &[u8]) -> bool {
-    let (Ok((_, cert)), Ok((_, issuer))) = (
-        x509_parser::certificate::X509Certificate::from_der(cert_der),
-        x509_parser::certificate::X509Certificate::from_der(issuer_der),
-    ) else {
-        return false;
-    };
-    cert.verify_signature(Some(issuer.public_key())).is_ok()
 }
 
 /// Whether a CRL is signed by the key of `issuer_der`.

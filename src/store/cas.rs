@@ -44,16 +44,20 @@ impl CaDir {
             .collect()
     }
 
-    /// The signer of new certificates of `side`: the new CA once a rollover has switched,
-    /// otherwise the CA in use. Reads the inventory only while a new CA is on disk.
+    /// The signer of new certificates of `side`: in a hierarchy its issuing intermediate (the
+    /// new one once an intermediate rollover has switched), otherwise the new CA once a rollover
+    /// has switched, or the CA in use. Reads the inventory only while a new CA is on disk.
     pub(crate) fn issuing_signer(&self, side: Side) -> Result<CaSigner> {
-        let slot = if self.has_next_ca(side) {
+        let hierarchy = self.has_issuing(side);
+        let slot = if self.has_next_ca(side) || (hierarchy && self.has_next_issuing(side)) {
             let ledger = self.inventory()?;
             if ledger.rollover(side).is_none() {
                 // A finish a crash cut short: the write lock completes it first.
                 drop(self.write_lock()?);
             }
-            issuing_slot(ledger.rollover(side))
+            issuing_slot(hierarchy, ledger.rollover(side))
+        } else if hierarchy {
+            CaSlot::Issuing
         } else {
             CaSlot::Current
         };
@@ -61,18 +65,24 @@ impl CaDir {
     }
 
     /// Under the write lock: whether `signer` is still the one that must sign for its side (a
-    /// rollover may have switched since it was loaded).
+    /// rollover may have switched, or finished, since it was loaded).
     pub(crate) fn still_issuing(&self, signer: &CaSigner, ledger: &Ledger) -> bool {
-        let slot = issuing_slot(ledger.rollover(signer.side));
+        let hierarchy = self.has_issuing(signer.side);
+        let slot = issuing_slot(hierarchy, ledger.rollover(signer.side));
         let want = match (slot, ledger.rollover(signer.side)) {
-            (CaSlot::Next, Some(r)) => &r.new_ca,
+            (CaSlot::Next | CaSlot::NextIssuing, Some(r)) => &r.new_ca,
             (_, Some(r)) => &r.old_ca,
+            (CaSlot::Issuing, None) => {
+                let current = ledger.current(signer.side.ca_kind(), signer.side.issuing_name());
+                return signer.slot == slot
+                    && current.is_some_and(|c| c.serial == signer.info.serial);
+            }
             (_, None) => return slot == signer.slot,
         };
         signer.slot == slot && &signer.info.serial == want
     }
 
-    /// Whether `DIR/server-ca.crl` lacks a CRL for a CA of the bundle (a rollover start cut
+    /// Whether `DIR/server-ca.crl` lacks a CRL for a CA that signs one (a rollover start cut
     /// short after its commit): then it is written again, or PostgreSQL refuses every
     /// certificate of that CA once a CRL is configured.
     pub(crate) fn crl_bundle_incomplete(&self, side: Side) -> bool {
@@ -80,29 +90,76 @@ impl CaDir {
             .ok()
             .and_then(|b| crate::x509::pem::all_blocks(&b, "X509 CRL").ok())
             .map_or(0, |c| c.len());
-        let cas = self.trusted_cas(side).map_or(1, |c| c.len());
-        crls != cas
+        let roots = self.trusted_cas(side).map_or(1, |c| c.len());
+        let issuing =
+            usize::from(self.has_issuing(side)) + usize::from(self.has_next_issuing(side));
+        crls != roots + issuing
     }
 
-    /// Every CA of `side` that signs a CRL: the CA in use, and a rollover's new CA.
+    /// Every CA of `side` that signs a CRL, in the order of `DIR/server-ca.crl`: the CA in use
+    /// (a hierarchy's root), a rollover's new CA; in a hierarchy then the intermediate in use and
+    /// an intermediate rollover's new one.
     pub(crate) fn crl_signers(&self, side: Side, ledger: &Ledger) -> Result<Vec<CaSigner>> {
-        let mut signers = vec![CaSigner::load(&self.root, side, self.passphrase.as_ref())?];
-        if ledger.rollover(side).is_some() {
+        let pass = self.passphrase.as_ref();
+        let mut signers = vec![CaSigner::load(&self.root, side, pass)?];
+        let rollover = ledger.rollover(side);
+        if rollover.is_some_and(|r| !r.intermediate) {
+            signers.push(CaSigner::load_slot(&self.root, side, CaSlot::Next, pass)?);
+        }
+        if self.has_issuing(side) {
             signers.push(CaSigner::load_slot(
                 &self.root,
                 side,
-                CaSlot::Next,
-                self.passphrase.as_ref(),
+                CaSlot::Issuing,
+                pass,
             )?);
+            if rollover.is_some_and(|r| r.intermediate) {
+                signers.push(CaSigner::load_slot(
+                    &self.root,
+                    side,
+                    CaSlot::NextIssuing,
+                    pass,
+                )?);
+            }
         }
         Ok(signers)
     }
 }
 
-/// Which CA signs for a side in the phase the inventory gives.
-pub(crate) fn issuing_slot(rollover: Option<&Rollover>) -> CaSlot {
-    match rollover.map(|r| r.phase) {
-        Some(RolloverPhase::IssueNew) => CaSlot::Next,
-        _ => CaSlot::Current,
+/// Which CA signs for a side in the phase the inventory gives; `hierarchy`: the side has an
+/// issuing intermediate (its rollovers replace the intermediate).
+pub(crate) fn issuing_slot(hierarchy: bool, rollover: Option<&Rollover>) -> CaSlot {
+    let switched = rollover.is_some_and(|r| r.phase == RolloverPhase::IssueNew);
+    match (hierarchy, switched) {
+        (true, true) => CaSlot::NextIssuing,
+        (true, false) => CaSlot::Issuing,
+        (false, true) => CaSlot::Next,
+        (false, false) => CaSlot::Current,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_slot_by_hierarchy_and_phase() {
+        let mut r = Rollover {
+            side: Side::Client,
+            phase: RolloverPhase::TrustBoth,
+            old_ca: "01".parse().unwrap(),
+            new_ca: "02".parse().unwrap(),
+            started_at: time::OffsetDateTime::UNIX_EPOCH,
+            switched_at: None,
+            compromised: false,
+            intermediate: true,
+        };
+        assert_eq!(issuing_slot(false, None), CaSlot::Current);
+        assert_eq!(issuing_slot(true, None), CaSlot::Issuing);
+        assert_eq!(issuing_slot(true, Some(&r)), CaSlot::Issuing);
+        r.phase = RolloverPhase::IssueNew;
+        assert_eq!(issuing_slot(true, Some(&r)), CaSlot::NextIssuing);
+        r.intermediate = false;
+        assert_eq!(issuing_slot(false, Some(&r)), CaSlot::Next);
     }
 }

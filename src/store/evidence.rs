@@ -65,9 +65,20 @@ impl CaDir {
                         .map_or("no CRL".to_string(), |n| format!("CRLs up to number {n}"))
                 )));
             }
-            if let Some(e) = crl
-                .revoked
-                .iter()
+            // Every CRL of the file (a rollover's, a hierarchy's intermediates'), not only the
+            // first.
+            let rest = fs::read(&path)
+                .ok()
+                .and_then(|b| crate::x509::pem::all_blocks(&b, "X509 CRL").ok())
+                .unwrap_or_default()
+                .into_iter()
+                .skip(1)
+                .filter_map(|der| {
+                    CrlInfo::from_pem(crate::x509::pem::encode("X509 CRL", &der).as_bytes()).ok()
+                });
+            if let Some(e) = std::iter::once(crl)
+                .chain(rest)
+                .flat_map(|c| c.revoked)
                 .find(|e| !facts.revoked.contains(&e.serial.to_string()))
             {
                 return Err(damaged(format!(

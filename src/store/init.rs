@@ -17,6 +17,8 @@ use crate::store::options::{
 use crate::x509::ca::{self};
 use crate::x509::token::{Token, TokenKey};
 
+pub(crate) use crate::store::made::{Made, Span};
+
 impl CaDir {
     /// Creates both CAs in `root` (created with mode 0700 if missing; an existing directory must
     /// hold no CA). The four CA files and the inventory are written to a staging directory first
@@ -143,16 +145,6 @@ impl CaDir {
     }
 }
 
-/// One CA as made: the name of its key's file and that file's text (a key PEM, or the URI
-/// naming the key in its token), its certificate and serial.
-pub(crate) struct Made {
-    pub(crate) side: Side,
-    pub(crate) key_name: &'static str,
-    pub(crate) key_text: zeroize::Zeroizing<String>,
-    pub(crate) cert_pem: String,
-    pub(crate) serial: crate::model::serial::Serial,
-}
-
 /// Two key files, two cores: an RSA-4096 init, or the two key derivations of encrypted keys,
 /// take the time of one.
 fn make_files(opts: &InitOptions, (not_before, not_after): Span) -> Result<Vec<Made>> {
@@ -162,6 +154,7 @@ fn make_files(opts: &InitOptions, (not_before, not_after): Span) -> Result<Vec<M
             org: &opts.org,
             key_type: opts.key_type,
             span: (not_before, not_after),
+            path_len: u8::from(opts.intermediate),
         };
         make_one_file(&ca, side.ca_key_file(), opts.passphrase.as_ref())
     };
@@ -172,8 +165,6 @@ fn make_files(opts: &InitOptions, (not_before, not_after): Span) -> Result<Vec<M
     });
     Ok(vec![server?, client?])
 }
-
-pub(crate) type Span = (time::OffsetDateTime, time::OffsetDateTime);
 
 /// Both key pairs generated inside the token (one session each), the certificates signed by
 /// the token; each key labelled `pgca-server-ca-<id>` with CKA_ID `<id>`, the random id in the
@@ -192,6 +183,7 @@ fn make_in_token(
             org: &opts.org,
             key_type: opts.key_type,
             span,
+            path_len: u8::from(opts.intermediate),
         };
         made.push(make_one_in_token(
             token,
@@ -210,6 +202,8 @@ pub(crate) struct NewCaSpec<'a> {
     pub(crate) org: &'a str,
     pub(crate) key_type: crate::x509::keys::KeyType,
     pub(crate) span: Span,
+    /// basicConstraints' pathlen: 0, or 1 for the root of a hierarchy.
+    pub(crate) path_len: u8,
 }
 
 /// One CA's key pair generated inside the token (labelled `pgca-server-ca-<id>`, CKA_ID
@@ -227,7 +221,7 @@ pub(crate) fn make_one_in_token(
     let id = crate::model::hex::decode(&cn_id).unwrap_or_default();
     let label = format!("pgca-{}-ca-{cn_id}", ca.side.name());
     let key = TokenKey::generate(token, session, ca.key_type, &label, &id)?;
-    let signed = ca::create_signed(ca.side, ca.org, &key, &cn_id, ca.span)
+    let signed = ca::create_signed(ca.side, ca.org, &key, &cn_id, ca.span, ca.path_len)
         .map_err(|e| key.take_failure().unwrap_or(e));
     generated.push(key);
     let (cert_pem, serial) = signed?;
@@ -249,7 +243,14 @@ pub(crate) fn make_one_file(
     key_name: &'static str,
     passphrase: Option<&crate::model::passphrase::Passphrase>,
 ) -> Result<Made> {
-    let new = ca::create(ca.side, ca.org, ca.key_type, ca.span.0, ca.span.1)?;
+    let new = ca::create(
+        ca.side,
+        ca.org,
+        ca.key_type,
+        ca.span.0,
+        ca.span.1,
+        ca.path_len,
+    )?;
     let key_text = match passphrase {
         Some(p) => new.key.to_encrypted_pem(p)?,
         None => new.key.to_pem(),
@@ -307,6 +308,32 @@ fn write_cas(
                 (cert_name.to_string(), key_name.to_string()),
             )));
         }
+        if opts.intermediate {
+            for (m, name) in make_intermediates(&staging, made, opts, span)? {
+                let (cert_name, key_name) = (m.side.issuing_cert_file(), m.key_name);
+                storage::create_file(
+                    &staging.join(key_name),
+                    m.key_text.as_bytes(),
+                    KEY_MODE,
+                    "write CA key",
+                )?;
+                storage::create_file(
+                    &staging.join(cert_name),
+                    m.cert_pem.as_bytes(),
+                    PUBLIC_MODE,
+                    "write CA certificate",
+                )?;
+                files.push(key_name);
+                files.push(cert_name);
+                events.push(Event::Issued(crate::store::hierarchy::issuing_record(
+                    &m,
+                    &name,
+                    opts.key_type,
+                    cert_name,
+                    now,
+                )));
+            }
+        }
         inventory::log::create(&staging.join(inventory::log::INVENTORY_FILE), &events)?;
         files.push(inventory::log::INVENTORY_FILE);
         files.push(inventory::SEAL_FILE);
@@ -321,6 +348,36 @@ fn write_cas(
     })();
     let _ = fs::remove_dir_all(&staging);
     result
+}
+
+/// Each side's issuing intermediate (`init --intermediate`), signed by its root as written to
+/// `staging` (both sides at once: each root is loaded, and each new key encrypted, with a key
+/// derivation when there is a passphrase), with the root's serial.
+fn make_intermediates(
+    staging: &Path,
+    made: &[Made],
+    opts: &InitOptions,
+    span: Span,
+) -> Result<Vec<(Made, crate::model::serial::Serial)>> {
+    let make = |root: &Made| -> Result<(Made, crate::model::serial::Serial)> {
+        let signer = ca::CaSigner::load(staging, root.side, opts.passphrase.as_ref())?;
+        let m = crate::store::hierarchy::make_issuing(
+            &signer,
+            &opts.org,
+            opts.key_type,
+            span,
+            root.side.issuing_key_file(),
+            opts.passphrase.as_ref(),
+        )?;
+        Ok((m, root.serial.clone()))
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = made.iter().map(|m| s.spawn(move || make(m))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("CA generation does not panic"))
+            .collect()
+    })
 }
 
 /// Refuses a directory that already holds a CA, or pieces of one.

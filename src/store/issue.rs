@@ -253,7 +253,10 @@ impl CaDir {
             // A rollover may have started or switched since the CA was loaded.
             let ledger = self.read_inventory()?;
             if !self.still_issuing(&p.ca, &ledger) {
-                let slot = crate::store::cas::issuing_slot(ledger.rollover(b.side));
+                let slot = crate::store::cas::issuing_slot(
+                    self.has_issuing(b.side),
+                    ledger.rollover(b.side),
+                );
                 p.ca = CaSigner::load_slot(&self.root, b.side, slot, self.passphrase.as_ref())?;
                 p.ca.check_can_sign_until(b.now, p.latest)?;
             }
@@ -273,8 +276,9 @@ impl CaDir {
             }
         }
         let issuer = p.ca.issuer()?;
-        let made =
-            parallel_map(p.requests, |r| sign_one(r, &issuer, b)).map_err(|e| p.ca.explain(e))?;
+        let chain = p.ca.chain_pem();
+        let made = parallel_map(p.requests, |r| sign_one(r, &issuer, b, chain))
+            .map_err(|e| p.ca.explain(e))?;
         Ok(Signed {
             made,
             replaced,
@@ -458,14 +462,16 @@ fn generate_keys(
 
 /// Signs one request in memory: its certificate, and its key file's text unless the key is
 /// external.
+/// With `chain` (an intermediate signs), the certificate file holds the leaf followed by it.
 fn sign_one(
     r: LeafRequest,
     issuer: &rcgen::Issuer<'_, impl rcgen::SigningKey>,
     b: &Batch,
+    chain: Option<&str>,
 ) -> Result<Made> {
     let serial = Serial::random();
     let not_after = b.now + r.validity.duration();
-    let (cert_pem, spki_der, key_type, key_pem) = match (r.key, r.public_key) {
+    let (mut cert_pem, spki_der, key_type, key_pem) = match (r.key, r.public_key) {
         (Some(key), _) => (
             crate::x509::profile::sign_leaf(
                 &r.profile,
@@ -503,6 +509,12 @@ fn sign_one(
             what: "encoding the certificate",
             source: reason.into(),
         })?;
+    if let Some(chain) = chain {
+        if !cert_pem.ends_with('\n') {
+            cert_pem.push('\n');
+        }
+        cert_pem.push_str(chain);
+    }
     Ok(Made {
         sha256: crate::model::hex::sha256(&der),
         spki_sha256: crate::model::hex::sha256(&spki_der),

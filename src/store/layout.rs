@@ -8,7 +8,7 @@ use crate::inventory::{self, Ledger};
 use crate::model::kind::CertKind;
 use crate::model::kind::Side;
 use crate::storage::{self, KEY_MODE, Wait};
-use crate::x509::ca::CaSigner;
+use crate::x509::ca::{CaSigner, CaSlot};
 use crate::x509::inspect::CertInfo;
 
 pub(crate) const PENDING: &str = ".pending";
@@ -134,15 +134,17 @@ impl CaDir {
         new: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<()> {
         let _lock = self.write_lock()?;
-        // During a rollover the new CA's key goes along: one passphrase for the side.
-        let mut slots = vec![crate::x509::ca::CaSlot::Current];
-        if self
-            .root
-            .join(side.next_ca_key_file())
-            .symlink_metadata()
-            .is_ok()
-        {
-            slots.push(crate::x509::ca::CaSlot::Next);
+        // During a rollover the new CA's key goes along, and a hierarchy's intermediates
+        // (`server-issuing.key`, `.next.key`): one passphrase for the side.
+        let mut slots = vec![CaSlot::Current];
+        for (slot, file) in [
+            (CaSlot::Next, side.next_ca_key_file()),
+            (CaSlot::Issuing, side.issuing_cert_file()),
+            (CaSlot::NextIssuing, side.next_issuing_cert_file()),
+        ] {
+            if self.root.join(file).symlink_metadata().is_ok() {
+                slots.push(slot);
+            }
         }
         let mut keys = Vec::new();
         for slot in slots {

@@ -45,12 +45,14 @@
 
 pub(crate) mod cas;
 mod evidence;
+pub(crate) mod hierarchy;
 pub(crate) mod init;
 pub(crate) mod issue;
 mod journal;
 pub mod layout;
 pub mod list;
 pub(crate) mod live;
+pub(crate) mod made;
 pub mod options;
 pub(crate) mod parallel;
 pub(crate) mod rollover_files;

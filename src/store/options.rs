@@ -48,6 +48,10 @@ pub struct InitOptions {
     /// The server certificate's lifetime, at most the CAs'; `None` for
     /// [`DEFAULT_LEAF_VALIDITY`].
     pub server_validity: Option<Validity>,
+    /// Make a two-level hierarchy per side: the root (`server-ca.crt`, the trust anchor,
+    /// pathlen 1) and an issuing intermediate it signs (`server-issuing.crt`,
+    /// `server-issuing.key`, pathlen 0) that signs every leaf.
+    pub intermediate: bool,
 }
 
 impl Default for InitOptions {
@@ -61,6 +65,7 @@ impl Default for InitOptions {
             token: None,
             server_hosts: Vec::new(),
             server_validity: None,
+            intermediate: false,
         }
     }
 }

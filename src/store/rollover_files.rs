@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::inventory::{Ledger, RolloverStep};
 use crate::model::kind::Side;
 use crate::storage::{self, KEY_MODE, PUBLIC_MODE};
-use crate::store::init::Made;
 use crate::store::layout::CaDir;
+use crate::store::made::Made;
 use crate::x509::inspect::CertInfo;
 
 /// Where retired CAs go: `DIR/ca-archive/server-ca-<serial>.crt`, `.key` (or `.pkcs11`), `.crl`.
@@ -117,14 +117,19 @@ impl CaDir {
     pub(crate) fn settle_rollovers(&self) -> Result<()> {
         let sides: Vec<Side> = Side::BOTH
             .into_iter()
-            .filter(|&s| self.has_next_ca(s))
+            .filter(|&s| self.has_next_ca(s) || self.has_next_issuing(s))
             .collect();
         if sides.is_empty() {
             return Ok(());
         }
         let ledger = self.read_inventory()?;
         for side in sides {
-            self.settle_side(side, &ledger)?;
+            if self.has_next_ca(side) {
+                self.settle_side(side, &ledger)?;
+            }
+            if self.has_next_issuing(side) {
+                self.settle_issuing(side, &ledger)?;
+            }
         }
         Ok(())
     }

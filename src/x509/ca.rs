@@ -107,6 +107,11 @@ pub(crate) enum CaSlot {
     Current,
     /// A rollover's new CA.
     Next,
+    /// The issuing intermediate of a hierarchy (`server-issuing.crt`, `server-issuing.key`),
+    /// signed by the root, which is then the `Current` slot.
+    Issuing,
+    /// An intermediate rollover's new intermediate (`server-issuing.next.crt`, `.next.key`).
+    NextIssuing,
 }
 
 impl CaSlot {
@@ -123,9 +128,29 @@ impl CaSlot {
                 side.next_ca_key_file(),
                 side.next_ca_token_file(),
             ],
+            // An intermediate's key is a file: no token reference is ever written for one.
+            CaSlot::Issuing => [
+                side.issuing_cert_file(),
+                side.issuing_key_file(),
+                ISSUING_NO_TOKEN[usize::from(side == Side::Client)],
+            ],
+            CaSlot::NextIssuing => [
+                side.next_issuing_cert_file(),
+                side.next_issuing_key_file(),
+                ISSUING_NO_TOKEN[usize::from(side == Side::Client)],
+            ],
         }
     }
+
+    /// Whether this is an issuing intermediate (current or next).
+    pub(crate) fn is_issuing(self) -> bool {
+        matches!(self, CaSlot::Issuing | CaSlot::NextIssuing)
+    }
 }
+
+/// The token reference an intermediate would have: never written (its key is a file), so a file
+/// of that name found is refused like a key file beside a token reference.
+const ISSUING_NO_TOKEN: [&str; 2] = ["server-issuing.pkcs11", "client-issuing.pkcs11"];
 
 /// A CA certificate with its key, ready to sign.
 pub(crate) struct CaSigner {
@@ -220,6 +245,12 @@ impl CaSigner {
         })
     }
 
+    /// The PEM that follows a leaf it signed in the leaf's certificate file: the intermediate's
+    /// own certificate, so that PostgreSQL and libpq send the chain; `None` for a root.
+    pub(crate) fn chain_pem(&self) -> Option<&str> {
+        self.slot.is_issuing().then_some(self.cert_pem.as_str())
+    }
+
     /// The rcgen issuer: the CA's subject, key identifier and key.
     pub(crate) fn issuer(&self) -> Result<Issuer<'_, &CaKey>> {
         Issuer::from_ca_cert_pem(&self.cert_pem, &self.key)
@@ -306,10 +337,18 @@ pub(crate) fn create(
     key_type: KeyType,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
+    path_len: u8,
 ) -> Result<NewCa> {
     let key = PrivateKey::generate(key_type)?;
     let cn_id = crate::model::hex::random(4);
-    let (cert_pem, serial) = create_signed(side, org, key.pair(), &cn_id, (not_before, not_after))?;
+    let (cert_pem, serial) = create_signed(
+        side,
+        org,
+        key.pair(),
+        &cn_id,
+        (not_before, not_after),
+        path_len,
+    )?;
     Ok(NewCa {
         key,
         cert_pem,
@@ -318,14 +357,36 @@ pub(crate) fn create(
 }
 
 /// The self-signed CA certificate for `key` (a key file's or a token's), with `cn_id` in its
-/// CN: the certificate PEM and its serial.
+/// CN and `path_len` in its basicConstraints (0, or 1 for the root of a hierarchy): the
+/// certificate PEM and its serial.
 pub(crate) fn create_signed(
     side: Side,
     org: &str,
     key: &impl SigningKey,
     cn_id: &str,
-    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+    span: (OffsetDateTime, OffsetDateTime),
+    path_len: u8,
 ) -> Result<(String, Serial)> {
+    let (params, serial) = ca_params(
+        org,
+        format!("pgca {} CA {cn_id}", side.name()),
+        span,
+        path_len,
+    );
+    let cert = params
+        .self_signed(key)
+        .map_err(Error::rcgen("signing the CA certificate"))?;
+    Ok((cert.pem(), serial))
+}
+
+/// A CA's parameters: a random serial, the subject `O=org, CN=cn`, the validity, basicConstraints
+/// `CA:TRUE, pathlen:path_len` and keyUsage `keyCertSign, cRLSign`.
+fn ca_params(
+    org: &str,
+    cn: String,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+    path_len: u8,
+) -> (CertificateParams, Serial) {
     let serial = Serial::random();
     let mut params = CertificateParams::default();
     params.serial_number = Some(rcgen::SerialNumber::from_slice(serial.as_bytes()));
@@ -333,17 +394,36 @@ pub(crate) fn create_signed(
     params.not_after = not_after;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, org);
-    dn.push(
-        DnType::CommonName,
-        format!("pgca {} CA {cn_id}", side.name()),
-    );
+    dn.push(DnType::CommonName, cn);
     params.distinguished_name = dn;
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    (params, serial)
+}
+
+/// An issuing intermediate of `side` signed by `root` (`pathlen:0`, AKI the root's SKI, CN
+/// `pgca server issuing CA <id>`), ending no later than the root: its key, PEM and serial.
+pub(crate) fn create_intermediate(
+    root: &CaSigner,
+    org: &str,
+    key_type: KeyType,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+) -> Result<NewCa> {
+    let key = PrivateKey::generate(key_type)?;
+    let cn_id = crate::model::hex::random(4);
+    let cn = format!("pgca {} issuing CA {cn_id}", root.side.name());
+    let not_after = not_after.min(root.info.not_after);
+    let (mut params, serial) = ca_params(org, cn, (not_before, not_after), 0);
+    params.use_authority_key_identifier_extension = true;
+    let issuer = root.issuer()?;
     let cert = params
-        .self_signed(key)
-        .map_err(Error::rcgen("signing the CA certificate"))?;
-    Ok((cert.pem(), serial))
+        .signed_by(key.pair(), &issuer)
+        .map_err(|e| root.explain(Error::rcgen("signing the intermediate CA certificate")(e)))?;
+    Ok(NewCa {
+        key,
+        cert_pem: cert.pem(),
+        serial,
+    })
 }
 
 #[cfg(test)]
@@ -359,6 +439,7 @@ mod tests {
             KeyType::EcdsaP256,
             datetime!(2026-01-01 0:00 UTC),
             datetime!(2036-01-01 0:00 UTC),
+            0,
         )
         .unwrap();
         let info = CertInfo::from_pem(ca.cert_pem.as_bytes()).unwrap();
@@ -374,6 +455,52 @@ mod tests {
         assert_eq!(info.subject, info.issuer);
         assert_eq!(info.serial, ca.serial);
         assert_eq!(info.spki_der, ca.key.public_key_der());
+    }
+
+    #[test]
+    fn an_intermediate_is_signed_by_its_root_and_never_outlives_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let root = create(
+            Side::Server,
+            "Acme",
+            KeyType::EcdsaP256,
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2030-01-01 0:00 UTC),
+            1,
+        )
+        .unwrap();
+        std::fs::write(dir.join("server-ca.crt"), &root.cert_pem).unwrap();
+        let key = dir.join("server-ca.key");
+        std::fs::write(&key, root.key.to_pem().as_bytes()).unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let signer = CaSigner::load(dir, Side::Server, None).unwrap();
+        let root_info = CertInfo::from_pem(root.cert_pem.as_bytes()).unwrap();
+        assert_eq!(root_info.path_len, Some(1));
+        let span = (
+            datetime!(2026-01-01 0:00 UTC),
+            datetime!(2040-01-01 0:00 UTC),
+        );
+        let i = create_intermediate(&signer, "Acme", KeyType::EcdsaP256, span).unwrap();
+        let info = CertInfo::from_pem(i.cert_pem.as_bytes()).unwrap();
+        assert!(info.is_ca);
+        assert_eq!(info.path_len, Some(0));
+        assert_eq!(info.key_usage, vec!["keyCertSign", "cRLSign"]);
+        assert_eq!(info.issuer, root_info.subject);
+        assert_eq!(info.authority_key_id, root_info.subject_key_id);
+        assert!(
+            info.subject
+                .starts_with("O=Acme, CN=pgca server issuing CA ")
+        );
+        assert_eq!(
+            info.not_after, root_info.not_after,
+            "clamped to the root's end"
+        );
+        assert_eq!(info.serial, i.serial);
+        assert_eq!(CaSlot::Issuing.files(Side::Server)[0], "server-issuing.crt");
+        assert!(CaSlot::NextIssuing.is_issuing() && !CaSlot::Next.is_issuing());
     }
 
     #[test]

@@ -209,7 +209,7 @@ mod tests {
             datetime!(2026-01-01 0:00 UTC),
             datetime!(2027-01-01 0:00 UTC),
         );
-        let ca = ca::create(Side::Server, "Acme", KeyType::EcdsaP256, from, to)?;
+        let ca = ca::create(Side::Server, "Acme", KeyType::EcdsaP256, from, to, 0)?;
         let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca.key.pair()).unwrap();
         let key = PrivateKey::generate(KeyType::EcdsaP256)?;
         let pem = sign_leaf(profile, &key, &issuer, &Serial::random(), from, to)?;
@@ -282,7 +282,7 @@ mod tests {
             datetime!(2026-01-01 0:00 UTC),
             datetime!(2027-01-01 0:00 UTC),
         );
-        let ca = ca::create(Side::Client, "Acme", KeyType::EcdsaP256, from, to).unwrap();
+        let ca = ca::create(Side::Client, "Acme", KeyType::EcdsaP256, from, to, 0).unwrap();
         let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca.key.pair()).unwrap();
         let mut identity = vec![
             0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 0x01,

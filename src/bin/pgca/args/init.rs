@@ -34,6 +34,11 @@ pub struct InitArgs {
     #[arg(long)]
     pub no_passphrase: bool,
 
+    /// Per CA a root (the trust anchor, SIDE-ca.crt) and an issuing intermediate it signs
+    /// (SIDE-issuing.crt) that signs every certificate; certificate files then hold the chain
+    #[arg(long)]
+    pub intermediate: bool,
+
     #[command(flatten)]
     pub pkcs11: Pkcs11Args,
 

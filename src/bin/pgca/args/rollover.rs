@@ -78,6 +78,11 @@ pub struct RolloverStartArgs {
     #[arg(long)]
     pub now: bool,
 
+    /// Replace the issuing intermediate (init --intermediate) under the same root: no trust
+    /// file changes, the CRL file gains the new intermediate's CRL
+    #[arg(long, conflicts_with_all = ["key_type", "pkcs11_token"])]
+    pub intermediate: bool,
+
     #[command(flatten)]
     pub out: Report,
 }

@@ -23,6 +23,7 @@ pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
     opts.ca_validity = ca_validity;
     opts.server_hosts = hosts.clone();
     opts.server_validity = validity;
+    opts.intermediate = a.intermediate;
     if let Some(uri) = super::hsm::token(&a.pkcs11)? {
         opts.passphrase = Some(super::hsm::pin(&ctx.sources, &uri.token)?);
         opts.token = Some(uri);

@@ -43,6 +43,7 @@ fn start(ctx: &Context, a: &RolloverStartArgs) -> Result<()> {
     opts.key_type = parse_opt::<KeyType>(&a.key_type)?;
     opts.ca_validity = parse_opt::<Validity>(&a.ca_validity)?;
     opts.compromised = a.now;
+    opts.intermediate = a.intermediate;
     let mut ca = ctx.signing(&[side])?;
     let token = crate::args::Pkcs11Args {
         pkcs11_token: a.pkcs11_token.clone(),

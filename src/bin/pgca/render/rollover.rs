@@ -9,6 +9,10 @@ use pgca::{RolloverOutcome, RolloverPhase, RolloverStatus, SideStatus, timefmt};
 pub fn rollover_text(o: &RolloverOutcome) -> String {
     let side = o.side.name();
     let mut out = String::new();
+    if o.intermediate {
+        intermediate_text(&mut out, o);
+        return out;
+    }
     match o.phase {
         Some(RolloverPhase::TrustBoth) => {
             let _ = writeln!(
@@ -58,6 +62,36 @@ pub fn rollover_text(o: &RolloverOutcome) -> String {
     out
 }
 
+/// A step of an intermediate rollover (`start --intermediate`): no trust file changes.
+fn intermediate_text(out: &mut String, o: &RolloverOutcome) {
+    let side = o.side.name();
+    let _ = match o.phase {
+        Some(RolloverPhase::TrustBoth) => writeln!(
+            out,
+            "{side} issuing CA rollover started: new intermediate serial {} (until {}) beside the old serial {}, signed by the same root\n\
+             no trust file changes; the CRL file carries the new intermediate's CRL: run pgca renew (it deploys it), reload every peer, then pgca rollover switch {side}",
+            o.new_ca,
+            timefmt::human(o.new_ca_not_after),
+            o.old_ca
+        ),
+        Some(RolloverPhase::IssueNew) => writeln!(
+            out,
+            "{side} issuing CA rollover switched: the new intermediate serial {} signs from now on; {} current certificate(s) of the old one are due\n\
+             run pgca renew (it re-issues, deploys and installs them), reload every peer, then pgca rollover finish {side}",
+            o.new_ca, o.leaves_on_old
+        ),
+        None => writeln!(
+            out,
+            "{side} issuing CA rollover finished: intermediate serial {} retired, serial {} is the {side} issuing CA\n\
+             the old intermediate's files are in {}\n\
+             run pgca renew: it deploys the CRL file without the old intermediate's CRL",
+            o.old_ca,
+            o.new_ca,
+            o.archived.as_deref().map_or_else(String::new, path)
+        ),
+    };
+}
+
 /// `pgca rollover status`.
 pub fn rollover_status_text(s: &RolloverStatus) -> String {
     let mut out = String::new();
@@ -69,18 +103,31 @@ pub fn rollover_status_text(s: &RolloverStatus) -> String {
 
 fn side_text(out: &mut String, s: &SideStatus) {
     let name = s.side.name();
+    let issuing = match (&s.issuing_ca, s.issuing_ca_not_after) {
+        (Some(serial), Some(until)) => {
+            format!(
+                "; issuing CA serial {serial}, until {}",
+                timefmt::human(until)
+            )
+        }
+        _ => String::new(),
+    };
     let Some(phase) = s.phase else {
         let _ = writeln!(
             out,
-            "{name} CA: no rollover (serial {}, until {})",
+            "{name} CA: no rollover (serial {}, until {}{issuing})",
             s.ca,
             timefmt::human(s.ca_not_after)
         );
         return;
     };
+    let (what, old) = match &s.issuing_ca {
+        Some(i) if s.intermediate => ("issuing CA", i),
+        _ => ("CA", &s.ca),
+    };
     let _ = writeln!(
         out,
-        "{name} CA: rollover in phase {}{} since {} (old serial {}, new serial {})",
+        "{name} {what}: rollover in phase {}{} since {} (old serial {}, new serial {})",
         phase.name(),
         if s.compromised {
             ", compromised CA"
@@ -88,7 +135,7 @@ fn side_text(out: &mut String, s: &SideStatus) {
             ""
         },
         s.started_at.map_or_else(String::new, timefmt::human),
-        s.ca,
+        old,
         s.new_ca
             .as_ref()
             .map_or_else(String::new, ToString::to_string)
