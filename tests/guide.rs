@@ -62,6 +62,8 @@ fn the_guides_run_as_written() {
         "client CA rollover switched",
         "client CA rollover finished",
         "server CA rollover finished",
+        "the client root is unchanged",
+        "client issuing CA rollover finished",
         "client CA: no rollover",
         "renewed server localhost",
     ] {

@@ -336,11 +336,37 @@ fn a_finish_killed_at_any_moment_is_settled_by_the_next_write() {
     base.ok(&["rollover", "start", "client"]);
     base.ok(&["rollover", "switch", "client"]);
     base.ok(&["renew"]);
-    let finished = kill_rounds(&base, "finish", |i, dir, done| {
+    let finished = kill_rounds(&base, &["finish", "client"], |i, dir, done| {
         if done {
             assert_eq!(certs_in(&dir.join("client-ca.crt")), 1, "round {i}");
             assert!(!dir.join("client-ca.next.crt").exists(), "round {i}");
             assert!(dir.join("client-ca.key").exists(), "round {i}");
+        } else {
+            run_ok(dir, &["rollover", "finish", "client"], i);
+        }
+    });
+    assert!(finished > 0, "no round got as far as the finished event");
+}
+
+/// The same for the finish of an intermediate's rollover in a hierarchy.
+#[test]
+fn an_intermediate_finish_killed_at_any_moment_is_settled_by_the_next_write() {
+    let base = Env::init(&["--no-passphrase", "--intermediate"]);
+    base.ok(&["issue-client", "alice"]);
+    base.ok(&["crl"]);
+    base.ok(&["rollover", "start", "client", "--intermediate"]);
+    base.ok(&["rollover", "switch", "client"]);
+    base.ok(&["renew"]);
+    let root = fs::read(base.path("client-ca.crt")).unwrap();
+    let finished = kill_rounds(&base, &["finish", "client"], |i, dir, done| {
+        assert_eq!(
+            fs::read(dir.join("client-ca.crt")).unwrap(),
+            root,
+            "round {i}"
+        );
+        if done {
+            assert!(!dir.join("client-issuing.next.crt").exists(), "round {i}");
+            assert!(dir.join("client-issuing.key").exists(), "round {i}");
         } else {
             run_ok(dir, &["rollover", "finish", "client"], i);
         }
@@ -356,7 +382,7 @@ fn a_start_killed_at_any_moment_leaves_nothing_or_a_whole_rollover() {
     let base = Env::init(&["--no-passphrase"]);
     base.ok(&["issue-client", "alice"]);
     base.ok(&["crl"]);
-    let started = kill_rounds(&base, "start", |i, dir, done| {
+    let started = kill_rounds(&base, &["start", "client"], |i, dir, done| {
         if done {
             run_ok(dir, &["renew"], i);
             assert_eq!(certs_in(&dir.join("client-ca.crt")), 2, "round {i}");
@@ -374,18 +400,19 @@ fn a_start_killed_at_any_moment_leaves_nothing_or_a_whole_rollover() {
 /// than a whole run; after each, a write (`pgca crl`) settles what was left, `then` (given
 /// whether the step's event was recorded) finishes the round, and the directory must verify
 /// and issue. Returns how many rounds had the event recorded.
-fn kill_rounds(base: &Env, step: &str, then: impl Fn(u32, &Path, bool)) -> usize {
+fn kill_rounds(base: &Env, step: &[&str], then: impl Fn(u32, &Path, bool)) -> usize {
+    let args: Vec<&str> = std::iter::once("rollover")
+        .chain(step.iter().copied())
+        .collect();
     let timed = copy_ca(base, "timed");
     let started = Instant::now();
-    run_on(&timed, &["rollover", step, "client"])
-        .wait()
-        .unwrap();
+    run_on(&timed, &args).wait().unwrap();
     let whole = started.elapsed().max(Duration::from_millis(5));
     let rounds = 24;
     let mut recorded = 0;
     for i in 0..rounds {
-        let dir = copy_ca(base, &format!("{step}{i}"));
-        let mut child = run_on(&dir, &["rollover", step, "client"]);
+        let dir = copy_ca(base, &format!("{}{i}", step[0]));
+        let mut child = run_on(&dir, &args);
         // A loaded machine runs slower than it did when timed.
         std::thread::sleep(whole * 3 * i / (2 * rounds));
         let _ = child.kill();
@@ -397,7 +424,7 @@ fn kill_rounds(base: &Env, step: &str, then: impl Fn(u32, &Path, bool)) -> usize
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
         let phase = &v["sides"][1]["phase"];
-        let done = match step {
+        let done = match step[0] {
             "finish" => phase.is_null(),
             _ => !phase.is_null(),
         };
