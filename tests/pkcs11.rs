@@ -941,3 +941,45 @@ fn a_hierarchy_with_its_roots_in_the_token() {
     h.ok(&["rollover", "start", "client", "--intermediate"]);
     h.ok(&["verify"]);
 }
+
+/// A rollover of a CA whose key is in the token: the new key is made in the same token (a
+/// `.next.pkcs11` reference, no key file), it signs after `switch`, the CRL bundle is signed by
+/// both keys, and `finish` archives the old reference and says the old key stays in the token.
+#[test]
+fn a_rollover_makes_the_new_ca_key_in_the_token() {
+    let h = Hsm::new();
+    h.init(&[]);
+    h.ok(&["issue-client", "alice"]);
+    h.ok(&["crl"]);
+    assert!(in_child(&h, "token_count_keys").contains("private keys: 2"));
+    h.ok(&["rollover", "start", "client"]);
+    assert!(h.path("client-ca.next.pkcs11").exists());
+    assert!(!h.path("client-ca.next.key").exists());
+    no_ca_key_on_disk(&h);
+    // Generated inside the token, beside the two CA keys.
+    assert!(in_child(&h, "token_count_keys").contains("private keys: 3"));
+    // Both CRLs of the bundle, each signed by its own CA's key in the token.
+    let crls = fs::read_to_string(h.path("client-ca.crl")).unwrap();
+    assert_eq!(crls.matches("BEGIN X509 CRL").count(), 2);
+    h.ok(&["rollover", "switch", "client"]);
+    h.ok(&["renew"]);
+    verify(&h.path("client-ca.next.crt"), &h.path("clients/alice.crt"));
+    let out = h.ok(&["rollover", "finish", "client"]);
+    assert!(out.contains("stays in its PKCS#11 token"), "{out}");
+    assert!(h.path("client-ca.pkcs11").exists());
+    assert!(!h.path("client-ca.next.pkcs11").exists());
+    let archived: Vec<String> = fs::read_dir(h.path("ca-archive"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        archived.iter().any(|n| n.ends_with(".pkcs11")),
+        "{archived:?}"
+    );
+    // The new CA (now the CA in use) signs through the token.
+    h.ok(&["issue-client", "bob"]);
+    verify(&h.path("client-ca.crt"), &h.path("clients/bob.crt"));
+    h.ok(&["revoke", "bob"]);
+    crl_verifies(&h.path("client-ca.crt"), &h.path("client-ca.crl"));
+    h.ok(&["verify"]);
+}

@@ -24,6 +24,18 @@ fn crls_in(path: &Path) -> usize {
     text.matches("-----BEGIN X509 CRL-----").count()
 }
 
+/// For each base64 value of a Secret manifest (`key: <base64>`), how many PEM blocks it holds.
+fn certs_in_secret_values(path: &Path) -> Vec<usize> {
+    use base64::Engine;
+    let text = fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter_map(|l| l.trim().split_once(": "))
+        .filter_map(|(_, v)| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .map(|der| String::from_utf8_lossy(&der).matches("-----BEGIN ").count())
+        .filter(|&n| n > 0)
+        .collect()
+}
+
 fn serial_of(path: &Path) -> String {
     pgca::CertInfo::from_file(path).unwrap().serial.to_string()
 }
@@ -133,6 +145,21 @@ fn every_trust_output_carries_both_cas_then_the_new_one_alone() {
     let (ok, text) = openssl(&["pkcs12", "-in", p(&p12), "-passin", "pass:pw", "-nokeys"]);
     assert!(ok, "{text}");
     assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 3, "{text}");
+    // Kubernetes: ca.crt of alice's TLS Secret, and CloudNativePG's CA Secrets, hold both.
+    let k8s = env.tmp.path().join("alice.yaml");
+    env.ok(&["export", "alice", "--format", "k8s", "--out", p(&k8s)]);
+    assert_eq!(
+        certs_in_secret_values(&k8s),
+        vec![1, 1, 2],
+        "tls.crt, tls.key, ca.crt"
+    );
+    let cnpg = env.tmp.path().join("cnpg.yaml");
+    env.ok(&["export", "localhost", "--format", "cnpg", "--out", p(&cnpg)]);
+    let counts = certs_in_secret_values(&cnpg);
+    assert!(
+        counts.iter().filter(|&&n| n == 2).count() >= 2,
+        "{counts:?}"
+    );
     let env_lines = env.ok(&["env", "alice", "--host", "localhost"]);
     assert!(env_lines.contains(&format!(
         "PGSSLROOTCERT='{}'",
