@@ -490,6 +490,14 @@ fn a_server_ca_rollover_drops_no_connection_and_finish_waits_for_every_server() 
             "finish before the reload names the probed server: {refused}"
         );
         assert!(!refused.contains("server localhost"), "{refused}");
+        // probe says which CA the served chain leads to during the rollover.
+        let probed = env.run(&["probe", &target]);
+        let text = String::from_utf8_lossy(&probed.stdout).into_owned();
+        assert!(
+            text.contains("renewed but not reloaded")
+                && text.contains("a chain to the old server CA"),
+            "{text}"
+        );
         pause();
         steps.reload(&cluster);
         wait_for(
@@ -507,6 +515,11 @@ fn a_server_ca_rollover_drops_no_connection_and_finish_waits_for_every_server() 
             "certificate verify failed",
         );
         psql(port, none, &with_root(&bundle)).unwrap();
+        let probed = env.ok(&["probe", &target]);
+        assert!(
+            probed.contains(&format!("serves serial {new_serial} on the new server CA")),
+            "{probed}"
+        );
         jdbc(&[
             ("bundle, phase 2", &bundle, Ok("alice")),
             ("old root, phase 2", &old_root, Err("PKIX path")),

@@ -175,7 +175,12 @@ impl Ledger {
         if self.revoked.contains_key(&issued.serial) {
             return CertState::Revoked;
         }
-        if !self.is_current(issued) {
+        // The CA a rollover is replacing is still in use until the rollover finishes.
+        let retiring = issued.kind.is_ca()
+            && self
+                .rollover(issued.kind.side())
+                .is_some_and(|r| r.old_ca == issued.serial);
+        if !self.is_current(issued) && !retiring {
             return CertState::Superseded;
         }
         CertState::at(issued.not_before, issued.not_after, now)

@@ -141,3 +141,49 @@ impl Rollovers {
         self.finished[at] = Some(s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn serial(b: u8) -> Serial {
+        Serial::from_bytes(&[b; 16])
+    }
+
+    fn step(side: Side, at: OffsetDateTime) -> RolloverStep {
+        RolloverStep {
+            side,
+            old_ca: serial(1),
+            new_ca: serial(2),
+            at,
+        }
+    }
+
+    #[test]
+    fn phases_follow_the_events_per_side() {
+        let t = datetime!(2026-12-01 0:00 UTC);
+        let mut r = Rollovers::default();
+        assert!(r.of(Side::Client).is_none());
+        r.started(RolloverStarted {
+            side: Side::Client,
+            old_ca: serial(1),
+            new_ca: serial(2),
+            compromised: false,
+            intermediate: false,
+            at: t,
+        });
+        let under_way = r.of(Side::Client).unwrap();
+        assert_eq!(under_way.phase, RolloverPhase::TrustBoth);
+        assert!(r.of(Side::Server).is_none(), "one side's rollover is not the other's");
+        // A switch for a side with no rollover changes nothing.
+        r.switched(step(Side::Server, t));
+        assert!(r.of(Side::Server).is_none());
+        r.switched(step(Side::Client, t));
+        assert_eq!(r.of(Side::Client).unwrap().phase, RolloverPhase::IssueNew);
+        assert_eq!(r.of(Side::Client).unwrap().switched_at, Some(t));
+        r.finished(step(Side::Client, t));
+        assert!(r.of(Side::Client).is_none());
+        assert_eq!(r.last_finished(Side::Client).unwrap().new_ca, serial(2));
+    }
+}

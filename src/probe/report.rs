@@ -267,7 +267,11 @@ impl ProbeResult {
                 } else {
                     String::new()
                 };
-                format!("{}: {}: {p}{more}", self.status, self.target)
+                let ca = match self.rollover_ca {
+                    Some(which) => format!(" (a chain to the {which} server CA)"),
+                    None => String::new(),
+                };
+                format!("{}: {}: {p}{more}{ca}", self.status, self.target)
             }
             (None, Some(leaf)) => format!(
                 "{}: {} serves serial {}{}{} ({}, {} days left){}",
