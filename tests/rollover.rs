@@ -401,6 +401,25 @@ fn an_intermediate_finish_killed_at_any_moment_is_settled_by_the_next_write() {
     assert!(finished > 0, "no round got as far as the finished event");
 }
 
+/// An intermediate rollover's start killed likewise: nothing left, or a whole start.
+#[test]
+fn an_intermediate_start_killed_at_any_moment_leaves_nothing_or_a_whole_rollover() {
+    let base = Env::init(&["--no-passphrase", "--intermediate"]);
+    base.ok(&["issue-client", "alice"]);
+    base.ok(&["crl"]);
+    let step = ["start", "client", "--intermediate"];
+    let started = kill_rounds(&base, &step, |i, dir, done| {
+        if !done {
+            assert!(!dir.join("client-issuing.next.crt").exists(), "round {i}");
+            assert!(!dir.join("client-issuing.next.key").exists(), "round {i}");
+            run_ok(dir, &["rollover", "start", "client", "--intermediate"], i);
+        }
+        run_ok(dir, &["renew"], i);
+        assert_eq!(crls_in(&dir.join("client-ca.crl")), 3, "round {i}");
+    });
+    assert!(started > 0, "no round got as far as the started event");
+}
+
 /// `rollover start` killed likewise: either nothing of it is left (the write lock removes a new
 /// CA the inventory never recorded) and it starts again, or it is recorded and `renew` writes
 /// the CRLs it may not have got to.

@@ -175,7 +175,10 @@ mod tests {
         });
         let under_way = r.of(Side::Client).unwrap();
         assert_eq!(under_way.phase, RolloverPhase::TrustBoth);
-        assert!(r.of(Side::Server).is_none(), "one side's rollover is not the other's");
+        assert!(
+            r.of(Side::Server).is_none(),
+            "one side's rollover is not the other's"
+        );
         // A switch for a side with no rollover changes nothing.
         r.switched(step(Side::Server, t));
         assert!(r.of(Side::Server).is_none());

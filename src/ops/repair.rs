@@ -159,11 +159,7 @@ impl CaDir {
     ) -> Result<()> {
         for side in Side::BOTH {
             let cert = self.ca_cert_path(side);
-            let der = read_der(&cert)?;
-            let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
-                path: cert.clone(),
-                reason,
-            })?;
+            let (der, info) = read_cert(&cert)?;
             let kind = side.ca_kind();
             if ledger
                 .current(kind, kind.name())
@@ -197,11 +193,7 @@ impl CaDir {
     ) -> Result<()> {
         for side in Side::BOTH.into_iter().filter(|&s| self.has_issuing(s)) {
             let cert = self.issuing_cert_path(side);
-            let der = read_der(&cert)?;
-            let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
-                path: cert.clone(),
-                reason,
-            })?;
+            let (der, info) = read_cert(&cert)?;
             let (kind, name) = (side.ca_kind(), side.issuing_name());
             if ledger
                 .current(kind, name)
@@ -233,11 +225,7 @@ impl CaDir {
         if !cert.exists() || ledger.rollover(side).is_some() {
             return Ok(());
         }
-        let der = read_der(&cert)?;
-        let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
-            path: cert.clone(),
-            reason,
-        })?;
+        let (der, info) = read_cert(&cert)?;
         let kind = side.ca_kind();
         if !ledger.issued().iter().any(|i| i.serial == info.serial) {
             let key = if self.root().join(side.next_ca_token_file()).exists() {
@@ -331,11 +319,7 @@ impl CaDir {
             .ok_or_else(|| unreadable("holds no certificate"))?;
         let name = cert_name.trim_end_matches(".crt").to_string();
         let cert = dir.join(cert_name);
-        let der = read_der(&cert)?;
-        let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
-            path: cert.clone(),
-            reason,
-        })?;
+        let (der, info) = read_cert(&cert)?;
         if info.serial.to_string() != serial {
             return Err(unreadable("holds a certificate of another serial"));
         }
@@ -488,6 +472,16 @@ fn push_issued(
         from: from.to_path_buf(),
     });
     events.push(Event::Issued(issued));
+}
+
+/// A certificate file's DER and what it says.
+fn read_cert(path: &Path) -> Result<(Vec<u8>, CertInfo)> {
+    let der = read_der(path)?;
+    let info = CertInfo::from_der(&der).map_err(|reason| Error::BadCert {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    Ok((der, info))
 }
 
 /// A certificate file's DER.

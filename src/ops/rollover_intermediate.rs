@@ -61,7 +61,10 @@ impl CaDir {
             side.next_issuing_key_file(),
             self.passphrase().filter(|_| encrypt),
         )?;
-        self.write_next_issuing(&made)?;
+        // Under `.pending`: should this die before the commit, the write lock's recovery
+        // removes the new intermediate's files, which nothing can have used.
+        let mark = crate::store::hierarchy::issuing_pending_mark(side);
+        self.begin_pending(&[mark])?;
         let mut events = vec![
             Event::Issued(crate::store::hierarchy::issuing_record(
                 &made,
@@ -87,7 +90,17 @@ impl CaDir {
                 at: now,
             }));
         }
-        self.append_events(&events)?;
+        let committed = self
+            .write_next_issuing(&made)
+            .and_then(|()| self.append_events(&events));
+        if let Err(e) = committed {
+            for name in [side.next_issuing_key_file(), side.next_issuing_cert_file()] {
+                let _ = std::fs::remove_file(self.root().join(name));
+            }
+            let _ = self.end_pending();
+            return Err(e);
+        }
+        self.end_pending()?;
         let ledger = self.read_inventory()?;
         if ledger.last_crl(side.ca_kind()).is_some() || self.crl_path(side).exists() {
             self.reissue_crl_locked(side, &ledger, now)?;

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::inventory::{Issued, Ledger, RolloverStep};
 use crate::model::kind::Side;
 use crate::model::serial::Serial;
-use crate::storage::{self, KEY_MODE, PUBLIC_MODE};
+use crate::storage::{self, PUBLIC_MODE};
 use crate::store::layout::CaDir;
 use crate::store::made::{Made, Span};
 use crate::x509::ca::CaSigner;
@@ -67,24 +67,12 @@ impl CaDir {
     /// Writes a rollover's new intermediate: its key file 0600 from the first byte, then its
     /// certificate, both new files.
     pub(crate) fn write_next_issuing(&self, made: &Made) -> Result<()> {
-        storage::create_file(
-            &self.root.join(made.key_name),
-            made.key_text.as_bytes(),
-            KEY_MODE,
-            "write CA key",
-        )?;
-        storage::create_file(
-            &self.next_issuing_cert_path(made.side),
-            made.cert_pem.as_bytes(),
-            PUBLIC_MODE,
-            "write CA certificate",
-        )?;
+        made.write_new(&self.root, made.side.next_issuing_cert_file())?;
         storage::sync_dir(&self.root)
     }
 
     /// Under the write lock, with a new intermediate on disk: nothing to do while its rollover
-    /// is under way; the old intermediate retired once it finished; the files of a start that
-    /// died before its commit removed.
+    /// is under way; the old intermediate retired once it finished.
     pub(crate) fn settle_issuing(&self, side: Side, ledger: &Ledger) -> Result<()> {
         let next = CertInfo::from_file(&self.next_issuing_cert_path(side))?.serial;
         if ledger.rollover(side).is_some_and(|r| r.new_ca == next) {
@@ -96,11 +84,27 @@ impl CaDir {
         {
             return self.retire_old_issuing(side, f);
         }
-        if !ledger.issued().iter().any(|i| i.serial == next) {
-            for name in [side.next_issuing_key_file(), side.next_issuing_cert_file()] {
-                remove_if_there(&self.root.join(name))?;
+        // Unknown to the inventory: left alone (verify reports it); a start that died before its
+        // commit is undone by the recovery of `.pending`, which lists it.
+        Ok(())
+    }
+
+    /// Recovery under the write lock: a new intermediate a start listed in `.pending` and the
+    /// inventory does not record was never used, and goes.
+    pub(crate) fn recover_next_issuing(&self, ledger: &Ledger) -> Result<()> {
+        let pending = self.pending_serials();
+        for side in Side::BOTH {
+            if !pending.contains(&issuing_pending_mark(side)) || ledger.rollover(side).is_some() {
+                continue;
             }
-            return storage::sync_dir(&self.root);
+            let recorded = CertInfo::from_file(&self.next_issuing_cert_path(side))
+                .is_ok_and(|c| ledger.issued().iter().any(|i| i.serial == c.serial));
+            if !recorded {
+                for name in [side.next_issuing_key_file(), side.next_issuing_cert_file()] {
+                    remove_if_there(&self.root.join(name))?;
+                }
+                storage::sync_dir(&self.root)?;
+            }
         }
         Ok(())
     }
@@ -136,12 +140,15 @@ impl CaDir {
                 .concat();
             storage::replace_file(&crl_path, pem.as_bytes(), PUBLIC_MODE, "write CRL")?;
         }
+        // The old key linked into the archive, then the new one renamed over it: a key is
+        // always in place, whenever this stops.
         let next_key = self.root.join(side.next_issuing_key_file());
         if next_key.symlink_metadata().is_ok() {
             let old_key = self.root.join(side.issuing_key_file());
-            if old_key.symlink_metadata().is_ok() {
-                let dest = archive.join(format!("{stem}.key"));
-                std::fs::rename(&old_key, &dest).map_err(Error::io("archive CA key", &old_key))?;
+            let dest = archive.join(format!("{stem}.key"));
+            if old_key.symlink_metadata().is_ok() && dest.symlink_metadata().is_err() {
+                std::fs::hard_link(&old_key, &dest)
+                    .map_err(Error::io("archive CA key", &old_key))?;
                 storage::sync_dir(&archive)?;
             }
             std::fs::rename(&next_key, &old_key)
@@ -154,6 +161,11 @@ impl CaDir {
         storage::sync_dir(&archive)?;
         storage::sync_dir(&self.root)
     }
+}
+
+/// What `.pending` lists while an intermediate rollover's start writes the new intermediate.
+pub(crate) fn issuing_pending_mark(side: Side) -> String {
+    format!("{}.next", side.issuing_name())
 }
 
 /// A new issuing intermediate signed by `root`, its key written as `key_name` (encrypted with

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::inventory::{self, Event, Issued};
 use crate::model::kind::Side;
 use crate::model::timefmt;
-use crate::storage::{self, DIR_MODE, KEY_MODE, Lock, LockKind, PUBLIC_MODE, Wait};
+use crate::storage::{self, DIR_MODE, Lock, LockKind, Wait};
 use crate::store::layout::{CaDir, INIT_STAGING, LOCK_FILE, refuse_partial_ca};
 use crate::store::options::{
     BACKDATE_SECONDS, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, InitOptions, IssueOptions,
@@ -283,18 +283,7 @@ fn write_cas(
         let mut files = Vec::new();
         for m in made {
             let (side, cert_name, key_name) = (m.side, m.side.ca_cert_file(), m.key_name);
-            storage::create_file(
-                &staging.join(key_name),
-                m.key_text.as_bytes(),
-                KEY_MODE,
-                "write CA key",
-            )?;
-            storage::create_file(
-                &staging.join(cert_name),
-                m.cert_pem.as_bytes(),
-                PUBLIC_MODE,
-                "write CA certificate",
-            )?;
+            m.write_new(&staging, cert_name)?;
             files.push(key_name);
             files.push(cert_name);
             events.push(Event::Issued(Issued::new(
@@ -311,18 +300,7 @@ fn write_cas(
         if opts.intermediate {
             for (m, name) in make_intermediates(&staging, made, opts, span)? {
                 let (cert_name, key_name) = (m.side.issuing_cert_file(), m.key_name);
-                storage::create_file(
-                    &staging.join(key_name),
-                    m.key_text.as_bytes(),
-                    KEY_MODE,
-                    "write CA key",
-                )?;
-                storage::create_file(
-                    &staging.join(cert_name),
-                    m.cert_pem.as_bytes(),
-                    PUBLIC_MODE,
-                    "write CA certificate",
-                )?;
+                m.write_new(&staging, cert_name)?;
                 files.push(key_name);
                 files.push(cert_name);
                 events.push(Event::Issued(crate::store::hierarchy::issuing_record(

@@ -75,6 +75,7 @@ impl CaDir {
     fn recover(&self) -> Result<()> {
         let ledger = self.read_inventory()?;
         self.recover_next_cas(&ledger)?;
+        self.recover_next_issuing(&ledger)?;
         let recorded: HashSet<String> = ledger
             .issued()
             .iter()

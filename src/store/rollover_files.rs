@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::inventory::{Ledger, RolloverStep};
 use crate::model::kind::Side;
-use crate::storage::{self, KEY_MODE, PUBLIC_MODE};
+use crate::storage::{self, PUBLIC_MODE};
 use crate::store::layout::CaDir;
 use crate::store::made::Made;
 use crate::x509::inspect::CertInfo;
@@ -55,18 +55,7 @@ impl CaDir {
     pub(crate) fn write_next_ca(&self, made: &Made) -> Result<()> {
         let side = made.side;
         self.refuse_unrecorded_next_ca(side)?;
-        storage::create_file(
-            &self.root.join(made.key_name),
-            made.key_text.as_bytes(),
-            KEY_MODE,
-            "write CA key",
-        )?;
-        storage::create_file(
-            &self.next_ca_cert_path(side),
-            made.cert_pem.as_bytes(),
-            PUBLIC_MODE,
-            "write CA certificate",
-        )?;
+        made.write_new(&self.root, side.next_ca_cert_file())?;
         storage::sync_dir(&self.root)
     }
 
