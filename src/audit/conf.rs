@@ -2,11 +2,13 @@
 //! Parameters"):
 //!
 //! - one setting a line, `name = value` or `name value`; `#` starts a comment; blank lines;
-//! - a name is a letter or `_` followed by letters, digits, `_` and `$`, optionally qualified
-//!   once (`plugin.name`); names compare case-insensitively;
+//! - a name is a letter or `_` followed by letters, digits and `_`, optionally qualified once
+//!   (`plugin.name`); names compare case-insensitively;
 //! - a value is single-quoted (`''` and `\'` are a quote, `\b \f \n \r \t`, octal `\NNN`, and any
-//!   other escaped character is itself), or unquoted: a word (`on`, `md5`, `/var/run`), a number
-//!   with an optional unit (`8MB`, `-1`, `0.5`, `0x10`);
+//!   other escaped character is itself), or unquoted: a word starting with a letter (`on`,
+//!   `md5`, `pg_catalog.english`, `a/b:c-d`; a path starting with `/` must be quoted), an
+//!   integer with an optional unit (`8MB`, `-1`, `0x10`) or a real (`0.5`, `.5`, `1.5e3`; not
+//!   `1.5GB`);
 //! - the last setting of a name wins;
 //! - `include 'file'`, `include_if_exists 'file'` and `include_dir 'dir'` (the `.conf` files in
 //!   it that do not start with `.`, sorted by name in the C locale), a relative name taken from
@@ -134,7 +136,7 @@ fn is_letter(c: u8) -> bool {
 }
 
 fn is_letter_or_digit(c: u8) -> bool {
-    is_letter(c) || c.is_ascii_digit() || c == b'$'
+    is_letter(c) || c.is_ascii_digit()
 }
 
 fn is_space(c: u8) -> bool {
@@ -155,31 +157,34 @@ pub(crate) fn parse_line(line: &str) -> Parsed {
     if i == b.len() || b[i] == b'#' {
         return Ok(None);
     }
-    // The name: an identifier, optionally qualified once.
+    // The name: an ID or QUALIFIED_ID token. The longest token starting with a letter is an
+    // UNQUOTED_STRING, which is neither unless it has at most one dot between letters.
     let start = i;
     if !is_letter(b[i]) {
         return Err(near(line, i));
     }
-    while i < b.len() && is_letter_or_digit(b[i]) {
-        i += 1;
+    let end = word_end(b, i);
+    let name = &line[start..end];
+    let mut parts = name.split('.');
+    let id = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            p.bytes().next().is_some_and(is_letter) && p.bytes().all(is_letter_or_digit)
+        })
+    };
+    if !(id(parts.next()) && (parts.clone().next().is_none() || id(parts.next())))
+        || parts.next().is_some()
+    {
+        return Err(near(line, start));
     }
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        if i == b.len() || !is_letter(b[i]) {
-            return Err(near(line, start));
-        }
-        while i < b.len() && is_letter_or_digit(b[i]) {
-            i += 1;
-        }
-    }
-    let name = line[start..i].to_string();
+    let name = name.to_string();
+    i = end;
     skip(&mut i);
     if i < b.len() && b[i] == b'=' {
         i += 1;
         skip(&mut i);
     }
     if i == b.len() || b[i] == b'#' {
-        return Err(format!("syntax error: no value for {name}"));
+        return Err("syntax error near end of line".to_string());
     }
     let value = if b[i] == b'\'' {
         let (value, end) = quoted(line, i)?;
@@ -187,12 +192,11 @@ pub(crate) fn parse_line(line: &str) -> Parsed {
         value
     } else {
         let vstart = i;
-        while i < b.len() && is_value_char(b[i]) {
-            i += 1;
-        }
-        if i == vstart || !plausible_unquoted(&line[vstart..i]) {
-            return Err(near(line, vstart));
-        }
+        i = if is_letter(b[i]) {
+            word_end(b, i)
+        } else {
+            number_end(b, i).ok_or_else(|| near(line, vstart))?
+        };
         line[vstart..i].to_string()
     };
     skip(&mut i);
@@ -202,25 +206,58 @@ pub(crate) fn parse_line(line: &str) -> Parsed {
     Ok(Some((name, value)))
 }
 
-/// The characters of an unquoted value: guc-file.l's UNQUOTED_STRING, INTEGER and REAL.
-fn is_value_char(c: u8) -> bool {
-    is_letter_or_digit(c) || matches!(c, b'-' | b'.' | b':' | b'/' | b'+')
+/// The end of guc-file.l's longest token starting with the letter at `i`: UNQUOTED_STRING,
+/// `{LETTER}({LETTER_OR_DIGIT}|[-._:/])*` (ID and QUALIFIED_ID are never longer).
+fn word_end(b: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while i < b.len() && (is_letter_or_digit(b[i]) || matches!(b[i], b'-' | b'.' | b':' | b'/')) {
+        i += 1;
+    }
+    i
 }
 
-/// Whether an unquoted value is one of guc-file.l's tokens: a word starting with a letter, or
-/// a number (an optional sign, digits or a decimal point, a unit or exponent after).
-fn plausible_unquoted(v: &str) -> bool {
-    let b = v.as_bytes();
-    if is_letter(b[0]) {
-        return !v.contains('+');
+/// The end of the longest INTEGER (`{SIGN}?({DIGIT}+|0x{HEXDIGIT}+){UNIT_LETTER}*`) or REAL
+/// (`{SIGN}?{DIGIT}*"."{DIGIT}*{EXPONENT}?`) token at `i`, if there is one.
+fn number_end(b: &[u8], start: usize) -> Option<usize> {
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let digits = |mut i: usize, ok: fn(u8) -> bool| {
+        while ok(at(i)) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = start;
+    if matches!(at(i), b'-' | b'+') {
+        i += 1;
     }
-    let digits = v.trim_start_matches(['-', '+']);
-    digits.len() + 1 >= v.len()
-        && digits
-            .bytes()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || c == b'.')
-        && !digits.contains(['/', ':'])
+    let body = i;
+    // INTEGER.
+    let mut integer = None;
+    if at(i) == b'0' && at(i + 1) == b'x' && at(i + 2).is_ascii_hexdigit() {
+        integer = Some(digits(i + 2, |c| c.is_ascii_hexdigit()));
+    }
+    let dec = digits(body, |c| c.is_ascii_digit());
+    if dec > body {
+        integer = Some(integer.map_or(dec, |h: usize| h.max(dec)));
+    }
+    let integer = integer.map(|e| digits(e, |c| c.is_ascii_alphabetic()));
+    // REAL.
+    let mut real = None;
+    if at(dec) == b'.' {
+        let mut e = digits(dec + 1, |c| c.is_ascii_digit());
+        if matches!(at(e), b'e' | b'E') {
+            let mut k = e + 1;
+            if matches!(at(k), b'-' | b'+') {
+                k += 1;
+            }
+            let end = digits(k, |c| c.is_ascii_digit());
+            if end > k {
+                e = end;
+            }
+        }
+        real = Some(e);
+    }
+    integer.max(real)
 }
 
 /// guc-file.l's error: the token at `i`.
@@ -300,7 +337,15 @@ mod tests {
             ("shared_buffers = 128MB", some("shared_buffers", "128MB")),
             ("x = -1", some("x", "-1")),
             ("x = 0.5", some("x", "0.5")),
-            ("x = 1e3", some("x", "1e3")),
+            ("x = 1.5e3", some("x", "1.5e3")),
+            ("x = 0x1F", some("x", "0x1F")),
+            ("x = +5s", some("x", "+5s")),
+            ("x = 1e3", Err("syntax error near \"3\"".into())),
+            ("x = 1.5GB", Err("syntax error near \"GB\"".into())),
+            ("x = -", Err("syntax error near \"-\"".into())),
+            ("a-b = 1", Err("syntax error near \"a-b\"".into())),
+            ("a.b.c = 1", Err("syntax error near \"a.b.c\"".into())),
+            ("a$b = 1", Err("syntax error near \"$b\"".into())),
             ("x = .5", some("x", ".5")),
             // An unquoted word starts with a letter: a path must be quoted.
             ("dir = run/pg.d:x-y", some("dir", "run/pg.d:x-y")),
@@ -322,8 +367,8 @@ mod tests {
             ("a = 'has # hash' # comment", some("a", "has # hash")),
             ("a = 'x' 'y'", Err("syntax error near \"'y'\"".into())),
             ("a = 'open", Err("unterminated quoted string".into())),
-            ("a =", Err("syntax error: no value for a".into())),
-            ("a = # nothing", Err("syntax error: no value for a".into())),
+            ("a =", Err("syntax error near end of line".into())),
+            ("a = # nothing", Err("syntax error near end of line".into())),
             ("= 1", Err("syntax error near \"=\"".into())),
             ("1a = 1", Err("syntax error near \"1a\"".into())),
             ("a = b c", Err("syntax error near \"c\"".into())),

@@ -70,12 +70,14 @@ pub enum AuthMethod {
     Gss,
     /// `sspi`.
     Sspi,
-    /// `ident`.
+    /// `ident` (on a `local` rule PostgreSQL reads it as `peer`, and so does this reader).
     Ident,
     /// `peer`.
     Peer,
     /// `pam`.
     Pam,
+    /// `bsd`: BSD Authentication.
+    Bsd,
     /// `ldap`.
     Ldap,
     /// `radius`.
@@ -100,6 +102,7 @@ impl AuthMethod {
             AuthMethod::Ident => "ident",
             AuthMethod::Peer => "peer",
             AuthMethod::Pam => "pam",
+            AuthMethod::Bsd => "bsd",
             AuthMethod::Ldap => "ldap",
             AuthMethod::Radius => "radius",
             AuthMethod::Cert => "cert",
@@ -120,6 +123,7 @@ impl AuthMethod {
             Ident,
             Peer,
             Pam,
+            Bsd,
             Ldap,
             Radius,
             Cert,
@@ -293,17 +297,32 @@ pub(crate) fn parse_rule(l: &AuthLine) -> Result<HbaRule> {
             crate::model::text::quoted(&method_token.text)
         ))
     })?;
-    if method == AuthMethod::Cert && conn != ConnType::HostSsl {
-        return Err(err(
-            "cert authentication is only supported on hostssl connections".into(),
-        ));
+    // PostgreSQL's own substitution, for backwards compatibility.
+    let method = match (conn, method) {
+        (ConnType::Local, AuthMethod::Ident) => AuthMethod::Peer,
+        (_, m) => m,
+    };
+    let refused = match (conn, method) {
+        (ConnType::Local, AuthMethod::Gss) => {
+            Some("gssapi authentication is not supported on local sockets")
+        }
+        (c, AuthMethod::Peer) if c != ConnType::Local => {
+            Some("peer authentication is only supported on local sockets")
+        }
+        (c, AuthMethod::Cert) if c != ConnType::HostSsl => {
+            Some("cert authentication is only supported on hostssl connections")
+        }
+        _ => None,
+    };
+    if let Some(reason) = refused {
+        return Err(err(reason.into()));
     }
     let mut options = Vec::new();
     for token in fields.flatten() {
         let Some((k, v)) = token.text.split_once('=') else {
             return Err(err(format!(
                 "authentication option not in name=value format: {}",
-                crate::model::text::quoted(&token.text)
+                crate::model::text::escape(&token.text)
             )));
         };
         options.push((k.to_string(), v.to_string()));
@@ -336,14 +355,13 @@ fn address<'a>(
         }
     }
     let text = &token.text;
-    let invalid = || {
-        err(format!(
-            "invalid IP address {}",
-            crate::model::text::quoted(text)
-        ))
-    };
     if let Some((addr, prefix)) = text.split_once('/') {
-        let addr: IpAddr = addr.parse().map_err(|_| invalid())?;
+        let Ok(addr) = addr.parse::<IpAddr>() else {
+            return Err(err(format!(
+                "specifying both host name and CIDR mask is invalid: {}",
+                crate::model::text::quoted(text)
+            )));
+        };
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = prefix
             .parse::<u8>()
@@ -506,6 +524,9 @@ mod tests {
                 "{line:?}"
             );
         }
+        // `ident` on a local rule is `peer`, as PostgreSQL reads it.
+        assert_eq!(one("local all all ident").method, AuthMethod::Peer);
+        assert_eq!(one("host all all all ident").method, AuthMethod::Ident);
         let r = one("host all all 0.0.0.0/0 ldap ldapurl=\"ldap://h/dc=x?uid?sub\"");
         assert_eq!(r.options[0].1, "ldap://h/dc=x?uid?sub");
     }
@@ -537,8 +558,16 @@ mod tests {
                 "invalid CIDR mask in address \"10.0.0.0/33\"",
             ),
             (
-                "host all all 10.0.0.x/8 md5",
-                "invalid IP address \"10.0.0.x/8\"",
+                "host all all db.example.com/8 md5",
+                "specifying both host name and CIDR mask is invalid: \"db.example.com/8\"",
+            ),
+            (
+                "local all all gss",
+                "gssapi authentication is not supported on local sockets",
+            ),
+            (
+                "host all all all peer",
+                "peer authentication is only supported on local sockets",
             ),
             (
                 "host all all 10.0.0.1",
@@ -558,10 +587,10 @@ mod tests {
             ),
             (
                 "local all all trust x",
-                "authentication option not in name=value format: \"x\"",
+                "authentication option not in name=value format: x",
             ),
-            ("include", "include takes one file name"),
-            ("include a b", "include takes one file name"),
+            ("include", "invalid connection type \"include\""),
+            ("include a b", "invalid connection type \"include\""),
         ];
         for (text, reason) in table {
             let e = rules(&format!("# first\n{text}\n")).unwrap_err();
@@ -590,7 +619,7 @@ mod tests {
         let top = d.path().join("pg_hba.conf");
         fs::write(
             &top,
-            "local all postgres peer\ninclude extra\ninclude_if_exists nope\ninclude_dir hba.d\n\
+            "local all postgres peer\n\"include\" extra\ninclude_if_exists nope\ninclude_dir hba.d\n\
              local all all reject\n",
         )
         .unwrap();

@@ -1,5 +1,6 @@
 //! `pg_ident.conf` read by PostgreSQL's rules (`src/backend/libpq/hba.c`, `parse_ident_line`):
-//! each line `MAP SYSTEM-USER PG-USER`, one token each, tokenized as [`super::tokens`]
+//! each line `MAP SYSTEM-USER PG-USER`, one token each (PostgreSQL ignores any further field),
+//! tokenized as [`super::tokens`]
 //! describes (quotes, `@file`, continuations, includes).
 
 use std::path::{Path, PathBuf};
@@ -63,9 +64,7 @@ fn parse_map(l: &AuthLine) -> Result<IdentMap> {
     let map = one(0)?.to_string();
     let system = one(1)?;
     let pg_user = one(2)?.to_string();
-    if l.fields.len() > 3 {
-        return Err(err("extra entry at end of line"));
-    }
+    // Fields after the third are ignored, as PostgreSQL ignores them.
     let system_user = if system.starts_with('/') {
         SystemUser::Regex(system.to_string())
     } else {
@@ -101,7 +100,7 @@ mod tests {
              ssl \"/^(.*)@example\\.com$\" \\1 # regex\n\
              ssl \"bob smith\" \\\n  bob\n\
              include more.conf\n\
-             ssl root +admins\n",
+             ssl root +admins ignored\n",
         )
         .unwrap();
         let rows: Vec<(&str, &SystemUser, &str, usize)> = got
@@ -132,7 +131,6 @@ mod tests {
             ("ssl alice", "missing entry at end of line"),
             ("ssl", "missing entry at end of line"),
             ("ssl alice,bob alice", "multiple values in ident field"),
-            ("ssl alice alice extra", "extra entry at end of line"),
         ] {
             let e = maps(&format!("\n{text}\n")).unwrap_err();
             let crate::error::Error::BadConfig {

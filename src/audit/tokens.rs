@@ -9,15 +9,14 @@
 //!   token that starts with a quote is *quoted*, and a quoted keyword (`"all"`) is not the
 //!   keyword;
 //! - an unquoted `@file` token is replaced by the tokens of that file (its lines read the same
-//!   way), named relative to the including file's directory; a missing one gives no tokens
-//!   (PostgreSQL logs it and goes on);
-//! - `include FILE`, `include_if_exists FILE` and `include_dir DIR` lines (PostgreSQL 16 and
-//!   later) read other files in their place, with `postgresql.conf`'s rules for names, order,
-//!   nesting and cycles.
+//!   way), named relative to the including file's directory; a missing one is an error;
+//! - a line of two fields starting `include`, `include_if_exists` or `include_dir`
+//!   (PostgreSQL 16 and later) reads the file or directory named in its second field in its
+//!   place, with `postgresql.conf`'s rules for names, order, nesting and cycles.
 
 use std::path::{Path, PathBuf};
 
-use super::source::{At, Files, bad, resolve};
+use super::source::{At, Files, resolve};
 use crate::error::Result;
 
 /// One token as `next_token` returns it.
@@ -69,7 +68,7 @@ pub(crate) fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut cur: Option<(usize, String)> = None;
     for (i, raw) in text.split('\n').enumerate() {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let raw = raw.trim_end_matches('\r');
         let (first, mut acc) = cur.take().unwrap_or((i + 1, String::new()));
         match raw.strip_suffix('\\') {
             Some(head) => {
@@ -94,22 +93,19 @@ fn read_text(files: &mut Files, path: &Path, text: &str, out: &mut Vec<AuthLine>
         let Some(first) = fields.first().and_then(|f| f.first()) else {
             continue;
         };
+        // PostgreSQL's test: a line of exactly two fields whose first token is one of the
+        // directives (quoted or not); the file is the second field's first token.
         let directive = ["include", "include_if_exists", "include_dir"]
             .into_iter()
-            .find(|k| first.is_keyword(k));
-        let Some(directive) = directive else {
+            .find(|k| fields.len() == 2 && first.text == *k);
+        let (Some(directive), Some(name)) = (directive, fields.get(1).and_then(|f| f.first()))
+        else {
             out.push(AuthLine {
                 file: path.to_path_buf(),
                 line,
                 fields,
             });
             continue;
-        };
-        let [ref head, ref name] = fields[..] else {
-            return Err(bad(path, line, format!("{directive} takes one file name")));
-        };
-        let ([_], [name]) = (&head[..], &name[..]) else {
-            return Err(bad(path, line, format!("{directive} takes one file name")));
         };
         let target = resolve(path, &name.text);
         let at = Some(At { file: path, line });
@@ -137,7 +133,7 @@ fn tokenize(files: &mut Files, path: &Path, line: usize, text: &str) -> Result<V
                 Some(name) if !token.quoted && !name.is_empty() => {
                     let mut lines = Vec::new();
                     let at = Some(At { file: path, line });
-                    read_auth_file(files, &resolve(path, name), at, true, &mut lines)?;
+                    read_auth_file(files, &resolve(path, name), at, false, &mut lines)?;
                     field.extend(lines.into_iter().flat_map(|l| l.fields).flatten());
                 }
                 _ => field.push(token),
@@ -248,8 +244,6 @@ mod tests {
                 "ldapurl=\"ldap://h/dc=x?uid?sub\"",
                 vec![vec![u("ldapurl=ldap://h/dc=x?uid?sub")]],
             ),
-            // A missing @file gives no tokens, and the empty field is dropped.
-            ("a @missing b", vec![vec![u("a")], vec![u("b")]]),
             ("\"@quoted\"", vec![vec![q("@quoted")]]),
             ("@", vec![vec![u("@")]]),
         ];
@@ -296,5 +290,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("an include cycle"), "{e}");
+        // A missing @file is an error.
+        fs::write(&top, "host db @nope all md5\n").unwrap();
+        let e = read_auth_file(&mut Files::new(None), &top, None, false, &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nope") && e.contains("no such file"), "{e}");
     }
 }
