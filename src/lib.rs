@@ -134,10 +134,11 @@ pub use pg::service::{ServiceFile, Upserted};
 pub use export::{ExportFormat, ExportRequest, Exported, REPLICATION_ROLE, ReplicationCert};
 
 // PostgreSQL's own configuration read by its rules (the offline part of `pgca audit`):
-// `read_postgresql_conf`, `read_pg_hba`, `read_pg_ident`.
+// `read_postgresql_conf`, `read_server_conf` (with `postgresql.auto.conf`), `read_pg_hba`,
+// `read_pg_ident`.
 pub use audit::{
     AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, IdentMap, Setting, Settings, SystemUser,
-    read_pg_hba, read_pg_ident, read_postgresql_conf,
+    read_pg_hba, read_pg_ident, read_postgresql_conf, read_server_conf,
 };
 
 // `pgca inspect` and what the inventory holds.

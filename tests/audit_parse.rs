@@ -6,6 +6,7 @@ mod pg;
 
 use pgca::{
     AuthMethod, ConnType, HbaAddress, HbaName, read_pg_hba, read_pg_ident, read_postgresql_conf,
+    read_server_conf,
 };
 
 #[test]
@@ -179,6 +180,15 @@ fn initdbs_files_parse_and_hold_the_documented_defaults() {
     assert_eq!(conf.value("ssl"), Some("on"));
     assert_eq!(conf.get("ssl").unwrap().file, conf_d.join("ssl.conf"));
     assert_eq!(conf.value("max_connections"), Some("50"));
+    // `ALTER SYSTEM`'s file, read last: its settings win.
+    let auto = data.join("postgresql.auto.conf");
+    let mut text = std::fs::read_to_string(&auto).unwrap();
+    text.push_str("max_connections = '60'\n");
+    std::fs::write(&auto, text).unwrap();
+    let server = read_server_conf(&data.join("postgresql.conf"), &data, owner).unwrap();
+    assert_eq!(server.value("max_connections"), Some("60"));
+    assert_eq!(server.get("max_connections").unwrap().file, auto);
+    assert_eq!(server.value("ssl"), Some("on"));
     // And PostgreSQL agrees the file is valid: `postgres -C` reads it.
     let out = pg::as_owner(&bin.join("postgres"))
         .arg("-D")
@@ -192,4 +202,11 @@ fn initdbs_files_parse_and_hold_the_documented_defaults() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "server.crt");
+    let out = pg::as_owner(&bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-C", "max_connections"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "60");
 }

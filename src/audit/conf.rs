@@ -87,6 +87,21 @@ pub fn read_postgresql_conf(path: &Path, owner: Option<u32>) -> Result<Settings>
     Ok(out)
 }
 
+/// What the server reads: the `postgresql.conf` at `conf` (with its includes), then
+/// `postgresql.auto.conf` in the data directory `data` if it is there (`ALTER SYSTEM`'s file,
+/// read last, so its settings win), each through the trust walk as in
+/// [`read_postgresql_conf`].
+pub fn read_server_conf(conf: &Path, data: &Path, owner: Option<u32>) -> Result<Settings> {
+    let mut files = Files::new(owner);
+    let mut out = Settings::default();
+    read_file(&mut files, conf, None, false, &mut out)?;
+    read_file(&mut files, &data.join(AUTO_CONF), None, true, &mut out)?;
+    Ok(out)
+}
+
+/// The file `ALTER SYSTEM` writes, in the data directory.
+pub const AUTO_CONF: &str = "postgresql.auto.conf";
+
 fn read_file(
     files: &mut Files,
     path: &Path,

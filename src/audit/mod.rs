@@ -2,7 +2,8 @@
 //! that what the server will do can be judged without asking it.
 //!
 //! - [`conf`]: `postgresql.conf` (`guc-file.l`): settings, quoting and escapes, the last
-//!   setting of a name winning, `include`, `include_if_exists`, `include_dir`.
+//!   setting of a name winning, `include`, `include_if_exists`, `include_dir`; and
+//!   `postgresql.auto.conf` after it, as the server reads them.
 //! - [`hba`]: `pg_hba.conf` (`hba.c`): rules with their connection type, databases, users,
 //!   address, method and options.
 //! - [`ident`]: `pg_ident.conf`: user name maps.
@@ -19,7 +20,7 @@ pub mod ident;
 mod source;
 mod tokens;
 
-pub use conf::{Setting, Settings, read_postgresql_conf};
+pub use conf::{AUTO_CONF, Setting, Settings, read_postgresql_conf, read_server_conf};
 pub use hba::{AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, read_pg_hba};
 pub use ident::{IdentMap, SystemUser, read_pg_ident};
 pub use source::MAX_DEPTH;
