@@ -119,3 +119,37 @@ pub(crate) fn resolve(from: &Path, name: &str) -> PathBuf {
         from.parent().unwrap_or(Path::new("/")).join(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// As root: a directory of another user's is walked only when that user is the cluster's
+    /// owner given, and a link of theirs is never followed.
+    #[test]
+    fn other_users_directories_and_links_need_the_owner_given() {
+        if crate::storage::trust::effective_uid() != 0 {
+            return;
+        }
+        let other = 65534;
+        let d = tempfile::tempdir().unwrap();
+        let data = d.path().join("data");
+        fs::create_dir(&data).unwrap();
+        fs::write(data.join("postgresql.conf"), "port = 1\n").unwrap();
+        std::os::unix::fs::chown(&data, Some(other), Some(other)).unwrap();
+        let conf = data.join("postgresql.conf");
+        let e = super::super::conf::read_postgresql_conf(&conf, None).unwrap_err();
+        assert!(matches!(e, Error::Untrusted { .. }), "{e}");
+        let s = super::super::conf::read_postgresql_conf(&conf, Some(other)).unwrap();
+        assert_eq!(s.value("port"), Some("1"));
+        // A link the owner planted, to a file of root's: refused.
+        fs::write(d.path().join("secret"), "ssl_key_passphrase = 'x'\n").unwrap();
+        let link = data.join("link.conf");
+        std::os::unix::fs::symlink(d.path().join("secret"), &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(other), Some(other)).unwrap();
+        fs::write(&conf, "include 'link.conf'\n").unwrap();
+        let e = super::super::conf::read_postgresql_conf(&conf, Some(other)).unwrap_err();
+        assert!(matches!(e, Error::Untrusted { .. }), "{e}");
+    }
+}
