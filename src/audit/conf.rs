@@ -63,16 +63,15 @@ impl Settings {
 
     /// The settings in effect: the last of each name, in reading order.
     pub fn effective(&self) -> Vec<&Setting> {
-        self.all
+        let mut seen = std::collections::HashSet::new();
+        let mut out: Vec<&Setting> = self
+            .all
             .iter()
-            .enumerate()
-            .filter(|(i, s)| {
-                !self.all[i + 1..]
-                    .iter()
-                    .any(|later| later.name.eq_ignore_ascii_case(&s.name))
-            })
-            .map(|(_, s)| s)
-            .collect()
+            .rev()
+            .filter(|s| seen.insert(s.name.to_ascii_lowercase()))
+            .collect();
+        out.reverse();
+        out
     }
 }
 
