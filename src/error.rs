@@ -577,6 +577,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A line of PostgreSQL's configuration (`postgresql.conf`, `pg_hba.conf`, `pg_ident.conf`,
+    /// or a file they include) that PostgreSQL would not accept: a syntax error, an unknown
+    /// connection type or method, an include nested deeper than PostgreSQL allows or that
+    /// includes itself.
+    #[error("{} line {line}: {reason}", path.display())]
+    BadConfig {
+        /// The file holding the line.
+        path: PathBuf,
+        /// The 1-based line at fault.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A file given to install (`--cert`, `--key`, `--ca-file`, `--root`), or a passphrase, PIN
     /// or password file (`--passphrase-file`, `PGCA_PASSPHRASE_FILE`, `--key-passphrase-file`,
     /// `--new-passphrase-file`), that pgca does not read: not a regular file (a FIFO, a device),

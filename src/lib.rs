@@ -51,6 +51,8 @@
 //!   connection strings, `pg_service.conf`.
 //! - [`export`]: a certificate and key in another format (PEM, PKCS#8, PKCS#12, Kubernetes).
 //! - [`metrics`]: the Prometheus textfiles of check and probe.
+//! - [`audit`]: PostgreSQL's `postgresql.conf`, `pg_hba.conf` and `pg_ident.conf`, read by
+//!   PostgreSQL's rules (the offline part of `pgca audit`).
 //!
 //! # The public interface
 //!
@@ -62,6 +64,7 @@
 //! through these names only.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod error;
 pub mod export;
 pub mod inventory;
@@ -129,6 +132,14 @@ pub use pg::service::{ServiceFile, Upserted};
 
 // `pgca export` (`CaDir::export`).
 pub use export::{ExportFormat, ExportRequest, Exported, REPLICATION_ROLE, ReplicationCert};
+
+// PostgreSQL's own configuration read by its rules (the offline part of `pgca audit`):
+// `read_postgresql_conf`, `read_server_conf` (with `postgresql.auto.conf`), `read_pg_hba`,
+// `read_pg_ident`.
+pub use audit::{
+    AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, IdentMap, Setting, Settings, SystemUser,
+    read_pg_hba, read_pg_ident, read_postgresql_conf, read_server_conf,
+};
 
 // `pgca inspect` and what the inventory holds.
 pub use inventory::{CrlRecord, Ledger};

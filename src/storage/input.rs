@@ -103,7 +103,18 @@ pub(crate) fn read_input(
 /// reading it or judging its owner and mode: that is the caller's. `what` names the action in
 /// errors (`load pkcs11 module`).
 pub(crate) fn open_input(path: &Path, what: &'static str) -> Result<Opened> {
-    let trust = Trust::invoker();
+    open_input_trusting(path, what, &Trust::invoker())
+}
+
+/// [`open_input`] with the directories on the way also trusted when `trust`'s owner has them
+/// (a data directory's configuration, the cluster owner's): links are still followed only when
+/// root or the user pgca runs as owns them.
+pub(crate) fn open_input_trusting(
+    path: &Path,
+    what: &'static str,
+    trust: &Trust,
+) -> Result<Opened> {
+    let trust = *trust;
     let mut cur = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
         let Some(name) = cur.file_name().map(|n| n.to_string_lossy().into_owned()) else {
@@ -158,6 +169,51 @@ pub(crate) fn open_input(path: &Path, what: &'static str) -> Result<Opened> {
         path: cur,
         why: Distrust::TooManyLinks,
     })
+}
+
+/// Reads a public file (a configuration file) like [`read_input`] with [`Input::Public`], the
+/// directories on the way judged by `trust` ([`open_input_trusting`]); with the bytes, the
+/// file's identity (device and inode) as `fstat` gave it.
+pub(crate) fn read_public_trusting(
+    path: &Path,
+    what: &'static str,
+    trust: &Trust,
+) -> Result<(Vec<u8>, (u64, u64))> {
+    let Opened { fd, stat, path } = open_input_trusting(path, what, trust)?;
+    // st_dev and st_ino are narrower on some targets.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    let id = (stat.st_dev as u64, stat.st_ino as u64);
+    let mut out = Vec::new();
+    std::fs::File::from(fd)
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut out)
+        .map_err(Error::io(what, &path))?;
+    if out.len() as u64 > MAX_INPUT {
+        return Err(Error::UnsafeInput {
+            path,
+            reason: UnsafeInput::TooLarge { max: MAX_INPUT },
+        });
+    }
+    Ok((out, id))
+}
+
+/// The entries of the directory at `path`, opened by the trust walk with `trust`: each name and
+/// whether it is a directory (not followed: a link counts as a file, read later through
+/// [`open_input_trusting`]). The path is the one the walk reached.
+pub(crate) fn list_dir_trusting(
+    path: &Path,
+    trust: &Trust,
+) -> Result<(PathBuf, Vec<(String, bool)>)> {
+    let dir = open_dir(path, trust, None)?;
+    let mut out = Vec::new();
+    for name in dir.entries()? {
+        let name = name.to_string_lossy().into_owned();
+        let is_dir = dir
+            .stat_at(&name)?
+            .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
+        out.push((name, is_dir));
+    }
+    Ok((dir.path().to_path_buf(), out))
 }
 
 /// libpq's and PostgreSQL's rule for a key file (owned by root: at most 0640; by the user

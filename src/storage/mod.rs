@@ -30,7 +30,9 @@ pub(crate) mod lock;
 pub(crate) mod replace;
 pub(crate) mod trust;
 pub(crate) use handle::Dir;
-pub(crate) use input::{Input, absolute, open_input, read_input};
+pub(crate) use input::{
+    Input, absolute, list_dir_trusting, open_input, read_input, read_public_trusting,
+};
 pub use lock::Wait;
 pub(crate) use lock::{Lock, LockKind};
 pub use trust::lookup_user;
