@@ -65,8 +65,15 @@ fn openssl_verify(env: &Env, root: &str, issuing: &str, leaf: &str, crl: Option<
     ok && text.contains(": OK")
 }
 
+/// A hierarchy with unencrypted CA keys (every signing command would otherwise pay a key
+/// derivation per key; encryption is init's test and passwd's below).
 fn hierarchy() -> Env {
-    let env = Env::init(&["--intermediate", "--server-host", "db.example.com"]);
+    let env = Env::init(&[
+        "--intermediate",
+        "--no-passphrase",
+        "--server-host",
+        "db.example.com",
+    ]);
     env.ok(&["issue-client", "alice", "bob"]);
     env
 }
@@ -430,7 +437,7 @@ fn check_and_verify_want_a_crl_for_the_root_and_for_the_intermediate() {
 
 #[test]
 fn the_intermediate_has_a_rollover_window_of_its_own() {
-    let env = Env::init(&["--intermediate", "--ca-validity", "300d"]);
+    let env = Env::init(&["--intermediate", "--no-passphrase", "--ca-validity", "300d"]);
     let out = env.run(&["check"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -474,7 +481,8 @@ fn the_intermediate_has_a_rollover_window_of_its_own() {
 
 #[test]
 fn passwd_re_encrypts_the_intermediates_with_the_roots() {
-    let env = hierarchy();
+    let env = Env::init(&["--intermediate", "--server-host", "db.example.com"]);
+    env.ok(&["issue-client", "alice", "bob"]);
     let new = env.tmp.path().join("new-passphrase");
     common::write_secret(&new, "another passphrase\n");
     env.ok(&["passwd", "--new-passphrase-file", p(&new)]);
