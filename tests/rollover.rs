@@ -626,3 +626,47 @@ fn a_users_changes_to_deployed_and_installed_trust_files_are_never_followed() {
     assert_eq!(fs::metadata(dir.join("postgresql.crt")).unwrap().uid(), uid);
     env.ok(&["rollover", "finish", "client"]);
 }
+
+/// A certificate whose key was made on its host (`pgca request`, `pgca sign`) is re-issued after
+/// `switch` for the public key recorded: same key, same names, signed by the new CA.
+#[test]
+fn an_external_key_is_signed_again_by_the_new_ca() {
+    let env = Env::init(&["--no-passphrase"]);
+    let host = env.tmp.path().join("host");
+    let out = Command::new(pgca_bin())
+        .args([
+            "request",
+            "--server",
+            "db.example.com",
+            "10.0.0.5",
+            "--out",
+            p(&host),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csr = host.join("db.example.com.csr");
+    env.ok(&["sign", p(&csr), "--server"]);
+    let before = pgca::CertInfo::from_file(&env.path("servers/db.example.com.crt")).unwrap();
+    env.ok(&["rollover", "start", "server"]);
+    env.ok(&["rollover", "switch", "server"]);
+    let out = env.ok(&["renew"]);
+    assert!(out.contains("renewed server db.example.com"), "{out}");
+    let after = pgca::CertInfo::from_file(&env.path("servers/db.example.com.crt")).unwrap();
+    assert_ne!(after.serial, before.serial);
+    assert_eq!(
+        after.spki_der, before.spki_der,
+        "the host's key, certified again"
+    );
+    assert_eq!(after.sans, before.sans);
+    assert!(verifies(
+        &env.path("server-ca.next.crt"),
+        &env.path("servers/db.example.com.crt"),
+        "sslserver"
+    ));
+    env.ok(&["rollover", "finish", "server"]);
+}
