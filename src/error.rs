@@ -591,6 +591,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// An audit target that is neither an existing data directory or configuration file nor a
+    /// connection string (`key=value …`, `postgresql://…`).
+    #[error("{0}: not a data directory, a configuration file or a connection string")]
+    BadAuditTarget(String),
+
+    /// A live audit could not connect to the server, log in or read what it needs; the
+    /// connection string is shown without its password.
+    #[error("{target}: {reason}")]
+    AuditConnect {
+        /// The connection string, password removed.
+        target: String,
+        /// What failed, as the client library says it.
+        reason: String,
+    },
+
     /// A file given to install (`--cert`, `--key`, `--ca-file`, `--root`), or a passphrase, PIN
     /// or password file (`--passphrase-file`, `PGCA_PASSPHRASE_FILE`, `--key-passphrase-file`,
     /// `--new-passphrase-file`), that pgca does not read: not a regular file (a FIFO, a device),

@@ -1,5 +1,7 @@
-//! `pgca audit`'s offline part: PostgreSQL's own configuration read by PostgreSQL's rules, so
-//! that what the server will do can be judged without asking it.
+//! `pgca audit` and `pgca roles`: the connection-security checklist of a PostgreSQL server, its
+//! configuration and its certificates, judged with what the CA directory knows.
+//!
+//! Reading the server:
 //!
 //! - [`conf`]: `postgresql.conf` (`guc-file.l`): settings, quoting and escapes, the last
 //!   setting of a name winning, `include`, `include_if_exists`, `include_dir`; and
@@ -7,6 +9,16 @@
 //! - [`hba`]: `pg_hba.conf` (`hba.c`): rules with their connection type, databases, users,
 //!   address, method and options.
 //! - [`ident`]: `pg_ident.conf`: user name maps.
+//! - [`offline`]: a data directory or a configuration file, read with the three above;
+//!   [`live`]: a running server, asked.
+//! - [`facts`]: what either way gives, [`ServerFacts`]: the checks read only that.
+//!
+//! Judging it: [`check_settings`](check_settings::check_settings) (where it listens, TLS,
+//! passwords, logging), [`check_hba`](check_hba::check_hba) (`pg_hba.conf` and `pg_ident.conf`),
+//! [`check_certs`] (the TLS files against the CA directory, the served chain, the recorded
+//! deployments), [`roles`] (client certificates against `pg_roles`). Each finding is an
+//! [`AuditFinding`] of a [`Check`], a stable id with a documented severity; [`run::audit`]
+//! puts them into an [`AuditReport`].
 //!
 //! Every file, the included ones too, is read through the trust walk (`storage`): each
 //! directory on the way owned by root, the user pgca runs as or the cluster's owner when given,
@@ -14,13 +26,29 @@
 //! it. A line PostgreSQL would refuse is [`crate::error::Error::BadConfig`], naming the file and
 //! line; includes nest at most [`MAX_DEPTH`] deep, and a file that includes itself is refused.
 
+pub mod check_certs;
+pub mod check_hba;
+pub mod check_settings;
 pub mod conf;
+pub mod facts;
+pub mod finding;
 pub mod hba;
 pub mod ident;
+pub mod live;
+pub mod offline;
+pub mod report;
+pub mod roles;
+pub mod run;
 mod source;
 mod tokens;
 
+pub use check_hba::Widest;
 pub use conf::{AUTO_CONF, Setting, Settings, read_postgresql_conf, read_server_conf};
+pub use facts::{FactSetting, RoleFacts, ServerFacts, Source};
+pub use finding::{AuditFinding, Check, Location, Severity};
 pub use hba::{AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, read_pg_hba};
 pub use ident::{IdentMap, SystemUser, read_pg_ident};
+pub use report::{AuditReport, Expiry, TargetReport, TlsFacts};
+pub use roles::{OrphanCert, RolesReport, check_roles};
+pub use run::{AuditOptions, AuditTarget, audit};
 pub use source::MAX_DEPTH;

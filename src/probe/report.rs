@@ -308,7 +308,7 @@ impl ProbeResult {
 /// Whether the chain leads to `server_ca` (one CA's DER) for server authentication. Validity dates are judged
 /// apart: a chain that fails only on dates at `now` is verified again at `fallback` (the
 /// middle of the served certificate's validity), so an expired certificate still chains.
-fn chains_to(
+pub(crate) fn chains_to(
     chain: &[Vec<u8>],
     server_ca: &[u8],
     now: OffsetDateTime,
