@@ -591,6 +591,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// One `revoke_many` call named certificates of both CAs: each CA's CRL is its own step.
+    #[error("{first} and {other} are certificates of different CAs: revoke them in two steps")]
+    MixedRevocation {
+        /// The first target's name.
+        first: String,
+        /// A target of the other CA.
+        other: String,
+    },
+
     /// An audit target that is neither an existing data directory or configuration file nor a
     /// connection string (`key=value …`, `postgresql://…`).
     #[error("{0}: not a data directory, a configuration file or a connection string")]

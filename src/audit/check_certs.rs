@@ -90,7 +90,22 @@ impl Files<'_> {
         };
         read_public_trusting(path, "read TLS file", &trust)
             .map(|(b, _)| b)
+            .or_else(|e| self.read_inside_data_dir(path, &trust).ok_or(e))
             .map_err(|e| e.to_string())
+    }
+
+    /// A path through links the database user owns (`pgca-tls/current`, which the server follows
+    /// too), read only where it leads inside the data directory: the resolved path has no
+    /// link left, and the trust walk checks each of its directories again.
+    fn read_inside_data_dir(&self, path: &Path, trust: &Trust) -> Option<Vec<u8>> {
+        let data = std::fs::canonicalize(self.facts.data_dir()?).ok()?;
+        let real = std::fs::canonicalize(path).ok()?;
+        if !real.starts_with(&data) {
+            return None;
+        }
+        read_public_trusting(&real, "read TLS file", trust)
+            .ok()
+            .map(|(b, _)| b)
     }
 }
 

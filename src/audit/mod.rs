@@ -40,6 +40,7 @@ pub mod report;
 pub mod roles;
 pub mod run;
 mod source;
+pub mod target;
 mod tokens;
 
 pub use check_hba::Widest;
@@ -50,5 +51,6 @@ pub use hba::{AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, read_pg_hba};
 pub use ident::{IdentMap, SystemUser, read_pg_ident};
 pub use report::{AuditReport, Expiry, TargetReport, TlsFacts};
 pub use roles::{OrphanCert, RolesReport, check_roles};
-pub use run::{AuditOptions, AuditTarget, audit};
+pub use run::audit;
 pub use source::MAX_DEPTH;
+pub use target::{AuditOptions, AuditTarget};

@@ -93,9 +93,16 @@ impl CaDir {
     /// stays revoked: nothing renews, deploys or installs it until it is issued again
     /// explicitly, and a revoked certificate's key is never certified again.
     pub fn revoke(&self, req: &RevokeRequest) -> Result<Revoked> {
+        self.revoke_many(std::slice::from_ref(&req.target), req)
+    }
+
+    /// Revokes every target of `targets` (names or serials, all of one side) as
+    /// [`CaDir::revoke`] does one, in one step: one inventory append, one CRL, one
+    /// redeployment; `req`'s target is ignored, its reason, scope and CRL period apply to all.
+    /// Nothing is revoked if any target is unknown or the sides differ.
+    pub fn revoke_many(&self, targets: &[String], req: &RevokeRequest) -> Result<Revoked> {
         let now = req.now.unwrap_or_else(timefmt::now);
-        let (target, reason, scope, crl_validity) =
-            (req.target.as_str(), req.reason, req.scope, req.crl_validity);
+        let (reason, scope, crl_validity) = (req.reason, req.scope, req.crl_validity);
         let mut out = Revoked {
             revoked: Vec::new(),
             already: Vec::new(),
@@ -107,13 +114,32 @@ impl CaDir {
         let side = {
             let _lock = self.write_lock()?;
             let ledger = self.read_inventory()?;
-            let (targets, still_valid) = resolve(&ledger, target, scope, now, self)?;
-            out.still_valid = still_valid;
-            let side = if targets[0].0 == CertKind::Server {
+            let mut all = Vec::new();
+            for target in targets {
+                let (found, still_valid) = resolve(&ledger, target, scope, now, self)?;
+                all.extend(found);
+                out.still_valid.extend(still_valid);
+            }
+            let Some(first) = all.first() else {
+                return Ok(out);
+            };
+            let side = if first.0 == CertKind::Server {
                 Side::Server
             } else {
                 Side::Client
             };
+            if let Some(other) = all
+                .iter()
+                .find(|t| (t.0 == CertKind::Server) != (side == Side::Server))
+            {
+                return Err(Error::MixedRevocation {
+                    first: first.1.clone(),
+                    other: other.1.clone(),
+                });
+            }
+            all.sort_by(|a, b| a.2.cmp(&b.2));
+            all.dedup_by(|a, b| a.2 == b.2);
+            let targets = all;
             // The CA keys first: a wrong passphrase must leave the inventory untouched.
             let signers = self.crl_signers(side, &ledger)?;
             let mut events = Vec::new();

@@ -89,6 +89,18 @@ pub fn pg_hba_conf() -> String {
         .to_string()
 }
 
+/// The postgresql.conf lines of the guides' checklist beyond TLS: what `pgca audit` checks
+/// (passwords stored as SCRAM, connections and DDL logged), and where to listen.
+pub fn hardening_conf() -> String {
+    "# postgresql.conf: the rest of the checklist pgca audit checks\n\
+     # listen_addresses = 'ADDRESS'         # only the addresses clients connect to, never '*'\n\
+     password_encryption = 'scram-sha-256'  # new passwords stored as SCRAM, never md5\n\
+     log_connections = on                   # the audit trail: who connected, how\n\
+     log_disconnections = on                # and for how long\n\
+     log_statement = 'ddl'                  # and every change to the schema or the roles\n"
+        .to_string()
+}
+
 /// What `pgca server-config` prints: both files' lines, with comments saying what each does.
 pub fn server_config_text(ca: &CaDir, name: &CertName, data_dir: Option<&Path>) -> Result<String> {
     let info = ca.current_cert(CertKind::Server, name)?;
@@ -101,6 +113,7 @@ pub fn server_config_text(ca: &CaDir, name: &CertName, data_dir: Option<&Path>) 
          # `pgca deploy-server {name} --data-dir DATA` installs the files and writes these lines to\n\
          # {}; then add, at the end of postgresql.conf:  include_if_exists = {}\n\
          {}\n\
+         {}\n\
          # pg_hba.conf: put these before other host lines (the first matching line wins)\n\
          {}",
         name.as_str(),
@@ -108,6 +121,7 @@ pub fn server_config_text(ca: &CaDir, name: &CertName, data_dir: Option<&Path>) 
         include.display(),
         conf_quote(&include),
         postgresql_conf(data_dir, ca.crl_path(Side::Client).exists()),
+        hardening_conf(),
         pg_hba_conf()
     ))
 }

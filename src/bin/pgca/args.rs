@@ -17,6 +17,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 // A file per command group, as commands/ has. examples/man.rs includes this file through a
 // directory module so that these resolve there as in the binary.
+mod audit;
 mod completions;
 mod conninfo;
 mod csr;
@@ -36,6 +37,7 @@ mod repair;
 mod revoke;
 mod rollover;
 mod service;
+pub use audit::*;
 pub use completions::*;
 pub use conninfo::*;
 pub use csr::*;
@@ -56,8 +58,8 @@ pub use rollover::*;
 pub use service::*;
 
 use exit::{
-    CHECK_EXIT_CODES, CLIENT_INSTALL_EXIT_CODES, COMMAND_EXIT_CODES, DEPLOY_SERVER_EXIT_CODES,
-    EXIT_CODES, PROBE_EXIT_CODES, RENEW_EXIT_CODES, VERIFY_EXIT_CODES,
+    AUDIT_EXIT_CODES, CHECK_EXIT_CODES, CLIENT_INSTALL_EXIT_CODES, COMMAND_EXIT_CODES,
+    DEPLOY_SERVER_EXIT_CODES, EXIT_CODES, PROBE_EXIT_CODES, RENEW_EXIT_CODES, VERIFY_EXIT_CODES,
 };
 
 /// The command line as clap sees it: the derived definitions, with the exit-status block on
@@ -221,6 +223,35 @@ pub enum Command {
     /// asks for a client certificate, and from which CAs. Targets are probed 8 at a time.
     #[command(after_help = PROBE_EXIT_CODES)]
     Probe(ProbeArgs),
+
+    /// Audit a server's connection security: settings, pg_hba.conf and certificates
+    ///
+    /// The hardening checklist of PostgreSQL's security guides, and the certificate side no
+    /// settings scanner sees: listen_addresses; ssl on with TLS 1.3; ssl_ca_file a client CA
+    /// (never the server CA); the server certificate chaining to the server CA; its key by
+    /// PostgreSQL's rule; CRLs present and current; pg_hba.conf lines with trust, cleartext or
+    /// md5 passwords, ident over TCP, wide ranges, `all all`, superusers from the network,
+    /// shadowed lines, missing ident maps; password_encryption; log_connections,
+    /// log_disconnections, log_statement; pgaudit; what the server serves (probe); client
+    /// certificates against the roles that exist. A live target is read from pg_settings,
+    /// pg_hba_file_rules, pg_ident_file_mappings and pg_roles: a superuser, or a role granted
+    /// pg_read_all_settings and SELECT on those views. An offline target (a data directory or
+    /// postgresql.conf) is read by PostgreSQL's own rules, includes and postgresql.auto.conf
+    /// too. A certificate is a credential: `hostssl all all 0.0.0.0/0 cert` is fine. Every check
+    /// has a stable id and a fixed severity (docs/audit.md). Nothing secret is printed.
+    #[command(after_help = AUDIT_EXIT_CODES)]
+    Audit(AuditArgs),
+
+    /// Reconcile client certificates with the roles of a running server
+    ///
+    /// Each current client certificate against pg_roles: a role that does not exist
+    /// (CRITICAL: a role created later with that name would accept it), NOLOGIN, superuser,
+    /// replication, VALID UNTIL passed; a CN that reaches a role only through a pg_ident.conf
+    /// map; each LOGIN role that pg_hba.conf lets in only by certificate and that has none.
+    /// --revoke-orphans revokes the orphans' certificates, writes the client CRL and deploys it
+    /// (reload PostgreSQL after); --issue-missing issues the missing ones.
+    #[command(after_help = AUDIT_EXIT_CODES)]
+    Roles(RolesArgs),
 
     /// Renew due certificates, deploy renewed server certificates again, run a hook (for cron)
     ///

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 
 use args::Command;
 use commands::{
-    Context, completions, conninfo, csr, deploy, export, init, inspect, issue, monitor, passwd,
-    probe, renew, repair, revoke, rollover, service,
+    Context, audit, completions, conninfo, csr, deploy, export, init, inspect, issue, monitor,
+    passwd, probe, renew, repair, revoke, rollover, service,
 };
 
 fn main() -> ExitCode {
@@ -58,6 +58,8 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Check(a) => return Ok(monitor::check(ctx, a)),
         Command::Verify(a) => return Ok(monitor::verify(ctx, a)),
         Command::Probe(a) => return Ok(probe::probe(ctx, a)),
+        Command::Audit(a) => return Ok(audit::audit(ctx, a)),
+        Command::Roles(a) => return Ok(audit::roles(ctx, a)),
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Repair(a) => repair::repair(ctx, a),

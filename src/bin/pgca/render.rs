@@ -756,3 +756,92 @@ pub fn signed_json(i: &IssuedCert, out: Option<&Path>) -> serde_json::Value {
         "out": out,
     })
 }
+
+/// `audit`: a Nagios summary line, then each target's findings grouped by severity, worst
+/// first, each with where it is and what to change.
+pub fn audit_text(report: &pgca::audit::AuditReport) -> String {
+    let mut out = String::new();
+    let (mut c, mut w, mut u, mut i) = (0, 0, 0, 0);
+    for t in &report.targets {
+        let (tc, tw, tu, ti) = t.counts();
+        (c, w, u, i) = (c + tc, w + tw, u + tu, i + ti);
+    }
+    let failed = report.targets.iter().filter(|t| t.error.is_some()).count();
+    out.push_str(&format!(
+        "PGCA AUDIT {} - {} target(s): {c} critical, {w} warning, {u} unknown, {i} info{}\n",
+        report.status,
+        report.targets.len(),
+        if failed > 0 {
+            format!(", {failed} not read")
+        } else {
+            String::new()
+        }
+    ));
+    for t in &report.targets {
+        out.push_str(&format!("\n{}: {}\n", escape(&t.target), t.status));
+        if let Some(e) = &t.error {
+            out.push_str(&format!("  {}\n", escape(e)));
+            continue;
+        }
+        findings_text(&t.findings, &mut out);
+    }
+    out
+}
+
+fn findings_text(findings: &[pgca::audit::AuditFinding], out: &mut String) {
+    let mut last = None;
+    for f in findings {
+        if last != Some(f.severity) {
+            out.push_str(&format!("  {}\n", f.severity));
+            last = Some(f.severity);
+        }
+        let at = match &f.location {
+            Some(l) => match l.line {
+                Some(n) => format!(" ({}:{n})", l.file.display()),
+                None => format!(" ({})", l.file.display()),
+            },
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "    {}  {}{}\n      {}\n      fix: {}\n",
+            f.check,
+            escape(&f.subject),
+            escape(&at),
+            escape(&f.message),
+            f.fix
+        ));
+    }
+}
+
+/// `roles`: the findings, then what --revoke-orphans and --issue-missing did.
+pub fn roles_text(report: &pgca::audit::RolesReport) -> String {
+    let mut out = format!(
+        "PGCA ROLES {} - {}: {} finding(s), {} orphan certificate(s), {} role(s) without one\n",
+        report.status,
+        escape(&report.target),
+        report.findings.len(),
+        report.orphans.len(),
+        report.missing.len()
+    );
+    findings_text(&report.findings, &mut out);
+    for o in &report.revoked {
+        out.push_str(&format!(
+            "revoked {} ({}): the role does not exist\n",
+            escape(&o.role),
+            o.serial
+        ));
+    }
+    if let Some(n) = report.crl_number {
+        out.push_str(&format!("client CRL number {n} written\n"));
+    }
+    for d in &report.redeployed {
+        out.push_str(&format!(
+            "deployed the CRL to {}: reload PostgreSQL there\n",
+            escape(&d.display().to_string())
+        ));
+    }
+    for (role, serial) in &report.issued {
+        out.push_str(&format!("issued {} ({serial})\n", escape(role)));
+    }
+    out
+}

@@ -95,3 +95,19 @@ Exit status:
      a --root that holds no CA or the client's own CA, a --crl not signed by
      it or past its nextUpdate
   2  usage error: unknown option, missing argument, ROLE with --cert";
+
+/// The exit-status block of `audit` and `roles`.
+pub const AUDIT_EXIT_CODES: &str = "\
+Exit status (the Nagios plugin convention; the most severe finding wins, in
+the order CRITICAL, WARNING, UNKNOWN; INFO findings change nothing):
+  0  OK        no finding, or only INFO ones (pgaudit not loaded, ...)
+  1  WARNING   a weakness: TLS 1.2 allowed, md5, logging off, a wide
+               password-type pg_hba.conf range, a certificate of a NOLOGIN role
+  2  CRITICAL  a hole: ssl = off on TCP, trust or cleartext passwords from the
+               network, the server CA trusted for client logins, a stale CRL,
+               a certificate of a role that does not exist
+  3  UNKNOWN   a target could not be read (unreachable, login refused, a
+               configuration PostgreSQL would refuse, an include loop), or a
+               part of it was not readable by the audit role
+
+Every check id and its severity: docs/audit.md.";

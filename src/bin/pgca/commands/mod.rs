@@ -3,6 +3,7 @@
 //! directory and passphrase sources of the global options, and the parsing of plain-string
 //! arguments (the library checks the values, so a bad one fails with exit status 1, not 2).
 
+pub mod audit;
 pub mod completions;
 pub mod conninfo;
 pub mod csr;
@@ -71,6 +72,20 @@ impl Context {
             Some(w) => ca.with_wait(w),
             None => ca,
         })
+    }
+
+    /// The CA directory when there is one: `--dir` or `$PGCA_DIR` must open; the default one
+    /// is used only if it exists (`pgca audit` runs without one, its certificate checks off).
+    pub fn open_if_any(&self) -> Result<Option<CaDir>> {
+        if self.dir.is_some() {
+            return self.open().map(Some);
+        }
+        match pgca::default_dir() {
+            Some(d) if d.join("inventory.jsonl").exists() || d.join("server-ca.crt").exists() => {
+                self.open().map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Opens the CA directory for a command that signs with the given CAs' keys, with the

@@ -1,0 +1,267 @@
+//! `pgca audit` end to end on a real PostgreSQL data directory (Debian's 15, or the major
+//! `$PGCA_TEST_PG` names): a cluster set up with the weak settings the guides warn about
+//! reports each of them with its id and status, and the same cluster hardened exactly as
+//! `pgca server-config` and `deploy-server` say audits OK, with the server running and probed.
+
+mod common;
+mod pg;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::{Env, p};
+use pg::Cluster;
+
+/// `pgca audit ARGS` with the CA directory of `env` (or none): (exit code, stdout JSON).
+fn audit(env: Option<&Env>, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut cmd = std::process::Command::new(common::pgca_bin());
+    if let Some(env) = env {
+        cmd.arg("--dir").arg(&env.ca);
+    } else {
+        // No default CA directory either.
+        cmd.env("XDG_DATA_HOME", "/nonexistent")
+            .env("HOME", "/nonexistent");
+    }
+    let out = cmd
+        .arg("audit")
+        .args(args)
+        .arg("--json")
+        .env_remove("PGCA_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// Every (check id, severity) of the report's first target.
+fn found(report: &serde_json::Value) -> BTreeSet<(String, String)> {
+    report["targets"][0]["findings"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Each wanted (id, severity) is among the findings; every missing one is reported.
+fn assert_found(report: &serde_json::Value, want: &[(&str, &str)], log: &str) {
+    let got = found(report);
+    let missing: Vec<String> = want
+        .iter()
+        .filter(|(id, sev)| !got.contains(&(id.to_string(), sev.to_string())))
+        .map(|(id, sev)| format!("{id} {sev}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing findings: {missing:?}\ngot: {got:?}\n{log}"
+    );
+}
+
+const WEAK_CONF: &str = "listen_addresses = '*'\nssl = off\npassword_encryption = md5\n\
+    log_connections = off\nlog_disconnections = off\nlog_statement = 'none'\n";
+
+const WEAK_HBA: &str = "local all all trust\n\
+    host all all 0.0.0.0/0 md5\n\
+    host app alice 10.0.0.0/8 trust\n\
+    host all all 192.168.0.0/16 password\n\
+    hostssl all all ::/0 cert clientname=DN\n";
+
+#[test]
+fn a_weak_data_directory_reports_each_weakness_with_its_id() {
+    let c = Cluster::new();
+    c.append_conf(WEAK_CONF);
+    c.write_hba(WEAK_HBA);
+    let (code, report, log) = audit(None, &[p(&c.data)]);
+    assert_eq!(code, 2, "{log}");
+    assert_eq!(report["status"], "CRITICAL", "{log}");
+    assert_found(
+        &report,
+        &[
+            ("listen-addresses-all", "WARNING"),
+            ("ssl-off", "CRITICAL"),
+            ("password-encryption", "WARNING"),
+            ("log-connections", "WARNING"),
+            ("log-disconnections", "WARNING"),
+            ("log-statement", "WARNING"),
+            ("pgaudit-missing", "INFO"),
+            ("hba-trust-local", "WARNING"),
+            ("hba-md5", "WARNING"),
+            ("hba-host-not-hostssl", "WARNING"),
+            ("hba-wide-range", "WARNING"),
+            ("hba-all-all", "WARNING"),
+            ("hba-superuser-network", "CRITICAL"),
+            ("hba-shadowed", "WARNING"),
+            ("hba-password-no-tls", "CRITICAL"),
+            ("hba-cert-dn-no-map", "WARNING"),
+            ("ca-directory", "INFO"),
+        ],
+        &log,
+    );
+    // Each hba finding names its file and line.
+    let findings = report["targets"][0]["findings"].as_array().unwrap();
+    let shadowed = findings
+        .iter()
+        .find(|f| f["check"] == "hba-shadowed" && f["subject"] == "host app alice 10.0.0.0/8 trust")
+        .unwrap_or_else(|| panic!("line 3 is shadowed by line 2: {log}"));
+    assert_eq!(shadowed["location"]["line"], 3, "{shadowed}");
+    assert!(
+        shadowed["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("pg_hba.conf")
+    );
+    // A shadowed line is still reported for what it says: it is one edit away from use.
+    assert!(
+        findings.iter().any(|f| f["check"] == "hba-trust-network"),
+        "{log}"
+    );
+}
+
+#[test]
+fn tls_12_and_the_server_ca_as_client_ca_are_findings() {
+    let env = Env::init(&["--no-passphrase"]);
+    env.ok(&["issue-server", "localhost", "127.0.0.1"]);
+    let c = Cluster::new();
+    // The mix-up: the server CA given as ssl_ca_file.
+    c.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("server-ca.crt"),
+    );
+    c.append_conf(
+        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         ssl_ca_file = 'client-ca.crt'\nssl_min_protocol_version = 'TLSv1.2'\n",
+    );
+    // A key others can read.
+    std::fs::set_permissions(
+        c.data.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let (code, report, log) = audit(Some(&env), &[p(&c.data)]);
+    assert_eq!(code, 2, "{log}");
+    assert_found(
+        &report,
+        &[
+            ("ssl-min-protocol", "WARNING"),
+            ("ssl-ciphers-weak", "WARNING"),
+            ("ssl-ca-file-server-ca", "CRITICAL"),
+            ("ssl-key-permissions", "CRITICAL"),
+            ("ssl-crl-missing", "WARNING"),
+        ],
+        &log,
+    );
+    assert!(
+        !found(&report).iter().any(|(id, _)| id == "ssl-cert-chain"),
+        "the server certificate chains to the server CA: {log}"
+    );
+}
+
+/// The lines `pgca server-config` prints under a heading, up to the next heading: the
+/// postgresql.conf hardening block or the pg_hba.conf lines.
+fn block(text: &str, heading: &str) -> String {
+    text.lines()
+        .skip_while(|l| !l.starts_with(heading))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// A cluster hardened by pgca's own steps: init, issue, crl, deploy-server, the include line
+/// and server-config's other lines; pg_hba.conf is server-config's lines after a peer line
+/// for the superuser. Returns the cluster (started) and the CA directory.
+fn hardened() -> (Cluster, Env) {
+    let env = Env::init(&["--no-passphrase"]);
+    env.ok(&["issue-server", "localhost", "127.0.0.1"]);
+    env.ok(&["issue-client", "alice"]);
+    env.ok(&["crl"]);
+    let mut c = Cluster::new();
+    let deployed = env.ok(&["deploy-server", "localhost", "--data-dir", p(&c.data)]);
+    c.include_deployed(&deployed);
+    let config = env.ok(&["server-config", "localhost", "--data-dir", p(&c.data)]);
+    c.append_conf(&block(&config, "# postgresql.conf: the rest"));
+    c.write_hba(&format!(
+        "local all postgres peer map=admin\n{}",
+        block(&config, "# pg_hba.conf:")
+    ));
+    std::fs::write(
+        c.data.join("pg_ident.conf"),
+        "admin root postgres\nadmin postgres postgres\n",
+    )
+    .unwrap();
+    c.start();
+    (c, env)
+}
+
+#[test]
+fn a_server_hardened_by_pgca_audits_ok() {
+    let (mut c, env) = hardened();
+    let probe = format!("127.0.0.1:{}", c.port);
+    let (code, report, log) = audit(Some(&env), &[p(&c.data), "--probe", &probe]);
+    let serious: Vec<_> = report["targets"][0]["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter(|f| f["severity"] != "INFO")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(code, 0, "{serious:#?}\n{log}");
+    assert_eq!(report["status"], "OK");
+    // It was probed: the served chain is in the report.
+    assert_eq!(
+        report["targets"][0]["tls"]["probe"]["chains_to_ca"], true,
+        "{log}"
+    );
+    assert!(report["targets"][0]["timeline"].as_array().unwrap().len() >= 4);
+
+    // A revocation the server has not been given is a stale CRL: CRITICAL, until deployed.
+    let crl_before = std::fs::read(env.path("client-ca.crl")).unwrap();
+    env.ok(&["issue-client", "bob"]);
+    env.ok(&["revoke", "bob"]);
+    // revoke redeploys the CRL; put the old one back to stand for a server not told.
+    let live = c.data.join("pgca-tls/current/client-ca.crl");
+    std::fs::write(&live, &crl_before).unwrap();
+    let (code, report, log) = audit(Some(&env), &[p(&c.data)]);
+    assert_eq!(code, 2, "{log}");
+    assert_found(&report, &[("ssl-crl-stale", "CRITICAL")], &log);
+    c.stop();
+}
+
+#[test]
+fn bad_targets_are_one_line_and_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("postgresql.conf");
+    // A syntax error.
+    std::fs::write(&conf, "ssl = on\nlisten_addresses '\n").unwrap();
+    let (code, _, log) = audit(None, &[p(&conf)]);
+    assert_eq!(code, 3, "{log}");
+    assert!(log.contains("line 2"), "{log}");
+    // An include loop.
+    std::fs::write(&conf, "include 'postgresql.conf'\n").unwrap();
+    let (code, _, log) = audit(None, &[p(&conf)]);
+    assert_eq!(code, 3, "{log}");
+    // Neither a path nor a connection string.
+    let out = std::process::Command::new(common::pgca_bin())
+        .args(["audit", "/nonexistent/data"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("/nonexistent/data"), "{text}");
+    let _ = Path::new("");
+}
