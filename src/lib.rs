@@ -133,6 +133,12 @@ pub use pg::service::{ServiceFile, Upserted};
 // `pgca export` (`CaDir::export`).
 pub use export::{ExportFormat, ExportRequest, Exported, REPLICATION_ROLE, ReplicationCert};
 
+// `pgca audit` (`audit::audit`) and `pgca roles` (`audit::roles::reconcile`): a server's
+// connection-security checklist, each finding a `Check` with a stable id and severity.
+pub use audit::{
+    AuditFinding, AuditOptions, AuditReport, AuditTarget, Check, Expiry, Location, OrphanCert,
+    RolesReport, ServerFacts, Severity, TargetReport, TlsFacts, Widest,
+};
 // PostgreSQL's own configuration read by its rules (the offline part of `pgca audit`):
 // `read_postgresql_conf`, `read_server_conf` (with `postgresql.auto.conf`), `read_pg_hba`,
 // `read_pg_ident`.

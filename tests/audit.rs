@@ -265,3 +265,28 @@ fn bad_targets_are_one_line_and_unknown() {
     assert!(text.contains("/nonexistent/data"), "{text}");
     let _ = Path::new("");
 }
+
+/// docs/audit.md lists every check with the severity the code gives it.
+#[test]
+fn every_check_is_documented_with_its_severity() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/audit.md"))
+        .unwrap();
+    let bad: Vec<String> = pgca::audit::Check::ALL
+        .iter()
+        .filter(|c| {
+            let row = format!("| `{}` | {} | {} |", c.id(), c.severity(), c.area());
+            !doc.contains(&row)
+        })
+        .map(|c| format!("{} {}", c.id(), c.severity()))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "not in docs/audit.md's table as such: {bad:?}"
+    );
+    let rows = doc.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(
+        rows,
+        pgca::audit::Check::ALL.len(),
+        "a row for each check, no more"
+    );
+}

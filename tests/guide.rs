@@ -17,6 +17,7 @@ const GUIDES: &[&str] = &[
     "docs/renewal.md",
     "docs/revocation.md",
     "docs/rollover.md",
+    "docs/audit.md",
 ];
 
 #[test]
@@ -70,6 +71,16 @@ fn the_guides_run_as_written() {
         assert!(transcript.contains(want), "{want}:\n{transcript}");
     }
     assert!(transcript.contains("revoked client bob"), "{transcript}");
+    // The audit guide: findings first, then OK after its fixes.
+    for want in [
+        "hba-trust-local",
+        "hba-shadowed",
+        "log-connections",
+        "audit exit status: 1",
+        "PGCA AUDIT OK",
+    ] {
+        assert!(transcript.contains(want), "{want}:\n{transcript}");
+    }
     // The renewal guide's probes: OK, then renewed but not reloaded (exit 1), OK after the
     // reload, alice let in, and check folding the probe in.
     for want in [
