@@ -290,3 +290,30 @@ fn every_check_is_documented_with_its_severity() {
         "a row for each check, no more"
     );
 }
+
+/// The database user may point a TLS setting anywhere through a link it owns: the audit (run as
+/// root) follows such a link only to a file inside the data directory, and reads nothing else.
+#[test]
+fn a_link_the_database_user_plants_is_not_followed_out_of_the_data_directory() {
+    if !pg::is_root() {
+        return;
+    }
+    let c = Cluster::new();
+    let secret = tempfile::tempdir().unwrap();
+    let target = secret.path().join("root-only.pem");
+    std::fs::write(&target, "SECRET-CONTENT\n").unwrap();
+    std::fs::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let link = c.data.join("evil.crt");
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--", "ln", "-s"])
+        .arg(&target)
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    c.append_conf("ssl = on\nssl_cert_file = 'evil.crt'\nssl_key_file = 'evil.crt'\n");
+    let (code, report, log) = audit(None, &[p(&c.data)]);
+    assert!(code >= 2, "{log}");
+    assert_found(&report, &[("ssl-cert-chain", "UNKNOWN")], &log);
+    assert!(!log.contains("SECRET-CONTENT"), "{log}");
+}
