@@ -301,6 +301,47 @@ echo "| $PROBES servers on loopback (pgca: one call, median of 5; openssl: a loo
 echo
 echo "pgca also checks each chain against the server CA, the host name by libpq's rules and the"
 echo "served serial against the inventory; the openssl pipeline only fetches the certificate."
+
+# --- auditing running servers --------------------------------------------------------------------
+# pgca audit of the same servers, live over TCP (TLS, the superuser by initdb's trust line): the
+# settings, pg_hba_file_rules, pg_ident_file_mappings and pg_roles read, every check run, the
+# served chain probed. What a user does instead: psql reading the same views (no judging).
+audit_of() {
+  local out=()
+  for t in "$@"; do out+=("host=127.0.0.1 port=${t##*:} user=postgres dbname=postgres sslmode=require"); done
+  printf '%s\0' "${out[@]}"
+}
+mapfile -d '' -t audit_all < <(audit_of "${targets[@]}")
+audited() {
+  local rc=0
+  "$pgca" --dir "$pdir" audit --quiet "$@" || rc=$?
+  [ "$rc" -le 2 ] || { echo "bench: pgca audit could not read a server (exit $rc)" >&2; exit 1; }
+}
+audited "${audit_all[@]}"
+a_one=$(for r in $(seq 1 21); do
+  t0=$(now); audited "${audit_all[0]}"; t1=$(now); secs "$t0" "$t1"; echo
+done | median)
+a_all=$(for r in 1 2 3 4 5; do
+  t0=$(now); audited "${audit_all[@]}"; t1=$(now); secs "$t0" "$t1"; echo
+done | median)
+psql_read() {
+  PGSSLMODE=require psql -X -q -A -t -h 127.0.0.1 -p "$1" -U postgres -d postgres \
+    -c "SELECT name, setting, sourcefile, sourceline FROM pg_settings" \
+    -c "SELECT * FROM pg_hba_file_rules" -c "SELECT * FROM pg_ident_file_mappings" \
+    -c "SELECT rolname, rolcanlogin, rolsuper FROM pg_roles" >/dev/null
+}
+p_one=$(for r in $(seq 1 21); do
+  t0=$(now); psql_read "${ports[0]}"; t1=$(now); secs "$t0" "$t1"; echo
+done | median)
+t0=$(now)
+for port in "${ports[@]}"; do psql_read "$port"; done
+t1=$(now)
+p_all=$(secs "$t0" "$t1")
+echo
+echo "| live audit (settings, hba, ident, roles read; every check; served chain probed) | pgca audit | psql reading the same views | ratio |"
+echo "|---|---|---|---|"
+echo "| one server (median of 21) | $(ms "$a_one") | $(ms "$p_one") | $(ratio "$a_one" "$p_one") |"
+echo "| $PROBES servers in one call (pgca: median of 5; psql: a loop) | $(ms "$a_all") | $(ms "$p_all") | $(ratio "$a_all" "$p_all") |"
 # --- CA keys in a PKCS#11 token (SoftHSM2) ------------------------------------------------------
 # HSM_N client certificates (default 1000) in one call, every signature made by the token: one
 # session and login for the whole batch. Skipped when SoftHSM2 is not installed.

@@ -74,7 +74,8 @@ const WEAK_HBA: &str = "local all all trust\n\
     host all all 0.0.0.0/0 md5\n\
     host app alice 10.0.0.0/8 trust\n\
     host all all 192.168.0.0/16 password\n\
-    hostssl all all ::/0 cert clientname=DN\n";
+    hostssl all all ::/0 cert clientname=DN\n\
+    hostssl app all 10.1.0.0/16 cert map=missing\n";
 
 #[test]
 fn a_weak_data_directory_reports_each_weakness_with_its_id() {
@@ -103,6 +104,7 @@ fn a_weak_data_directory_reports_each_weakness_with_its_id() {
             ("hba-shadowed", "WARNING"),
             ("hba-password-no-tls", "CRITICAL"),
             ("hba-cert-dn-no-map", "WARNING"),
+            ("hba-map-undefined", "CRITICAL"),
             ("ca-directory", "INFO"),
         ],
         &log,
