@@ -230,6 +230,12 @@ fn a_server_hardened_by_pgca_audits_ok() {
     );
     assert!(report["targets"][0]["timeline"].as_array().unwrap().len() >= 4);
 
+    // Renewed (and redeployed) but not reloaded: the server still serves the old serial.
+    env.ok(&["renew", "--force", "localhost"]);
+    let (code, report, log) = audit(Some(&env), &[p(&c.data), "--probe", &probe]);
+    assert_eq!(code, 1, "{log}");
+    assert_found(&report, &[("served-not-reloaded", "WARNING")], &log);
+
     // A revocation the server has not been given is a stale CRL: CRITICAL, until deployed.
     let crl_before = std::fs::read(env.path("client-ca.crl")).unwrap();
     env.ok(&["issue-client", "bob"]);

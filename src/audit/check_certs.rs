@@ -445,7 +445,8 @@ fn crls(
     }
 }
 
-/// The findings of a probe of the server: what it serves.
+/// The findings of a probe of the server: what it serves. The TLS version it negotiated is
+/// the settings checks' (`ssl-min-protocol`); each other problem the probe names is a finding.
 pub fn check_served(p: &ProbeResult) -> Vec<AuditFinding> {
     let subject = format!("served chain ({})", p.target);
     if let Some(f) = &p.failure {
@@ -455,22 +456,22 @@ pub fn check_served(p: &ProbeResult) -> Vec<AuditFinding> {
             format!("probe failed: {f}"),
         )];
     }
-    let problems = p.problems.join("; ");
-    match p.status {
-        crate::model::status::Status::Critical => {
-            vec![AuditFinding::new(Check::ServedChain, subject, problems)]
-        }
-        _ if p.is_current == Some(false) => {
-            vec![AuditFinding::new(Check::ServedStale, subject, problems)]
-        }
-        crate::model::status::Status::Warning => {
-            vec![AuditFinding::new(Check::SslCertExpiry, subject, problems)]
-        }
-        crate::model::status::Status::Unknown => {
-            vec![AuditFinding::unknown(Check::ServedChain, subject, problems)]
-        }
-        _ => Vec::new(),
-    }
+    p.problems
+        .iter()
+        .filter(|m| !m.starts_with("negotiated "))
+        .map(|m| {
+            let check = if m.starts_with("renewed but not reloaded") {
+                Check::ServedStale
+            } else if m.contains("is due for renewal") {
+                Check::SslCertExpiry
+            } else if m.contains("which the inventory does not know") {
+                Check::DeploymentStale
+            } else {
+                Check::ServedChain
+            };
+            AuditFinding::new(check, subject.clone(), m.clone())
+        })
+        .collect()
 }
 
 /// The deployments the inventory records for `data_dir`: an old certificate or old CA files.

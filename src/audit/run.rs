@@ -121,7 +121,8 @@ fn audit_one(
                     )),
                 }
             }
-            if let Some(target) = &read.probe {
+            let tls_on = facts.value("ssl").and_then(super::facts::pg_bool) == Some(true);
+            if let Some(target) = read.probe.as_ref().filter(|_| tls_on) {
                 let popts = ProbeOptions {
                     timeout: opts.timeout,
                     now: Some(now),
