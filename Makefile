@@ -13,6 +13,8 @@ build:
 # then runs every test: unit, CLI, interop (openssl, rustls-webpki), PostgreSQL end-to-end (on
 # 15, then on 14 and 18), doctests.
 # tests/pkilint.rs installs pkilint itself (scripts/pkilint-venv.sh, into target/pkilint-venv).
+# tests/audit_reports.rs installs sarif-tools and the SARIF schema itself (scripts/sarif-venv.sh,
+# into target/sarif-venv).
 # tests/hierarchy_postgres.rs runs on 15 only, in the first pass, to keep CI's time: it passed on
 # 14 and 18 when it was written (2026-12-01); run it there with PGCA_TEST_PG=14 or 18.
 PG_TESTS = --test postgres --test probe --test guide --test csr_postgres --test host_install \
