@@ -20,6 +20,8 @@
 //! [`AuditFinding`] of a [`Check`], a stable id with a documented severity; [`run::audit`]
 //! puts them into an [`AuditReport`].
 //!
+//! Writing the report: [`sarif::to_sarif`] (SARIF 2.1.0, for code scanning).
+//!
 //! Every file, the included ones too, is read through the trust walk (`storage`): each
 //! directory on the way owned by root, the user pgca runs as or the cluster's owner when given,
 //! and writable by nobody else; a link followed only when root or the user pgca runs as owns
@@ -39,6 +41,7 @@ pub mod offline;
 pub mod report;
 pub mod roles;
 pub mod run;
+pub mod sarif;
 mod source;
 pub mod target;
 mod tokens;
@@ -52,5 +55,6 @@ pub use ident::{IdentMap, SystemUser, read_pg_ident};
 pub use report::{AuditReport, Expiry, TargetReport, TlsFacts};
 pub use roles::{OrphanCert, RolesReport, check_roles};
 pub use run::audit;
+pub use sarif::to_sarif;
 pub use source::MAX_DEPTH;
 pub use target::{AuditOptions, AuditTarget};
