@@ -135,10 +135,10 @@ pub use export::{ExportFormat, ExportRequest, Exported, REPLICATION_ROLE, Replic
 
 // `pgca audit` (`audit::audit`) and `pgca roles` (`audit::roles::reconcile`): a server's
 // connection-security checklist, each finding a `Check` with a stable id and severity; the
-// report as SARIF 2.1.0 (`to_sarif`).
+// report's two file formats, `to_sarif` (SARIF 2.1.0) and `to_html` (one self-contained page).
 pub use audit::{
     AuditFinding, AuditOptions, AuditReport, AuditTarget, Check, Expiry, Location, OrphanCert,
-    RolesReport, ServerFacts, Severity, TargetReport, TlsFacts, Widest, to_sarif,
+    RolesReport, ServerFacts, Severity, TargetReport, TlsFacts, Widest, to_html, to_sarif,
 };
 // PostgreSQL's own configuration read by its rules (the offline part of `pgca audit`):
 // `read_postgresql_conf`, `read_server_conf` (with `postgresql.auto.conf`), `read_pg_hba`,

@@ -20,7 +20,9 @@
 //! [`AuditFinding`] of a [`Check`], a stable id with a documented severity; [`run::audit`]
 //! puts them into an [`AuditReport`].
 //!
-//! Writing the report: [`sarif::to_sarif`] (SARIF 2.1.0, for code scanning).
+//! Writing the report: [`sarif::to_sarif`] (SARIF 2.1.0, for code scanning) and
+//! [`html::to_html`] (one self-contained page, its timeline drawn by `timeline`, its text
+//! escaped by `markup`).
 //!
 //! Every file, the included ones too, is read through the trust walk (`storage`): each
 //! directory on the way owned by root, the user pgca runs as or the cluster's owner when given,
@@ -35,8 +37,10 @@ pub mod conf;
 pub mod facts;
 pub mod finding;
 pub mod hba;
+pub mod html;
 pub mod ident;
 pub mod live;
+mod markup;
 pub mod offline;
 pub mod report;
 pub mod roles;
@@ -44,6 +48,7 @@ pub mod run;
 pub mod sarif;
 mod source;
 pub mod target;
+mod timeline;
 mod tokens;
 
 pub use check_hba::Widest;
@@ -51,6 +56,7 @@ pub use conf::{AUTO_CONF, Setting, Settings, read_postgresql_conf, read_server_c
 pub use facts::{FactSetting, RoleFacts, ServerFacts, Source};
 pub use finding::{AuditFinding, Check, Location, Severity};
 pub use hba::{AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, read_pg_hba};
+pub use html::to_html;
 pub use ident::{IdentMap, SystemUser, read_pg_ident};
 pub use report::{AuditReport, Expiry, TargetReport, TlsFacts};
 pub use roles::{OrphanCert, RolesReport, check_roles};
