@@ -325,3 +325,72 @@ fn a_link_the_database_user_plants_is_not_followed_out_of_the_data_directory() {
     assert_found(&report, &[("ssl-cert-chain", "UNKNOWN")], &log);
     assert!(!log.contains("SECRET-CONTENT"), "{log}");
 }
+
+/// --sarif and --html: written (0600) when every target was read, the SARIF holding every
+/// finding; not written at all when a target could not be read; and a link another user
+/// planted at the name in a shared directory is replaced, never followed.
+#[test]
+fn report_files_are_written_whole_or_not_at_all() {
+    let c = Cluster::new();
+    c.append_conf(WEAK_CONF);
+    c.write_hba(WEAK_HBA);
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("audit.sarif");
+    let html = out.path().join("audit.html");
+    let (code, report, log) = audit(
+        None,
+        &[p(&c.data), "--sarif", p(&sarif), "--html", p(&html)],
+    );
+    assert_eq!(code, 2, "{log}");
+    assert_eq!(common::mode(&sarif), 0o600);
+    assert_eq!(common::mode(&html), 0o600);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(
+        s["runs"][0]["results"].as_array().unwrap().len(),
+        report["targets"][0]["findings"].as_array().unwrap().len()
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("hba-shadowed")
+    );
+
+    // One target unreadable: reported (the other's CRITICAL wins the exit status), and no file.
+    let (s2, h2) = (out.path().join("b.sarif"), out.path().join("b.html"));
+    let bad = out.path().join("broken.conf");
+    std::fs::write(&bad, "include 'broken.conf'\n").unwrap();
+    let (code, _, log) = audit(
+        None,
+        &[p(&c.data), p(&bad), "--sarif", p(&s2), "--html", p(&h2)],
+    );
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("broken.conf"), "{log}");
+    assert!(!s2.exists() && !h2.exists(), "{log}");
+
+    if pg::is_root() {
+        let shared = out.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(
+            out.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &shared,
+            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+        )
+        .unwrap();
+        let victim = out.path().join("victim");
+        std::fs::write(&victim, "root's file\n").unwrap();
+        let planted = shared.join("audit.html");
+        common::as_user(
+            "nobody",
+            &format!("ln -s '{}' '{}'", p(&victim), p(&planted)),
+        );
+        let (code, _, log) = audit(None, &[p(&c.data), "--html", p(&planted)]);
+        assert_eq!(code, 2, "{log}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's file\n");
+        assert!(!std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    }
+}

@@ -58,7 +58,7 @@ pub use finding::{AuditFinding, Check, Location, Severity};
 pub use hba::{AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, read_pg_hba};
 pub use html::to_html;
 pub use ident::{IdentMap, SystemUser, read_pg_ident};
-pub use report::{AuditReport, Expiry, TargetReport, TlsFacts};
+pub use report::{AuditReport, Expiry, TargetReport, TlsFacts, write_report_file};
 pub use roles::{OrphanCert, RolesReport, check_roles};
 pub use run::audit;
 pub use sarif::to_sarif;

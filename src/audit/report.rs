@@ -133,3 +133,10 @@ impl AuditReport {
         Check::ALL
     }
 }
+
+/// Writes a report file (`--sarif`, `--html`) atomically, mode 0600 (it maps the server's
+/// weaknesses): a temp file renamed into place through the trust walk, so a link another user
+/// planted at the name is replaced, never followed.
+pub fn write_report_file(path: &std::path::Path, bytes: &[u8]) -> crate::error::Result<()> {
+    crate::storage::replace_file(path, bytes, crate::storage::KEY_MODE, "write audit report")
+}

@@ -1,5 +1,7 @@
 //! `pgca audit` and `pgca roles`: a server's connection-security checklist.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 /// `pgca audit`.
@@ -27,6 +29,17 @@ pub struct AuditArgs {
     /// The widest IPv6 range (prefix length) a password-type pg_hba.conf line may allow
     #[arg(long, value_name = "BITS", default_value_t = 48)]
     pub widest_ipv6: u8,
+
+    /// Also write the findings as SARIF 2.1.0, one rule per check id, located at config files and
+    /// lines (for code-scanning views of a configuration repository); mode 0600, replaced
+    /// atomically; not written when a target could not be read
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
+    /// Also write one self-contained HTML page (nothing fetched): findings by severity, the TLS
+    /// facts, a timeline of every certificate's and CA's expiry; as --sarif
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Print the report as JSON
     #[arg(long, conflicts_with = "quiet")]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use pgca::CaDir;
-use pgca::audit::{AuditOptions, AuditTarget, Widest, audit as run_audit};
+use pgca::audit::{AuditOptions, AuditTarget, Widest, audit as run_audit, write_report_file};
 
 use super::probe::timeout;
 use super::{Context, nagios};
@@ -27,7 +27,20 @@ pub fn audit(ctx: &Context, a: &AuditArgs) -> ExitCode {
         };
         opts.probe = super::parse_opt(&a.probe)?;
         let ca = ctx.open_if_any()?;
-        run_audit(ca.as_ref(), &targets, &opts)
+        let report = run_audit(ca.as_ref(), &targets, &opts)?;
+        // A target that could not be read leaves no file behind: the run is UNKNOWN.
+        if report.targets.iter().all(|t| t.error.is_none()) {
+            if let Some(path) = &a.sarif {
+                // A serde_json::Value always serializes.
+                let text = serde_json::to_string_pretty(&pgca::audit::to_sarif(&report))
+                    .unwrap_or_default();
+                write_report_file(path, format!("{text}\n").as_bytes())?;
+            }
+            if let Some(path) = &a.html {
+                write_report_file(path, pgca::audit::to_html(&report).as_bytes())?;
+            }
+        }
+        Ok(report)
     };
     nagios::report(a.quiet, a.json, run, render::audit_text, |r| r.status)
 }
