@@ -8,6 +8,8 @@ use super::facts::Read;
 use crate::error::{Error, Result};
 use crate::probe::Target;
 
+pub use super::libpq::redact;
+
 /// How a live target is read.
 #[derive(Clone, Debug)]
 pub struct LiveOptions {
@@ -21,9 +23,4 @@ pub struct LiveOptions {
 pub(crate) fn read_live(conninfo: &str, opts: &LiveOptions) -> Result<Read> {
     let _ = opts;
     Err(Error::BadAuditTarget(redact(conninfo)))
-}
-
-/// A connection string with any password replaced by `***`, for reports and errors.
-pub fn redact(conninfo: &str) -> String {
-    conninfo.to_string()
 }

@@ -34,6 +34,7 @@ pub mod facts;
 pub mod finding;
 pub mod hba;
 pub mod ident;
+mod libpq;
 pub mod live;
 pub mod offline;
 pub mod report;
