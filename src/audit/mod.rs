@@ -37,6 +37,7 @@ pub mod ident;
 mod libpq;
 pub mod live;
 pub mod offline;
+mod pgpass;
 pub mod report;
 pub mod roles;
 pub mod run;
