@@ -36,6 +36,7 @@ pub mod hba;
 pub mod ident;
 mod libpq;
 pub mod live;
+mod live_rows;
 mod live_tls;
 pub mod offline;
 mod pgpass;
