@@ -200,6 +200,38 @@ fn a_live_read_gives_what_the_files_say_over_every_login() {
     );
     assert_eq!(facts.data_dir().as_deref(), Some(cluster.data.as_path()));
 
+    // The same target through `pgca audit`, with the CA directory: the checks run on what was
+    // read (md5, TLS 1.2, no connection logging, a cleartext password line), the served chain
+    // is probed where the server listens.
+    let mut cmd = Command::new(common::pgca_bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(["audit", &conninfo, "--json"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{report}");
+    for id in [
+        "hba-md5",
+        "log-connections",
+        "ssl-min-protocol",
+        "hba-password-no-tls",
+    ] {
+        assert!(report.contains(&format!("\"{id}\"")), "{id}: {report}");
+    }
+    assert!(report.contains(&format!("127.0.0.1:{port}")), "{report}");
+    assert!(
+        !report.contains("served-chain"),
+        "the served chain is pgca's: {report}"
+    );
+
     // (2) Over TCP with a SCRAM password from a 0600 password file (TLS without verification,
     // prefer's default, so SCRAM binds to the channel); md5 by URI; a service.
     let pgpass = home.path().join("pgpass");
