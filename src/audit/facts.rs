@@ -79,14 +79,22 @@ pub struct ServerFacts {
     pub unreadable: Vec<String>,
 }
 
-/// What reading one target gave: the facts, the database user, whether the server's files
-/// are on this host, and where to probe it.
-pub(crate) struct Read {
-    pub(crate) facts: ServerFacts,
-    pub(crate) owner: Option<u32>,
-    pub(crate) owner_name: Option<String>,
-    pub(crate) files_here: bool,
-    pub(crate) probe: Option<Target>,
+/// What reading one target gave: the facts, the data directory's owner, whether the server's
+/// files are on this host, and where to probe it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Read {
+    /// The facts.
+    pub facts: ServerFacts,
+    /// The uid of the data directory's owner, when its files are on this host.
+    pub owner: Option<u32>,
+    /// That owner's name.
+    pub owner_name: Option<String>,
+    /// Whether the server's files are on this host (offline: always; live: over a Unix socket or
+    /// loopback, with `data_directory` readable here).
+    pub files_here: bool,
+    /// Where to probe the served chain, if anywhere.
+    pub probe: Option<Target>,
 }
 
 /// The built-in defaults of the settings the checks read, for an offline audit (where the files

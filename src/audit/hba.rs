@@ -39,7 +39,7 @@ impl ConnType {
         }
     }
 
-    fn parse(s: &str) -> Option<ConnType> {
+    pub(crate) fn parse(s: &str) -> Option<ConnType> {
         [
             ConnType::Local,
             ConnType::Host,
@@ -110,7 +110,7 @@ impl AuthMethod {
         }
     }
 
-    fn parse(s: &str) -> Option<AuthMethod> {
+    pub(crate) fn parse(s: &str) -> Option<AuthMethod> {
         use AuthMethod::*;
         [
             Trust,

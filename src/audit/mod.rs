@@ -10,7 +10,8 @@
 //!   address, method and options.
 //! - [`ident`]: `pg_ident.conf`: user name maps.
 //! - [`offline`]: a data directory or a configuration file, read with the three above;
-//!   [`live`]: a running server, asked.
+//!   [`live`]: a running server, asked over rust-postgres (libpq's connection strings,
+//!   services, `PG*` variables, `~/.pgpass` and `sslmode`), its views read into the same facts.
 //! - [`facts`]: what either way gives, [`ServerFacts`]: the checks read only that.
 //!
 //! Judging it: [`check_settings`](check_settings::check_settings) (where it listens, TLS,
@@ -39,9 +40,14 @@ pub mod finding;
 pub mod hba;
 pub mod html;
 pub mod ident;
+mod libpq;
 pub mod live;
+mod live_connect;
+mod live_rows;
+mod live_tls;
 mod markup;
 pub mod offline;
+mod pgpass;
 pub mod report;
 pub mod roles;
 pub mod run;
@@ -53,7 +59,7 @@ mod tokens;
 
 pub use check_hba::Widest;
 pub use conf::{AUTO_CONF, Setting, Settings, read_postgresql_conf, read_server_conf};
-pub use facts::{FactSetting, RoleFacts, ServerFacts, Source};
+pub use facts::{FactSetting, Read, RoleFacts, ServerFacts, Source};
 pub use finding::{AuditFinding, Check, Location, Severity};
 pub use hba::{AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, read_pg_hba};
 pub use html::to_html;

@@ -136,7 +136,7 @@ pub fn reconcile(ca: &CaDir, target: &AuditTarget, opts: &AuditOptions) -> Resul
         conninfo,
         &LiveOptions {
             timeout: opts.timeout,
-            probe: None,
+            ..LiveOptions::default()
         },
     )?;
     let now = opts.now.unwrap_or_else(crate::model::timefmt::now);

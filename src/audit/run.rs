@@ -63,6 +63,7 @@ fn read(t: &AuditTarget, opts: &AuditOptions) -> Result<Read> {
             &LiveOptions {
                 timeout: opts.timeout,
                 probe: opts.probe.clone(),
+                ..LiveOptions::default()
             },
         ),
     }

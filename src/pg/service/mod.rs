@@ -69,5 +69,6 @@ pub use edit::{ServiceFile, Upserted};
 pub use io::{SERVICE_FILE_MODE, read_file, write_file, write_file_for};
 pub use lines::MAX_LINE_BYTES;
 pub use path::resolve_path;
+pub(crate) use rules::LIBPQ_KEYWORDS;
 pub use rules::WRITABLE_KEYS;
 pub use section::{Entry, Problem, ProblemKind, Section};

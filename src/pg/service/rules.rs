@@ -30,7 +30,7 @@ pub const WRITABLE_KEYS: &[&str] = &[
 /// Every keyword libpq 15 accepts in a service section (`PQconninfoOptions` in fe-connect.c,
 /// without `service`, which is refused there), then those libpq 16 and 17 added: an older libpq
 /// refuses the newer ones, which this module does not report.
-pub(super) const LIBPQ_KEYWORDS: &[&str] = &[
+pub(crate) const LIBPQ_KEYWORDS: &[&str] = &[
     "user",
     "password",
     "passfile",
