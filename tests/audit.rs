@@ -103,8 +103,8 @@ fn a_weak_data_directory_reports_each_weakness_with_its_id() {
             ("hba-superuser-network", "CRITICAL"),
             ("hba-shadowed", "WARNING"),
             ("hba-password-no-tls", "CRITICAL"),
-            ("hba-cert-dn-no-map", "WARNING"),
-            ("hba-map-undefined", "CRITICAL"),
+            // ssl is off: the server loads the hostssl lines but flags them, as pgca does.
+            ("hba-error", "CRITICAL"),
             ("ca-directory", "INFO"),
         ],
         &log,
@@ -144,6 +144,10 @@ fn tls_12_and_the_server_ca_as_client_ca_are_findings() {
         "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
          ssl_ca_file = 'client-ca.crt'\nssl_min_protocol_version = 'TLSv1.2'\n",
     );
+    c.write_hba(
+        "local all all trust\nhostssl all all ::/0 cert clientname=DN\n\
+         hostssl app all 10.1.0.0/16 cert map=missing\n",
+    );
     // A key others can read.
     std::fs::set_permissions(
         c.data.join("server.key"),
@@ -160,6 +164,8 @@ fn tls_12_and_the_server_ca_as_client_ca_are_findings() {
             ("ssl-ca-file-server-ca", "CRITICAL"),
             ("ssl-key-permissions", "CRITICAL"),
             ("ssl-crl-missing", "WARNING"),
+            ("hba-cert-dn-no-map", "WARNING"),
+            ("hba-map-undefined", "CRITICAL"),
         ],
         &log,
     );
@@ -393,4 +399,115 @@ fn report_files_are_written_whole_or_not_at_all() {
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's file\n");
         assert!(!std::fs::symlink_metadata(&planted).unwrap().is_symlink());
     }
+}
+
+/// `pgca audit` run inside `ns` (where the weak server listens), with the CA directory of
+/// `env`: (exit code, JSON, everything printed).
+fn audit_in(ns: &pg::Netns, env: &Env, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = ns
+        .command(common::pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .arg("audit")
+        .args(args)
+        .arg("--json")
+        .env_remove("PGCA_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
+        format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// The configuration findings of a report's first target: (check, severity, subject) of the
+/// settings, TLS, hba and ident checks.
+fn config_findings(report: &serde_json::Value) -> BTreeSet<(String, String, String)> {
+    report["targets"][0]["findings"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter(|f| {
+            let id = f["check"].as_str().unwrap_or_default();
+            pgca::audit::Check::from_id(id)
+                .is_some_and(|c| matches!(c.area(), "settings" | "tls" | "hba" | "ident"))
+                && id != "unreadable"
+        })
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("check"), s("severity"), s("subject"))
+        })
+        .collect()
+}
+
+/// The proof of the issue: a running server with every weakness the guides warn about (in a
+/// network namespace of the test's own, since it listens on '*'), read live over its Unix
+/// socket, reports each with its id and status, and exactly the configuration findings the
+/// offline audit of its data directory reports; then with TLS on but at 1.2 and the server CA
+/// as ssl_ca_file, the same.
+#[test]
+fn a_weak_running_server_live_and_offline_agree() {
+    if !pg::is_root() {
+        return;
+    }
+    let env = Env::init(&["--no-passphrase"]);
+    env.ok(&["issue-server", "localhost", "127.0.0.1"]);
+    let ns = pg::Netns::new("audit");
+    let mut c = Cluster::new();
+    c.append_conf(WEAK_CONF);
+    c.write_hba(WEAK_HBA);
+    c.start_in(Some(&ns.0));
+    let live = format!("host={} port={} user=postgres", p(c.base.path()), c.port);
+    let compare = |want: &[(&str, &str)]| {
+        let (lcode, lrep, llog) = audit_in(&ns, &env, &[&live]);
+        let (ocode, orep, olog) = audit_in(&ns, &env, &[p(&c.data)]);
+        assert_eq!(lrep["targets"][0]["source"]["kind"], "live", "{llog}");
+        assert_found(&lrep, want, &llog);
+        let (l, o) = (config_findings(&lrep), config_findings(&orep));
+        let only_live: Vec<_> = l.difference(&o).collect();
+        let only_offline: Vec<_> = o.difference(&l).collect();
+        assert!(
+            only_live.is_empty() && only_offline.is_empty(),
+            "live and offline disagree: live only {only_live:?}, offline only {only_offline:?}\n--- live\n{llog}\n--- offline\n{olog}"
+        );
+        assert_eq!((lcode, ocode), (2, 2), "{llog}\n{olog}");
+    };
+    compare(&[
+        ("listen-addresses-all", "WARNING"),
+        ("ssl-off", "CRITICAL"),
+        ("password-encryption", "WARNING"),
+        ("log-connections", "WARNING"),
+        ("log-disconnections", "WARNING"),
+        ("log-statement", "WARNING"),
+        ("hba-trust-local", "WARNING"),
+        ("hba-trust-network", "CRITICAL"),
+        ("hba-md5", "WARNING"),
+        ("hba-wide-range", "WARNING"),
+        ("hba-all-all", "WARNING"),
+        ("hba-superuser-network", "CRITICAL"),
+        ("hba-password-no-tls", "CRITICAL"),
+    ]);
+    // TLS on, but 1.2 allowed and the server CA trusted for client logins.
+    c.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("server-ca.crt"),
+    );
+    c.append_conf(
+        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         ssl_ca_file = 'client-ca.crt'\nssl_min_protocol_version = 'TLSv1.2'\n",
+    );
+    c.sql("SELECT pg_reload_conf()");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(c.sql("SHOW ssl").trim(), "on", "{}", c.log_text());
+    compare(&[
+        ("ssl-min-protocol", "WARNING"),
+        ("ssl-ciphers-weak", "WARNING"),
+        ("ssl-ca-file-server-ca", "CRITICAL"),
+        ("ssl-crl-missing", "WARNING"),
+        ("hba-superuser-network", "CRITICAL"),
+    ]);
+    c.stop();
 }

@@ -70,7 +70,8 @@ pub fn read_offline(path: &Path) -> Result<Offline> {
         Some(s) if !s.value.is_empty() => resolve(&conf_dir, &s.value),
         _ => conf_dir.join(default),
     };
-    let hba = read_pg_hba(&file_of("hba_file", "pg_hba.conf"), owner)?;
+    let all_rules = read_pg_hba(&file_of("hba_file", "pg_hba.conf"), owner)?;
+    let (hba, hba_errors) = flag_as_server_does(all_rules, &settings);
     let ident_path = file_of("ident_file", "pg_ident.conf");
     // A missing pg_ident.conf is an empty one to the server.
     let ident = if ident_path.exists() {
@@ -86,7 +87,7 @@ pub fn read_offline(path: &Path) -> Result<Offline> {
             },
             settings,
             hba: Some(hba),
-            hba_errors: Vec::new(),
+            hba_errors,
             ident: Some(ident),
             roles: None,
             unreadable: Vec::new(),
@@ -94,6 +95,34 @@ pub fn read_offline(path: &Path) -> Result<Offline> {
         owner: owner_uid,
         owner_name: crate::storage::user_name(owner_uid),
     })
+}
+
+/// The lines the server loads but flags, as `pg_hba_file_rules` shows them (an error, the
+/// line's fields empty): `hostssl` with `ssl` off can never match. Both readers judge alike.
+fn flag_as_server_does(
+    rules: Vec<super::hba::HbaRule>,
+    settings: &BTreeMap<String, FactSetting>,
+) -> (Vec<super::hba::HbaRule>, Vec<(Option<Location>, String)>) {
+    let ssl = settings
+        .get("ssl")
+        .and_then(|s| super::facts::pg_bool(&s.value))
+        .unwrap_or(false);
+    let mut kept = Vec::new();
+    let mut flagged = Vec::new();
+    for r in rules {
+        if !ssl && r.conn == super::hba::ConnType::HostSsl {
+            flagged.push((
+                Some(Location {
+                    file: r.file.clone(),
+                    line: Some(r.line),
+                }),
+                "hostssl record cannot match because SSL is disabled".to_string(),
+            ));
+        } else {
+            kept.push(r);
+        }
+    }
+    (kept, flagged)
 }
 
 /// A path setting as the server takes it: relative ones from the configuration directory

@@ -58,14 +58,62 @@ fn read(t: &AuditTarget, opts: &AuditOptions) -> Result<Read> {
                 probe: opts.probe.clone(),
             })
         }
-        AuditTarget::Live(c) => read_live(
-            c,
-            &LiveOptions {
-                timeout: opts.timeout,
-                probe: opts.probe.clone(),
-                ..LiveOptions::default()
-            },
-        ),
+        AuditTarget::Live(c) => {
+            let mut read = read_live(
+                c,
+                &LiveOptions {
+                    timeout: opts.timeout,
+                    probe: opts.probe.clone(),
+                    ..LiveOptions::default()
+                },
+            )?;
+            options_from_file(&mut read);
+            Ok(read)
+        }
+    }
+}
+
+/// What the views leave out, when the server's files are on this host: `pg_hba_file_rules`
+/// omits some options (`clientname`, before PostgreSQL 16), so each loaded rule takes its
+/// options from the same line of the file if that line still has the same type and method;
+/// PostgreSQL 14 has no `pg_ident_file_mappings`, so the maps are read from `ident_file`.
+fn options_from_file(read: &mut Read) {
+    if !read.files_here {
+        return;
+    }
+    let Some(path) = read.facts.path_setting("hba_file") else {
+        return;
+    };
+    let Ok(file_rules) = super::hba::read_pg_hba(&path, read.owner) else {
+        return;
+    };
+    // PostgreSQL 14 has no pg_ident_file_mappings: the maps come from the file then.
+    if read.facts.ident.is_none()
+        && read
+            .facts
+            .unreadable
+            .iter()
+            .any(|u| u.contains("has no pg_ident_file_mappings view"))
+        && let Some(ident) = read.facts.path_setting("ident_file")
+    {
+        let maps = if ident.exists() {
+            super::ident::read_pg_ident(&ident, read.owner).ok()
+        } else {
+            Some(Vec::new())
+        };
+        if let Some(maps) = maps {
+            read.facts.ident = Some(maps);
+            read.facts
+                .unreadable
+                .retain(|u| !u.contains("has no pg_ident_file_mappings view"));
+        }
+    }
+    for r in read.facts.hba.iter_mut().flatten() {
+        if let Some(f) = file_rules.iter().find(|f| {
+            f.line == r.line && f.conn == r.conn && f.method == r.method && f.file == r.file
+        }) {
+            r.options = f.options.clone();
+        }
     }
 }
 

@@ -276,7 +276,23 @@ impl Cluster {
     }
 
     pub fn start(&mut self) {
-        let out = as_owner(&self.bin.join("pg_ctl"))
+        self.start_in(None);
+    }
+
+    /// Starts the server inside the network namespace `netns` (one the test made: only its own
+    /// loopback), where it may listen on every address without reaching any real network; the
+    /// Unix socket, a file, is reached from outside as usual.
+    pub fn start_in(&mut self, netns: Option<&str>) {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "runuser", "-u", "postgres", "--"])
+                    .arg(self.bin.join("pg_ctl"));
+                c
+            }
+            None => as_owner(&self.bin.join("pg_ctl")),
+        };
+        let out = cmd
             .args(["-D"])
             .arg(&self.data)
             .args(["-l"])
@@ -472,5 +488,47 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A network namespace of the test's own (only a loopback, up), deleted when dropped.
+pub struct Netns(pub String);
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("pgca-{tag}-{}", std::process::id());
+        for args in [
+            vec!["netns", "add", name.as_str()],
+            vec![
+                "netns",
+                "exec",
+                name.as_str(),
+                "ip",
+                "link",
+                "set",
+                "lo",
+                "up",
+            ],
+        ] {
+            let out = Command::new("ip")
+                .args(&args)
+                .output()
+                .expect("ip (iproute2)");
+            assert!(out.status.success(), "ip {args:?}: {out:?}");
+        }
+        Netns(name)
+    }
+
+    /// A command run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, program]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
