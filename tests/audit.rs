@@ -210,6 +210,7 @@ fn hardened() -> (Cluster, Env) {
     )
     .unwrap();
     c.start();
+    c.sql("CREATE ROLE alice LOGIN");
     (c, env)
 }
 
@@ -235,6 +236,16 @@ fn a_server_hardened_by_pgca_audits_ok() {
         "{log}"
     );
     assert!(report["targets"][0]["timeline"].as_array().unwrap().len() >= 4);
+    // Live, over the Unix socket as the superuser (peer): OK too, with the roles checked
+    // (alice's certificate and role agree) and the chain probed where the server listens.
+    let live = format!("host={} port={} user=postgres", p(c.base.path()), c.port);
+    let (code, report, log) = audit(Some(&env), &[&live]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(report["targets"][0]["source"]["kind"], "live", "{log}");
+    assert_eq!(
+        report["targets"][0]["tls"]["probe"]["chains_to_ca"], true,
+        "{log}"
+    );
 
     // Renewed (and redeployed) but not reloaded: the server still serves the old serial.
     env.ok(&["renew", "--force", "localhost"]);
@@ -489,6 +500,28 @@ fn a_weak_running_server_live_and_offline_agree() {
         ("hba-superuser-network", "CRITICAL"),
         ("hba-password-no-tls", "CRITICAL"),
     ]);
+    // A wrong password: one line, UNKNOWN, and the password nowhere in it.
+    let wrong = format!(
+        "host=127.0.0.1 port={} user=postgres password=hunter2-not-it sslmode=disable",
+        c.port
+    );
+    let out = ns
+        .command(common::pgca_bin())
+        .args(["audit", &wrong])
+        .env("XDG_DATA_HOME", "/nonexistent")
+        .env_remove("PGCA_DIR")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(log.contains("password"), "{log}");
+
     // TLS on, but 1.2 allowed and the server CA trusted for client logins.
     c.install_tls(
         &env.path("servers/localhost.crt"),

@@ -766,6 +766,16 @@ pub fn audit_text(report: &pgca::audit::AuditReport) -> String {
         let (tc, tw, tu, ti) = t.counts();
         (c, w, u, i) = (c + tc, w + tw, u + tu, i + ti);
     }
+    // One target that could not be read: one line, as any UNKNOWN.
+    if let [t] = report.targets.as_slice()
+        && let Some(e) = &t.error
+    {
+        return format!(
+            "PGCA AUDIT UNKNOWN - {}: {}\n",
+            escape(&t.target),
+            escape(e)
+        );
+    }
     let failed = report.targets.iter().filter(|t| t.error.is_some()).count();
     out.push_str(&format!(
         "PGCA AUDIT {} - {} target(s): {c} critical, {w} warning, {u} unknown, {i} info{}\n",
