@@ -288,6 +288,23 @@ fn bad_targets_are_one_line_and_unknown() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("/nonexistent/data"), "{text}");
+    // Bad options: UNKNOWN, one line each, naming the value.
+    for (args, names) in [
+        (&["--timeout", "soon"][..], "soon"),
+        (&["--timeout", "0s"][..], "0s"),
+        (&["--probe", "db:0"][..], "\"0\""),
+    ] {
+        let out = std::process::Command::new(common::pgca_bin())
+            .arg("audit")
+            .arg(p(dir.path()))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {text}");
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(text.contains(names), "{args:?}: {text}");
+    }
     let _ = Path::new("");
 }
 

@@ -1183,11 +1183,21 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "invalid role name \"bad/role\"",
         ),
     ];
-    // Every command pgca documents has bad input refused here, but check, verify and probe,
-    // whose failures are findings with Nagios exit codes (tests/renew.rs, tests/verify.rs, and
-    // probe's bad input in `probe_bad_input_is_unknown` below), help, and completions, whose
-    // only bad input is an unknown shell: a usage error, exit 2 (tests/snapshots.rs).
-    let elsewhere = ["check", "verify", "probe", "help", "completions"];
+    // Every command pgca documents has bad input refused here, but check, verify, probe, audit
+    // and roles, whose failures are findings with Nagios exit codes (tests/renew.rs,
+    // tests/verify.rs, probe's bad input in `probe_bad_input_is_unknown` below, audit's in
+    // tests/audit.rs `bad_targets_are_one_line_and_unknown`, roles' in tests/audit_roles.rs
+    // `roles_needs_a_running_server`), help, and completions, whose only bad input is an
+    // unknown shell: a usage error, exit 2 (tests/snapshots.rs).
+    let elsewhere = [
+        "check",
+        "verify",
+        "probe",
+        "audit",
+        "roles",
+        "help",
+        "completions",
+    ];
     let documented = commands_in_help();
     for c in elsewhere {
         assert!(documented.contains(&c.to_string()), "--help lists no {c}");
