@@ -600,6 +600,32 @@ pub enum Error {
         other: String,
     },
 
+    /// An enrollment token that is refused: not of pgca's form, unknown, already used, expired,
+    /// for the other kind, or not carrying the names the request asks for. Only the token's
+    /// public id is named, never its secret.
+    #[error("enrollment token {id}: {reason}")]
+    BadToken {
+        /// The token's public id (`?` when the token is not of pgca's form).
+        id: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// An online renewal refused for the certificate presented: unknown to the inventory,
+    /// revoked, expired past the grace, superseded, or a request for a different name or key
+    /// than allowed.
+    #[error("renewal of {kind} {name:?} (serial {serial}) refused: {reason}")]
+    RenewRefused {
+        /// The presented certificate's kind.
+        kind: CertKind,
+        /// Its name.
+        name: String,
+        /// Its serial.
+        serial: crate::model::serial::Serial,
+        /// Why.
+        reason: &'static str,
+    },
+
     /// An audit target that is neither an existing data directory or configuration file nor a
     /// connection string (`key=value …`, `postgresql://…`).
     #[error("{0}: not a data directory, a configuration file or a connection string")]

@@ -70,6 +70,7 @@ pub mod export;
 pub mod inventory;
 pub mod metrics;
 pub mod model;
+pub mod online;
 pub mod ops;
 pub mod pg;
 pub mod probe;
@@ -146,6 +147,14 @@ pub use audit::{
 pub use audit::{
     AuthMethod, ConnType, HbaAddress, HbaName, HbaRule, IdentMap, Setting, Settings, SystemUser,
     read_pg_hba, read_pg_ident, read_postgresql_conf, read_server_conf,
+};
+
+// `pgca token` (`CaDir::mint_token`) and the handlers of `pgca serve`: `CaDir::enroll` (a
+// request signed with a token) and `CaDir::renew_online` (a certificate renewed with itself).
+pub use inventory::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
+pub use online::{
+    DEFAULT_TOKEN_TTL, EnrollRequest, EnrollToken, MAX_TOKEN_TTL, MintedToken, OnlineIssued,
+    OnlineRenewRequest, RenewPolicy, TokenRequest,
 };
 
 // `pgca inspect` and what the inventory holds.

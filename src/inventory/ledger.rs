@@ -22,6 +22,9 @@ pub struct Ledger {
     revoked: HashMap<Serial, Revocation>,
     crls: Vec<CrlRecord>,
     rollovers: crate::inventory::rollover::Rollovers,
+    tokens: crate::inventory::enrollment::Tokens,
+    /// Per serial renewed online, the entry in `issued` of the first certificate renewing it.
+    renewals: HashMap<Serial, usize>,
     /// Whether the inventory ends with an uncommitted batch or a torn line (an interrupted
     /// write); it was skipped, and the next write cuts it off.
     pub torn_tail: bool,
@@ -170,6 +173,21 @@ impl Ledger {
         self.rollovers.last_finished(side)
     }
 
+    /// Every enrollment token minted, with its use.
+    pub fn tokens(&self) -> &crate::inventory::enrollment::Tokens {
+        &self.tokens
+    }
+
+    /// The certificate with this serial, if the inventory records one.
+    pub fn by_serial(&self, serial: &Serial) -> Option<&Issued> {
+        self.issued.iter().rev().find(|i| &i.serial == serial)
+    }
+
+    /// The certificate issued by renewing `serial` online, if any (the first such).
+    pub fn renewed_from(&self, serial: &Serial) -> Option<&Issued> {
+        self.renewals.get(serial).map(|&i| &self.issued[i])
+    }
+
     /// The state of a recorded certificate at `now`.
     pub fn state(&self, issued: &Issued, now: OffsetDateTime) -> CertState {
         if self.revoked.contains_key(&issued.serial) {
@@ -190,6 +208,9 @@ impl Ledger {
         match event {
             Event::Issued(i) => {
                 note_latest(&mut self.current, i.kind, &i.name, self.issued.len());
+                if let Some(from) = i.authorized.as_ref().and_then(|a| a.renewed_from.clone()) {
+                    self.renewals.entry(from).or_insert(self.issued.len());
+                }
                 self.issued.push(i);
             }
             Event::Deployed(d) => self.deployments.push(d),
@@ -203,6 +224,8 @@ impl Ledger {
             Event::RolloverStarted(r) => self.rollovers.started(r),
             Event::RolloverSwitched(r) => self.rollovers.switched(r),
             Event::RolloverFinished(r) => self.rollovers.finished(r),
+            Event::TokenMinted(t) => self.tokens.minted(t),
+            Event::TokenUsed(u) => self.tokens.used(u),
         }
     }
 }

@@ -396,7 +396,9 @@ impl Facts {
             | Event::InstallForgotten(_)
             | Event::RolloverStarted(_)
             | Event::RolloverSwitched(_)
-            | Event::RolloverFinished(_) => {}
+            | Event::RolloverFinished(_)
+            | Event::TokenMinted(_)
+            | Event::TokenUsed(_) => {}
         }
     }
 }

@@ -33,12 +33,14 @@
 //! write to such a file appends an empty commit line (`"events":0`), durably, before its batch:
 //! lines before the first commit that it does not cover are those older records.
 
+pub mod enrollment;
 pub mod ledger;
 pub mod log;
 pub mod record;
 pub mod rollover;
 pub mod seal;
 
+pub use enrollment::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
 pub use ledger::Ledger;
 pub use log::{INVENTORY_FILE, path_in, read};
 pub use record::{CrlRecord, Deployment, Event, Install, InstallForgotten, Issued, Revocation};

@@ -62,6 +62,11 @@ pub struct Issued {
     /// before pgca kept it: those were signed by the side's CA of the time, before any rollover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_serial: Option<Serial>,
+    /// How it was authorised, for a certificate issued online (`pgca serve`): the enrollment
+    /// token, or the certificate presented to renew it, and the peer. `None` for certificates
+    /// issued on the CA host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized: Option<Box<crate::inventory::enrollment::Authorization>>,
 }
 
 impl Issued {
@@ -101,6 +106,7 @@ impl Issued {
             external_key: false,
             spki: None,
             ca_serial: None,
+            authorized: None,
         }
     }
 }
@@ -249,4 +255,8 @@ pub enum Event {
     RolloverSwitched(crate::inventory::rollover::RolloverStep),
     /// A CA rollover retired the old CA (`pgca rollover finish`).
     RolloverFinished(crate::inventory::rollover::RolloverStep),
+    /// An enrollment token was minted (`pgca token`).
+    TokenMinted(crate::inventory::enrollment::TokenMinted),
+    /// An enrollment token was used (`pgca serve`): never accepted again.
+    TokenUsed(crate::inventory::enrollment::TokenUsed),
 }

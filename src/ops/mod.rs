@@ -6,7 +6,7 @@ mod hierarchy_judge;
 mod installs;
 mod outputs;
 pub mod renew;
-mod renew_batch;
+pub(crate) mod renew_batch;
 pub mod repair;
 pub mod revoke;
 pub mod rollover;

@@ -388,11 +388,12 @@ impl CaDir {
             key,
             public_key: None,
             key_passphrase: opts.key_passphrase.clone().filter(|_| encrypted),
+            authorized: None,
         })
     }
 
     /// What the caller learns of a certificate a failed batch committed after all.
-    fn issued_from(&self, new: &Issued, replaced: &Serial) -> IssuedCert {
+    pub(crate) fn issued_from(&self, new: &Issued, replaced: &Serial) -> IssuedCert {
         let (kind, name) = (new.kind, new.name.as_str());
         IssuedCert {
             kind,
@@ -463,12 +464,13 @@ fn external_request(
         key: None,
         public_key: Some(spki),
         key_passphrase: None,
+        authorized: None,
     })
 }
 
 /// The profile a record was issued with: a server's SANs (its name when none were recorded), or
 /// a client's role.
-fn profile_of(record: &Issued) -> Result<LeafProfile> {
+pub(crate) fn profile_of(record: &Issued) -> Result<LeafProfile> {
     if record.kind != CertKind::Server {
         return Ok(LeafProfile::client(&record.name));
     }
@@ -484,7 +486,7 @@ fn profile_of(record: &Issued) -> Result<LeafProfile> {
 }
 
 /// The lifetime a record was issued with, without the backdating.
-fn lifetime_of(record: &Issued) -> Result<Validity> {
+pub(crate) fn lifetime_of(record: &Issued) -> Result<Validity> {
     let lifetime = (record.not_after - record.not_before).whole_seconds() - BACKDATE_SECONDS;
     Validity::from_seconds(lifetime.max(1)).ok_or(Error::InvalidDuration {
         input: format!("{lifetime}s"),

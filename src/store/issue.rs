@@ -190,6 +190,22 @@ impl CaDir {
         now: OffsetDateTime,
         progress: Option<&Progress>,
     ) -> Result<Vec<IssuedCert>> {
+        self.issue_batch_guarded(side, requests, force, now, progress, None)
+    }
+
+    /// [`CaDir::issue_batch`], with `guard` called under the write lock once the batch is
+    /// signed, on the inventory as it is then and the new serials: it refuses the batch (an
+    /// online issuance whose token was used meanwhile) or returns events committed with it, in
+    /// the same inventory batch (`token-used`).
+    pub(crate) fn issue_batch_guarded(
+        &self,
+        side: Side,
+        requests: Vec<LeafRequest>,
+        force: bool,
+        now: OffsetDateTime,
+        progress: Option<&Progress>,
+        guard: Option<Guard<'_>>,
+    ) -> Result<Vec<IssuedCert>> {
         let batch = Batch {
             side,
             kind: side.leaf_kind(),
@@ -199,7 +215,11 @@ impl CaDir {
         };
         let prepared = self.prepare_batch(&batch, requests, progress)?;
         let _lock = self.write_lock()?;
-        let signed = self.sign_batch(&batch, prepared)?;
+        let mut signed = self.sign_batch(&batch, prepared)?;
+        if let Some(guard) = guard {
+            let serials: Vec<Serial> = signed.made.iter().map(|m| m.serial.clone()).collect();
+            signed.extra = guard(&self.read_inventory()?, &serials)?;
+        }
         self.store_batch(&batch, &signed)?;
         // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
         self.link_batch(&batch, &signed)?;
@@ -283,6 +303,7 @@ impl CaDir {
             made,
             replaced,
             ca_serial: p.ca.info.serial.clone(),
+            extra: Vec::new(),
         })
     }
 
@@ -297,7 +318,11 @@ impl CaDir {
         let mut archive_dir: Option<storage::Dir> = None;
         let stored = self
             .archive_batch(b.kind, made, &mut archive_dir, &mut written)
-            .and_then(|()| self.append_events(&events_of(b, made, &signed.ca_serial)));
+            .and_then(|()| {
+                let mut events = events_of(b, made, &signed.ca_serial);
+                events.extend(signed.extra.iter().cloned());
+                self.append_events(&events)
+            });
         if let Err(e) = stored {
             if let Some(archive) = &archive_dir {
                 for d in &written {
@@ -417,7 +442,12 @@ struct Signed {
     replaced: Vec<(bool, Option<Serial>)>,
     /// The serial of the CA that signed them.
     ca_serial: Serial,
+    /// Events committed with them (a guard's: `token-used`).
+    extra: Vec<Event>,
 }
+
+/// Checked under the write lock (see [`CaDir::issue_batch_guarded`]).
+pub(crate) type Guard<'a> = &'a dyn Fn(&crate::inventory::Ledger, &[Serial]) -> Result<Vec<Event>>;
 
 /// The fingerprints of keys given to certify again (`renew --reuse-key`) or to certify at all
 /// (`sign`: a key made elsewhere), one per request; empty when no request gives one.
@@ -527,6 +557,7 @@ fn sign_one(
         cert_pem,
         serial,
         not_after,
+        authorized: r.authorized,
     })
 }
 
@@ -553,6 +584,7 @@ fn events_of(b: &Batch, made: &[Made], ca_serial: &Serial) -> Vec<Event> {
             issued.sha256 = Some(m.sha256.clone());
             issued.spki_sha256 = Some(m.spki_sha256.clone());
             issued.ca_serial = Some(ca_serial.clone());
+            issued.authorized = m.authorized.clone().map(Box::new);
             if m.key_pem.is_none() {
                 use base64::Engine;
                 issued.key = String::new();
@@ -578,6 +610,8 @@ pub(crate) struct LeafRequest {
     pub(crate) public_key: Option<Vec<u8>>,
     /// Encrypt the key file with this passphrase.
     pub(crate) key_passphrase: Option<crate::model::passphrase::Passphrase>,
+    /// How an online issuance was authorised, recorded with it.
+    pub(crate) authorized: Option<crate::inventory::Authorization>,
 }
 
 impl LeafRequest {
@@ -590,6 +624,7 @@ impl LeafRequest {
             key: None,
             public_key: None,
             key_passphrase: opts.key_passphrase.clone(),
+            authorized: None,
         }
     }
 }
@@ -608,6 +643,7 @@ struct Made {
     spki: Vec<u8>,
     serial: Serial,
     not_after: OffsetDateTime,
+    authorized: Option<crate::inventory::Authorization>,
 }
 
 /// Batches of at least this many certificates are made durable with one filesystem barrier.

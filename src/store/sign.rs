@@ -74,6 +74,14 @@ impl SignedNames {
         }
     }
 
+    /// The side that signs them and the leaf profile they are signed with.
+    pub(crate) fn profile(&self) -> (Side, LeafProfile) {
+        match self {
+            SignedNames::Server(hosts) => (Side::Server, LeafProfile::server(hosts)),
+            SignedNames::Client(role) => (Side::Client, LeafProfile::client(role.as_str())),
+        }
+    }
+
     /// The file name: the role, or the first host name.
     pub fn name(&self) -> String {
         match self {
@@ -147,26 +155,8 @@ impl CaDir {
         opts: &IssueOptions,
     ) -> Result<IssuedCert> {
         let names = SignedNames::of(csr, kind, opts.allow_unusual_role)?;
-        let (side, profile) = match &names {
-            SignedNames::Server(hosts) => (Side::Server, LeafProfile::server(hosts)),
-            SignedNames::Client(role) => (Side::Client, LeafProfile::client(role.as_str())),
-        };
-        let name = names.name();
-        if name.len() > 240 {
-            return Err(Error::InvalidHost {
-                name,
-                reason: "too long to be a file name",
-            });
-        }
-        let request = LeafRequest {
-            name,
-            profile,
-            key_type: csr.key_type,
-            validity: opts.validity,
-            key: None,
-            public_key: Some(csr.spki_der.clone()),
-            key_passphrase: None,
-        };
+        let (side, profile) = names.profile();
+        let request = external_request(names.name(), profile, csr, opts.validity, None)?;
         Ok(self
             .issue_batch(
                 side,
@@ -177,6 +167,32 @@ impl CaDir {
             )?
             .remove(0))
     }
+}
+
+/// The batch request certifying a request's public key as `name`: no key made, none stored.
+pub(crate) fn external_request(
+    name: String,
+    profile: LeafProfile,
+    csr: &CsrRequest,
+    validity: crate::model::validity::Validity,
+    authorized: Option<crate::inventory::Authorization>,
+) -> Result<LeafRequest> {
+    if name.len() > 240 {
+        return Err(Error::InvalidHost {
+            name,
+            reason: "too long to be a file name",
+        });
+    }
+    Ok(LeafRequest {
+        name,
+        profile,
+        key_type: csr.key_type,
+        validity,
+        key: None,
+        public_key: Some(csr.spki_der.clone()),
+        key_passphrase: None,
+        authorized,
+    })
 }
 
 #[cfg(test)]
