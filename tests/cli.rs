@@ -1182,6 +1182,24 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             &["request", "--client", "bad/role", "--out", "@/req"],
             "invalid role name \"bad/role\"",
         ),
+        bad(
+            "token before init",
+            no_setup,
+            &["token", "alice", "--client"],
+            "no CA in ",
+        ),
+        bad(
+            "token accepted for longer than 7d",
+            do_init,
+            &["token", "db1", "--server", "--ttl", "8d"],
+            "an enrollment token is accepted for at most 7d",
+        ),
+        bad(
+            "token for a host name pgca refuses",
+            do_init,
+            &["token", "bad host", "--server"],
+            "invalid host name \"bad host\"",
+        ),
     ];
     // Every command pgca documents has bad input refused here, but check, verify, probe, audit
     // and roles, whose failures are findings with Nagios exit codes (tests/renew.rs,

@@ -30,6 +30,7 @@ mod init;
 mod inspect;
 mod issue;
 mod monitor;
+mod online;
 mod passwd;
 mod probe;
 mod renew;
@@ -49,6 +50,7 @@ pub use init::*;
 pub use inspect::*;
 pub use issue::*;
 pub use monitor::*;
+pub use online::*;
 pub use passwd::*;
 pub use probe::*;
 pub use renew::*;
@@ -262,6 +264,17 @@ pub enum Command {
     /// (pgca sign) stays on its host: its recorded public key is signed again.
     #[command(after_help = RENEW_EXIT_CODES)]
     Renew(RenewArgs),
+
+    /// Mint a single-use enrollment token for `pgca enroll` on a database or client host
+    ///
+    /// The token is bound to its kind and names: --server NAME... enrolls one server
+    /// certificate carrying any of those host names; --client ROLE... prints one token per role.
+    /// It is accepted once, until --ttl (15 minutes by default, at most 7 days), and the
+    /// certificate it enrolls is valid for --validity. The inventory keeps only its SHA-256.
+    /// Printed alone, one token a line:
+    ///   TOKEN=$(pgca token db1.example.com --server)
+    #[command(verbatim_doc_comment)]
+    Token(TokenArgs),
 
     /// Revoke a certificate (by name or serial) and write its CA's CRL
     ///

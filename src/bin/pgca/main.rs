@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use args::Command;
 use commands::{
     Context, audit, completions, conninfo, csr, deploy, export, init, inspect, issue, monitor,
-    passwd, probe, renew, repair, revoke, rollover, service,
+    online, passwd, probe, renew, repair, revoke, rollover, service,
 };
 
 fn main() -> ExitCode {
@@ -60,6 +60,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Probe(a) => return Ok(probe::probe(ctx, a)),
         Command::Audit(a) => return Ok(audit::audit(ctx, a)),
         Command::Roles(a) => return Ok(audit::roles(ctx, a)),
+        Command::Token(a) => online::token(ctx, a),
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Repair(a) => repair::repair(ctx, a),

@@ -16,6 +16,7 @@ pub mod inspect;
 pub mod issue;
 pub mod monitor;
 pub mod nagios;
+pub mod online;
 pub mod passwd;
 pub mod probe;
 pub mod renew;
