@@ -32,7 +32,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1f×", b / a; el
 # The CA keys are encrypted by default; the issuing rows use unencrypted keys to measure issuing,
 # and the key-derivation row below measures what encryption adds per signing command.
 export PGCA_PASSPHRASE_FILE="$work/passphrase"
-echo "bench passphrase" > "$PGCA_PASSPHRASE_FILE"
+(umask 077; echo "bench passphrase" > "$PGCA_PASSPHRASE_FILE") # pgca refuses one others can read
 
 # --- pgca -------------------------------------------------------------------------------------
 t0=$(now)
@@ -353,7 +353,7 @@ if [ -e "$module" ] && command -v softhsm2-util >/dev/null 2>&1; then
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$work/softhsm/tokens" > "$SOFTHSM2_CONF"
   softhsm2-util --init-token --free --label pgca-bench --pin 1234 --so-pin 5678 >/dev/null
-  echo 1234 > "$work/softhsm/pin"
+  (umask 077; echo 1234 > "$work/softhsm/pin")
   hdir="$work/hsm"
   t0=$(now)
   PGCA_PASSPHRASE_FILE="$work/softhsm/pin" "$pgca" --dir "$hdir" init \
