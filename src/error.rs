@@ -45,6 +45,17 @@ pub enum Error {
         why: Distrust,
     },
 
+    /// A file pgca appends to (`serve --log`) that another user could swap or read into: not
+    /// a regular file, owned by another user, with other hard links, or writable by group or
+    /// others.
+    #[error("refusing {}: {reason}", path.display())]
+    UnsafeOutput {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// A lock held by another process for longer than the wait.
     #[error("{} is held by another pgca process: gave up after {}", path.display(), humantime(*waited))]
     LockTimeout {
@@ -324,6 +335,15 @@ pub enum Error {
     /// A TCP port that is not a number from 1 to 65535.
     #[error("invalid port {0:?}: expected a number from 1 to 65535")]
     InvalidPort(String),
+
+    /// An address to listen on or connect to that is not `ADDR:PORT` or `https://HOST:PORT`.
+    #[error("invalid address {input:?}: {reason}")]
+    InvalidAddress {
+        /// As given.
+        input: String,
+        /// What form was expected.
+        reason: &'static str,
+    },
 
     /// A path libpq would misread.
     #[error("cannot use {} for libpq: {reason}", path.display())]

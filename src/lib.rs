@@ -75,6 +75,7 @@ pub mod ops;
 pub mod pg;
 pub mod probe;
 pub mod request;
+pub mod serve;
 mod storage;
 pub mod store;
 pub mod x509;
@@ -154,8 +155,11 @@ pub use audit::{
 pub use inventory::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
 pub use online::{
     DEFAULT_TOKEN_TTL, EnrollRequest, EnrollToken, MAX_TOKEN_TTL, MintedToken, OnlineIssued,
-    OnlineRenewRequest, RenewPolicy, TokenRequest,
+    OnlineRenewRequest, RenewPolicy, ServingIdentity, TokenRequest, TrustBundles,
 };
+// `pgca serve` (`serve::serve`): the HTTPS API over those handlers, and `Api::handle`, the
+// handlers without HTTP.
+pub use serve::{Api, ApiReply, ApiRequest, Limits, Listening, OPENAPI, ServeOptions, serve};
 
 // `pgca inspect` and what the inventory holds.
 pub use inventory::{CrlRecord, Ledger};

@@ -1183,6 +1183,36 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "invalid role name \"bad/role\"",
         ),
         bad(
+            "serve before init",
+            no_setup,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-name",
+                "localhost",
+            ],
+            "no CA in ",
+        ),
+        bad(
+            "serve on an address that is not ADDR:PORT",
+            do_init,
+            &["serve", "--listen", "localhost", "--tls-name", "localhost"],
+            "invalid address \"localhost\": not ADDR:PORT",
+        ),
+        bad(
+            "serve with a server certificate never issued",
+            do_init,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-name",
+                "db9.example.com",
+            ],
+            "db9.example.com",
+        ),
+        bad(
             "token before init",
             no_setup,
             &["token", "alice", "--client"],

@@ -6,9 +6,11 @@
 pub mod enroll;
 pub mod mint;
 pub mod renew;
+pub mod serving;
 pub mod token;
 
 pub use enroll::{EnrollRequest, OnlineIssued};
 pub use mint::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MintedToken, TokenRequest};
 pub use renew::{OnlineRenewRequest, RenewPolicy};
+pub use serving::{ServingIdentity, TrustBundles};
 pub use token::EnrollToken;

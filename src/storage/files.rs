@@ -39,6 +39,13 @@ pub(crate) fn create_file(
     dir.create_file(&name, contents, mode, None, true, what)
 }
 
+/// Opens `path` to append to ([`Dir::open_append`], mode 0600 when created), in a directory
+/// the user pgca runs as trusts: `pgca serve --log FILE`.
+pub(crate) fn open_append(path: &Path, what: &'static str) -> Result<std::fs::File> {
+    let (dir, name) = parent_dir(path)?;
+    dir.open_append(&name, super::KEY_MODE, what)
+}
+
 /// Replaces (or creates) `path` atomically with [`Dir::replace_file`], in a directory the user
 /// pgca runs as trusts.
 pub(crate) fn replace_file(

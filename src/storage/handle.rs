@@ -226,6 +226,49 @@ impl Dir {
         Ok(())
     }
 
+    /// Opens the file `name` to append to, creating it with `mode` if it does not exist (a
+    /// symbolic link there is not followed). An existing file must be a regular file with one
+    /// link, owned by the user pgca runs as, that group and others cannot write: a request log
+    /// another user could swap or read into is refused.
+    pub(crate) fn open_append(
+        &self,
+        name: &str,
+        mode: u32,
+        what: &'static str,
+    ) -> Result<std::fs::File> {
+        let path = || self.path.join(name);
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::WRONLY
+                | OFlags::APPEND
+                | OFlags::CREATE
+                | OFlags::NOFOLLOW
+                | OFlags::CLOEXEC
+                | OFlags::NONBLOCK,
+            Mode::from_raw_mode(mode),
+        )
+        .map_err(|e| Error::io(what, path())(e.into()))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io(what, path())(e.into()))?;
+        let refuse = |reason| Error::UnsafeOutput {
+            path: path(),
+            reason,
+        };
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(refuse("not a regular file"));
+        }
+        if st.st_uid != rustix::process::geteuid().as_raw() {
+            return Err(refuse("owned by another user"));
+        }
+        if st.st_nlink != 1 {
+            return Err(refuse("it has other hard links"));
+        }
+        if st.st_mode & 0o022 != 0 {
+            return Err(refuse("group or others can write it"));
+        }
+        Ok(std::fs::File::from(fd))
+    }
+
     /// Replaces (or creates) the file `name` atomically: a complete new file is written under a
     /// temporary name with `mode` and `owner`, fsync-ed and renamed over `name`, then the
     /// directory is fsync-ed. Readers see the old file or the new one; a symbolic link at `name`

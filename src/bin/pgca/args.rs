@@ -276,6 +276,19 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Token(TokenArgs),
 
+    /// Serve the online API: enrollment with a token, renewal with the current certificate
+    ///
+    /// HTTPS on --listen, TLS 1.3 with the server certificate --tls-name (issue-server it
+    /// first); the API is docs/openapi.json, also at GET /v1/openapi.json:
+    ///   POST /v1/sign    a CSR and an enrollment token (pgca token)
+    ///   POST /v1/renew   a CSR, with the current certificate over mutual TLS
+    ///   GET  /v1/roots, /v1/crl/server, /v1/crl/client, /v1/health
+    /// The CA passphrase is read once, at start. Every request is one JSON line on stderr (or
+    /// --log FILE), never a secret. Runs until stopped; cron's pgca renew on the same directory
+    /// shares its lock.
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+
     /// Revoke a certificate (by name or serial) and write its CA's CRL
     ///
     /// By name, the current certificate of that name (--all: every one). The CRL

@@ -61,6 +61,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Audit(a) => return Ok(audit::audit(ctx, a)),
         Command::Roles(a) => return Ok(audit::roles(ctx, a)),
         Command::Token(a) => online::token(ctx, a),
+        Command::Serve(a) => online::serve(ctx, a),
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Repair(a) => repair::repair(ctx, a),

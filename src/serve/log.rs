@@ -1,0 +1,48 @@
+//! The request log: one JSON line per request (time, peer, method, path, status, identity,
+//! serial issued, error, milliseconds), on stderr or appended to `--log FILE`. It never holds a
+//! token's secret, a request body or a key.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// Where the lines go.
+pub(crate) struct RequestLog {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+/// One request, as logged.
+#[derive(Serialize)]
+pub(crate) struct LogLine<'a> {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    pub peer: String,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    pub ms: f64,
+}
+
+impl RequestLog {
+    pub(crate) fn new(out: Box<dyn Write + Send>) -> RequestLog {
+        RequestLog {
+            out: Mutex::new(out),
+        }
+    }
+
+    /// Writes one line; a failing log never fails the request.
+    pub(crate) fn write(&self, line: &LogLine<'_>) {
+        let mut text = serde_json::to_vec(line).unwrap_or_default();
+        text.push(b'\n');
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = out.write_all(&text);
+        let _ = out.flush();
+    }
+}

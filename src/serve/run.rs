@@ -1,0 +1,51 @@
+//! `pgca serve`: the CA directory opened (its passphrase already given, read once), the serving
+//! certificate and trust bundles loaded, the socket bound, then the loop.
+
+use std::net::SocketAddr;
+
+use crate::error::{Error, Result};
+use crate::serve::api::Api;
+use crate::serve::log::RequestLog;
+use crate::serve::options::ServeOptions;
+use crate::store::layout::CaDir;
+
+/// Told once the socket listens: the address (its port, when 0 was asked for) and the serial
+/// of the certificate it serves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Listening {
+    /// The address bound.
+    pub addr: SocketAddr,
+    /// The serving certificate's serial.
+    pub serial: crate::model::serial::Serial,
+}
+
+/// Serves `ca` until the process ends; `ready` is called once the socket listens. The CA
+/// signer checks (its key loads, with the passphrase given to `ca`) happen before that, so a
+/// wrong passphrase fails at start, not at the first request.
+pub fn serve(ca: CaDir, opts: &ServeOptions, ready: impl FnOnce(&Listening)) -> Result<()> {
+    for side in crate::model::kind::Side::BOTH {
+        ca.issuing_signer(side)?;
+    }
+    let identity = ca.serving_identity(&opts.tls_name)?;
+    let bundles = ca.trust_bundles()?;
+    let grace = opts.policy.grace.map_or(std::time::Duration::ZERO, |g| {
+        std::time::Duration::from_secs(g.seconds().unsigned_abs())
+    });
+    let tls = crate::serve::tls::server_config(&identity, &bundles, grace)?;
+    let log = RequestLog::new(match &opts.log {
+        None => Box::new(std::io::stderr()),
+        Some(path) => Box::new(crate::storage::open_append(path, "open the request log")?),
+    });
+    let listener = std::net::TcpListener::bind(opts.listen)
+        .map_err(|e| Error::io("listen on", opts.listen.to_string())(e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("listen on", opts.listen.to_string())(e))?;
+    ready(&Listening {
+        addr,
+        serial: identity.serial.clone(),
+    });
+    let api = Api::new(ca, opts.policy.clone(), opts.limits.per_identity_per_minute);
+    crate::serve::http::run(listener, tls, api, opts.limits.clone(), log)
+}

@@ -1,0 +1,556 @@
+//! `pgca serve` end to end on 127.0.0.1, with clients nobody here wrote: curl (OpenSSL) for
+//! the API, openssl for keys and requests and to check what comes back, raw sockets for the
+//! hostile clients. Enrollment with a token, renewal over mutual TLS, every refusal the API
+//! documents, and clients that are slow, oversized or not TLS at all, dropped within the
+//! timeout while others are served.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Env, openssl, p, pgca_bin};
+
+/// A running `pgca serve`, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Serves `env`'s CA directory as `localhost`, with a 2-second client timeout.
+    fn start(env: &Env, extra: &[&str]) -> Server {
+        let log = env.tmp.path().join("serve.log");
+        let mut child = Command::new(pgca_bin())
+            .arg("--dir")
+            .arg(&env.ca)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-name",
+                "localhost",
+            ])
+            .args(["--client-timeout", "2s", "--log"])
+            .arg(&log)
+            .args(extra)
+            .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pgca serve");
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split("https://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("pgca serve did not start: {line:?}"));
+        Server { child, port, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What curl got: its exit status, the HTTP status (0 when there was none) and the body.
+struct Reply {
+    curl_ok: bool,
+    status: u16,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// curl against `server`, trusting the server CA, with `--cert`/`--key` if given and `body`
+/// (JSON) POSTed if given.
+fn curl(
+    env: &Env,
+    server: &Server,
+    path: &str,
+    cert: Option<(&Path, &Path)>,
+    body: Option<&str>,
+) -> Reply {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "-S",
+        "--max-time",
+        "20",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+    ])
+    .arg("--cacert")
+    .arg(env.path("server-ca.crt"));
+    if let Some((crt, key)) = cert {
+        cmd.arg("--cert").arg(crt).arg("--key").arg(key);
+    }
+    if let Some(body) = body {
+        let file = env.tmp.path().join("body.json");
+        std::fs::write(&file, body).unwrap();
+        cmd.args(["-H", "content-type: application/json", "--data-binary"])
+            .arg(format!("@{}", file.display()));
+    }
+    let out = cmd.arg(server.url(path)).output().expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    Reply {
+        curl_ok: out.status.success(),
+        status: code.trim().parse().unwrap_or(0),
+        body: body.to_string(),
+    }
+}
+
+/// A new P-256 key and a request for `names` (CN the first, every name a DNS SAN for a
+/// server), made by openssl.
+fn openssl_csr(dir: &Path, stem: &str, names: &[&str]) -> (PathBuf, String) {
+    let key = dir.join(format!("{stem}.key"));
+    let csr = dir.join(format!("{stem}.csr"));
+    let mut args = vec![
+        "req".to_string(),
+        "-new".into(),
+        "-newkey".into(),
+        "ec".into(),
+        "-pkeyopt".into(),
+        "ec_paramgen_curve:prime256v1".into(),
+        "-nodes".into(),
+        "-subj".into(),
+        format!("/CN={}", names[0]),
+        "-keyout".into(),
+        p(&key).into(),
+        "-out".into(),
+        p(&csr).into(),
+    ];
+    if names.len() > 1 {
+        let sans: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
+        args.push("-addext".into());
+        args.push(format!("subjectAltName={}", sans.join(",")));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, err) = openssl(&args);
+    assert!(ok, "{err}");
+    (key, std::fs::read_to_string(&csr).unwrap())
+}
+
+fn sign_body(token: &str, csr: &str) -> String {
+    serde_json::json!({ "token": token, "csr": csr }).to_string()
+}
+
+fn renew_body(csr: &str) -> String {
+    serde_json::json!({ "csr": csr }).to_string()
+}
+
+/// Writes the certificate of a reply beside its key; returns its path.
+fn save_cert(dir: &Path, stem: &str, reply: &Reply) -> PathBuf {
+    let path = dir.join(format!("{stem}.crt"));
+    std::fs::write(&path, reply.json()["certificate"].as_str().unwrap()).unwrap();
+    path
+}
+
+fn token(env: &Env, args: &[&str]) -> String {
+    let mut all = vec!["token"];
+    all.extend_from_slice(args);
+    env.ok(&all).trim().to_string()
+}
+
+#[test]
+fn a_client_enrolls_with_a_token_and_renews_with_its_certificate() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &[]);
+    let dir = env.tmp.path();
+
+    // Enrolled with a token, by a key and request openssl made.
+    let t = token(&env, &["alice", "--client", "--validity", "1h"]);
+    let (key1, csr1) = openssl_csr(dir, "alice1", &["alice"]);
+    let r = curl(&env, &server, "/v1/sign", None, Some(&sign_body(&t, &csr1)));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["name"], "alice");
+    let crt1 = save_cert(dir, "alice1", &r);
+    let (ok, out) = openssl(&["verify", "-CAfile", p(&env.path("client-ca.crt")), p(&crt1)]);
+    assert!(ok, "{out}");
+
+    // The token again: refused. A token for bob, used for alice: refused.
+    let r = curl(&env, &server, "/v1/sign", None, Some(&sign_body(&t, &csr1)));
+    assert_eq!(
+        (
+            r.status,
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .ends_with("already used")
+        ),
+        (403, true),
+        "{}",
+        r.body
+    );
+    let bob = token(&env, &["bob", "--client"]);
+    let r = curl(
+        &env,
+        &server,
+        "/v1/sign",
+        None,
+        Some(&sign_body(&bob, &csr1)),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("a role the token does not carry"),
+        "{}",
+        r.body
+    );
+
+    // Renewed over mutual TLS with the current certificate, for a new key.
+    let (key2, csr2) = openssl_csr(dir, "alice2", &["alice"]);
+    let r = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&crt1, &key1)),
+        Some(&renew_body(&csr2)),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let serial2 = r.json()["serial"].as_str().unwrap().to_string();
+    let crt2 = save_cert(dir, "alice2", &r);
+    // The reply was lost: the same request again gets the same certificate.
+    let again = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&crt1, &key1)),
+        Some(&renew_body(&csr2)),
+    );
+    assert_eq!(
+        (again.status, again.json()["serial"].as_str().unwrap()),
+        (200, serial2.as_str())
+    );
+    assert_eq!(again.json()["repeated"], true);
+    // The old certificate with another key: superseded, refused.
+    let (_, csr3) = openssl_csr(dir, "alice3", &["alice"]);
+    let r = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&crt1, &key1)),
+        Some(&renew_body(&csr3)),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // The new one renews in its turn; without a certificate, renewal is refused.
+    let r = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&crt2, &key2)),
+        Some(&renew_body(&csr3)),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = curl(&env, &server, "/v1/renew", None, Some(&renew_body(&csr3)));
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    // The log has a line per request, with the token's id and never its secret.
+    let log = server.log_text();
+    assert_eq!(log.lines().count(), 8, "{log}");
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v["status"].as_u64().is_some() && v["peer"].as_str().unwrap().starts_with("127.0.0.1:")
+        );
+    }
+    assert!(log.contains(&t[6..22]) && !log.contains(&t[23..]), "{log}");
+    let report = env.ok(&["verify"]);
+    assert!(report.starts_with("PGCA OK"), "{report}");
+}
+
+#[test]
+fn servers_renew_with_the_certificate_they_serve_and_refusals_hold() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-server", "db1.example.com"]);
+    env.ok(&["issue-client", "carol", "dave"]);
+    env.ok(&["issue-client", "erin", "--validity", "1s"]);
+    let other = Env::init(&["--server-host", "localhost"]);
+    other.ok(&["issue-client", "mallory"]);
+    let server = Server::start(&env, &[]);
+    let dir = env.tmp.path();
+    let pair = |e: &Env, kind: &str, name: &str| {
+        (
+            e.path(&format!("{kind}/{name}.crt")),
+            e.path(&format!("{kind}/{name}.key")),
+        )
+    };
+
+    // A database server renews with its server certificate (serverAuth, the server CA).
+    let (_, csr) = openssl_csr(dir, "db1", &["db1.example.com"]);
+    let (crt, key) = pair(&env, "servers", "db1.example.com");
+    let r = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&crt, &key)),
+        Some(&renew_body(&csr)),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.json()["kind"].as_str(), r.json()["name"].as_str()),
+        (Some("server"), Some("db1.example.com"))
+    );
+
+    // Revoked: refused by the API.
+    env.ok(&["revoke", "carol"]);
+    let (_, csr) = openssl_csr(dir, "carol", &["carol"]);
+    let (crt, key) = pair(&env, "clients", "carol");
+    let r = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&crt, &key)),
+        Some(&renew_body(&csr)),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("it is revoked"), "{}", r.body);
+
+    // Superseded on the CA host (issue-client --force): the old certificate no longer renews.
+    let old = env.tmp.path().join("dave-old.crt");
+    std::fs::copy(env.path("clients/dave.crt"), &old).unwrap();
+    let old_key = env.tmp.path().join("dave-old.key");
+    std::fs::copy(env.path("clients/dave.key"), &old_key).unwrap();
+    env.ok(&["issue-client", "dave", "--force"]);
+    let (_, csr) = openssl_csr(dir, "dave", &["dave"]);
+    let r = curl(
+        &env,
+        &server,
+        "/v1/renew",
+        Some((&old, &old_key)),
+        Some(&renew_body(&csr)),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("superseded"), "{}", r.body);
+
+    // Expired, and another CA's certificate: refused at the TLS layer, no HTTP status at all.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, csr) = openssl_csr(dir, "erin", &["erin"]);
+    for (what, (crt, key)) in [
+        ("expired", pair(&env, "clients", "erin")),
+        ("another CA's", pair(&other, "clients", "mallory")),
+    ] {
+        let r = curl(
+            &env,
+            &server,
+            "/v1/renew",
+            Some((&crt, &key)),
+            Some(&renew_body(&csr)),
+        );
+        assert!(
+            !r.curl_ok && r.status == 0,
+            "{what}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    // And the server is still there.
+    assert_eq!(curl(&env, &server, "/v1/health", None, None).status, 200);
+    let r = curl(&env, &server, "/v1/openapi.json", None, None);
+    assert_eq!(
+        r.body,
+        std::fs::read_to_string("docs/openapi.json").unwrap()
+    );
+}
+
+/// Reads from `s` until the server closes it (or resets it); returns how long after `since`
+/// that was.
+fn closed_within(mut s: TcpStream, since: Instant, limit: Duration) -> Duration {
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while since.elapsed() < limit {
+        match s.read(&mut buf) {
+            Ok(0) => return since.elapsed(),
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return since.elapsed(),
+        }
+    }
+    panic!("the server did not close the connection within {limit:?}");
+}
+
+#[test]
+fn slow_oversized_and_garbage_clients_are_dropped_while_others_are_served() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &["--max-body", "4096"]);
+    let addr = ("127.0.0.1", server.port);
+
+    // A body over the limit: 413, and the server goes on.
+    let big = format!("{{\"csr\": \"{}\"}}", "A".repeat(100_000));
+    let r = curl(&env, &server, "/v1/sign", None, Some(&big));
+    assert_eq!(r.status, 413, "{}", r.body);
+
+    // Garbage instead of TLS: closed at once.
+    let mut garbage = TcpStream::connect(addr).unwrap();
+    garbage
+        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    assert!(closed_within(garbage, t0, Duration::from_secs(5)) < Duration::from_secs(1));
+
+    // A TLS client that never finishes its handshake (it says nothing), and one that sends
+    // its ClientHello one byte a second: both dropped at the 2-second timeout, while a
+    // well-behaved client is served meanwhile.
+    let opened = Instant::now();
+    let silent = TcpStream::connect(addr).unwrap();
+    let dribbler = TcpStream::connect(addr).unwrap();
+    let drip = {
+        let mut d = dribbler.try_clone().unwrap();
+        std::thread::spawn(move || {
+            // A TLS record header of a handshake message, then more bytes, slowly.
+            for b in [
+                0x16u8, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+            ] {
+                if d.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let watch =
+        |s: TcpStream| std::thread::spawn(move || closed_within(s, opened, Duration::from_secs(6)));
+    let (silent, dribbler) = (watch(silent), watch(dribbler));
+    let t0 = Instant::now();
+    let r = curl(&env, &server, "/v1/health", None, None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "served in {:?}",
+        t0.elapsed()
+    );
+    for (what, took) in [
+        ("silent", silent.join().unwrap()),
+        ("one byte a second", dribbler.join().unwrap()),
+    ] {
+        assert!(
+            took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
+            "{what}: {took:?}"
+        );
+    }
+    drip.join().unwrap();
+
+    // A client that finishes TLS and then sends its request one byte a second: dropped at the
+    // header timeout (openssl s_client is the TLS client).
+    let mut sc = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect"])
+        .arg(format!("127.0.0.1:{}", server.port))
+        .arg("-CAfile")
+        .arg(env.path("server-ca.crt"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = sc.stdin.take().unwrap();
+    let t0 = Instant::now();
+    let mut exited = None;
+    for b in b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n"
+        .iter()
+        .cycle()
+        .take(12)
+    {
+        let _ = stdin.write_all(&[*b]);
+        let _ = stdin.flush();
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some(status) = sc.try_wait().unwrap() {
+            exited = Some((status, t0.elapsed()));
+            break;
+        }
+    }
+    let _ = sc.kill();
+    let (_, took) = exited.expect("the slow HTTP client was not dropped within 6 s");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(curl(&env, &server, "/v1/health", None, None).status, 200);
+}
+
+#[test]
+fn the_request_log_is_never_opened_through_another_users_link_or_file() {
+    common::root_only!();
+    let env = Env::init(&["--server-host", "localhost"]);
+    let base = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        base.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let victim = base.path().join("victim");
+    std::fs::write(&victim, "root's file\n").unwrap();
+    // A directory nobody owns, and a shared sticky one (as /tmp), each with what nobody left.
+    let theirs = base.path().join("theirs");
+    let shared = base.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::create_dir(&theirs).unwrap();
+    let (uid, gid) = common::ids("nobody");
+    std::os::unix::fs::chown(&theirs, Some(uid), Some(gid)).unwrap();
+    std::fs::set_permissions(
+        &shared,
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let v = p(&victim);
+    common::as_user(
+        "nobody",
+        &format!(
+            "ln -s {v} {t}/serve.log && ln -s {v} {s}/link.log && echo x > {s}/own.log",
+            t = p(&theirs),
+            s = p(&shared)
+        ),
+    );
+    for log in [
+        theirs.join("serve.log"),
+        shared.join("link.log"),
+        shared.join("own.log"),
+    ] {
+        let out = env.run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-name",
+            "localhost",
+            "--log",
+            p(&log),
+        ]);
+        let err = common::one_line(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", log.display());
+        assert!(
+            err.contains("refusing") || err.contains("permission denied"),
+            "{}: {err}",
+            log.display()
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's file\n");
+    assert_eq!(
+        std::fs::read_to_string(shared.join("own.log")).unwrap(),
+        "x\n"
+    );
+}
