@@ -19,7 +19,7 @@ build:
 # 14 and 18 when it was written (2026-12-01); run it there with PGCA_TEST_PG=14 or 18.
 PG_TESTS = --test postgres --test probe --test guide --test csr_postgres --test host_install \
 	--test pkcs11 --test conninfo --test jdbc --test rollover_postgres --test audit --test audit_live \
-	--test audit_roles
+	--test audit_roles --test serve_postgres
 
 test: deps
 	$(CARGO) test --locked

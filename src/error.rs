@@ -646,6 +646,31 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A request to `pgca serve` (from `pgca enroll` or `pgca agent`) that failed: the CA could
+    /// not be reached, its TLS identity did not check out, or it refused (`status`, with the
+    /// sentence it answered).
+    #[error("{url}: {reason}")]
+    CaRequest {
+        /// The CA's URL and the path asked for.
+        url: String,
+        /// The HTTP status of a refusal; `None` when there was no answer.
+        status: Option<u16>,
+        /// What went wrong, or what the CA said.
+        reason: String,
+    },
+
+    /// `pgca agent`'s reload command failed: the new certificate is installed but the server
+    /// may still serve the old one.
+    #[error("the reload ({command}) failed ({status}): {stderr}")]
+    ReloadFailed {
+        /// The reload, as configured.
+        command: String,
+        /// How it ended.
+        status: String,
+        /// What it said on stderr.
+        stderr: String,
+    },
+
     /// An audit target that is neither an existing data directory or configuration file nor a
     /// connection string (`key=value …`, `postgresql://…`).
     #[error("{0}: not a data directory, a configuration file or a connection string")]

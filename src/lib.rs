@@ -64,6 +64,7 @@
 //! through these names only.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod audit;
 pub mod error;
 pub mod export;
@@ -157,6 +158,12 @@ pub use online::{
     DEFAULT_TOKEN_TTL, EnrollRequest, EnrollToken, MAX_TOKEN_TTL, MintedToken, OnlineIssued,
     OnlineRenewRequest, RenewPolicy, ServingIdentity, TokenRequest, TrustBundles,
 };
+// `pgca enroll` (`agent::enroll`) and `pgca agent` (`agent::agent_once`): the host's side.
+pub use agent::{
+    AgentOptions, AgentReport, AgentTarget, CaClient, CaUrl, EnrollOptions, EnrollReport,
+    EnrollTarget, IssuedReply, Reload, agent_once, enroll,
+};
+pub use pg::{GivenPems, deploy_pems, install_pems};
 // `pgca serve` (`serve::serve`): the HTTPS API over those handlers, and `Api::handle`, the
 // handlers without HTTP.
 pub use serve::{Api, ApiReply, ApiRequest, Limits, Listening, OPENAPI, ServeOptions, serve};

@@ -382,6 +382,14 @@ fn bad(what: &'static str, setup: fn(&Env), args: &[&str], message: &'static str
 }
 
 fn no_setup(_: &Env) {}
+/// A CA directory, and a well-formed enrollment token, 0600, beside it (never minted).
+fn token_file(env: &Env) {
+    do_init(env);
+    common::write_secret(
+        &env.tmp.path().join("token"),
+        "pgca1.0011223344556677.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
+}
 // The table's directories are unencrypted, so that its ~100 rows do not each pay for key
 // derivation; the passphrase rows and tests/passphrase.rs cover encrypted keys.
 fn do_init(env: &Env) {
@@ -1211,6 +1219,73 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
                 "db9.example.com",
             ],
             "db9.example.com",
+        ),
+        bad(
+            "enroll with a CA address that is not https",
+            no_setup,
+            &[
+                "enroll",
+                "--ca",
+                "http://ca:8443",
+                "--fingerprint",
+                "00",
+                "--token-file",
+                "@/../token",
+                "--client",
+                "alice",
+                "--to",
+                "@/../home",
+            ],
+            "invalid address \"http://ca:8443\": pgca serve is reached over https://",
+        ),
+        bad(
+            "enroll with a token file that does not exist",
+            do_init,
+            &[
+                "enroll",
+                "--ca",
+                "https://127.0.0.1:1",
+                "--fingerprint",
+                "00",
+                "--token-file",
+                "@/../token",
+                "--client",
+                "alice",
+                "--to",
+                "@/../home",
+            ],
+            "token",
+        ),
+        bad(
+            "enroll with a fingerprint that is not SHA-256",
+            token_file,
+            &[
+                "enroll",
+                "--ca",
+                "https://127.0.0.1:1",
+                "--fingerprint",
+                "00",
+                "--token-file",
+                "@/../token",
+                "--client",
+                "alice",
+                "--to",
+                "@/../home",
+            ],
+            "not a SHA-256 fingerprint",
+        ),
+        bad(
+            "agent for a data directory nothing was enrolled into",
+            do_init,
+            &[
+                "agent",
+                "--ca",
+                "https://127.0.0.1:1",
+                "--data-dir",
+                "@/..",
+                "--once",
+            ],
+            "pgca-tls",
         ),
         bad(
             "token before init",

@@ -26,7 +26,7 @@ impl std::fmt::Debug for ServingIdentity {
 }
 
 /// The trust bundles of both sides, as the hosts install them.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct TrustBundles {
     /// `server-ca.crt`: what clients trust as `sslrootcert` (both CAs during a rollover).

@@ -54,6 +54,16 @@ impl EnrollToken {
         EnrollToken { id, text }
     }
 
+    /// Reads a token from a file by the secret-file rule (root's or the user's, at most 0600):
+    /// `pgca enroll --token-file`. A token is a credential; it is never taken from argv.
+    pub fn from_file(path: &std::path::Path) -> Result<EnrollToken> {
+        let bytes = Zeroizing::new(
+            crate::storage::read_input(path, "read token file", crate::storage::Input::Secret)?
+                .to_vec(),
+        );
+        String::from_utf8_lossy(&bytes).parse()
+    }
+
     /// The public id.
     pub fn id(&self) -> &str {
         &self.id

@@ -462,6 +462,27 @@ pub fn install_files(files: &InstallFiles, opts: &InstallOptions) -> Result<Clie
     write_client_files(&contents, &role, opts)
 }
 
+/// [`install_files`] for a pair held in memory ([`GivenPems`](crate::pg::given::GivenPems)):
+/// `pgca enroll --to` and `pgca agent --to`. The CA bundle is the server CA (`root.crt`).
+pub fn install_pems(
+    pems: &crate::pg::given::GivenPems,
+    opts: &InstallOptions,
+) -> Result<ClientInstalled> {
+    let given = pems.checked(crate::pg::given::Use::Client)?;
+    let role = given
+        .role
+        .clone()
+        .expect("a client certificate's role is checked");
+    let contents = ClientFiles {
+        cert_pem: &given.cert_pem,
+        key_pem: &given.key_pem,
+        key_path: given.key_path.clone(),
+        root_pem: &given.ca_pem,
+        crl_pem: given.crl_pem.as_deref(),
+    };
+    write_client_files(&contents, &role, opts)
+}
+
 /// What a client install writes, read and checked by the caller.
 struct ClientFiles<'a> {
     cert_pem: &'a [u8],

@@ -65,6 +65,73 @@ pub(crate) struct GivenPair {
     pub(crate) crl_pem: Option<Vec<u8>>,
 }
 
+/// A certificate, its key, the other side's CA bundle and optionally its CRL, held in memory
+/// (what `pgca enroll` and `pgca agent` got from the CA), installed with the checks and writers
+/// of the `--cert` forms. `Debug` never shows the key.
+#[non_exhaustive]
+pub struct GivenPems {
+    /// The certificate (PEM; an intermediate may follow it).
+    pub cert_pem: Vec<u8>,
+    /// Its key (unencrypted PKCS#8 PEM), wiped when dropped.
+    pub key_pem: Zeroizing<Vec<u8>>,
+    /// The CA bundle the peer is checked against (PEM).
+    pub ca_pem: Vec<u8>,
+    /// That CA's CRL (PEM), if any.
+    pub crl_pem: Option<Vec<u8>>,
+    /// For a server ([`deploy_pems`](crate::pg::server::deploy_pems)): the server CA bundle,
+    /// written beside as `server-ca.crt`, what `pgca agent` trusts its CA service with.
+    pub server_ca_pem: Option<Vec<u8>>,
+    /// The time the certificate must be valid at; `None`: the system clock.
+    pub now: Option<OffsetDateTime>,
+}
+
+impl GivenPems {
+    /// The four parts, checked at the system clock's time.
+    pub fn new(
+        cert_pem: Vec<u8>,
+        key_pem: Zeroizing<Vec<u8>>,
+        ca_pem: Vec<u8>,
+        crl_pem: Option<Vec<u8>>,
+    ) -> GivenPems {
+        GivenPems {
+            cert_pem,
+            key_pem,
+            ca_pem,
+            crl_pem,
+            server_ca_pem: None,
+            now: None,
+        }
+    }
+
+    /// Checked for `usage`, the parts named as what the CA sent.
+    pub(crate) fn checked(&self, usage: Use) -> Result<GivenPair> {
+        let paths = Paths {
+            cert: Path::new("the certificate the CA sent"),
+            key: Path::new("the new key"),
+            ca: Path::new("the CA bundle the CA sent"),
+            crl: self
+                .crl_pem
+                .as_ref()
+                .map(|_| Path::new("the CRL the CA sent")),
+        };
+        check_pems(
+            usage,
+            &paths,
+            self.cert_pem.clone(),
+            self.key_pem.clone(),
+            self.ca_pem.clone(),
+            self.crl_pem.clone(),
+            self.now.unwrap_or_else(crate::model::timefmt::now),
+        )
+    }
+}
+
+impl std::fmt::Debug for GivenPems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GivenPems(..)")
+    }
+}
+
 /// The files to read: the certificate, its key, the other side's CA file and, optionally, that
 /// CA's CRL.
 pub(crate) struct Paths<'a> {
@@ -93,7 +160,32 @@ pub(crate) fn read_checked(
         Some(p) => Some(storage::read_input(p, "read CRL", Input::Public)?.to_vec()),
         None => None,
     };
+    let named = Paths {
+        cert: &cert,
+        key: &key,
+        ca: &ca,
+        crl: crl.as_deref(),
+    };
+    check_pems(usage, &named, cert_pem, key_pem, ca_pem, crl_pem, now)
+}
 
+/// Checks a certificate, key, CA file and CRL held in memory for `usage` at `now`, as
+/// [`read_checked`] checks files (`paths` name them in messages).
+pub(crate) fn check_pems(
+    usage: Use,
+    paths: &Paths<'_>,
+    cert_pem: Vec<u8>,
+    key_pem: Zeroizing<Vec<u8>>,
+    ca_pem: Vec<u8>,
+    crl_pem: Option<Vec<u8>>,
+    now: OffsetDateTime,
+) -> Result<GivenPair> {
+    let (cert, key, ca) = (
+        paths.cert.to_path_buf(),
+        paths.key.to_path_buf(),
+        paths.ca.to_path_buf(),
+    );
+    let crl = paths.crl.map(Path::to_path_buf);
     let info = CertInfo::from_pem(&cert_pem).map_err(|reason| Error::BadCert {
         path: cert.clone(),
         reason,

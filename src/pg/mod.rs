@@ -3,14 +3,15 @@
 
 pub mod client;
 pub mod conninfo;
-mod given;
+pub mod given;
 pub mod server;
 pub mod service;
 
 pub use client::{
     ClientInstalled, ClientPaths, Connection, InstallFiles, InstallOptions, ServiceRequest,
-    default_client_dir, install_files,
+    default_client_dir, install_files, install_pems,
 };
 pub use conninfo::Driver;
-pub use server::{DeployFiles, Deployed, deploy_files};
+pub use given::GivenPems;
+pub use server::{DeployFiles, Deployed, deploy_files, deploy_pems};
 pub use service::{ServiceFile, Upserted};

@@ -206,6 +206,7 @@ impl CaDir {
             key_pem: &pair.key_pem,
             client_ca_pem: &ca_pem,
             crl_pem: crl_pem.as_deref(),
+            server_ca_pem: None,
             serial: &pair.info.serial,
         };
         let how = Placement {
@@ -301,6 +302,7 @@ pub fn deploy_files(req: &DeployFiles, data_dir: &Path) -> Result<Deployed> {
         key_pem: &given.key_pem,
         client_ca_pem: &given.ca_pem,
         crl_pem: given.crl_pem.as_deref(),
+        server_ca_pem: None,
         serial: &given.info.serial,
     };
     let how = Placement {
@@ -309,6 +311,35 @@ pub fn deploy_files(req: &DeployFiles, data_dir: &Path) -> Result<Deployed> {
         wait: req.wait.unwrap_or(storage::Wait::WRITER),
         written_by: "`pgca deploy-server --cert`".to_string(),
         rewritten: "rewritten on every deployment",
+    };
+    write_deployment(&files, data_dir, &how).map(|(d, _)| d)
+}
+
+/// [`deploy_files`] for a pair held in memory ([`GivenPems`](crate::pg::given::GivenPems)):
+/// `pgca enroll --data-dir` and `pgca agent`. The same checks (the CA bundle is the client CA
+/// here), files, owners and `current` switch.
+pub fn deploy_pems(
+    pems: &crate::pg::given::GivenPems,
+    data_dir: &Path,
+    owner: Option<&str>,
+    written_by: &str,
+) -> Result<Deployed> {
+    check_data_dir_path(data_dir)?;
+    let given = pems.checked(crate::pg::given::Use::Server)?;
+    let files = ServerFiles {
+        cert_pem: &given.cert_pem,
+        key_pem: &given.key_pem,
+        client_ca_pem: &given.ca_pem,
+        crl_pem: given.crl_pem.as_deref(),
+        server_ca_pem: pems.server_ca_pem.as_deref(),
+        serial: &given.info.serial,
+    };
+    let how = Placement {
+        owner,
+        uid: None,
+        wait: storage::Wait::WRITER,
+        written_by: written_by.to_string(),
+        rewritten: "rewritten on every renewal",
     };
     write_deployment(&files, data_dir, &how).map(|(d, _)| d)
 }
@@ -332,6 +363,9 @@ struct ServerFiles<'a> {
     key_pem: &'a [u8],
     client_ca_pem: &'a [u8],
     crl_pem: Option<&'a [u8]>,
+    /// The server CA bundle, kept beside as `server-ca.crt` (what `pgca agent` trusts its CA
+    /// service with); PostgreSQL does not read it.
+    server_ca_pem: Option<&'a [u8]>,
     serial: &'a Serial,
 }
 
@@ -424,6 +458,9 @@ fn write_deployment(
     let staged = (|| {
         let dir = tls.create_dir_new(&tmp, DIR_MODE)?;
         let crl = files.crl_pem.map(|c| ("client-ca.crl", c, PUBLIC_MODE));
+        let server_ca = files
+            .server_ca_pem
+            .map(|c| ("server-ca.crt", c, PUBLIC_MODE));
         for (file, bytes, mode) in [
             ("server.key", files.key_pem, key_mode),
             ("server.crt", files.cert_pem, PUBLIC_MODE),
@@ -431,6 +468,7 @@ fn write_deployment(
         ]
         .into_iter()
         .chain(crl)
+        .chain(server_ca)
         {
             dir.create_file(file, bytes, mode, Some(ids), true, "write")?;
         }

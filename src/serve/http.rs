@@ -125,31 +125,46 @@ async fn answer(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let limits = &shared.limits;
+    // A declared length over the limit is answered before any of the body is read (a client
+    // that sent `Expect: 100-continue` then sends none of it).
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > limits.max_body as u64);
     let body = Limited::new(req.into_body(), limits.max_body).collect();
-    let reply = match timeout(limits.request_timeout, body).await {
-        Err(_) => ApiReply::error(408, "the request body did not arrive in time"),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => ApiReply::error(
+    let reply = if too_large {
+        ApiReply::error(
             413,
             format!("the request body is larger than {} bytes", limits.max_body),
-        ),
-        Ok(Err(_)) => ApiReply::error(400, "the request body could not be read"),
-        Ok(Ok(collected)) => {
-            let body = collected.to_bytes();
-            let shared2 = shared.clone();
-            let (m, p) = (method.clone(), path.clone());
-            let task = tokio::task::spawn_blocking(move || {
-                shared2.api.handle(&ApiRequest {
-                    method: &m,
-                    path: &p,
-                    body: &body,
-                    peer,
-                    client_cert: cert.as_deref(),
-                })
-            });
-            match timeout(limits.request_timeout, task).await {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(_)) => ApiReply::error(500, "the handler failed"),
-                Err(_) => ApiReply::error(503, "the CA did not answer in time: retry"),
+        )
+    } else {
+        match timeout(limits.request_timeout, body).await {
+            Err(_) => ApiReply::error(408, "the request body did not arrive in time"),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => ApiReply::error(
+                413,
+                format!("the request body is larger than {} bytes", limits.max_body),
+            ),
+            Ok(Err(_)) => ApiReply::error(400, "the request body could not be read"),
+            Ok(Ok(collected)) => {
+                let body = collected.to_bytes();
+                let shared2 = shared.clone();
+                let (m, p) = (method.clone(), path.clone());
+                let task = tokio::task::spawn_blocking(move || {
+                    shared2.api.handle(&ApiRequest {
+                        method: &m,
+                        path: &p,
+                        body: &body,
+                        peer,
+                        client_cert: cert.as_deref(),
+                    })
+                });
+                match timeout(limits.request_timeout, task).await {
+                    Ok(Ok(reply)) => reply,
+                    Ok(Err(_)) => ApiReply::error(500, "the handler failed"),
+                    Err(_) => ApiReply::error(503, "the CA did not answer in time: retry"),
+                }
             }
         }
     };

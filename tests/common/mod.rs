@@ -4,6 +4,8 @@
 //! every row of a table-style test and reports every failing row at once.
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::{Debug, Write as _};
 use std::fs;

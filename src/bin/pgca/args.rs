@@ -60,8 +60,9 @@ pub use rollover::*;
 pub use service::*;
 
 use exit::{
-    AUDIT_EXIT_CODES, CHECK_EXIT_CODES, CLIENT_INSTALL_EXIT_CODES, COMMAND_EXIT_CODES,
-    DEPLOY_SERVER_EXIT_CODES, EXIT_CODES, PROBE_EXIT_CODES, RENEW_EXIT_CODES, VERIFY_EXIT_CODES,
+    AGENT_EXIT_CODES, AUDIT_EXIT_CODES, CHECK_EXIT_CODES, CLIENT_INSTALL_EXIT_CODES,
+    COMMAND_EXIT_CODES, DEPLOY_SERVER_EXIT_CODES, EXIT_CODES, PROBE_EXIT_CODES, RENEW_EXIT_CODES,
+    VERIFY_EXIT_CODES,
 };
 
 /// The command line as clap sees it: the derived definitions, with the exit-status block on
@@ -288,6 +289,28 @@ pub enum Command {
     /// shares its lock.
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+
+    /// Enroll this host with pgca serve: a key made here, a certificate by token, installed
+    ///
+    /// The CA's identity is checked against --fingerprint (the server CA's SHA-256, as
+    /// `pgca inspect DIR/server-ca.crt` prints it on the CA host) before anything is sent.
+    /// The key never leaves this host. A server certificate is deployed into --data-dir as
+    /// deploy-server --cert deploys one (with the client CA and its CRL); a client
+    /// certificate is installed into --to as client-install --cert installs one. Then run
+    /// pgca agent to keep it current.
+    #[command(verbatim_doc_comment)]
+    Enroll(EnrollArgs),
+
+    /// Keep an enrolled certificate current: renew at 2/3 of its life, install, reload, probe
+    ///
+    /// Each round refreshes the trust bundles and the client CA's CRL from the CA and, when the
+    /// certificate is due (two thirds of its life, give or take a twelfth; --force: now),
+    /// renews it over mutual TLS with a new key, installs it atomically, reloads PostgreSQL
+    /// and probes it until it serves the new serial. --once: one round, Nagios exit status
+    /// (for cron or a systemd timer); otherwise rounds until stopped, backing off while the CA
+    /// cannot be reached.
+    #[command(verbatim_doc_comment, after_help = AGENT_EXIT_CODES)]
+    Agent(AgentArgs),
 
     /// Revoke a certificate (by name or serial) and write its CA's CRL
     ///

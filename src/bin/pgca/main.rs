@@ -62,6 +62,8 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Roles(a) => return Ok(audit::roles(ctx, a)),
         Command::Token(a) => online::token(ctx, a),
         Command::Serve(a) => online::serve(ctx, a),
+        Command::Enroll(a) => online::enroll(a),
+        Command::Agent(a) => return online::agent(a),
         Command::Revoke(a) => revoke::revoke(ctx, a),
         Command::Crl(a) => revoke::crl(ctx, a),
         Command::Repair(a) => repair::repair(ctx, a),

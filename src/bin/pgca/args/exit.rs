@@ -111,3 +111,16 @@ the order CRITICAL, WARNING, UNKNOWN; INFO findings change nothing):
                part of it was not readable by the audit role
 
 Every check id and its severity: docs/audit.md.";
+
+/// `pgca agent`'s exit status (with --once; without it, the agent runs until stopped).
+pub const AGENT_EXIT_CODES: &str = "\
+Exit status with --once (the Nagios plugin convention):
+  0  OK        not due (bundles and CRL refreshed if they changed), or renewed,
+               installed, reloaded and served
+  1  WARNING   due and the CA could not be reached, or renewed but the server
+               does not serve the new certificate yet
+  2  CRITICAL  expired and not renewed, or the CA refused the renewal
+               (revoked, superseded, expired past the grace)
+  3  UNKNOWN   not due, and the CA could not be asked for bundles and CRLs
+Without --once, a failure that is not a finding (the certificate in use cannot
+be read, the reload fails) ends the agent with exit status 1.";

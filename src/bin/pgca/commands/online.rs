@@ -60,3 +60,93 @@ pub fn serve(ctx: &Context, a: &crate::args::ServeArgs) -> Result<()> {
         );
     })
 }
+
+/// `pgca enroll`: a key made here, a certificate from the CA with the token, installed.
+pub fn enroll(a: &crate::args::EnrollArgs) -> Result<()> {
+    let ca: pgca::CaUrl = a.ca.parse()?;
+    let token = pgca::EnrollToken::from_file(&a.token_file)?;
+    let target = match (&a.client, &a.data_dir, &a.to) {
+        (None, Some(data_dir), _) => pgca::EnrollTarget::Server {
+            names: a.server.clone(),
+            data_dir: data_dir.clone(),
+            owner: a.owner.clone(),
+        },
+        (Some(role), _, Some(to)) => {
+            let mut install = pgca::InstallOptions::default();
+            install.to = Some(to.clone());
+            install.owner = a.owner.clone();
+            pgca::EnrollTarget::Client {
+                role: role.clone(),
+                install,
+            }
+        }
+        _ => super::usage_error("--server goes with --data-dir, --client with --to"),
+    };
+    let mut opts = pgca::EnrollOptions::new(ca, a.fingerprint.clone(), token, target);
+    opts.key_type = a.key_type.parse()?;
+    let report = pgca::enroll(&opts)?;
+    render::print(
+        Format::of(&a.out),
+        || render::enrolled_text(&report),
+        || render::enrolled_json(&report),
+    );
+    Ok(())
+}
+
+/// `pgca agent`: rounds until stopped, or one with --once (the Nagios status as exit status).
+pub fn agent(a: &crate::args::AgentArgs) -> Result<std::process::ExitCode> {
+    let ca: pgca::CaUrl = a.ca.parse()?;
+    let target = match (&a.data_dir, &a.to) {
+        (Some(data_dir), _) => pgca::AgentTarget::Server {
+            data_dir: data_dir.clone(),
+            owner: a.owner.clone(),
+        },
+        (None, Some(dir)) => pgca::AgentTarget::Client {
+            dir: dir.clone(),
+            owner: a.owner.clone(),
+        },
+        (None, None) => super::usage_error("give --data-dir or --to"),
+    };
+    let reload = match a.reload.as_str() {
+        "pg_ctl" => pgca::Reload::PgCtl(a.pg_ctl.clone()),
+        "none" => pgca::Reload::None,
+        cmd => pgca::Reload::Command(cmd.to_string()),
+    };
+    let timeout: Validity = a.timeout.parse()?;
+    let mut opts = pgca::AgentOptions::new(ca, target, reload);
+    opts.probe = a.probe.clone();
+    opts.force = a.force;
+    opts.key_type = a.key_type.parse()?;
+    opts.timeout = std::time::Duration::from_secs(timeout.seconds().unsigned_abs());
+    let format = Format::of(&a.out);
+    let mut backoff = pgca::agent::Backoff::new(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(600),
+    );
+    loop {
+        let report = pgca::agent_once(&opts)?;
+        render::print(
+            format,
+            || render::agent_text(&report),
+            || render::agent_json(&report),
+        );
+        if a.once {
+            return Ok(std::process::ExitCode::from(report.status.exit_code()));
+        }
+        opts.force = false;
+        let wait = if report.status == pgca::Status::Ok {
+            backoff.reset();
+            let until = (report.due_at - pgca::timefmt::now()).max(time::Duration::ZERO);
+            // Wake at least hourly: the trust bundles and CRLs are refreshed on every round.
+            std::time::Duration::try_from(until)
+                .unwrap_or_default()
+                .clamp(
+                    std::time::Duration::from_secs(1),
+                    std::time::Duration::from_secs(3600),
+                )
+        } else {
+            backoff.next_wait()
+        };
+        std::thread::sleep(wait);
+    }
+}

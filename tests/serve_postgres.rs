@@ -1,0 +1,240 @@
+//! Online enrollment and renewal against a real PostgreSQL server (Debian's 15, or
+//! `$PGCA_TEST_PG`; `make test` runs this file on 14 and 18 too): `pgca serve` on 127.0.0.1, a
+//! data directory enrolled by token (`pgca enroll --data-dir`), the server then renewed by its
+//! agent (`pgca agent --once --force`: a new key, installed, `pg_ctl reload`, the new serial
+//! confirmed served) while a psql loop connects with `sslmode=verify-full` every 200 ms and
+//! counts failures; a client role enrolled (`pgca enroll --to`) and renewed the same way.
+
+mod common;
+mod pg;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::serve::Server;
+use common::{Env, p, pgca_bin, write_secret};
+use pg::Cluster;
+
+/// The server CA's SHA-256 fingerprint, as `pgca inspect --json` gives it.
+fn fingerprint(env: &Env) -> String {
+    let out = env.ok(&["inspect", "--json", p(&env.path("server-ca.crt"))]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = if v.is_array() { v[0].clone() } else { v };
+    v["sha256_fingerprint"].as_str().unwrap().to_string()
+}
+
+/// `pgca ARGS` (no CA directory: the host's side), with its output.
+fn host(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(pgca_bin())
+        .args(args)
+        .env_remove("PGCA_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = host(args);
+    assert!(
+        out.status.success(),
+        "pgca {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A token written 0600 for `pgca enroll --token-file`.
+fn token_file(env: &Env, stem: &str, args: &[&str]) -> std::path::PathBuf {
+    let mut all = vec!["token"];
+    all.extend_from_slice(args);
+    let token = env.ok(&all);
+    let file = env.tmp.path().join(format!("{stem}.token"));
+    write_secret(&file, token.trim());
+    file
+}
+
+/// The serial of a served or installed certificate file.
+fn serial_of(path: &Path) -> String {
+    let info = pgca::CertInfo::from_file(path).unwrap();
+    info.serial.to_string()
+}
+
+#[test]
+fn a_server_and_a_client_enroll_by_token_and_their_agents_renew_them_with_no_failed_connection() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let serve = Server::start(&env, &[]);
+    let ca = format!("https://localhost:{}", serve.port);
+    let fp = fingerprint(&env);
+    let mut cluster = Cluster::new();
+
+    // The database host enrolls: a key made there, deployed into the data directory.
+    let t = token_file(
+        &env,
+        "db",
+        &["localhost", "127.0.0.1", "--server", "--validity", "2m"],
+    );
+    let out = ok(&[
+        "enroll",
+        "--ca",
+        &ca,
+        "--fingerprint",
+        &fp,
+        "--token-file",
+        p(&t),
+        "--server",
+        "localhost",
+        "127.0.0.1",
+        "--data-dir",
+        p(&cluster.data),
+    ]);
+    assert!(out.starts_with("enrolled server localhost"), "{out}");
+    cluster.append_conf(&format!(
+        "include_if_exists = '{}'\n",
+        cluster.data.join("pgca_ssl.conf").display()
+    ));
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN");
+    let current = cluster.data.join("pgca-tls/current/server.crt");
+    let enrolled = serial_of(&current);
+    assert_eq!(cluster.served_serial(), enrolled);
+
+    // Clients connect all the while, verify-full, a new connection every 200 ms.
+    let conn = format!(
+        "host=localhost port={} user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
+        cluster.port,
+        p(&env.path("server-ca.crt")),
+        p(&env.path("clients/alice.crt")),
+        p(&env.path("clients/alice.key")),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tries, failures) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let psql = pg::client_bindir().join("psql");
+    let looping = {
+        let (stop, tries, failures, conn) =
+            (stop.clone(), tries.clone(), failures.clone(), conn.clone());
+        std::thread::spawn(move || {
+            let mut errors = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let out = std::process::Command::new(&psql)
+                    .args(["-X", "-A", "-t", "-c", "SELECT 1", &conn])
+                    .output()
+                    .unwrap();
+                tries.fetch_add(1, Ordering::Relaxed);
+                if !out.status.success() {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    errors.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            errors
+        })
+    };
+
+    // Not due yet (2 minutes, renewed at two thirds): a round only refreshes.
+    let pg_ctl = pg::bindir().join("pg_ctl");
+    let agent = |extra: &[&str]| {
+        let mut args = vec![
+            "agent",
+            "--ca",
+            &ca,
+            "--data-dir",
+            p(&cluster.data),
+            "--once",
+            "--pg-ctl",
+            p(&pg_ctl),
+            "--probe",
+        ];
+        let probe = format!("127.0.0.1:{}", cluster.port);
+        args.push(&probe);
+        args.extend_from_slice(extra);
+        let out = host(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = agent(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("not due until"), "{out}");
+    assert_eq!(serial_of(&current), enrolled);
+
+    // Renewed twice by the agent: a new key each time, reloaded, served.
+    let mut serials = vec![enrolled.clone()];
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(600));
+        let (code, out) = agent(&["--force"]);
+        assert_eq!(code, Some(0), "{out}\n{}", cluster.log_text());
+        assert!(out.contains("renewed") && out.contains("served"), "{out}");
+        let now = serial_of(&current);
+        assert!(!serials.contains(&now), "{now} again");
+        assert_eq!(cluster.served_serial(), now);
+        serials.push(now);
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    stop.store(true, Ordering::Relaxed);
+    let errors = looping.join().unwrap();
+    assert!(
+        tries.load(Ordering::Relaxed) >= 5,
+        "only {} connections",
+        tries.load(Ordering::Relaxed)
+    );
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "{errors:?}");
+
+    // A client role enrolls into a directory of its own and is renewed by its agent; its files
+    // log in, verify-full.
+    let dir = env.tmp.path().join("bob-home/.postgresql");
+    std::fs::create_dir(env.tmp.path().join("bob-home")).unwrap();
+    let t = token_file(&env, "bob", &["bob", "--client"]);
+    let out = ok(&[
+        "enroll",
+        "--ca",
+        &ca,
+        "--fingerprint",
+        &fp,
+        "--token-file",
+        p(&t),
+        "--client",
+        "bob",
+        "--to",
+        p(&dir),
+    ]);
+    assert!(out.starts_with("enrolled client bob"), "{out}");
+    let first = serial_of(&dir.join("postgresql.crt"));
+    let out = ok(&["agent", "--ca", &ca, "--to", p(&dir), "--once", "--force"]);
+    assert!(out.contains("renewed"), "{out}");
+    assert_ne!(serial_of(&dir.join("postgresql.crt")), first);
+    let bob = format!(
+        "host=localhost port={} user=bob dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
+        cluster.port,
+        p(&dir.join("root.crt")),
+        p(&dir.join("postgresql.crt")),
+        p(&dir.join("postgresql.key")),
+    );
+    let (ok_, who, err) = cluster.psql(&bob, "SELECT current_user");
+    assert!(ok_ && who == "bob", "{err}");
+
+    // The inventory has every one of them, each renewal authorised by its predecessor.
+    let report = env.ok(&["verify"]);
+    assert!(report.starts_with("PGCA OK"), "{report}");
+    let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
+    for pair in serials.windows(2) {
+        let next = ledger
+            .issued()
+            .iter()
+            .find(|i| i.serial.to_string() == pair[1])
+            .unwrap();
+        let from = next
+            .authorized
+            .as_ref()
+            .unwrap()
+            .renewed_from
+            .as_ref()
+            .unwrap();
+        assert_eq!(from.to_string(), pair[0]);
+    }
+}
