@@ -448,18 +448,7 @@ pub fn install_files(files: &InstallFiles, opts: &InstallOptions) -> Result<Clie
         crl: files.crl.as_deref(),
     };
     let given = crate::pg::given::read_checked(crate::pg::given::Use::Client, &paths, now)?;
-    let role = given
-        .role
-        .clone()
-        .expect("a client certificate's role is checked");
-    let contents = ClientFiles {
-        cert_pem: &given.cert_pem,
-        key_pem: &given.key_pem,
-        key_path: given.key_path.clone(),
-        root_pem: &given.ca_pem,
-        crl_pem: given.crl_pem.as_deref(),
-    };
-    write_client_files(&contents, &role, opts)
+    install_given(&given, opts)
 }
 
 /// [`install_files`] for a pair held in memory ([`GivenPems`](crate::pg::given::GivenPems)):
@@ -469,6 +458,14 @@ pub fn install_pems(
     opts: &InstallOptions,
 ) -> Result<ClientInstalled> {
     let given = pems.checked(crate::pg::given::Use::Client)?;
+    install_given(&given, opts)
+}
+
+/// Installs a checked client pair: the one step `install_files` and `install_pems` share.
+fn install_given(
+    given: &crate::pg::given::GivenPair,
+    opts: &InstallOptions,
+) -> Result<ClientInstalled> {
     let role = given
         .role
         .clone()
