@@ -204,7 +204,7 @@ impl Ledger {
         CertState::at(issued.not_before, issued.not_after, now)
     }
 
-    pub(super) fn apply(&mut self, event: Event) {
+    pub(crate) fn apply(&mut self, event: Event) {
         match event {
             Event::Issued(i) => {
                 note_latest(&mut self.current, i.kind, &i.name, self.issued.len());

@@ -59,11 +59,65 @@ impl OnlineRenewRequest {
 }
 
 /// What the inventory says to do with a renewal.
-enum Plan {
+pub(super) enum Plan {
     /// Issue the successor of this record.
     Issue(Box<Issued>),
     /// Already renewed with this request's key: hand out that certificate again.
     Repeat(Box<Issued>, Box<Issued>),
+}
+
+/// A renewal's presented certificate, read: what the inventory is asked about it.
+pub(super) struct Presented {
+    pub(super) info: CertInfo,
+    /// The SHA-256 of the presented certificate (DER), hex.
+    pub(super) digest: String,
+    /// The SHA-256 of the requested key (SubjectPublicKeyInfo), hex.
+    pub(super) spki: String,
+    pub(super) now: OffsetDateTime,
+}
+
+impl Presented {
+    pub(super) fn of(req: &OnlineRenewRequest) -> Result<Presented> {
+        let info = CertInfo::from_der(&req.presented).map_err(|reason| Error::BadCert {
+            path: "the presented certificate".into(),
+            reason,
+        })?;
+        Ok(Presented {
+            info,
+            digest: hex::sha256(&req.presented),
+            spki: hex::sha256(&req.csr.spki_der),
+            now: req.now.unwrap_or_else(timefmt::now),
+        })
+    }
+
+    pub(super) fn plan(&self, ledger: &Ledger, policy: &RenewPolicy) -> Result<Plan> {
+        plan(
+            ledger,
+            &self.info,
+            &self.digest,
+            &self.spki,
+            self.now,
+            policy,
+        )
+    }
+}
+
+/// The request for the successor of `record`, for the key of `req.csr`.
+pub(super) fn successor_request(
+    record: &Issued,
+    req: &OnlineRenewRequest,
+) -> Result<crate::store::issue::LeafRequest> {
+    crate::store::sign::external_request(
+        record.name.clone(),
+        crate::ops::renew_batch::profile_of(record)?,
+        &req.csr,
+        crate::ops::renew_batch::lifetime_of(record)?,
+        Some(Authorization {
+            token: None,
+            renewed_from: Some(record.serial.clone()),
+            peer: req.peer.clone(),
+        }),
+    )
 }
 
 impl CaDir {
@@ -75,61 +129,64 @@ impl CaDir {
         req: &OnlineRenewRequest,
         policy: &RenewPolicy,
     ) -> Result<OnlineIssued> {
-        let now = req.now.unwrap_or_else(timefmt::now);
-        let presented = CertInfo::from_der(&req.presented).map_err(|reason| Error::BadCert {
-            path: "the presented certificate".into(),
-            reason,
-        })?;
-        let digest = hex::sha256(&req.presented);
-        let spki = hex::sha256(&req.csr.spki_der);
-        let plan = |ledger: &Ledger| plan(ledger, &presented, &digest, &spki, now, policy);
-        let record = match self.with_read_ledger(plan)? {
+        let presented = Presented::of(req)?;
+        let record = match self.with_read_ledger(|l| presented.plan(l, policy))? {
             Plan::Repeat(old, new) => return self.repeat(&old, &new),
             Plan::Issue(record) => record,
         };
-        let request = crate::store::sign::external_request(
-            record.name.clone(),
-            crate::ops::renew_batch::profile_of(&record)?,
-            &req.csr,
-            crate::ops::renew_batch::lifetime_of(&record)?,
-            Some(Authorization {
-                token: None,
-                renewed_from: Some(record.serial.clone()),
-                peer: req.peer.clone(),
-            }),
-        )?;
+        let request = successor_request(&record, req)?;
         // Under the lock, the presented certificate must still be current: of two racing
         // renewals, the second finds it superseded, and then (same request) the first's answer.
-        let guard = |ledger: &Ledger, _: &[crate::model::serial::Serial]| match plan(ledger)? {
+        let guard = |ledger: &Ledger, _: &[crate::model::serial::Serial]| match presented
+            .plan(ledger, policy)?
+        {
             Plan::Issue(_) => Ok(Vec::new()),
             Plan::Repeat(..) => Err(refused(&record, "renewed meanwhile")),
         };
         let side = record.kind.side();
-        match self.issue_batch_guarded(side, vec![request], true, now, None, Some(&guard)) {
+        match self.issue_batch_guarded(side, vec![request], true, presented.now, None, Some(&guard))
+        {
             Ok(mut issued) => {
                 let issued = issued.remove(0);
-                let cert_pem = self.issued_pem(&issued)?;
+                let cert_pem = self.archived_pem(&issued)?;
                 Ok(OnlineIssued {
                     issued,
                     cert_pem,
                     repeated: false,
                 })
             }
-            Err(Error::RenewRefused { .. }) => match self.with_read_ledger(plan)? {
-                Plan::Repeat(old, new) => self.repeat(&old, &new),
-                Plan::Issue(_) => Err(refused(&record, "renewed meanwhile")),
-            },
+            Err(Error::RenewRefused { .. }) => {
+                match self.with_read_ledger(|l| presented.plan(l, policy))? {
+                    Plan::Repeat(old, new) => self.repeat(&old, &new),
+                    Plan::Issue(_) => Err(refused(&record, "renewed meanwhile")),
+                }
+            }
             Err(e) => Err(e),
         }
     }
 
-    fn with_read_ledger<T>(&self, f: impl FnOnce(&Ledger) -> Result<T>) -> Result<T> {
+    pub(super) fn with_read_ledger<T>(&self, f: impl FnOnce(&Ledger) -> Result<T>) -> Result<T> {
         let _lock = self.read_lock()?;
-        f(&self.read_inventory()?)
+        self.with_inventory(f)
+    }
+
+    /// The PEM of a certificate just issued, from its archive directory (the name's link may
+    /// already point at a later one).
+    pub(super) fn archived_pem(
+        &self,
+        issued: &crate::store::options::IssuedCert,
+    ) -> Result<String> {
+        let path = self
+            .archive_dir(issued.kind)
+            .join(issued.serial.to_string())
+            .join(format!("{}.crt", issued.name));
+        let _lock = self.read_lock()?;
+        let pem = crate::storage::read(&path, "read certificate")?;
+        Ok(String::from_utf8_lossy(&pem).into_owned())
     }
 
     /// The certificate `new` already issued renewing `old`, handed out again.
-    fn repeat(&self, old: &Issued, new: &Issued) -> Result<OnlineIssued> {
+    pub(super) fn repeat(&self, old: &Issued, new: &Issued) -> Result<OnlineIssued> {
         let path = self.root().join(&new.cert);
         let pem = {
             let _lock = self.read_lock()?;
@@ -145,7 +202,7 @@ impl CaDir {
     }
 }
 
-fn refused(record: &Issued, reason: &'static str) -> Error {
+pub(super) fn refused(record: &Issued, reason: &'static str) -> Error {
     Error::RenewRefused {
         kind: record.kind,
         name: record.name.clone(),

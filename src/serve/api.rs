@@ -17,6 +17,7 @@ use crate::model::kind::{CertKind, Side};
 use crate::online::enroll::{EnrollRequest, OnlineIssued};
 use crate::online::renew::{OnlineRenewRequest, RenewPolicy};
 use crate::online::token::EnrollToken;
+use crate::serve::commit::GroupCommit;
 use crate::serve::rate::RateLimiter;
 use crate::store::layout::CaDir;
 use crate::x509::csr::CsrRequest;
@@ -54,6 +55,8 @@ pub struct ApiReply {
     pub serial: Option<String>,
     /// The error, for the log (the same sentence as the body's).
     pub error: Option<String>,
+    /// The methods the path allows, for a 405's `Allow` header (RFC 9110).
+    pub allow: Option<&'static str>,
 }
 
 impl ApiReply {
@@ -65,6 +68,7 @@ impl ApiReply {
             identity: None,
             serial: None,
             error: None,
+            allow: None,
         }
     }
 
@@ -120,6 +124,8 @@ pub struct Api {
     ca: CaDir,
     policy: RenewPolicy,
     rate: RateLimiter,
+    /// Renewals arriving together are committed together.
+    commit: GroupCommit,
 }
 
 impl Api {
@@ -129,6 +135,7 @@ impl Api {
             ca,
             policy,
             rate: RateLimiter::new(per_minute),
+            commit: GroupCommit::default(),
         }
     }
 
@@ -148,14 +155,12 @@ impl Api {
                 body: OPENAPI.as_bytes().to_vec(),
                 ..ApiReply::json(200, &())
             },
+            (_, "/v1/sign" | "/v1/renew") => not_allowed(req, "POST"),
             (
                 _,
-                "/v1/sign" | "/v1/renew" | "/v1/roots" | "/v1/crl/server" | "/v1/crl/client"
-                | "/v1/health" | "/v1/openapi.json",
-            ) => ApiReply::error(
-                405,
-                format!("{} is not allowed on {}", req.method, req.path),
-            ),
+                "/v1/roots" | "/v1/crl/server" | "/v1/crl/client" | "/v1/health"
+                | "/v1/openapi.json",
+            ) => not_allowed(req, "GET"),
             _ => ApiReply::error(404, "no such route"),
         }
     }
@@ -163,7 +168,7 @@ impl Api {
     fn sign(&self, req: &ApiRequest<'_>) -> ApiReply {
         let body: SignBody = match parse_body(req.body) {
             Ok(b) => b,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let token: EnrollToken = match body.token.parse() {
             Ok(t) => t,
@@ -179,7 +184,7 @@ impl Api {
         }
         let csr = match parse_csr(&body.csr) {
             Ok(c) => c,
-            Err(r) => return r.with_identity(identity),
+            Err(r) => return (*r).with_identity(identity),
         };
         let mut enroll = EnrollRequest::new(token, csr);
         enroll.peer = Some(req.peer.to_string());
@@ -190,27 +195,38 @@ impl Api {
         let Some(cert) = req.client_cert else {
             return ApiReply::error(401, "renewal needs the current certificate (mutual TLS)");
         };
-        let identity = crate::x509::inspect::CertInfo::from_der(cert)
-            .ok()
-            .map(|i| format!("serial {}", i.serial));
+        // The rate counts per kind and name, not per serial: each renewal brings a new serial.
+        let info = crate::x509::inspect::CertInfo::from_der(cert).ok();
+        let who = info.as_ref().map(|i| {
+            let kind = if i.extended_key_usage.iter().any(|u| u == "serverAuth") {
+                "server"
+            } else {
+                "client"
+            };
+            format!("{kind} {}", i.common_name.as_deref().unwrap_or("?"))
+        });
+        let identity = info
+            .as_ref()
+            .zip(who.as_ref())
+            .map(|(i, who)| format!("{who} serial {}", i.serial));
         if !self
             .rate
-            .allow(identity.as_deref().unwrap_or("?"), Instant::now())
+            .allow(who.as_deref().unwrap_or("?"), Instant::now())
         {
             return ApiReply::error(429, "too many requests for this certificate")
                 .with_identity(identity);
         }
         let body: RenewBody = match parse_body(req.body) {
             Ok(b) => b,
-            Err(r) => return r.with_identity(identity),
+            Err(r) => return (*r).with_identity(identity),
         };
         let csr = match parse_csr(&body.csr) {
             Ok(c) => c,
-            Err(r) => return r.with_identity(identity),
+            Err(r) => return (*r).with_identity(identity),
         };
         let mut renew = OnlineRenewRequest::new(cert.to_vec(), csr);
         renew.peer = Some(req.peer.to_string());
-        issued_reply(self.ca.renew_online(&renew, &self.policy)).with_identity(identity)
+        issued_reply(self.commit.renew(&self.ca, &self.policy, renew)).with_identity(identity)
     }
 
     fn crl(&self, side: Side) -> ApiReply {
@@ -226,13 +242,25 @@ impl Api {
     }
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiReply> {
-    serde_json::from_slice(body).map_err(|e| ApiReply::error(400, format!("bad request body: {e}")))
+/// 405, with the methods `req.path` allows.
+fn not_allowed(req: &ApiRequest<'_>, allow: &'static str) -> ApiReply {
+    ApiReply {
+        allow: Some(allow),
+        ..ApiReply::error(
+            405,
+            format!("{} is not allowed on {}", req.method, req.path),
+        )
+    }
 }
 
-fn parse_csr(pem: &str) -> Result<CsrRequest, ApiReply> {
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Box<ApiReply>> {
+    serde_json::from_slice(body)
+        .map_err(|e| Box::new(ApiReply::error(400, format!("bad request body: {e}"))))
+}
+
+fn parse_csr(pem: &str) -> Result<CsrRequest, Box<ApiReply>> {
     CsrRequest::parse(pem.as_bytes(), Path::new("the request's csr"))
-        .map_err(|e| ApiReply::error(400, e.to_string()))
+        .map_err(|e| Box::new(ApiReply::error(400, e.to_string())))
 }
 
 fn issued_reply(result: crate::error::Result<OnlineIssued>) -> ApiReply {

@@ -24,6 +24,10 @@ pub struct Listening {
 /// signer checks (its key loads, with the passphrase given to `ca`) happen before that, so a
 /// wrong passphrase fails at start, not at the first request.
 pub fn serve(ca: CaDir, opts: &ServeOptions, ready: impl FnOnce(&Listening)) -> Result<()> {
+    // The keys are decrypted here, once, and kept: a request never pays the key derivation;
+    // the inventory is kept as last read or written, and read again when another process
+    // (cron's pgca renew) has changed it.
+    let ca = ca.keeping_state();
     for side in crate::model::kind::Side::BOTH {
         ca.issuing_signer(side)?;
     }

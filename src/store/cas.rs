@@ -61,7 +61,7 @@ impl CaDir {
         } else {
             CaSlot::Current
         };
-        CaSigner::load_slot(&self.root, side, slot, self.passphrase.as_ref())
+        self.load_signer(side, slot)
     }
 
     /// Under the write lock: whether `signer` is still the one that must sign for its side (a

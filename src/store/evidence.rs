@@ -18,6 +18,7 @@ use crate::inventory::log::Facts;
 use crate::inventory::{self, Event, Ledger};
 use crate::model::kind::{CertKind, Side};
 use crate::store::layout::{CaDir, PENDING};
+use crate::store::ledger_cache::Stamp;
 use crate::x509::inspect::CrlInfo;
 
 impl CaDir {
@@ -38,9 +39,29 @@ impl CaDir {
     /// Appends `events` as one batch, after the inventory and what it says were checked against
     /// the directory. The caller holds the write lock.
     pub(crate) fn append_events(&self, events: &[Event]) -> Result<()> {
-        inventory::log::append(&inventory::log::path_in(self.root()), events, |facts| {
-            self.check_evidence(facts)
-        })
+        let path = inventory::log::path_in(self.root());
+        let before = self.ledger.as_ref().map(|_| Stamp::of(&path));
+        let appended = inventory::log::append(&path, events, |facts| self.check_evidence(facts));
+        if let (Some(cache), Some(before)) = (&self.ledger, before) {
+            match &appended {
+                Ok(()) => cache.appended(before, events, Stamp::of(&path)),
+                Err(_) => cache.forget(),
+            }
+        }
+        appended
+    }
+
+    /// `f` of the inventory, read as [`CaDir::read_inventory`] does, or, in a process that keeps
+    /// it ([`CaDir::keeping_state`]), of the ledger in memory while the file is the one it last
+    /// read or wrote. The caller holds a lock.
+    pub(crate) fn with_inventory<T>(&self, f: impl FnOnce(&Ledger) -> Result<T>) -> Result<T> {
+        match &self.ledger {
+            None => f(&self.read_inventory()?),
+            Some(cache) => {
+                let stamp = Stamp::of(&inventory::log::path_in(self.root()));
+                cache.with(stamp, || self.read_inventory(), f)
+            }
+        }
     }
 
     /// Refuses an inventory whose `facts` the CRLs or the archive contradict.

@@ -141,6 +141,8 @@ impl CaDir {
             root,
             passphrase: opts.passphrase.clone(),
             wait: None,
+            keys: None,
+            ledger: None,
         })
     }
 }

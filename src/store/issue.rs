@@ -218,7 +218,7 @@ impl CaDir {
         let mut signed = self.sign_batch(&batch, prepared)?;
         if let Some(guard) = guard {
             let serials: Vec<Serial> = signed.made.iter().map(|m| m.serial.clone()).collect();
-            signed.extra = guard(&self.read_inventory()?, &serials)?;
+            signed.extra = self.with_inventory(|ledger| guard(ledger, &serials))?;
         }
         self.store_batch(&batch, &signed)?;
         // Committed. A failure from here on leaves `.pending`, and the next writer rolls forward.
@@ -277,23 +277,25 @@ impl CaDir {
                     self.has_issuing(b.side),
                     ledger.rollover(b.side),
                 );
-                p.ca = CaSigner::load_slot(&self.root, b.side, slot, self.passphrase.as_ref())?;
+                p.ca = self.load_signer(b.side, slot)?;
                 p.ca.check_can_sign_until(b.now, p.latest)?;
             }
         }
         if !p.reused.is_empty() {
             // A key certified by a revoked certificate is never certified again.
-            let ledger = self.read_inventory()?;
-            let revoked = ledger.revoked_keys();
-            for (r, spki) in p.requests.iter().zip(&p.reused) {
-                if let Some((serial, _)) = spki.as_ref().and_then(|h| revoked.get(h.as_str())) {
-                    return Err(Error::RevokedKey {
-                        kind: b.kind,
-                        name: r.name.clone(),
-                        serial: (*serial).clone(),
-                    });
+            self.with_inventory(|ledger| {
+                let revoked = ledger.revoked_keys();
+                for (r, spki) in p.requests.iter().zip(&p.reused) {
+                    if let Some((serial, _)) = spki.as_ref().and_then(|h| revoked.get(h.as_str())) {
+                        return Err(Error::RevokedKey {
+                            kind: b.kind,
+                            name: r.name.clone(),
+                            serial: (*serial).clone(),
+                        });
+                    }
                 }
-            }
+                Ok(())
+            })?;
         }
         let issuer = p.ca.issuer()?;
         let chain = p.ca.chain_pem();

@@ -68,6 +68,10 @@ pub struct CaDir {
     pub(super) root: PathBuf,
     pub(super) passphrase: Option<crate::model::passphrase::Passphrase>,
     pub(super) wait: Option<Wait>,
+    /// The CA keys decrypted so far, when kept in memory ([`CaDir::keeping_keys`]).
+    pub(super) keys: Option<std::sync::Arc<crate::x509::key_cache::KeyCache>>,
+    /// The inventory as last read or written, when kept in memory ([`CaDir::keeping_state`]).
+    pub(super) ledger: Option<std::sync::Arc<crate::store::ledger_cache::LedgerCache>>,
 }
 
 impl CaDir {
@@ -104,6 +108,8 @@ impl CaDir {
             root,
             passphrase: None,
             wait: None,
+            keys: None,
+            ledger: None,
         })
     }
 
@@ -119,6 +125,32 @@ impl CaDir {
     pub fn with_passphrase(mut self, passphrase: crate::model::passphrase::Passphrase) -> CaDir {
         self.passphrase = Some(passphrase);
         self
+    }
+
+    /// The same directory, for a long-running process (`pgca serve`): each encrypted CA key
+    /// kept in memory once decrypted, so that the key derivation is paid once, not per
+    /// certificate (a key file that changes is decrypted again); and the inventory kept as last
+    /// read or written, read again only when another process has changed the file
+    /// (`store/ledger_cache.rs`).
+    pub(crate) fn keeping_state(mut self) -> CaDir {
+        self.keys = Some(std::sync::Arc::default());
+        self.ledger = Some(std::sync::Arc::default());
+        self
+    }
+
+    /// The CA of `side` in `slot`, loaded (its key from memory when kept).
+    pub(crate) fn load_signer(
+        &self,
+        side: Side,
+        slot: crate::x509::ca::CaSlot,
+    ) -> Result<crate::x509::ca::CaSigner> {
+        crate::x509::ca::CaSigner::load_slot_with(
+            &self.root,
+            side,
+            slot,
+            self.passphrase.as_ref(),
+            self.keys.as_deref(),
+        )
     }
 
     pub(crate) fn passphrase(&self) -> Option<&crate::model::passphrase::Passphrase> {

@@ -50,6 +50,7 @@ pub(crate) mod init;
 pub(crate) mod issue;
 mod journal;
 pub mod layout;
+pub(crate) mod ledger_cache;
 pub mod list;
 pub(crate) mod live;
 pub(crate) mod made;

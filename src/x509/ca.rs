@@ -180,6 +180,17 @@ impl CaSigner {
         slot: CaSlot,
         passphrase: Option<&crate::model::passphrase::Passphrase>,
     ) -> Result<CaSigner> {
+        CaSigner::load_slot_with(dir, side, slot, passphrase, None)
+    }
+
+    /// [`CaSigner::load_slot`], an encrypted key decrypted once and kept in `keys`.
+    pub(crate) fn load_slot_with(
+        dir: &Path,
+        side: Side,
+        slot: CaSlot,
+        passphrase: Option<&crate::model::passphrase::Passphrase>,
+        keys: Option<&crate::x509::key_cache::KeyCache>,
+    ) -> Result<CaSigner> {
         let [cert_name, key_name, token_name] = slot.files(side);
         let cert_path = dir.join(cert_name);
         let key_path = dir.join(key_name);
@@ -229,7 +240,7 @@ impl CaSigner {
             path: key_path.clone(),
             reason: "not a PEM file".into(),
         })?;
-        let key = PrivateKey::from_pem_with(key_text, &key_path, passphrase)?;
+        let key = PrivateKey::from_pem_cached(key_text, &key_path, passphrase, keys)?;
         if key.public_key_der() != info.spki_der {
             return Err(Error::KeyMismatch {
                 key: key_path,

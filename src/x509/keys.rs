@@ -291,6 +291,26 @@ impl PrivateKey {
         PrivateKey::from_pkcs8_der(plain.as_bytes(), path) // a SecretDocument: wiped on drop
     }
 
+    /// [`PrivateKey::from_pem_with`], keeping what an encrypted key decrypts to in `cache`
+    /// and taking it from there the next time the same file contents are read.
+    pub(crate) fn from_pem_cached(
+        pem_text: &str,
+        path: &Path,
+        passphrase: Option<&crate::model::passphrase::Passphrase>,
+        cache: Option<&crate::x509::key_cache::KeyCache>,
+    ) -> Result<Self> {
+        let Some(cache) = cache.filter(|_| is_encrypted_pem(pem_text)) else {
+            return PrivateKey::from_pem_with(pem_text, path, passphrase);
+        };
+        let digest = crate::model::hex::sha256(pem_text.as_bytes());
+        if let Some(der) = cache.get(&digest) {
+            return PrivateKey::from_pkcs8_der(&der, path);
+        }
+        let key = PrivateKey::from_pem_with(pem_text, path, passphrase)?;
+        cache.put(digest, &Zeroizing::new(key.pair.serialize_der()));
+        Ok(key)
+    }
+
     /// The key's type.
     pub fn key_type(&self) -> KeyType {
         self.key_type

@@ -4,6 +4,7 @@
 pub mod ca;
 pub mod csr;
 pub mod inspect;
+pub(crate) mod key_cache;
 pub mod keys;
 pub(crate) mod pem;
 pub mod pkcs12;
