@@ -55,6 +55,7 @@ clean-demo:
 
 # pgca side by side with the openssl recipe; see bench/bench.sh for N and SAMPLE.
 bench: build
+	$(CARGO) build --release --locked --example loadgen
 	@bench/bench.sh
 
 # More kill -9 rounds than make test runs (200 bulk issues and 200 renewals cut short).
@@ -62,8 +63,11 @@ stress:
 	PGCA_STRESS_ROUNDS=200 $(CARGO) test --locked --release --test crash -- --nocapture
 
 # Coverage-guided fuzzing of the pg_service.conf merger and of certificate/CRL/key import,
-# FUZZ_SECONDS per target (libFuzzer, with the instrumentation cargo-fuzz would add).
+# FUZZ_SECONDS per target (libFuzzer, with the instrumentation cargo-fuzz would add); then
+# pgca serve's API against docs/openapi.json (schemathesis, FUZZ_API_EXAMPLES cases per operation).
 FUZZ_SECONDS ?= 60
+# Cases per API operation for schemathesis in make fuzz (make test runs 40).
+FUZZ_API_EXAMPLES ?= 1000
 # An explicit target keeps the instrumentation out of build scripts and proc macros.
 FUZZ_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 FUZZ_RUSTFLAGS = -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
@@ -77,3 +81,5 @@ fuzz:
 		target/fuzz/$(FUZZ_TARGET)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 			-artifact_prefix=target/fuzz-artifacts/$$t- target/fuzz-corpus/$$t fuzz/seeds/$$t || exit 1; \
 	done
+	# pgca serve's API against its OpenAPI document (schemathesis), many more cases than make test.
+	PGCA_FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) $(CARGO) test --locked --test api_fuzz -- --nocapture

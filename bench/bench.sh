@@ -342,6 +342,61 @@ echo "| live audit (settings, hba, ident, roles read; every check; served chain 
 echo "|---|---|---|---|"
 echo "| one server (median of 21) | $(ms "$a_one") | $(ms "$p_one") | $(ratio "$a_one" "$p_one") |"
 echo "| $PROBES servers in one call (pgca: median of 5; psql: a loop) | $(ms "$a_all") | $(ms "$p_all") | $(ratio "$a_all" "$p_all") |"
+# --- online renewals through pgca serve ----------------------------------------------------------
+# examples/loadgen.rs in the same run: LOAD_CLIENTS clients (default 50) each enrolled with a
+# token, then renewing over mutual TLS with the certificate they hold and a new P-256 key each
+# time, a TLS connection per request. Closed loop (back to back, LOAD_SECONDS) for throughput;
+# open loop at LOAD_RATE renewals a second (default 250) for latency, counted from each
+# renewal's scheduled time. The CA keys are encrypted (serve decrypts them once, at start). What
+# a user does instead, offline: the seed's openssl recipe per renewal (a request, then
+# `openssl x509 -req` signing it), no network and no inventory, timed over SAMPLE renewals.
+LOAD_CLIENTS=${LOAD_CLIENTS:-50}
+LOAD_SECONDS=${LOAD_SECONDS:-10}
+LOAD_RATE=${LOAD_RATE:-250}
+loadgen=${LOADGEN:-target/release/examples/loadgen}
+odir="$work/online"
+"$pgca" --dir "$odir" init --server-host localhost >/dev/null
+tokens() {
+  for i in $(seq 0 $((LOAD_CLIENTS - 1))); do
+    "$pgca" --dir "$odir" token "load$i" --client --validity 1h
+  done > "$1"
+}
+tokens "$work/tokens-closed"
+tokens "$work/tokens-open"
+"$pgca" --dir "$odir" serve --listen 127.0.0.1:0 --tls-name localhost --rate 100000 \
+  --log "$work/serve.log" 2> "$work/serve.err" &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q 'https://127.0.0.1:' "$work/serve.err" 2>/dev/null && break; sleep 0.1; done
+oport=$(sed -n 's|.*https://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.err" | head -1)
+[ -n "$oport" ] || { echo "bench: pgca serve did not start: $(cat "$work/serve.err")" >&2; exit 1; }
+load() {
+  "$loadgen" --ca "https://localhost:$oport" --server-ca "$odir/server-ca.crt" --seconds "$LOAD_SECONDS" "$@"
+}
+closed=$(load --tokens "$work/tokens-closed")
+open_=$(load --tokens "$work/tokens-open" --rate "$LOAD_RATE")
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if not isinstance(v, float) else "%.1f" % v)' "$1" "$2"; }
+for r in "$closed" "$open_"; do
+  [ "$(field "$r" errors)" -eq 0 ] || { echo "bench: renewals failed: $r" >&2; exit 1; }
+done
+"$pgca" --dir "$odir" verify >/dev/null || { echo "bench: verify failed after the load" >&2; exit 1; }
+mkdir -p "$work/ossl-renew"
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/ossl-renew/ca.key" 2>/dev/null
+openssl req -new -x509 -days 3650 -key "$work/ossl-renew/ca.key" -subj "/CN=client CA" -out "$work/ossl-renew/ca.crt" 2>/dev/null
+t0=$(now)
+for i in $(seq 1 "$SAMPLE"); do
+  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj "/CN=user$i" \
+    -keyout "$work/ossl-renew/u.key" -out "$work/ossl-renew/u.csr" 2>/dev/null
+  openssl x509 -req -in "$work/ossl-renew/u.csr" -CA "$work/ossl-renew/ca.crt" -CAkey "$work/ossl-renew/ca.key" \
+    -CAcreateserial -days 365 -sha256 -out "$work/ossl-renew/u.crt" 2>/dev/null
+done
+t1=$(now)
+o_renew=$(awk -v s="$(secs "$t0" "$t1")" -v k="$SAMPLE" 'BEGIN { printf "%.1f", k / s }')
+echo
+echo "| online renewal ($LOAD_CLIENTS mutual-TLS clients, new key each, loadgen on the same 2 cores) | pgca serve | openssl recipe per renewal, offline (req + x509 -req) |"
+echo "|---|---|---|"
+echo "| back to back for ${LOAD_SECONDS} s: renewals per second | $(field "$closed" per_second) /s (p99 $(field "$closed" p99_ms) ms) | ${o_renew} /s |"
+echo "| offered ${LOAD_RATE}/s for ${LOAD_SECONDS} s: latency p50 / p99 / max | $(field "$open_" p50_ms) / $(field "$open_" p99_ms) / $(field "$open_" max_ms) ms ($(field "$open_" per_second) /s served) | - |"
 # --- CA keys in a PKCS#11 token (SoftHSM2) ------------------------------------------------------
 # HSM_N client certificates (default 1000) in one call, every signature made by the token: one
 # session and login for the whole batch. Skipped when SoftHSM2 is not installed.
