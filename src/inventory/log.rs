@@ -783,6 +783,36 @@ pub(crate) fn append(
     Ok(())
 }
 
+/// [`append`] for a process that knows the inventory is as it last read or wrote it (`pgca
+/// serve`'s ledger in memory, checked against the directory when it was read): when the seal
+/// says the committed batches end where the file ends, the batch is appended after them with
+/// no scan of the file. Returns `Ok(false)`, having written nothing, when the seal and the file
+/// do not agree that way; the caller then appends with [`append`].
+pub(crate) fn append_after_seal(path: &Path, events: &[Event]) -> Result<bool> {
+    let Some(seal) = seal::read(path)?.filter(|s| s.batches > 0) else {
+        return Ok(false);
+    };
+    let Some(chain) = Chain::of_seal(&seal) else {
+        return Ok(false);
+    };
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(Error::io("open inventory", path))?;
+    let len = file
+        .metadata()
+        .map_err(Error::io("read inventory", path))?
+        .len();
+    if len != seal.bytes {
+        return Ok(false);
+    }
+    let (batch, sha) = frame(events);
+    write_synced(&mut file, &batch, path)?;
+    // As in `append`: the batch is committed; a seal that lags behind is replaced next time.
+    let _ = seal::write(path, &chain.next(&sha), len + batch.len() as u64);
+    Ok(true)
+}
+
 fn write_synced(file: &mut File, bytes: &[u8], path: &Path) -> Result<()> {
     file.write_all(bytes)
         .map_err(Error::io("append to inventory", path))?;
@@ -989,6 +1019,34 @@ mod tests {
         assert_eq!(db1.key_since, Some(first));
         assert!(!light.certs[0].external_key);
         assert_eq!(light.certs[0].spki_sha256, None);
+    }
+
+    #[test]
+    fn append_after_seal_writes_what_append_would_and_only_where_the_seal_ends() {
+        let d = tempfile::tempdir().unwrap();
+        let (fast, slow) = (d.path().join("fast.jsonl"), d.path().join("slow.jsonl"));
+        let first = [rec("server-ca", CertKind::ServerCa)];
+        let next = [rec("alice", CertKind::Client), rec("bob", CertKind::Client)];
+        create(&fast, &first).unwrap();
+        create(&slow, &first).unwrap();
+        assert!(append_after_seal(&fast, &next).unwrap());
+        append(&slow, &next).unwrap();
+        assert_eq!(std::fs::read(&fast).unwrap(), std::fs::read(&slow).unwrap());
+        assert_eq!(
+            std::fs::read(seal::path_of(&fast)).unwrap(),
+            std::fs::read(seal::path_of(&slow)).unwrap()
+        );
+        assert_eq!(names(&fast), ["server-ca", "alice", "bob"]);
+        // A file that does not end where its seal says (a torn tail, another writer's lines):
+        // nothing written, the caller falls back to the full append.
+        let mut torn = std::fs::read(&fast).unwrap();
+        torn.extend_from_slice(b"{\"event\":\"iss");
+        std::fs::write(&fast, &torn).unwrap();
+        assert!(!append_after_seal(&fast, &next).unwrap());
+        assert_eq!(std::fs::read(&fast).unwrap(), torn);
+        // No seal: the same.
+        std::fs::remove_file(seal::path_of(&slow)).unwrap();
+        assert!(!append_after_seal(&slow, &next).unwrap());
     }
 
     #[test]

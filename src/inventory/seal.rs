@@ -54,6 +54,19 @@ impl Chain {
         }
     }
 
+    /// The chain a seal records.
+    pub(crate) fn of_seal(seal: &Seal) -> Option<Chain> {
+        let mut value = [0; 32];
+        for (i, pair) in seal.chain.as_bytes().chunks(2).enumerate() {
+            let byte = std::str::from_utf8(pair).ok()?;
+            *value.get_mut(i)? = u8::from_str_radix(byte, 16).ok()?;
+        }
+        Some(Chain {
+            batches: seal.batches,
+            value,
+        })
+    }
+
     /// Its value, hex.
     pub fn hex(&self) -> String {
         crate::model::hex::lower(&self.value)

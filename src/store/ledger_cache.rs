@@ -100,6 +100,12 @@ impl LedgerCache {
         }
     }
 
+    /// Whether the ledger in memory is the inventory's as it is now, `stamp`.
+    pub(crate) fn holds(&self, stamp: Stamp) -> bool {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        stamp.inventory.is_some() && state.as_ref().is_some_and(|(known, _)| *known == stamp)
+    }
+
     /// Forgets the ledger in memory (a write that failed part-way).
     pub(crate) fn forget(&self) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
