@@ -57,7 +57,9 @@ fn run(env: &Env, server: &Server, cert: Option<(&Path, &Path)>, report: &Path) 
         .args(["--request-timeout", "10", "--workers", "2", "--seed", "1"])
         .args(["--report", "junit", "--report-dir", p(report)])
         .env("SCHEMATHESIS_HOOKS", "")
-        .env("HOME", env.tmp.path());
+        .env("HOME", env.tmp.path())
+        // Its example cache (.schemathesis/) goes into the test's directory, not the checkout.
+        .current_dir(env.tmp.path());
     if let Some((crt, key)) = cert {
         cmd.args(["--request-cert", p(crt), "--request-cert-key", p(key)]);
     }
