@@ -155,13 +155,14 @@ pub use audit::{
 // request signed with a token) and `CaDir::renew_online` (a certificate renewed with itself).
 pub use inventory::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
 pub use online::{
-    DEFAULT_TOKEN_TTL, EnrollRequest, EnrollToken, MAX_TOKEN_TTL, MintedToken, OnlineIssued,
-    OnlineRenewRequest, RenewPolicy, ServingIdentity, TokenRequest, TrustBundles,
+    DEFAULT_TOKEN_TTL, EnrollRequest, EnrollToken, Issuers, MAX_TOKEN_TTL, MintedToken,
+    OnlineIssued, OnlineRenewRequest, RenewPolicy, ServingIdentity, TokenRequest, TrustBundles,
 };
-// `pgca enroll` (`agent::enroll`) and `pgca agent` (`agent::agent_once`): the host's side.
+// `pgca enroll` (`agent::enroll`) and `pgca agent` (`agent::agent_once`, one round;
+// `agent::agent_loop`, rounds until stopped): the host's side.
 pub use agent::{
     AgentOptions, AgentReport, AgentTarget, CaClient, CaUrl, EnrollOptions, EnrollReport,
-    EnrollTarget, IssuedReply, Reload, agent_once, enroll,
+    EnrollTarget, IssuedReply, Reload, agent_loop, agent_once, enroll,
 };
 pub use pg::{GivenPems, deploy_pems, install_pems};
 // `pgca serve` (`serve::serve`): the HTTPS API over those handlers, and `Api::handle`, the

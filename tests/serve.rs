@@ -521,3 +521,113 @@ fn the_request_log_is_never_opened_through_another_users_link_or_file() {
         "x\n"
     );
 }
+
+/// `pgca ARGS` on the host's side (no CA directory), with its exit code and stdout.
+fn host(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(common::pgca_bin())
+        .args(args)
+        .env_remove("PGCA_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The subject key identifier of `der`'s first certificate and its authority key identifier.
+fn key_ids(path: &Path) -> (Option<String>, Option<String>) {
+    let info = pgca::CertInfo::from_file(path).unwrap();
+    (info.subject_key_id, info.authority_key_id)
+}
+
+#[test]
+fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &[]);
+    let ca = format!("https://localhost:{}", server.port);
+    let fp = {
+        let out = env.ok(&["inspect", "--json", p(&env.path("server-ca.crt"))]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let v = if v.is_array() { v[0].clone() } else { v };
+        v["sha256_fingerprint"].as_str().unwrap().to_string()
+    };
+    let token_file = env.tmp.path().join("carol.token");
+    common::write_secret(&token_file, token(&env, &["carol", "--client"]));
+    let dir = env.tmp.path().join("carol/.postgresql");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, _, err) = host(&[
+        "enroll",
+        "--ca",
+        &ca,
+        "--fingerprint",
+        &fp,
+        "--token-file",
+        p(&token_file),
+        "--client",
+        "carol",
+        "--to",
+        p(&dir),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let crt = dir.join("postgresql.crt");
+    let (_, old_authority) = key_ids(&crt);
+    let (old_ca, _) = key_ids(&env.path("client-ca.crt"));
+    assert_eq!(old_authority, old_ca);
+    let agent = |extra: &[&str]| {
+        let mut args = vec!["agent", "--ca", &ca, "--to", p(&dir), "--once"];
+        args.extend_from_slice(extra);
+        host(&args)
+    };
+    let certs_in = |path: &Path| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .matches("BEGIN CERTIFICATE")
+            .count()
+    };
+
+    // Phase 1 of both: the agent takes the server CA bundle of both CAs, keeps its
+    // certificate (the old client CA still signs).
+    env.ok(&["rollover", "start", "server"]);
+    env.ok(&["rollover", "start", "client"]);
+    let serial = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    let (code, out, err) = agent(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("not due") && out.contains("refreshed"),
+        "{out}"
+    );
+    assert_eq!(certs_in(&dir.join("root.crt")), 2);
+    assert_eq!(pgca::CertInfo::from_file(&crt).unwrap().serial, serial);
+
+    // Phase 2: the agent renews at once, untold, and gets a leaf of the new client CA.
+    env.ok(&["rollover", "switch", "client"]);
+    let (code, out, err) = agent(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the CA now signs with its new CA"), "{out}");
+    let (new_ca, _) = key_ids(&env.path("client-ca.next.crt"));
+    let (_, authority) = key_ids(&crt);
+    assert_eq!(authority, new_ca);
+    assert_ne!(authority, old_authority);
+    let (ok, v) = openssl(&[
+        "verify",
+        "-CAfile",
+        p(&env.path("client-ca.next.crt")),
+        p(&crt),
+    ]);
+    assert!(ok, "{v}");
+
+    // The next round is not due; a forced one renews over mutual TLS with the new CA's leaf,
+    // which the serve started before the rollover accepts.
+    let (code, out, err) = agent(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("not due"), "{out}");
+    let before = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    let (code, out, err) = agent(&["--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("renewed"), "{out}");
+    assert_ne!(pgca::CertInfo::from_file(&crt).unwrap().serial, before);
+    assert_eq!(key_ids(&crt).1, new_ca);
+}

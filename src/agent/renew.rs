@@ -52,6 +52,11 @@ pub enum Reload {
     None,
     /// `pg_ctl reload -D DATA` with this `pg_ctl`, as the data directory's owner.
     PgCtl(PathBuf),
+    /// `SELECT pg_reload_conf()` over a connection (a libpq connection string, URI or
+    /// `service=NAME`; empty: the `PG*` environment), for a server whose `pg_ctl` the agent
+    /// cannot run (another container, another user). The role needs only
+    /// `GRANT EXECUTE ON FUNCTION pg_reload_conf() TO ROLE`.
+    Sql(String),
     /// `sh -c COMMAND`, with `PGCA_DATA_DIR` and `PGCA_SERIAL` set.
     Command(String),
 }
@@ -96,8 +101,8 @@ impl AgentOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct AgentReport {
-    /// OK (renewed and served, or not due), WARNING (renewed but not yet served, or due and the
-    /// CA unreachable), CRITICAL (expired, or the CA refused the renewal).
+    /// OK (renewed and served, or not due and served), WARNING (the certificate installed not
+    /// served even after a reload, or due and the CA unreachable), CRITICAL (expired, or the CA refused the renewal).
     pub status: Status,
     /// The certificate renewed, if one was.
     pub renewed: Option<IssuedReply>,
@@ -128,14 +133,18 @@ struct Current {
 pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
     let current = read_current(&opts.target)?;
     let now = crate::model::timefmt::now();
-    let due_at = renew_after(current.info.not_before, current.info.not_after);
+    let due_at = renew_after(
+        current.info.not_before,
+        current.info.not_after,
+        &current.info.serial,
+    );
     let client = CaClient::new(
         &opts.ca,
         &current.server_ca_pem,
         Some((&current.cert_pem, &current.key_pem)),
         opts.timeout,
     )?;
-    let due = opts.force || now >= due_at;
+    let due_by_time = opts.force || now >= due_at;
     let fetched = client.roots().and_then(|b| {
         let crl = match opts.target {
             AgentTarget::Server { .. } => client.crl(Side::Client)?,
@@ -145,8 +154,15 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
     });
     let (bundles, crl) = match fetched {
         Ok(f) => f,
-        Err(e) => return Ok(unreachable(&current, now, due, due_at, &e)),
+        Err(e) => return Ok(unreachable(&current, now, due_by_time, due_at, &e)),
     };
+    // In a rollover's second phase the CA signs with the new CA: a certificate of the old one
+    // is renewed at once, so that the old CA can leave the bundles.
+    let superseded_ca = bundles
+        .issuers
+        .of(kind_of(&opts.target).side())
+        .is_some_and(|issuer| current.info.authority_key_id.as_deref() != Some(issuer));
+    let due = due_by_time || superseded_ca;
     if !due {
         let peer = peer_bundle(&opts.target, &bundles);
         let refreshed = peer != current.peer_ca_pem || crl != current.crl_pem;
@@ -161,14 +177,29 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
             install(opts, &pems)?;
             reload(opts, &current.info.serial)?;
         }
+        // The certificate installed must be the one served: a reload an earlier round could not
+        // confirm is done again now.
+        let served = match &opts.target {
+            AgentTarget::Server { data_dir, .. } => {
+                Some(still_served(opts, data_dir, &current.info.serial))
+            }
+            AgentTarget::Client { .. } => None,
+        };
+        let (status, tail) = match served {
+            Some(Err(why)) => (
+                Status::Warning,
+                format!("; but the server does not serve it: {why}"),
+            ),
+            _ => (Status::Ok, String::new()),
+        };
         return Ok(AgentReport {
-            status: Status::Ok,
+            status,
             renewed: None,
             serial: current.info.serial.clone(),
             due_at,
             refreshed,
             summary: format!(
-                "{} {}: not due until {}{}",
+                "{} {}: not due until {}{}{tail}",
                 kind_of(&opts.target),
                 name_of(&current.info),
                 crate::model::timefmt::human(due_at),
@@ -239,14 +270,19 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
     Ok(AgentReport {
         status,
         summary: format!(
-            "{} {}: renewed, serial {} until {}{tail}",
+            "{} {}: renewed{}, serial {} until {}{tail}",
             issued.kind,
             issued.name,
+            if superseded_ca && !due_by_time {
+                " (the CA now signs with its new CA)"
+            } else {
+                ""
+            },
             issued.serial,
             crate::model::timefmt::human(issued.not_after)
         ),
         serial: new_serial,
-        due_at: renew_after(info.not_before, info.not_after),
+        due_at: renew_after(info.not_before, info.not_after, &info.serial),
         refreshed: true,
         renewed: Some(issued),
     })
@@ -459,6 +495,25 @@ fn reload(opts: &AgentOptions, serial: &Serial) -> Result<()> {
             cmd.args(["reload", "-s", "-D"]).arg(data_dir);
             cmd
         }
+        Reload::Sql(conninfo) => {
+            return match crate::audit::live::run_bool(
+                conninfo,
+                opts.timeout,
+                "SELECT pg_reload_conf()",
+            ) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::ReloadFailed {
+                    command: "SELECT pg_reload_conf()".into(),
+                    status: "false".into(),
+                    stderr: "the server could not signal the postmaster".into(),
+                }),
+                Err(why) => Err(Error::ReloadFailed {
+                    command: "SELECT pg_reload_conf()".into(),
+                    status: "not run".into(),
+                    stderr: why,
+                }),
+            };
+        }
         Reload::Command(line) => {
             let mut cmd = std::process::Command::new("sh");
             cmd.args(["-c", line])
@@ -481,6 +536,38 @@ fn reload(opts: &AgentOptions, serial: &Serial) -> Result<()> {
     Ok(())
 }
 
+/// A round with nothing to renew: whether the server serves `serial`, the certificate
+/// installed; when it does not (a reload an earlier round could not confirm, a server started
+/// since with an older configuration), reloaded again and confirmed.
+fn still_served(
+    opts: &AgentOptions,
+    data_dir: &Path,
+    serial: &Serial,
+) -> std::result::Result<(), String> {
+    let target = probe_target(opts, data_dir)?;
+    match served_serial(&target) {
+        Ok(s) if &s == serial => Ok(()),
+        // Not reachable: nothing a reload can mend.
+        Err(e) => Err(format!("{target}: {e}")),
+        Ok(_) => {
+            reload(opts, serial).map_err(|e| e.to_string())?;
+            confirm_served(opts, data_dir, serial)
+        }
+    }
+}
+
+fn probe_target(
+    opts: &AgentOptions,
+    data_dir: &Path,
+) -> std::result::Result<crate::probe::Target, String> {
+    match &opts.probe {
+        Some(t) => t.parse().map_err(|e: Error| e.to_string()),
+        None => format!("127.0.0.1:{}", data_dir_port(data_dir))
+            .parse()
+            .map_err(|e: Error| e.to_string()),
+    }
+}
+
 /// Probes the reloaded server until it serves `serial` (a reload takes effect on the next
 /// connection, but the postmaster reads its files asynchronously), for up to the timeout.
 fn confirm_served(
@@ -488,12 +575,7 @@ fn confirm_served(
     data_dir: &Path,
     serial: &Serial,
 ) -> std::result::Result<(), String> {
-    let target: crate::probe::Target = match &opts.probe {
-        Some(t) => t.parse().map_err(|e: Error| e.to_string())?,
-        None => format!("127.0.0.1:{}", data_dir_port(data_dir))
-            .parse()
-            .map_err(|e: Error| e.to_string())?,
-    };
+    let target = probe_target(opts, data_dir)?;
     let give_up = std::time::Instant::now() + opts.timeout.min(Duration::from_secs(15));
     loop {
         let last = match served_serial(&target) {

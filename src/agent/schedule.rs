@@ -1,5 +1,6 @@
 //! When `pgca agent` acts: renewal at two thirds of a certificate's life, give or take a
-//! random twelfth of it (so a fleet issued at once does not renew at once), and an exponential
+//! twelfth of it drawn from the certificate's serial (so a fleet issued at once does not renew
+//! at once), and an exponential
 //! backoff while the CA cannot be reached.
 
 use std::time::Duration;
@@ -33,12 +34,28 @@ pub fn renew_at(
     let not_before = not_before + backdate;
     let life = whole - backdate;
     let spread = (jitter.clamp(0.0, 1.0) * 2.0 - 1.0) / 12.0;
-    not_before + life * (2.0 / 3.0 + spread)
+    let at = not_before + life * (2.0 / 3.0 + spread);
+    // Whole seconds, rounded up, as the clock the agent reads ([`crate::timefmt::now`]): a
+    // round woken at the due time finds it due.
+    match at.nanosecond() {
+        0 => at,
+        n => at + time::Duration::nanoseconds(1_000_000_000 - i64::from(n)),
+    }
 }
 
-/// [`renew_at`] with a fresh random jitter.
-pub fn renew_after(not_before: OffsetDateTime, not_after: OffsetDateTime) -> OffsetDateTime {
-    renew_at(not_before, not_after, unit_random())
+/// [`renew_at`] of a certificate, its jitter drawn from its serial (random, as pgca issues
+/// them): the certificates of a fleet issued at once spread out, and one certificate has one due
+/// time, round after round (a jitter drawn again each round would put a due time off again).
+pub fn renew_after(
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    serial: &crate::model::serial::Serial,
+) -> OffsetDateTime {
+    let digest = ring::digest::digest(&ring::digest::SHA256, serial.to_string().as_bytes());
+    let b = digest.as_ref();
+    let jitter =
+        f64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])) / (f64::from(u32::MAX) + 1.0);
+    renew_at(not_before, not_after, jitter)
 }
 
 /// The wait between failed attempts: doubling from `min` to `max`, each wait drawn between
@@ -88,10 +105,19 @@ mod tests {
         assert_eq!(renew_at(a, b, 0.5), datetime!(2026-01-01 00:01:20 UTC));
         assert_eq!(renew_at(a, b, 0.0), datetime!(2026-01-01 00:01:10 UTC));
         assert_eq!(renew_at(a, b, 1.0), datetime!(2026-01-01 00:01:30 UTC));
-        for _ in 0..100 {
-            let t = renew_after(a, b);
+        // Whole seconds, up: woken then, the round finds it due.
+        assert_eq!(renew_at(a, b, 0.51), datetime!(2026-01-01 00:01:21 UTC));
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 1..=100u32 {
+            let serial: crate::model::serial::Serial = format!("{:08x}", i * 7919).parse().unwrap();
+            let t = renew_after(a, b, &serial);
             assert!(t >= renew_at(a, b, 0.0) && t <= renew_at(a, b, 1.0));
+            // One certificate, one due time.
+            assert_eq!(renew_after(a, b, &serial), t);
+            // A fleet of 90-day certificates issued at once spreads over 15 days.
+            seen.insert(renew_after(a, a + time::Duration::days(90), &serial));
         }
+        assert!(seen.len() > 90, "{} distinct due times", seen.len());
     }
 
     #[test]

@@ -81,6 +81,34 @@ pub fn read_live(conninfo: &str, opts: &LiveOptions) -> Result<Read> {
     })
 }
 
+/// Connects through `conninfo` as [`read_live`] does (the process's environment) and runs
+/// `sql`, a statement returning one boolean: `Ok(that boolean)`, or one line saying what
+/// failed, without a password. `pgca agent --reload sql` runs `SELECT pg_reload_conf()` so.
+pub(crate) fn run_bool(
+    conninfo: &str,
+    timeout: Duration,
+    sql: &str,
+) -> std::result::Result<bool, String> {
+    let env = Env(None);
+    let mut secrets = Vec::new();
+    let result = (|| {
+        let params = Params::resolve(conninfo, &env)?;
+        secrets.extend(
+            ["password", "sslpassword"]
+                .iter()
+                .filter_map(|k| params.get(k))
+                .map(str::to_string),
+        );
+        let mut conn = connect(&params, &env, timeout, &mut secrets)?;
+        let row = conn
+            .client
+            .query_one(sql, &[])
+            .map_err(|e| query_reason(&e))?;
+        row.try_get::<_, bool>(0).map_err(|e| query_reason(&e))
+    })();
+    result.map_err(|reason| scrub(&reason, &secrets))
+}
+
 /// A reason with every secret in it masked, on one line.
 fn scrub(reason: &str, secrets: &[String]) -> String {
     let mut out = reason.replace(['\n', '\r'], " ");

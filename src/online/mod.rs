@@ -14,5 +14,5 @@ pub mod token;
 pub use enroll::{EnrollRequest, OnlineIssued};
 pub use mint::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MintedToken, TokenRequest};
 pub use renew::{OnlineRenewRequest, RenewPolicy};
-pub use serving::{ServingIdentity, TrustBundles};
+pub use serving::{Issuers, ServingIdentity, TrustBundles};
 pub use token::EnrollToken;

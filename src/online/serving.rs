@@ -33,6 +33,38 @@ pub struct TrustBundles {
     pub server_ca: String,
     /// `client-ca.crt`: what a server trusts as `ssl_ca_file` (both CAs during a rollover).
     pub client_ca: String,
+    /// The subject key identifiers of the CAs that sign new certificates now: in the second
+    /// phase of a rollover the new CA's, so that an agent whose certificate names another CA as
+    /// its authority key renews at once. Absent from an older server.
+    #[serde(default, skip_serializing_if = "Issuers::is_empty")]
+    pub issuers: Issuers,
+}
+
+/// Which CA of each side signs new certificates now, by subject key identifier (colon-separated
+/// hex, as `pgca inspect` prints it); `None` when that CA has none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Issuers {
+    /// The signer of server certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The signer of client certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+impl Issuers {
+    fn is_empty(&self) -> bool {
+        self.server.is_none() && self.client.is_none()
+    }
+
+    /// The signer of `side`'s certificates.
+    pub fn of(&self, side: Side) -> Option<&str> {
+        match side {
+            Side::Server => self.server.as_deref(),
+            Side::Client => self.client.as_deref(),
+        }
+    }
 }
 
 impl CaDir {
@@ -49,6 +81,12 @@ impl CaDir {
 
     /// Both trust bundles, read under the shared lock.
     pub fn trust_bundles(&self) -> Result<TrustBundles> {
+        // Before the shared lock: choosing the signer may take the write lock to complete a
+        // rollover finish a crash cut short.
+        let issuers = Issuers {
+            server: self.issuing_ca_info(Side::Server)?.subject_key_id,
+            client: self.issuing_ca_info(Side::Client)?.subject_key_id,
+        };
         let _lock = self.read_lock()?;
         let read = |side: Side| -> Result<String> {
             let path = self.ca_cert_path(side);
@@ -60,6 +98,7 @@ impl CaDir {
         Ok(TrustBundles {
             server_ca: read(Side::Server)?,
             client_ca: read(Side::Client)?,
+            issuers,
         })
     }
 

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::serve::api::{Api, ApiReply, ApiRequest};
 use crate::serve::log::{LogLine, RequestLog};
 use crate::serve::options::Limits;
+use crate::serve::tls_source::TlsSource;
 
 /// Everything a connection task shares.
 struct Shared {
@@ -31,7 +32,7 @@ struct Shared {
 /// Runs the server on `listener` until the process ends (or the accept loop fails for good).
 pub(crate) fn run(
     std_listener: std::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: TlsSource,
     api: Api,
     limits: Limits,
     log: RequestLog,
@@ -48,7 +49,7 @@ pub(crate) fn run(
 
 async fn accept_loop(
     std_listener: std::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: TlsSource,
     shared: Arc<Shared>,
 ) -> Result<()> {
     let addr = std_listener.local_addr().ok();
@@ -58,7 +59,6 @@ async fn accept_loop(
         .map_err(|e| Error::io("listen", where_())(e))?;
     let listener =
         TcpListener::from_std(std_listener).map_err(|e| Error::io("listen", where_())(e))?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let slots = Arc::new(tokio::sync::Semaphore::new(shared.limits.max_connections));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -73,7 +73,7 @@ async fn accept_loop(
             }
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
         let shared = shared.clone();
         tokio::spawn(async move {
             let _permit = permit;

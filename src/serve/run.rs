@@ -31,12 +31,11 @@ pub fn serve(ca: CaDir, opts: &ServeOptions, ready: impl FnOnce(&Listening)) -> 
     for side in crate::model::kind::Side::BOTH {
         ca.issuing_signer(side)?;
     }
-    let identity = ca.serving_identity(&opts.tls_name)?;
-    let bundles = ca.trust_bundles()?;
     let grace = opts.policy.grace.map_or(std::time::Duration::ZERO, |g| {
         std::time::Duration::from_secs(g.seconds().unsigned_abs())
     });
-    let tls = crate::serve::tls::server_config(&identity, &bundles, grace)?;
+    let (tls, serial) =
+        crate::serve::tls_source::TlsSource::load(ca.clone(), &opts.tls_name, grace)?;
     let log = RequestLog::new(match &opts.log {
         None => Box::new(std::io::stderr()),
         Some(path) => Box::new(crate::storage::open_append(path, "open the request log")?),
@@ -46,10 +45,7 @@ pub fn serve(ca: CaDir, opts: &ServeOptions, ready: impl FnOnce(&Listening)) -> 
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("listen on", opts.listen.to_string())(e))?;
-    ready(&Listening {
-        addr,
-        serial: identity.serial.clone(),
-    });
+    ready(&Listening { addr, serial });
     let api = Api::new(ca, opts.policy.clone(), opts.limits.per_identity_per_minute);
     crate::serve::http::run(listener, tls, api, opts.limits.clone(), log)
 }

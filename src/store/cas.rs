@@ -48,20 +48,39 @@ impl CaDir {
     /// new one once an intermediate rollover has switched), otherwise the new CA once a rollover
     /// has switched, or the CA in use. Reads the inventory only while a new CA is on disk.
     pub(crate) fn issuing_signer(&self, side: Side) -> Result<CaSigner> {
-        let hierarchy = self.has_issuing(side);
-        let slot = if self.has_next_ca(side) || (hierarchy && self.has_next_issuing(side)) {
-            let ledger = self.inventory()?;
-            if ledger.rollover(side).is_none() {
-                // A finish a crash cut short: the write lock completes it first.
-                drop(self.write_lock()?);
-            }
-            issuing_slot(hierarchy, ledger.rollover(side))
-        } else if hierarchy {
-            CaSlot::Issuing
-        } else {
-            CaSlot::Current
-        };
+        let slot = self.issuing_slot_now(side)?;
         self.load_signer(side, slot)
+    }
+
+    /// The certificate of [`CaDir::issuing_signer`]'s CA, its key left alone.
+    pub(crate) fn issuing_ca_info(&self, side: Side) -> Result<CertInfo> {
+        let path = self.root.join(self.issuing_slot_now(side)?.files(side)[0]);
+        let bytes = storage::read(&path, "read CA certificate")?;
+        let bad = |reason| Error::BadCert {
+            path: path.clone(),
+            reason,
+        };
+        let der = crate::x509::pem::first_cert_der(&bytes).map_err(bad)?;
+        CertInfo::from_der(&der).map_err(bad)
+    }
+
+    /// Which slot signs for `side` now (see [`CaDir::issuing_signer`]).
+    fn issuing_slot_now(&self, side: Side) -> Result<CaSlot> {
+        let hierarchy = self.has_issuing(side);
+        Ok(
+            if self.has_next_ca(side) || (hierarchy && self.has_next_issuing(side)) {
+                let ledger = self.inventory()?;
+                if ledger.rollover(side).is_none() {
+                    // A finish a crash cut short: the write lock completes it first.
+                    drop(self.write_lock()?);
+                }
+                issuing_slot(hierarchy, ledger.rollover(side))
+            } else if hierarchy {
+                CaSlot::Issuing
+            } else {
+                CaSlot::Current
+            },
+        )
     }
 
     /// Under the write lock: whether `signer` is still the one that must sign for its side (a

@@ -12,9 +12,10 @@ use std::sync::Mutex;
 
 use crate::inventory::{Event, Ledger};
 
-/// A file's identity, as far as the cache is concerned.
+/// A file's identity, as far as the cache is concerned (also what `pgca serve` watches its
+/// trust bundles and serving certificate by).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FileId {
+pub(crate) struct FileId {
     dev: u64,
     ino: u64,
     len: u64,
@@ -22,7 +23,8 @@ struct FileId {
 }
 
 impl FileId {
-    fn of(path: &Path) -> Option<FileId> {
+    /// `path`'s identity (not following a link), `None` when it cannot be read.
+    pub(crate) fn of(path: &Path) -> Option<FileId> {
         let m = std::fs::symlink_metadata(path).ok()?;
         Some(FileId {
             dev: m.dev(),

@@ -117,10 +117,12 @@ pub const AGENT_EXIT_CODES: &str = "\
 Exit status with --once (the Nagios plugin convention):
   0  OK        not due (bundles and CRL refreshed if they changed), or renewed,
                installed, reloaded and served
-  1  WARNING   due and the CA could not be reached, or renewed but the server
-               does not serve the new certificate yet
+  1  WARNING   due and the CA could not be reached, or the server does not
+               serve the certificate installed (renewed, or reloaded again)
   2  CRITICAL  expired and not renewed, or the CA refused the renewal
                (revoked, superseded, expired past the grace)
   3  UNKNOWN   not due, and the CA could not be asked for bundles and CRLs
-Without --once, a failure that is not a finding (the certificate in use cannot
-be read, the reload fails) ends the agent with exit status 1.";
+Without --once the agent runs until stopped: after a round that is not OK, or
+a failure that is not a finding (the certificate in use cannot be read, the
+reload fails, said on stderr), it tries again after 5 s, doubling to 10 min.
+With --once such a failure exits with status 1.";

@@ -141,10 +141,17 @@ pub struct AgentArgs {
     #[arg(long, value_name = "USER")]
     pub owner: Option<String>,
 
-    /// How PostgreSQL is told: pg_ctl (pg_ctl reload -D DIR as the directory's owner), none,
-    /// or a shell command (PGCA_DATA_DIR and PGCA_SERIAL set)
-    #[arg(long, value_name = "pg_ctl|none|CMD", default_value = "pg_ctl")]
+    /// How PostgreSQL is told: pg_ctl (pg_ctl reload -D DIR as the directory's owner), sql
+    /// (SELECT pg_reload_conf() over --reload-conninfo), none, or a shell command
+    /// (PGCA_DATA_DIR and PGCA_SERIAL set)
+    #[arg(long, value_name = "pg_ctl|sql|none|CMD", default_value = "pg_ctl")]
     pub reload: String,
+
+    /// For --reload sql: a libpq connection string, URI or service=NAME (no password in it:
+    /// use a passfile or a service file); empty, the PG* environment. The role needs only
+    /// GRANT EXECUTE ON FUNCTION pg_reload_conf() TO it
+    #[arg(long, value_name = "CONNINFO", default_value = "")]
+    pub reload_conninfo: String,
 
     /// The pg_ctl to run for --reload pg_ctl
     #[arg(long, value_name = "PATH", default_value = "pg_ctl")]

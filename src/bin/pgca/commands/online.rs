@@ -110,6 +110,7 @@ pub fn agent(a: &crate::args::AgentArgs) -> Result<std::process::ExitCode> {
     let reload = match a.reload.as_str() {
         "pg_ctl" => pgca::Reload::PgCtl(a.pg_ctl.clone()),
         "none" => pgca::Reload::None,
+        "sql" => pgca::Reload::Sql(a.reload_conninfo.clone()),
         cmd => pgca::Reload::Command(cmd.to_string()),
     };
     let timeout: Validity = a.timeout.parse()?;
@@ -119,34 +120,22 @@ pub fn agent(a: &crate::args::AgentArgs) -> Result<std::process::ExitCode> {
     opts.key_type = a.key_type.parse()?;
     opts.timeout = std::time::Duration::from_secs(timeout.seconds().unsigned_abs());
     let format = Format::of(&a.out);
-    let mut backoff = pgca::agent::Backoff::new(
-        std::time::Duration::from_secs(5),
-        std::time::Duration::from_secs(600),
-    );
-    loop {
+    if a.once {
         let report = pgca::agent_once(&opts)?;
         render::print(
             format,
             || render::agent_text(&report),
             || render::agent_json(&report),
         );
-        if a.once {
-            return Ok(std::process::ExitCode::from(report.status.exit_code()));
-        }
-        opts.force = false;
-        let wait = if report.status == pgca::Status::Ok {
-            backoff.reset();
-            let until = (report.due_at - pgca::timefmt::now()).max(time::Duration::ZERO);
-            // Wake at least hourly: the trust bundles and CRLs are refreshed on every round.
-            std::time::Duration::try_from(until)
-                .unwrap_or_default()
-                .clamp(
-                    std::time::Duration::from_secs(1),
-                    std::time::Duration::from_secs(3600),
-                )
-        } else {
-            backoff.next_wait()
-        };
-        std::thread::sleep(wait);
+        return Ok(std::process::ExitCode::from(report.status.exit_code()));
     }
+    pgca::agent_loop(opts, |round| match round {
+        Ok(report) => render::print(
+            format,
+            || render::agent_text(report),
+            || render::agent_json(report),
+        ),
+        // The loop goes on: said on stderr, as an error would be, with its hint.
+        Err(e) => eprintln!("pgca: {}", crate::hints::with_hint(e)),
+    })
 }
