@@ -195,8 +195,21 @@ fn keys_made_on_their_hosts_serve_tls_log_in_and_survive_renewal() {
     assert_eq!(v["targets"][0]["is_current"], true, "{v}");
 }
 
+/// Kills the `pgca serve` a guide started (its pid in `serve.pid`) if the guide stopped early.
+struct ServeOf(PathBuf);
+
+impl Drop for ServeOf {
+    fn drop(&mut self) {
+        if let Ok(pid) = fs::read_to_string(self.0.join("serve.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
 /// docs/fleet.md, run as written against its own cluster (as tests/guide.rs runs the others):
-/// the CA host, a database host and a client machine as three directories.
+/// the CA host, a database host and a client machine as three directories; then the online
+/// part: `pgca serve` on 127.0.0.1, the database host and a client enrolled by token and
+/// renewed by their agents.
 #[test]
 fn the_fleet_guide_runs_as_written() {
     assert!(
@@ -206,11 +219,12 @@ fn the_fleet_guide_runs_as_written() {
     let text =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet.md")).unwrap();
     let blocks = common::sh_blocks(&text);
-    assert!(blocks.len() >= 8, "{} sh blocks", blocks.len());
+    assert!(blocks.len() >= 16, "{} sh blocks", blocks.len());
     let mut cluster = Cluster::new();
     cluster.start();
     let work = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
+    let _serve = ServeOf(work.path().to_path_buf());
     let pgca_dir = work.path().join("pgca");
     let blocks: Vec<(&str, String)> = blocks.into_iter().map(|b| ("docs/fleet.md", b)).collect();
     let transcript = cluster.run_guide(&blocks, work.path(), home.path());
@@ -232,16 +246,47 @@ fn the_fleet_guide_runs_as_written() {
         "{transcript}"
     );
     assert!(transcript.contains("valid (external key)"), "{transcript}");
+    // The CA directory holds its two CA keys and, once it serves, the key of its own TLS
+    // certificate: no key of a database host or a client.
+    let keys = private_keys_below(&pgca_dir);
     assert_eq!(
-        private_keys_below(&pgca_dir),
-        vec![
+        keys[..2],
+        [
             pgca_dir.join("client-ca.key"),
             pgca_dir.join("server-ca.key")
-        ]
+        ],
+        "{keys:?}"
     );
-    // The server serves the renewed certificate the guide installed.
-    assert_eq!(
-        cluster.served_serial(),
-        serial_of(&pgca_dir.join("servers/localhost.crt"))
+    assert!(
+        keys.len() == 3
+            && keys[2].starts_with(pgca_dir.join("servers"))
+            && keys[2].file_name().unwrap() == "127.0.0.1.key",
+        "{keys:?}"
     );
+    // Online: carol logged in with what her agent installed; the server serves the
+    // certificate its agent installed, renewed from the one enrolled.
+    assert!(
+        transcript.lines().any(|l| l.trim() == "carol"),
+        "{transcript}"
+    );
+    let deployed = serial_of(&cluster.data.join("pgca-tls/current/server.crt"));
+    assert_eq!(cluster.served_serial(), deployed);
+    // The CA directory's copy follows the online renewals.
+    assert_eq!(deployed, serial_of(&pgca_dir.join("servers/localhost.crt")));
+    let ledger = pgca::CaDir::open(&pgca_dir).unwrap().inventory().unwrap();
+    let record = ledger
+        .issued()
+        .iter()
+        .find(|i| i.serial.to_string() == deployed)
+        .expect("the agent's certificate is in the inventory");
+    assert!(
+        record
+            .authorized
+            .as_ref()
+            .and_then(|a| a.renewed_from.as_ref())
+            .is_some(),
+        "{record:?}"
+    );
+    let log = fs::read_to_string(work.path().join("serve.log")).unwrap();
+    assert!(log.lines().count() >= 4, "{log}");
 }

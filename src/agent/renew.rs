@@ -608,7 +608,10 @@ fn served_serial(target: &crate::probe::Target) -> std::result::Result<Serial, S
 
 /// The data directory's `port` (postgresql.conf, then postgresql.auto.conf), else 5432.
 fn data_dir_port(data_dir: &Path) -> u16 {
-    crate::audit::conf::read_server_conf(&data_dir.join("postgresql.conf"), data_dir, None)
+    // Read through the trust walk with the data directory's owner trusted, as the server reads
+    // its files (they are the postgres user's, not root's).
+    let owner = std::fs::metadata(data_dir).ok().map(|m| m.uid());
+    crate::audit::conf::read_server_conf(&data_dir.join("postgresql.conf"), data_dir, owner)
         .ok()
         .and_then(|s| s.value("port").and_then(|p| p.trim().parse().ok()))
         .unwrap_or(5432)
