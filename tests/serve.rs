@@ -543,10 +543,9 @@ fn key_ids(path: &Path) -> (Option<String>, Option<String>) {
     (info.subject_key_id, info.authority_key_id)
 }
 
-#[test]
-fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
-    let env = Env::init(&["--server-host", "localhost"]);
-    let server = Server::start(&env, &[]);
+/// `pgca enroll --client ROLE --to DIR` against `server` (DIR's parent made first), and the
+/// CA's URL.
+fn enroll_client(env: &Env, server: &Server, role: &str, dir: &Path, extra: &[&str]) -> String {
     let ca = format!("https://localhost:{}", server.port);
     let fp = {
         let out = env.ok(&["inspect", "--json", p(&env.path("server-ca.crt"))]);
@@ -554,11 +553,10 @@ fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
         let v = if v.is_array() { v[0].clone() } else { v };
         v["sha256_fingerprint"].as_str().unwrap().to_string()
     };
-    let token_file = env.tmp.path().join("carol.token");
-    common::write_secret(&token_file, token(&env, &["carol", "--client"]));
-    let dir = env.tmp.path().join("carol/.postgresql");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (code, _, err) = host(&[
+    let token_file = env.tmp.path().join(format!("{role}.token"));
+    common::write_secret(&token_file, token(env, &[role, "--client"]));
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    let mut args = vec![
         "enroll",
         "--ca",
         &ca,
@@ -567,11 +565,22 @@ fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
         "--token-file",
         p(&token_file),
         "--client",
-        "carol",
+        role,
         "--to",
-        p(&dir),
-    ]);
+        p(dir),
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = host(&args);
     assert_eq!(code, 0, "{err}");
+    ca
+}
+
+#[test]
+fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &[]);
+    let dir = env.tmp.path().join("carol/.postgresql");
+    let ca = enroll_client(&env, &server, "carol", &dir, &[]);
     let crt = dir.join("postgresql.crt");
     let (_, old_authority) = key_ids(&crt);
     let (old_ca, _) = key_ids(&env.path("client-ca.crt"));
@@ -630,4 +639,110 @@ fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
     assert!(out.contains("renewed"), "{out}");
     assert_ne!(pgca::CertInfo::from_file(&crt).unwrap().serial, before);
     assert_eq!(key_ids(&crt).1, new_ca);
+}
+
+/// The serials of the inventory's certificates renewed from `serial`.
+fn renewals_of(env: &Env, serial: &pgca::Serial) -> Vec<String> {
+    let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
+    ledger
+        .issued()
+        .iter()
+        .filter(|i| i.authorized.as_ref().and_then(|a| a.renewed_from.as_ref()) == Some(serial))
+        .map(|i| i.serial.to_string())
+        .collect()
+}
+
+#[test]
+fn an_agent_stopped_between_issue_and_install_gets_the_same_certificate_again() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &[]);
+    let dir = env.tmp.path().join("dave/.postgresql");
+    let ca = enroll_client(&env, &server, "dave", &dir, &[]);
+    let crt = dir.join("postgresql.crt");
+    let enrolled = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    let agent = |extra: &[&str]| {
+        let mut args = vec!["agent", "--ca", &ca, "--to", p(&dir), "--once", "--force"];
+        args.extend_from_slice(extra);
+        host(&args)
+    };
+
+    // The CA issues, the install fails (the directory is not nobody's): the renewal's key
+    // stays behind as pending, 0600.
+    let (code, out, err) = agent(&["--owner", "nobody"]);
+    assert_ne!(code, 0, "{out}{err}");
+    let issued = renewals_of(&env, &enrolled);
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    let pending = dir.join(format!("pgca-pending-{enrolled}.key"));
+    assert_eq!(common::mode(&pending), 0o600);
+    assert_eq!(pgca::CertInfo::from_file(&crt).unwrap().serial, enrolled);
+
+    // The next round asks again with that key and gets the certificate already issued, not a
+    // refusal as a second renewal.
+    let (code, out, err) = agent(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("an earlier round did not finish"), "{out}");
+    assert_eq!(
+        pgca::CertInfo::from_file(&crt).unwrap().serial.to_string(),
+        issued[0]
+    );
+    assert_eq!(renewals_of(&env, &enrolled), issued);
+    assert!(!pending.exists());
+    let (ok, v) = openssl(&["x509", "-in", p(&crt), "-noout", "-pubkey"]);
+    let (ok2, k) = openssl(&["pkey", "-in", p(&dir.join("postgresql.key")), "-pubout"]);
+    assert!(ok && ok2 && v == k, "{v}\n{k}");
+}
+
+#[test]
+fn a_pending_key_the_directory_owner_plants_is_never_followed_nor_used() {
+    common::root_only!();
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &[]);
+    std::fs::set_permissions(env.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The client directory is nobody's (as ~/.postgresql is its user's), in root's directory.
+    let dir = env.tmp.path().join("erin/.postgresql");
+    let ca = enroll_client(&env, &server, "erin", &dir, &["--owner", "nobody"]);
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().uid(),
+        common::ids("nobody").0
+    );
+    let crt = dir.join("postgresql.crt");
+    let victim = env.tmp.path().join("victim");
+    std::fs::write(&victim, "root's file\n").unwrap();
+
+    // nobody plants the pending key as a link to root's file: the agent neither reads nor
+    // writes through it.
+    let serial = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    common::as_user(
+        "nobody",
+        &format!(
+            "ln -s '{}' '{}/pgca-pending-{serial}.key'",
+            p(&victim),
+            p(&dir)
+        ),
+    );
+    let agent = || host(&["agent", "--ca", &ca, "--to", p(&dir), "--once", "--force"]);
+    let (code, out, err) = agent();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("an earlier round"), "{out}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's file\n");
+    assert_eq!(common::mode(&victim) & 0o777, 0o644);
+
+    // nobody plants a key of their own: not used (the new certificate is for another key).
+    let serial = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    let planted = dir.join(format!("pgca-pending-{serial}.key"));
+    common::as_user(
+        "nobody",
+        &format!(
+            "umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '{}'",
+            p(&planted)
+        ),
+    );
+    let (_, planted_pub) = openssl(&["pkey", "-in", p(&planted), "-pubout"]);
+    let (code, out, err) = agent();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("an earlier round"), "{out}");
+    let (_, used) = openssl(&["x509", "-in", p(&crt), "-noout", "-pubkey"]);
+    assert_ne!(used, planted_pub);
+    assert!(!planted.exists());
 }

@@ -22,7 +22,7 @@ use crate::pg::client::{InstallOptions, install_pems};
 use crate::pg::given::GivenPems;
 use crate::pg::server::{TLS_DIR, deploy_pems};
 use crate::x509::inspect::CertInfo;
-use crate::x509::keys::{KeyType, PrivateKey};
+use crate::x509::keys::KeyType;
 
 /// Where the certificate the agent keeps current lives.
 #[derive(Clone, Debug)]
@@ -127,6 +127,8 @@ struct Current {
     peer_ca_pem: Vec<u8>,
     crl_pem: Option<Vec<u8>>,
     info: CertInfo,
+    /// Where a renewal's pending key is kept: `pgca-tls`, or the client directory.
+    home: crate::storage::Dir,
 }
 
 /// Runs one round (see the module docs).
@@ -211,7 +213,9 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
             ),
         });
     }
-    let key = PrivateKey::generate(opts.key_type)?;
+    // The key is kept as pending until the certificate is installed (see agent/pending.rs).
+    let (key, resumed) =
+        crate::agent::pending::key_for(&current.home, &current.info.serial, opts.key_type)?;
     let csr =
         crate::x509::csr::make_request(kind_of(&opts.target), &[name_of(&current.info)], &key)?;
     let issued = match renew_retrying(&client, &csr) {
@@ -221,6 +225,7 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
                 status: Some(_), ..
             },
         ) => {
+            crate::agent::pending::clear(&current.home);
             return Ok(AgentReport {
                 status: Status::Critical,
                 renewed: None,
@@ -241,6 +246,7 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
         crl,
     );
     install(opts, &pems)?;
+    crate::agent::pending::clear(&current.home);
     let new_serial: Serial = issued.serial.parse().map_err(|_| Error::CaRequest {
         url: opts.ca.to_string(),
         status: Some(200),
@@ -270,11 +276,16 @@ pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
     Ok(AgentReport {
         status,
         summary: format!(
-            "{} {}: renewed{}, serial {} until {}{tail}",
+            "{} {}: renewed{}{}, serial {} until {}{tail}",
             issued.kind,
             issued.name,
             if superseded_ca && !due_by_time {
                 " (the CA now signs with its new CA)"
+            } else {
+                ""
+            },
+            if resumed {
+                " (with the key of a renewal an earlier round did not finish)"
             } else {
                 ""
             },
@@ -387,9 +398,17 @@ fn install(opts: &AgentOptions, pems: &GivenPems) -> Result<()> {
             deploy_pems(pems, data_dir, owner.as_deref(), "`pgca agent`").map(|_| ())
         }
         AgentTarget::Client { dir, owner } => {
+            // By default the directory's owner, whose enrolled files these are (an agent run
+            // as root keeping a user's ~/.postgresql current).
+            let owner = match owner {
+                Some(o) => Some(o.clone()),
+                None => std::fs::symlink_metadata(dir)
+                    .ok()
+                    .and_then(|m| crate::storage::user_name(m.uid())),
+            };
             let install = InstallOptions {
                 to: Some(dir.clone()),
-                owner: owner.clone(),
+                owner,
                 force: true,
             };
             install_pems(pems, &install).map(|_| ())
@@ -399,7 +418,7 @@ fn install(opts: &AgentOptions, pems: &GivenPems) -> Result<()> {
 
 /// Reads the pair in use through the trust walk (the data directory's owner trusted).
 fn read_current(target: &AgentTarget) -> Result<Current> {
-    let (d, dir, names) = match target {
+    let (d, home, dir, names) = match target {
         AgentTarget::Server { data_dir, .. } => {
             // pgca-tls is a directory; `current` a link to a sibling version directory, read
             // and opened relative to the handle (never resolved as a path again).
@@ -427,6 +446,7 @@ fn read_current(target: &AgentTarget) -> Result<Current> {
             })?;
             (
                 d,
+                tls,
                 tls_path.join("current"),
                 ["server.crt", "server.key", "server-ca.crt", "client-ca.crt"],
             )
@@ -435,8 +455,10 @@ fn read_current(target: &AgentTarget) -> Result<Current> {
             let owner = std::fs::metadata(dir)
                 .map_err(Error::io("open", dir))?
                 .uid();
+            let trust = crate::storage::Trust::with_owner(owner);
             (
-                crate::storage::open_dir(dir, &crate::storage::Trust::with_owner(owner), None)?,
+                crate::storage::open_dir(dir, &trust, None)?,
+                crate::storage::open_dir(dir, &trust, None)?,
                 dir.clone(),
                 ["postgresql.crt", "postgresql.key", "root.crt", "root.crt"],
             )
@@ -468,6 +490,7 @@ fn read_current(target: &AgentTarget) -> Result<Current> {
         peer_ca_pem,
         crl_pem,
         info,
+        home,
     })
 }
 
