@@ -28,7 +28,10 @@ const WHO: &str =
 
 #[test]
 fn verify_full_connects_as_the_role_for_every_key_type() {
-    let types = [
+    // Every key type on Debian's 15; on 14 and 18 (`PGCA_TEST_PG`, make test's second and
+    // third passes) RSA only at 2048 bits: the larger RSA keys exercise the same OpenSSL code
+    // in every major, and their key generation is most of this file's time on two cores.
+    let all = [
         "ecdsa-p256",
         "ecdsa-p384",
         "ed25519",
@@ -36,6 +39,11 @@ fn verify_full_connects_as_the_role_for_every_key_type() {
         "rsa3072",
         "rsa4096",
     ];
+    let types = if std::env::var_os("PGCA_TEST_PG").is_some() {
+        &all[..4]
+    } else {
+        &all[..]
+    };
     // Issue everything first, in parallel: RSA-4096 keys take seconds each.
     let envs: Vec<Env> = std::thread::scope(|s| {
         let handles: Vec<_> = types

@@ -403,6 +403,20 @@ impl Dir {
         .map_err(|e| Error::io("remove", path())(e.into()))
     }
 
+    /// Makes the regular file `name` of this directory durable (opened without following a
+    /// link; `fsync` on a read-only descriptor flushes the file all the same).
+    pub(crate) fn sync_file(&self, name: &str) -> Result<()> {
+        let path = || self.path.join(name);
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io("sync", path())(e.into()))?;
+        rustix::fs::fsync(&fd).map_err(|e| Error::io("sync", path())(e.into()))
+    }
+
     /// Makes the directory's entries durable.
     pub(crate) fn sync(&self) -> Result<()> {
         rustix::fs::fsync(&self.fd).map_err(|e| Error::io("sync directory", &self.path)(e.into()))

@@ -358,8 +358,11 @@ impl CaDir {
         // the archive directories the inventory does not know, so a temporary name and a rename
         // would add nothing but a second entry per pair in a directory that holds every pair
         // ever issued (at 100,000 certificates each entry dirties its own block, which the fsync
-        // must write). Small batches fsync each file and then the archive; bulk batches make
-        // everything durable with one barrier.
+        // must write). Small batches write every pair, then fsync each file, each pair's
+        // directory and the archive: every file is made durable on its own, on any filesystem,
+        // but on a journalling one (ext4, xfs) the first fsync commits the whole batch and the
+        // others find nothing left to write, where writing and syncing each file in turn
+        // commits once per file. Bulk batches make everything durable with one barrier.
         let bulk = made.len() >= BULK_BATCH;
         for m in made {
             let dest = m.serial.to_string();
@@ -370,14 +373,20 @@ impl CaDir {
                 &m.name,
                 m.key_pem.as_ref().map(|k| k.as_bytes()),
                 m.cert_pem.as_bytes(),
-                !bulk,
             )?;
         }
         if bulk {
-            storage::sync_filesystem(&archive)
-        } else {
-            archive_dir.sync()
+            return storage::sync_filesystem(&archive);
         }
+        for m in made {
+            sync_pair(
+                archive_dir,
+                &m.serial.to_string(),
+                &m.name,
+                m.key_pem.is_some(),
+            )?;
+        }
+        archive_dir.sync()
     }
 
     /// Switches every name of a committed batch to its new pair, then ends `.pending`.
@@ -660,12 +669,11 @@ fn write_pair(
     name: &str,
     key_pem: Option<&[u8]>,
     cert_pem: &[u8],
-    fsync: bool,
 ) -> Result<()> {
     let dir = archive.create_dir_new(serial, DIR_MODE)?;
     if let Some(key_pem) = key_pem {
         let key = format!("{name}.key");
-        dir.create_file(&key, key_pem, KEY_MODE, None, fsync, "write key")?;
+        dir.create_file(&key, key_pem, KEY_MODE, None, false, "write key")?;
     }
     let crt = format!("{name}.crt");
     dir.create_file(
@@ -673,9 +681,21 @@ fn write_pair(
         cert_pem,
         PUBLIC_MODE,
         None,
-        fsync,
+        false,
         "write certificate",
     )
+}
+
+/// Makes a pair [`write_pair`] wrote durable: its files, then its directory's entries.
+fn sync_pair(archive: &storage::Dir, serial: &str, name: &str, key: bool) -> Result<()> {
+    let dir = archive.open_sub(serial)?.ok_or_else(|| {
+        Error::io("sync", archive.path().join(serial))(std::io::ErrorKind::NotFound.into())
+    })?;
+    if key {
+        dir.sync_file(&format!("{name}.key"))?;
+    }
+    dir.sync_file(&format!("{name}.crt"))?;
+    dir.sync()
 }
 
 #[cfg(test)]
