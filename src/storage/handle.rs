@@ -295,34 +295,95 @@ impl Dir {
     /// fsync-ed once. A reader that opens two of them one after the other (libpq: the
     /// certificate, then its key) can meet an old one and a new one only within those renames,
     /// not for as long as the later files take to write. If a file cannot be written, nothing
-    /// is replaced and no temporary file is left.
+    /// is replaced and no temporary file is left; if a rename fails part-way, the files already
+    /// renamed get their earlier contents back (kept as hard links under temporary names until
+    /// the renames are done), so a directory never keeps a new key beside an old certificate.
     pub(crate) fn replace_files(
         &self,
         files: &[(&str, &[u8], u32)],
         owner: Option<(u32, u32)>,
         what: &'static str,
     ) -> Result<()> {
-        let unstage = |staged: &[(String, &str)]| {
-            for (tmp, _) in staged {
-                let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
-            }
-        };
-        let mut staged: Vec<(String, &str)> = Vec::with_capacity(files.len());
+        let mut staged: Vec<Staged> = Vec::with_capacity(files.len());
         for &(name, contents, mode) in files {
             let tmp = super::temp_name(name);
             if let Err(e) = self.create_file(&tmp, contents, mode, owner, true, what) {
-                unstage(&staged);
+                self.drop_staged(&staged);
                 return Err(e);
             }
-            staged.push((tmp, name));
+            staged.push(Staged {
+                tmp,
+                name,
+                earlier: None,
+            });
         }
-        for (i, (tmp, name)) in staged.iter().enumerate() {
-            if let Err(e) = self.rename(tmp, name) {
-                unstage(&staged[i..]);
-                return Err(e);
+        for i in 0..staged.len() {
+            match self.keep_earlier(staged[i].name) {
+                Ok(earlier) => staged[i].earlier = earlier,
+                Err(e) => {
+                    self.drop_staged(&staged);
+                    return Err(e);
+                }
             }
         }
+        self.swap_staged(&staged, |from, to| self.rename(from, to))?;
         self.sync()
+    }
+
+    /// A hard link to what `name` holds now, under a temporary name; `None` if nothing is there.
+    fn keep_earlier(&self, name: &str) -> Result<Option<String>> {
+        let kept = super::temp_name(name);
+        match rustix::fs::linkat(&self.fd, name, &self.fd, kept.as_str(), AtFlags::empty()) {
+            Ok(()) => Ok(Some(kept)),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(Error::io("keep the earlier", self.path.join(name))(
+                e.into(),
+            )),
+        }
+    }
+
+    /// Renames every staged file over its name with `rename`; when one fails, puts back what
+    /// the earlier ones replaced (or removes them where there was nothing) and removes every
+    /// temporary name. On success the kept earlier files are removed.
+    fn swap_staged(
+        &self,
+        staged: &[Staged],
+        mut rename: impl FnMut(&str, &str) -> Result<()>,
+    ) -> Result<()> {
+        for (i, s) in staged.iter().enumerate() {
+            if let Err(e) = rename(&s.tmp, s.name) {
+                for done in &staged[..i] {
+                    match &done.earlier {
+                        Some(kept) => {
+                            let _ = self.rename(kept, done.name);
+                        }
+                        None => self.unlink_quietly(done.name),
+                    }
+                }
+                self.drop_staged(&staged[i..]);
+                return Err(e);
+            }
+        }
+        for s in staged {
+            if let Some(kept) = &s.earlier {
+                self.unlink_quietly(kept);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the temporary names of `staged`: the new files and the kept earlier ones.
+    fn drop_staged(&self, staged: &[Staged]) {
+        for s in staged {
+            self.unlink_quietly(&s.tmp);
+            if let Some(kept) = &s.earlier {
+                self.unlink_quietly(kept);
+            }
+        }
+    }
+
+    fn unlink_quietly(&self, name: &str) {
+        let _ = rustix::fs::unlinkat(&self.fd, name, AtFlags::empty());
     }
 
     /// Renames the entry `from` to `to`, both in this directory.
@@ -432,10 +493,69 @@ fn fchown(fd: &OwnedFd, uid: u32, gid: u32) -> std::io::Result<()> {
     .map_err(Into::into)
 }
 
+/// One file of [`Dir::replace_files`] on its way into place.
+struct Staged<'a> {
+    /// The new contents' temporary name.
+    tmp: String,
+    /// The name it replaces.
+    name: &'a str,
+    /// What the name held before, kept under a temporary name until every rename is done.
+    earlier: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::trust::{Trust, open_dir};
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn a_rename_failing_part_way_puts_the_earlier_files_back_and_leaves_no_temporary_file() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = open_dir(d.path(), &Trust::invoker(), None).unwrap();
+        std::fs::write(d.path().join("a.key"), b"old key").unwrap();
+        std::fs::write(d.path().join("a.crt"), b"old cert").unwrap();
+        let files: [(&str, &[u8], u32); 3] = [
+            ("a.key", b"new key", 0o600),
+            ("new.crl", b"new crl", 0o644),
+            ("a.crt", b"new cert", 0o644),
+        ];
+        let mut staged = Vec::new();
+        for (name, contents, mode) in files {
+            let tmp = super::super::temp_name(name);
+            dir.create_file(&tmp, contents, mode, None, true, "write")
+                .unwrap();
+            let earlier = dir.keep_earlier(name).unwrap();
+            staged.push(super::Staged { tmp, name, earlier });
+        }
+        let e = dir
+            .swap_staged(&staged, |from, to| {
+                if to == "a.crt" {
+                    return Err(crate::error::Error::io("move into place", to)(
+                        std::io::ErrorKind::StorageFull.into(),
+                    ));
+                }
+                dir.rename(from, to)
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("a.crt"), "{e}");
+        assert_eq!(std::fs::read(d.path().join("a.key")).unwrap(), b"old key");
+        assert_eq!(std::fs::read(d.path().join("a.crt")).unwrap(), b"old cert");
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.crt", "a.key"]);
+        // And the same renames without a failure replace all three and keep nothing earlier.
+        dir.replace_files(&files, None, "write").unwrap();
+        assert_eq!(std::fs::read(d.path().join("a.key")).unwrap(), b"new key");
+        assert_eq!(std::fs::read(d.path().join("a.crt")).unwrap(), b"new cert");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3);
+        assert_eq!(
+            std::fs::metadata(d.path().join("a.key")).unwrap().nlink(),
+            1
+        );
+    }
 
     #[test]
     fn files_are_made_with_their_mode_and_never_through_a_link() {
