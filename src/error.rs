@@ -646,6 +646,21 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// `pgca renew` asked by name for a certificate issued online by `pgca serve`: its host's
+    /// `pgca agent` renews it; one issued here would reach no host and make the agent's
+    /// certificate superseded.
+    #[error(
+        "{kind} {name:?} (serial {serial}) was issued online: its host's pgca agent renews it (pgca agent --force there)"
+    )]
+    RenewedOnline {
+        /// Its kind.
+        kind: CertKind,
+        /// Its name.
+        name: String,
+        /// Its serial.
+        serial: crate::model::serial::Serial,
+    },
+
     /// A request to `pgca serve` (from `pgca enroll` or `pgca agent`) that failed: the CA could
     /// not be reached, its TLS identity did not check out, or it refused (`status`, with the
     /// sentence it answered).

@@ -1288,6 +1288,23 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "pgca-tls",
         ),
         bad(
+            "agent told a reload password on its command line",
+            do_init,
+            &[
+                "agent",
+                "--ca",
+                "https://127.0.0.1:1",
+                "--data-dir",
+                "@/..",
+                "--reload",
+                "sql",
+                "--reload-conninfo",
+                "user=r password=hunter2",
+                "--once",
+            ],
+            "invalid reload connection string \"user=r password=***\": a password in it",
+        ),
+        bad(
             "token before init",
             no_setup,
             &["token", "alice", "--client"],

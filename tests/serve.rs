@@ -746,3 +746,48 @@ fn a_pending_key_the_directory_owner_plants_is_never_followed_nor_used() {
     assert_ne!(used, planted_pub);
     assert!(!planted.exists());
 }
+
+#[test]
+fn cron_renew_on_the_ca_host_leaves_an_online_certificate_to_its_agent() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let server = Server::start(&env, &[]);
+    let dir = env.tmp.path().join("frank/.postgresql");
+    let ca = enroll_client(&env, &server, "frank", &dir, &[]);
+    let crt = dir.join("postgresql.crt");
+    let enrolled = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    env.ok(&["issue-client", "offline"]);
+
+    // Everything forced: the CA directory's own certificate is renewed, the online one is
+    // reported and left alone.
+    let out = env.ok(&["renew", "--force"]);
+    assert!(out.contains("renewed client offline"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "left client frank (serial {enrolled}) to its host's pgca agent"
+        )),
+        "{out}"
+    );
+    let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
+    assert_eq!(
+        ledger
+            .current(pgca::CertKind::Client, "frank")
+            .unwrap()
+            .serial,
+        enrolled
+    );
+
+    // Asked for by name: refused, with where to renew it instead.
+    let out = env.run(&["renew", "--force", "frank"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was issued online: its host's pgca agent renews it"),
+        "{err}"
+    );
+
+    // The agent's certificate is still the current one, so its renewal is granted.
+    let (code, out, err) = host(&["agent", "--ca", &ca, "--to", p(&dir), "--once", "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("renewed"), "{out}");
+    assert_eq!(renewals_of(&env, &enrolled).len(), 1);
+}

@@ -95,6 +95,32 @@ impl AgentOptions {
             timeout: Duration::from_secs(30),
         }
     }
+
+    /// Refuses what would make every round fail or leak: a `--reload sql` connection string
+    /// with a password written into it (a long-running agent's command line is readable by
+    /// every user through `ps`; a passfile or a service file keeps it out).
+    pub fn check(&self) -> Result<()> {
+        if let Reload::Sql(conninfo) = &self.reload
+            && let Some(key) = crate::audit::libpq::written_secret(conninfo)
+        {
+            return Err(Error::InvalidValue {
+                what: "reload connection string",
+                value: crate::audit::libpq::redact(conninfo),
+                reason: secret_reason(key),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn secret_reason(key: &str) -> &'static str {
+    if key == "sslpassword" {
+        "an sslpassword in it would be in the agent's command line for every user to read; \
+         give the key unencrypted, readable only by the agent's user"
+    } else {
+        "a password in it would be in the agent's command line for every user to read; \
+         put it in a passfile (~/.pgpass or passfile=) or use service=NAME"
+    }
 }
 
 /// One round's outcome.
@@ -133,6 +159,7 @@ struct Current {
 
 /// Runs one round (see the module docs).
 pub fn agent_once(opts: &AgentOptions) -> Result<AgentReport> {
+    opts.check()?;
     let current = read_current(&opts.target)?;
     let now = crate::model::timefmt::now();
     let due_at = renew_after(

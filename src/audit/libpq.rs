@@ -318,6 +318,19 @@ fn scan_uri(s: &str) -> (Vec<Written>, Option<String>) {
     (out, err)
 }
 
+/// The first secret written into `conninfo` itself (`password`, `sslpassword`, a URI's
+/// password), not one a service file, a passfile or the environment gives: a secret a
+/// long-running process would show in its command line.
+pub(crate) fn written_secret(conninfo: &str) -> Option<&'static str> {
+    let (written, _) = scan(conninfo);
+    written.iter().find_map(|w| {
+        SECRET_KEYS
+            .iter()
+            .find(|k| **k == w.key && !w.value.is_empty())
+            .copied()
+    })
+}
+
 /// `conninfo` with the value of every `password=` and `sslpassword=` (and a URI's password)
 /// replaced by `***`, for reports and errors; a string libpq would refuse is redacted all the
 /// same.
@@ -691,6 +704,27 @@ mod tests {
         assert_eq!(pairs("postgresql://"), kv(&[]));
         assert_eq!(pairs("postgresql:///db"), kv(&[("dbname", "db")]));
         assert!(scan("postgresql://h/db?x%zz=1").1.is_some());
+    }
+
+    #[test]
+    fn a_secret_written_into_the_string_is_found_and_nothing_else() {
+        let mut failed = Vec::new();
+        for (given, found) in [
+            ("host=db password=secret user=u", Some("password")),
+            ("sslpassword=k host=x", Some("sslpassword")),
+            ("postgresql://u:secret@h/db", Some("password")),
+            ("postgresql://u@h/db?password=two", Some("password")),
+            ("host=db user=u passfile=/etc/pgpass", None),
+            ("service=reload", None),
+            ("password=", None),
+            ("postgresql://u@h/db", None),
+            ("", None),
+        ] {
+            if written_secret(given) != found {
+                failed.push(format!("{given}: {:?}", written_secret(given)));
+            }
+        }
+        assert!(failed.is_empty(), "{failed:#?}");
     }
 
     #[test]

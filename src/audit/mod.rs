@@ -40,7 +40,7 @@ pub mod finding;
 pub mod hba;
 pub mod html;
 pub mod ident;
-mod libpq;
+pub(crate) mod libpq;
 pub mod live;
 mod live_connect;
 mod live_rows;

@@ -7,7 +7,9 @@
 //! key. A certificate file that is not the one recorded (another serial or fingerprint: planted,
 //! or edited) is not renewed but reported. A revoked name is never renewed (it stays revoked
 //! until an admin issues it again), and `--reuse-key` never certifies a key whose certificate
-//! was revoked. Certificate and key switch together (one rename of
+//! was revoked. A certificate issued online (`pgca serve`: enrolled with a token, or renewed
+//! over the API) is left to its host's `pgca agent` and reported: a certificate issued here
+//! would reach no host and leave the agent's one superseded, its renewals refused. Certificate and key switch together (one rename of
 //! `NAME.live`); `NAME.prev` points at the pair just replaced, and older pairs of that name are
 //! removed from the archive. Renewed server certificates are deployed again wherever
 //! `deploy-server` put them. A failure renewing one certificate is reported and the others are
@@ -184,6 +186,9 @@ pub struct RenewReport {
     pub failures: Vec<RenewFailure>,
     /// Names left alone because their current certificate is revoked (kind, name, serial).
     pub revoked: Vec<(CertKind, String, Serial)>,
+    /// Names due (or named) but left to their host's `pgca agent`: issued online by `pgca
+    /// serve`, renewed over its API, never here (kind, name, serial).
+    pub online: Vec<(CertKind, String, Serial)>,
     /// Deployments (data directories) and installs (directories) written again with no
     /// renewed certificate of theirs: their CA bundle or CRL differed from the CA directory's
     /// (a CA rollover, a CRL written by `pgca crl` or `revoke`).

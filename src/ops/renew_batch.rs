@@ -121,10 +121,14 @@ impl CaDir {
                 || is_due(r.not_before, r.not_after, now, opts.within)
                 || on_retiring_ca(ledger, r)
         };
+        // Issued online by `pgca serve`: its key is on a host whose `pgca agent` renews it over
+        // the API; a certificate issued here would go nowhere and lock that agent out (its
+        // serial would no longer be the current one).
+        let online = |r: &Issued| r.authorized.is_some();
         let to_renew: Vec<&Issued> = chosen
             .iter()
             .copied()
-            .filter(|r| !revoked(r) && due(r))
+            .filter(|r| !revoked(r) && !online(r) && due(r))
             .collect();
         let mut results = self
             .renew_due(&to_renew, opts, now, cas, self.renew_batch())
@@ -148,6 +152,25 @@ impl CaDir {
                 }
                 report
                     .revoked
+                    .push((kind, record.name.clone(), record.serial.clone()));
+                continue;
+            }
+            if !due(record) && opts.names.is_empty() {
+                continue;
+            }
+            if online(record) {
+                if !opts.names.is_empty() {
+                    let error = Error::RenewedOnline {
+                        kind,
+                        name: name.clone(),
+                        serial: record.serial.clone(),
+                    };
+                    report
+                        .failures
+                        .push(RenewFailure::Renew { kind, name, error });
+                }
+                report
+                    .online
                     .push((kind, record.name.clone(), record.serial.clone()));
                 continue;
             }

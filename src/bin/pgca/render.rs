@@ -462,13 +462,23 @@ pub fn renew_text(report: &RenewReport, quiet: bool) -> String {
         ));
         out.push_str(&clamp_note(c));
     }
+    for (kind, name, serial) in &report.online {
+        out.push_str(&format!(
+            "left {kind} {} (serial {serial}) to its host's pgca agent: issued online, renewed through pgca serve\n",
+            escape(name)
+        ));
+    }
     for d in &report.refreshed {
         out.push_str(&format!(
             "refreshed {}: its CA bundle or CRL differed from the CA directory's (a data directory: reload PostgreSQL to use it)\n",
             path(d)
         ));
     }
-    if report.renewed.is_empty() && report.crls.is_empty() && report.refreshed.is_empty() && !quiet
+    if report.renewed.is_empty()
+        && report.crls.is_empty()
+        && report.refreshed.is_empty()
+        && report.online.is_empty()
+        && !quiet
     {
         out.push_str("nothing to renew\n");
     }

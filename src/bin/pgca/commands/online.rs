@@ -119,6 +119,7 @@ pub fn agent(a: &crate::args::AgentArgs) -> Result<std::process::ExitCode> {
     opts.force = a.force;
     opts.key_type = a.key_type.parse()?;
     opts.timeout = std::time::Duration::from_secs(timeout.seconds().unsigned_abs());
+    opts.check()?;
     let format = Format::of(&a.out);
     if a.once {
         let report = pgca::agent_once(&opts)?;

@@ -245,6 +245,8 @@ pub struct RenewJson<'a> {
     renewed: Vec<RenewalJson<'a>>,
     crls: Vec<CrlJson<'a>>,
     revoked: Vec<CertRef<'a>>,
+    /// Due or named, left to their host's `pgca agent` (issued online).
+    online: Vec<CertRef<'a>>,
     /// Deployments and installs written again for their CA bundle or CRL alone.
     refreshed: &'a [std::path::PathBuf],
     failures: Vec<String>,
@@ -265,6 +267,7 @@ pub fn renew_json<'a>(root: &Path, report: &'a RenewReport) -> RenewJson<'a> {
             .collect(),
         crls: report.crls.iter().map(|c| crl_json(root, c)).collect(),
         revoked: cert_refs(&report.revoked),
+        online: cert_refs(&report.online),
         refreshed: &report.refreshed,
         failures: report.failures.iter().map(ToString::to_string).collect(),
     }
