@@ -183,6 +183,23 @@ fn a_client_enrolls_with_a_token_and_renews_with_its_certificate() {
         r.body
     );
 
+    // A token for the service's own name: refused, the certificate it serves stays current.
+    let own = token(&env, &["localhost", "--server"]);
+    let (_, csr_own) = openssl_csr(dir, "own", &["localhost"]);
+    let r = curl(
+        &env,
+        &server,
+        "/v1/sign",
+        None,
+        Some(&sign_body(&own, &csr_own)),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("the CA service's own name"), "{}", r.body);
+    let served = pgca::CertInfo::from_file(&env.path("servers/localhost.crt")).unwrap();
+    let ledger = pgca::CaDir::open(&env.ca).unwrap().inventory().unwrap();
+    let current = ledger.current(pgca::CertKind::Server, "localhost").unwrap();
+    assert_eq!(current.serial, served.serial);
+
     // Renewed over mutual TLS with the current certificate, for a new key.
     let (key2, csr2) = openssl_csr(dir, "alice2", &["alice"]);
     let r = curl(
@@ -232,7 +249,7 @@ fn a_client_enrolls_with_a_token_and_renews_with_its_certificate() {
 
     // The log has a line per request, with the token's id and never its secret.
     let log = server.log_text();
-    assert_eq!(log.lines().count(), 8, "{log}");
+    assert_eq!(log.lines().count(), 9, "{log}");
     for line in log.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(

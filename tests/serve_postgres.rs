@@ -17,6 +17,10 @@ use common::serve::Server;
 use common::{Env, p, pgca_bin, write_secret};
 use pg::Cluster;
 
+/// The name `pgca serve` serves as: not the database server's (`localhost`), which the
+/// service refuses to enroll as its own.
+const CA_NAME: &str = "127.0.0.1";
+
 /// The server CA's SHA-256 fingerprint, as `pgca inspect --json` gives it.
 fn fingerprint(env: &Env) -> String {
     let out = env.ok(&["inspect", "--json", p(&env.path("server-ca.crt"))]);
@@ -115,10 +119,10 @@ impl ClientLoop {
 
 #[test]
 fn a_server_and_a_client_enroll_by_token_and_their_agents_renew_them_with_no_failed_connection() {
-    let env = Env::init(&["--server-host", "localhost"]);
+    let env = Env::init(&["--server-host", CA_NAME]);
     env.ok(&["issue-client", "alice"]);
-    let serve = Server::start(&env, &[]);
-    let ca = format!("https://localhost:{}", serve.port);
+    let serve = Server::start_as(&env, CA_NAME, &[]);
+    let ca = serve.url("");
     let fp = fingerprint(&env);
     let mut cluster = Cluster::new();
 
@@ -315,10 +319,10 @@ fn the_agent_daemon_renews_a_server_at_two_thirds_of_its_life_with_no_failed_con
     if std::env::var_os("PGCA_TEST_PG").is_some() {
         return;
     }
-    let env = Env::init(&["--server-host", "localhost"]);
+    let env = Env::init(&["--server-host", CA_NAME]);
     env.ok(&["issue-client", "alice"]);
-    let serve = Server::start(&env, &[]);
-    let ca = format!("https://localhost:{}", serve.port);
+    let serve = Server::start_as(&env, CA_NAME, &[]);
+    let ca = serve.url("");
     let mut cluster = Cluster::new();
     let t = token_file(
         &env,
@@ -397,4 +401,132 @@ fn the_agent_daemon_renews_a_server_at_two_thirds_of_its_life_with_no_failed_con
     assert_ne!(renewed, enrolled);
     assert_eq!(cluster.served_serial(), renewed);
     looping.stop_with_no_failure(50);
+}
+
+/// The subject key id of a CA certificate file's first certificate, and the authority key id
+/// of a leaf.
+fn key_ids(path: &Path) -> (Option<String>, Option<String>) {
+    let info = pgca::CertInfo::from_file(path).unwrap();
+    (info.subject_key_id, info.authority_key_id)
+}
+
+/// A rollover of both CAs, all three phases, while `pgca serve` runs on and clients connect
+/// verify-full every 200 ms: the server's agent takes both client CAs in phase 1, a leaf of
+/// the new server CA in phase 2 (untold: the leaf's issuer is no longer the issuing CA) and
+/// the new CAs alone after `finish`; cron's `pgca renew` re-issues the offline client alice
+/// and leaves the online server to its agent. On 15 only, as the daemon test: the agent's
+/// rounds are proven on every major by the first test.
+#[test]
+fn an_enrolled_server_follows_a_rollover_of_both_cas_through_its_agent_with_no_failed_connection() {
+    if std::env::var_os("PGCA_TEST_PG").is_some() {
+        return;
+    }
+    let env = Env::init(&["--server-host", CA_NAME]);
+    env.ok(&["issue-client", "alice"]);
+    let serve = Server::start_as(&env, CA_NAME, &[]);
+    let ca = serve.url("");
+    let mut cluster = Cluster::new();
+    let t = token_file(&env, "db", &["localhost", "127.0.0.1", "--server"]);
+    ok(&[
+        "enroll",
+        "--ca",
+        &ca,
+        "--fingerprint",
+        &fingerprint(&env),
+        "--token-file",
+        p(&t),
+        "--server",
+        "localhost",
+        "127.0.0.1",
+        "--data-dir",
+        p(&cluster.data),
+    ]);
+    cluster.append_conf(&format!(
+        "include_if_exists = '{}'\n",
+        cluster.data.join("pgca_ssl.conf").display()
+    ));
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+    let current = cluster.data.join("pgca-tls/current/server.crt");
+    // alice uses the CA directory's files in place, as a service entry does: the server CA
+    // file is the bundle during the rollover, her certificate is re-issued by pgca renew.
+    let looping = ClientLoop::start(&format!(
+        "host=localhost port={} user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
+        cluster.port,
+        p(&env.path("server-ca.crt")),
+        p(&env.path("clients/alice.crt")),
+        p(&env.path("clients/alice.key")),
+    ));
+    let pg_ctl = pg::bindir().join("pg_ctl");
+    let probe = format!("127.0.0.1:{}", cluster.port);
+    let agent = || {
+        let out = host(&[
+            "agent",
+            "--ca",
+            &ca,
+            "--data-dir",
+            p(&cluster.data),
+            "--once",
+            "--pg-ctl",
+            p(&pg_ctl),
+            "--probe",
+            &probe,
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}\n{}\n{}",
+            cluster.log_text(),
+            serve.log_text()
+        );
+        text
+    };
+    let served_is_current = || assert_eq!(cluster.served_serial(), serial_of(&current));
+    let enrolled = serial_of(&current);
+
+    // Phase 1: the agent installs both client CAs and reloads; its certificate stays.
+    env.ok(&["rollover", "start", "server"]);
+    env.ok(&["rollover", "start", "client"]);
+    let out = agent();
+    assert!(out.contains("refreshed"), "{out}");
+    assert_eq!(serial_of(&current), enrolled);
+    let client_ca = std::fs::read_to_string(cluster.data.join("pgca-tls/current/client-ca.crt"));
+    assert_eq!(client_ca.unwrap().matches("BEGIN CERTIFICATE").count(), 2);
+    std::thread::sleep(Duration::from_millis(600));
+
+    // Phase 2: cron's renew, first, re-issues alice onto the new client CA and leaves the
+    // server, due too, to its agent, which then renews at once onto the new server CA.
+    env.ok(&["rollover", "switch", "server"]);
+    env.ok(&["rollover", "switch", "client"]);
+    let out = env.ok(&["renew"]);
+    assert!(out.contains("renewed client alice"), "{out}");
+    assert!(
+        out.contains(&format!("left server localhost (serial {enrolled})")),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    let out = agent();
+    assert!(out.contains("the CA now signs with its new CA"), "{out}");
+    served_is_current();
+    assert_eq!(
+        key_ids(&current).1,
+        key_ids(&env.path("server-ca.next.crt")).0
+    );
+    std::thread::sleep(Duration::from_millis(600));
+
+    // Phase 3: the old CAs retired; the agent installs the new client CA alone.
+    env.ok(&["rollover", "finish", "client"]);
+    env.ok(&["rollover", "finish", "server"]);
+    let out = agent();
+    assert!(out.contains("refreshed"), "{out}");
+    served_is_current();
+    let client_ca = std::fs::read_to_string(cluster.data.join("pgca-tls/current/client-ca.crt"));
+    assert_eq!(client_ca.unwrap().matches("BEGIN CERTIFICATE").count(), 1);
+    assert_eq!(key_ids(&current).1, key_ids(&env.path("server-ca.crt")).0);
+    std::thread::sleep(Duration::from_millis(600));
+    looping.stop_with_no_failure(5);
+    let report = env.ok(&["verify"]);
+    assert!(report.starts_with("PGCA OK"), "{report}");
 }

@@ -31,6 +31,11 @@ pub struct EnrollRequest {
     pub peer: Option<String>,
     /// The time to issue at (tests); `None` for now.
     pub now: Option<OffsetDateTime>,
+    /// The server name the CA service itself serves (`pgca serve --tls-name`): never enrolled,
+    /// since the certificate would replace, as the name's current one, the certificate whose
+    /// key the service holds, and the service could no longer build its TLS configuration
+    /// (a rollover's new trust would never reach it).
+    pub own_name: Option<String>,
 }
 
 impl EnrollRequest {
@@ -41,6 +46,7 @@ impl EnrollRequest {
             csr,
             peer: None,
             now: None,
+            own_name: None,
         }
     }
 }
@@ -74,6 +80,12 @@ impl CaDir {
         };
         let names = SignedNames::of(&req.csr, minted.kind, false)?;
         check_names(&minted, &names)?;
+        if minted.kind == CertKind::Server && req.own_name.as_deref() == Some(&*names.name()) {
+            return Err(Error::BadToken {
+                id: minted.id.clone(),
+                reason: "it enrolls the CA service's own name (serve --tls-name)",
+            });
+        }
         let validity = Validity::from_seconds(minted.validity_seconds).ok_or(Error::BadToken {
             id: minted.id.clone(),
             reason: "its recorded validity is not a valid lifetime",

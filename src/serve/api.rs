@@ -126,6 +126,8 @@ pub struct Api {
     rate: RateLimiter,
     /// Renewals arriving together are committed together.
     commit: GroupCommit,
+    /// The server name this service serves, never enrolled ([`EnrollRequest::own_name`]).
+    own_name: Option<String>,
 }
 
 impl Api {
@@ -136,7 +138,14 @@ impl Api {
             policy,
             rate: RateLimiter::new(per_minute),
             commit: GroupCommit::default(),
+            own_name: None,
         }
+    }
+
+    /// Refusing enrollments for `name`, the server name the service serves.
+    pub fn serving(mut self, name: &str) -> Api {
+        self.own_name = Some(name.to_string());
+        self
     }
 
     /// Answers one request.
@@ -188,6 +197,7 @@ impl Api {
         };
         let mut enroll = EnrollRequest::new(token, csr);
         enroll.peer = Some(req.peer.to_string());
+        enroll.own_name = self.own_name.clone();
         issued_reply(self.ca.enroll(&enroll)).with_identity(identity)
     }
 

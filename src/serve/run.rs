@@ -46,6 +46,7 @@ pub fn serve(ca: CaDir, opts: &ServeOptions, ready: impl FnOnce(&Listening)) -> 
         .local_addr()
         .map_err(|e| Error::io("listen on", opts.listen.to_string())(e))?;
     ready(&Listening { addr, serial });
-    let api = Api::new(ca, opts.policy.clone(), opts.limits.per_identity_per_minute);
+    let api = Api::new(ca, opts.policy.clone(), opts.limits.per_identity_per_minute)
+        .serving(&opts.tls_name);
     crate::serve::http::run(listener, tls, api, opts.limits.clone(), log)
 }
