@@ -983,3 +983,85 @@ fn a_rollover_makes_the_new_ca_key_in_the_token() {
     crl_verifies(&h.path("client-ca.crt"), &h.path("client-ca.crl"));
     h.ok(&["verify"]);
 }
+
+/// `pgca serve` with both CA keys in the token: the PIN read once at start (the file, as for
+/// the CLI), an enrollment by token and a renewal over mutual TLS signed through it. No
+/// PostgreSQL: once, in the first pass.
+#[test]
+fn serve_enrolls_and_renews_through_the_token() {
+    if std::env::var_os("PGCA_TEST_PG").is_some() {
+        return;
+    }
+    let hsm = Hsm::new();
+    hsm.init(&["--server-host", "localhost"]);
+    let server = common::serve::Server::start_with(
+        &hsm.env,
+        &[],
+        &[
+            ("SOFTHSM2_CONF", hsm.conf.as_path()),
+            ("PGCA_PASSPHRASE_FILE", hsm.pin.as_path()),
+        ],
+    );
+    let ca = server.url("");
+    let fp: serde_json::Value =
+        serde_json::from_str(&hsm.ok(&["inspect", "--json", p(&hsm.path("server-ca.crt"))]))
+            .unwrap();
+    let fp = fp["sha256_fingerprint"].as_str().unwrap().to_string();
+    let token = hsm.env.tmp.path().join("alice.token");
+    common::write_secret(&token, hsm.ok(&["token", "alice", "--client"]).trim());
+    let dir = hsm.env.tmp.path().join("alice/.postgresql");
+    fs::create_dir(hsm.env.tmp.path().join("alice")).unwrap();
+    let host = |args: &[&str]| {
+        let out = Command::new(common::pgca_bin())
+            .args(args)
+            .env_remove("PGCA_DIR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pgca {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            server.log_text()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ca_arg = ca.trim_end_matches('/');
+    host(&[
+        "enroll",
+        "--ca",
+        ca_arg,
+        "--fingerprint",
+        &fp,
+        "--token-file",
+        p(&token),
+        "--client",
+        "alice",
+        "--to",
+        p(&dir),
+    ]);
+    let crt = dir.join("postgresql.crt");
+    let enrolled = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    verify(&hsm.path("client-ca.crt"), &crt);
+    let out = host(&[
+        "agent",
+        "--ca",
+        ca_arg,
+        "--to",
+        p(&dir),
+        "--once",
+        "--force",
+    ]);
+    assert!(out.contains("renewed"), "{out}");
+    let renewed = pgca::CertInfo::from_file(&crt).unwrap().serial;
+    assert_ne!(renewed, enrolled);
+    verify(&hsm.path("client-ca.crt"), &crt);
+    // Both are in the inventory, the renewal authorised by the certificate it replaced.
+    let ledger = pgca::CaDir::open(&hsm.env.ca).unwrap().inventory().unwrap();
+    let record = ledger.current(pgca::CertKind::Client, "alice").unwrap();
+    assert_eq!(record.serial, renewed);
+    let from = record.authorized.as_ref().unwrap().renewed_from.as_ref();
+    assert_eq!(from, Some(&enrolled));
+    // The CA keys stayed in the token: the CA directory holds no key file of a CA.
+    no_ca_key_on_disk(&hsm);
+}
