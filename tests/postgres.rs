@@ -44,21 +44,28 @@ fn verify_full_connects_as_the_role_for_every_key_type() {
     } else {
         &all[..]
     };
-    // Issue everything first, in parallel: RSA-4096 keys take seconds each.
+    // Issue everything first, in parallel: RSA-4096 keys take seconds each. The CAs of the
+    // RSA-3072 and RSA-4096 rows are RSA-2048: what PostgreSQL is proven with here is the
+    // leaf keys of each type in the handshake (the server's signature, the client's), while
+    // the CAs' signatures are one algorithm at any size, verified by the same OpenSSL chain
+    // code (tests/interop.rs checks CAs of every type with openssl and rustls-webpki).
     let envs: Vec<Env> = std::thread::scope(|s| {
         let handles: Vec<_> = types
             .iter()
             .map(|kt| {
                 s.spawn(move || {
-                    let env = Env::init(&[
-                        "--key-type",
-                        kt,
-                        "--server-host",
-                        "localhost",
-                        "--server-host",
-                        "127.0.0.1",
-                    ]);
-                    env.ok(&["issue-client", "alice", "--key-type", kt]);
+                    let ca_type = match *kt {
+                        "rsa3072" | "rsa4096" => "rsa2048",
+                        other => other,
+                    };
+                    let env = Env::init(&["--key-type", ca_type]);
+                    // The two leaves at once too: an RSA-4096 key takes 3 to 18 s here.
+                    std::thread::scope(|s| {
+                        s.spawn(|| {
+                            env.ok(&["issue-server", "localhost", "127.0.0.1", "--key-type", kt])
+                        });
+                        env.ok(&["issue-client", "alice", "--key-type", kt]);
+                    });
                     env
                 })
             })
