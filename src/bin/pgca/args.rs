@@ -262,7 +262,8 @@ pub enum Command {
     /// new key; certificate and key switch together, NAME.prev keeps the replaced pair. Nothing
     /// due: no output with --quiet, exit 0. Renewed: a line each, exit 0. Any failure: exit 1,
     /// the rest still renewed. One renewal runs at a time; a second waits. A key made elsewhere
-    /// (pgca sign) stays on its host: its recorded public key is signed again.
+    /// (pgca sign) stays on its host: its recorded public key is signed again. A certificate
+    /// issued online (pgca serve) is left to its host's pgca agent, and reported when due.
     #[command(after_help = RENEW_EXIT_CODES)]
     Renew(RenewArgs),
 
