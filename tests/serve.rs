@@ -627,6 +627,9 @@ fn an_agent_follows_a_rollover_of_both_cas_while_serve_runs_on() {
     );
     assert_eq!(certs_in(&dir.join("root.crt")), 2);
     assert_eq!(pgca::CertInfo::from_file(&crt).unwrap().serial, serial);
+    // serve took the new bundles too, and said so.
+    assert!(!log_events(&server, "tls-reloaded").is_empty());
+    assert!(log_events(&server, "tls-reload-failed").is_empty());
 
     // Phase 2: the agent renews at once, untold, and gets a leaf of the new client CA.
     env.ok(&["rollover", "switch", "client"]);
@@ -807,4 +810,58 @@ fn cron_renew_on_the_ca_host_leaves_an_online_certificate_to_its_agent() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("renewed"), "{out}");
     assert_eq!(renewals_of(&env, &enrolled).len(), 1);
+}
+
+/// The lines of the request log with this `event`.
+fn log_events(server: &Server, event: &str) -> Vec<serde_json::Value> {
+    server
+        .log_text()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
+#[test]
+fn a_serving_certificate_that_cannot_be_loaded_is_logged_once_and_the_old_one_served() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-server", "db1.example.com"]);
+    let server = Server::start(&env, &[]);
+    let served = pgca::CertInfo::from_file(&env.path("servers/localhost.crt"))
+        .unwrap()
+        .serial
+        .to_string();
+
+    // The serving certificate's name replaced by another certificate: every rebuild fails,
+    // the configuration in use stays, and the log says so once, naming the serial served.
+    let link = env.path("servers/localhost.crt");
+    let target = std::fs::read_link(&link).unwrap();
+    std::fs::remove_file(&link).unwrap();
+    std::fs::copy(env.path("servers/db1.example.com.crt"), &link).unwrap();
+    for _ in 0..3 {
+        let r = curl(&env, &server, "/v1/health", None, None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let failed = log_events(&server, "tls-reload-failed");
+    assert_eq!(failed.len(), 1, "{}", server.log_text());
+    assert_eq!(failed[0]["serial"], served.as_str());
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("servers/localhost.crt"),
+        "{}",
+        failed[0]
+    );
+    assert!(log_events(&server, "tls-reloaded").is_empty());
+
+    // Put back: the next handshake rebuilds, and the log says what is served now.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let r = curl(&env, &server, "/v1/health", None, None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reloaded = log_events(&server, "tls-reloaded");
+    assert_eq!(reloaded.len(), 1, "{}", server.log_text());
+    assert_eq!(reloaded[0]["serial"], served.as_str());
 }

@@ -73,7 +73,11 @@ async fn accept_loop(
             }
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+        let (config, change) = tls.current();
+        if let Some(change) = change {
+            shared.log.tls(&change);
+        }
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let shared = shared.clone();
         tokio::spawn(async move {
             let _permit = permit;

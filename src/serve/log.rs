@@ -1,5 +1,7 @@
 //! The request log: one JSON line per request (time, peer, method, path, status, identity,
-//! serial issued, error, milliseconds), on stderr or appended to `--log FILE`. It never holds a
+//! serial issued, error, milliseconds), on stderr or appended to `--log FILE`, and one per
+//! change of the TLS configuration (`"event":"tls-reloaded"` with the serial now served, or
+//! `"event":"tls-reload-failed"` with why and the serial still served). It never holds a
 //! token's secret, a request body or a key.
 
 use std::io::Write;
@@ -30,6 +32,17 @@ pub(crate) struct LogLine<'a> {
     pub ms: f64,
 }
 
+/// A change of the TLS configuration, as logged.
+#[derive(Serialize)]
+struct TlsLine<'a> {
+    #[serde(with = "time::serde::rfc3339")]
+    at: time::OffsetDateTime,
+    event: &'static str,
+    serial: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
 impl RequestLog {
     pub(crate) fn new(out: Box<dyn Write + Send>) -> RequestLog {
         RequestLog {
@@ -37,8 +50,33 @@ impl RequestLog {
         }
     }
 
+    /// Writes the line of a TLS configuration change.
+    pub(crate) fn tls(&self, change: &crate::serve::tls_source::TlsChange) {
+        use crate::serve::tls_source::TlsChange;
+        let at = crate::model::timefmt::now();
+        let line = match change {
+            TlsChange::Rebuilt(serial) => TlsLine {
+                at,
+                event: "tls-reloaded",
+                serial: serial.to_string(),
+                error: None,
+            },
+            TlsChange::Failed { reason, serial } => TlsLine {
+                at,
+                event: "tls-reload-failed",
+                serial: serial.to_string(),
+                error: Some(reason),
+            },
+        };
+        self.write_json(&line);
+    }
+
     /// Writes one line; a failing log never fails the request.
     pub(crate) fn write(&self, line: &LogLine<'_>) {
+        self.write_json(line);
+    }
+
+    fn write_json(&self, line: &impl Serialize) {
         let mut text = serde_json::to_vec(line).unwrap_or_default();
         text.push(b'\n');
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());

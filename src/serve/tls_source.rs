@@ -4,7 +4,9 @@
 //! handshake the three files' identities are compared with those the configuration was built
 //! from (three `lstat`s); when one changed, the configuration is built again from the CA
 //! directory, checked as at start. A rebuild that fails keeps the configuration in use, and is
-//! tried again a second later.
+//! tried again a second later. Each rebuild, and each new reason a rebuild fails, is told to
+//! the caller ([`TlsChange`]) for the request log: a service stuck on an old configuration
+//! (a rollover's new CAs not accepted) says so.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,25 @@ struct Built {
     /// When a rebuild last failed: the next try waits a second, so that a broken file does not
     /// cost every handshake a rebuild.
     failed_at: Option<std::time::Instant>,
+    /// Why the last rebuild failed, told once until the reason changes or a rebuild succeeds.
+    failure: Option<String>,
+    /// The serial the configuration serves.
+    serial: Serial,
+}
+
+/// What a call to [`TlsSource::current`] did besides answering.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TlsChange {
+    /// The configuration was built again; it serves this serial.
+    Rebuilt(Serial),
+    /// A rebuild failed for a reason not told before; the configuration serving this serial
+    /// stays in use.
+    Failed {
+        /// Why, one line.
+        reason: String,
+        /// What is still served.
+        serial: Serial,
+    },
 }
 
 /// What the acceptor asks for its configuration (see the module docs).
@@ -59,31 +80,48 @@ impl TlsSource {
                 stamp,
                 config,
                 failed_at: None,
+                failure: None,
+                serial: serial.clone(),
             }),
         };
         Ok((source, serial))
     }
 
-    /// The configuration for the next handshake, built again first if a watched file changed.
-    pub(crate) fn current(&self) -> Arc<rustls::ServerConfig> {
+    /// The configuration for the next handshake, built again first if a watched file changed;
+    /// and what that did, if anything is worth a log line.
+    pub(crate) fn current(&self) -> (Arc<rustls::ServerConfig>, Option<TlsChange>) {
         let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
         let stamp = stamp_of(&self.watched);
         let waiting = built
             .failed_at
             .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
+        let mut change = None;
         if stamp != built.stamp && !waiting {
             match build(&self.ca, &self.tls_name, self.grace) {
-                Ok((config, _)) => {
+                Ok((config, serial)) => {
+                    change = Some(TlsChange::Rebuilt(serial.clone()));
                     *built = Built {
                         stamp,
                         config,
                         failed_at: None,
+                        failure: None,
+                        serial,
                     }
                 }
-                Err(_) => built.failed_at = Some(std::time::Instant::now()),
+                Err(e) => {
+                    built.failed_at = Some(std::time::Instant::now());
+                    let reason = e.to_string();
+                    if built.failure.as_deref() != Some(reason.as_str()) {
+                        built.failure = Some(reason.clone());
+                        change = Some(TlsChange::Failed {
+                            reason,
+                            serial: built.serial.clone(),
+                        });
+                    }
+                }
             }
         }
-        built.config.clone()
+        (built.config.clone(), change)
     }
 }
 
