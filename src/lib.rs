@@ -168,6 +168,10 @@ pub use pg::{GivenPems, deploy_pems, install_pems};
 // `pgca serve` (`serve::serve`): the HTTPS API over those handlers, and `Api::handle`, the
 // handlers without HTTP.
 pub use serve::{Api, ApiReply, ApiRequest, Limits, Listening, OPENAPI, ServeOptions, serve};
+// `pgca inventory export` (`CaDir::export_inventory`): the inventory as one portable file, a
+// header (`ExportHeader`: count and SHA-256 of the event lines) and every committed event.
+pub use export::InventoryExported;
+pub use inventory::{EXPORT_FORMAT, EXPORT_VERSION, ExportHeader};
 
 // `pgca inspect` and what the inventory holds.
 pub use inventory::{CrlRecord, Ledger};

@@ -1305,6 +1305,18 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "invalid reload connection string \"user=r password=***\": a password in it",
         ),
         bad(
+            "inventory export before init",
+            no_setup,
+            &["inventory", "export", "@/inv.export"],
+            "no CA in ",
+        ),
+        bad(
+            "inventory export into a directory that does not exist",
+            do_init,
+            &["inventory", "export", "@/missing/inv.export"],
+            "cannot open directory",
+        ),
+        bad(
             "token before init",
             no_setup,
             &["token", "alice", "--client"],

@@ -11,11 +11,14 @@
 //! - [`k8s`]: Secret manifests and DNS-1123 names.
 //! - [`write`]: the output file or directory.
 //! - [`run`]: `CaDir::export` and `CaDir::export_needs_signing`.
+//! - [`inventory`]: `CaDir::export_inventory`, the inventory as one portable file.
 
+pub mod inventory;
 pub mod k8s;
 pub mod request;
 pub mod run;
 mod write;
 
+pub use inventory::InventoryExported;
 pub use request::{ExportFormat, ExportRequest, Exported, ReplicationCert};
 pub use run::REPLICATION_ROLE;

@@ -58,11 +58,7 @@ fn parse_commit(text: &[u8]) -> Option<CommitLine<'_>> {
 /// Event lines followed by the commit line that closes them: the bytes of one write, and the
 /// SHA-256 (hex) the commit line carries.
 fn frame(events: &[Event]) -> (Vec<u8>, String) {
-    let mut buf = Vec::with_capacity(events.len() * 400 + 128);
-    for e in events {
-        serde_json::to_writer(&mut buf, e).expect("inventory events serialise");
-        buf.push(b'\n');
-    }
+    let mut buf = event_lines(events);
     let sha = crate::model::hex::lower(digest::digest(&digest::SHA256, &buf).as_ref());
     let commit = format!(
         r#"{{"event":"commit","events":{},"sha256":"{sha}"}}"#,
@@ -72,6 +68,25 @@ fn frame(events: &[Event]) -> (Vec<u8>, String) {
     buf.extend_from_slice(commit.as_bytes());
     buf.push(b'\n');
     (buf, sha)
+}
+
+/// The event lines of `events`, each as pgca writes it, newline included.
+pub(crate) fn event_lines(events: &[Event]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(events.len() * 400 + 128);
+    for e in events {
+        serde_json::to_writer(&mut buf, e).expect("inventory events serialise");
+        buf.push(b'\n');
+    }
+    buf
+}
+
+/// Every committed event of the inventory at `path`, in order, checked as [`read`] checks
+/// (its seal included).
+pub(crate) fn read_events(path: &Path) -> Result<Vec<Event>> {
+    let seal = seal::read(path)?;
+    let mut events = Vec::new();
+    scan(path, parse_event, |e| events.push(e), seal.as_ref())?;
+    Ok(events)
 }
 
 /// A line that ends the file without its newline may have NUL bytes after its text: a power cut

@@ -34,6 +34,7 @@
 //! lines before the first commit that it does not cover are those older records.
 
 pub mod enrollment;
+pub mod export;
 pub mod ledger;
 pub mod log;
 pub mod record;
@@ -41,6 +42,7 @@ pub mod rollover;
 pub mod seal;
 
 pub use enrollment::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
+pub use export::{EXPORT_FORMAT, EXPORT_VERSION, ExportHeader};
 pub use ledger::Ledger;
 pub use log::{INVENTORY_FILE, path_in, read};
 pub use record::{CrlRecord, Deployment, Event, Install, InstallForgotten, Issued, Revocation};

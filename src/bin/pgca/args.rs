@@ -28,6 +28,7 @@ mod host;
 mod hsm;
 mod init;
 mod inspect;
+mod inventory;
 mod issue;
 mod monitor;
 mod online;
@@ -48,6 +49,7 @@ pub use host::*;
 pub use hsm::*;
 pub use init::*;
 pub use inspect::*;
+pub use inventory::*;
 pub use issue::*;
 pub use monitor::*;
 pub use online::*;
@@ -412,6 +414,14 @@ pub enum Command {
     /// a passphrase. PATH is replaced only with --force, and its directory must exist.
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
+
+    /// Write the inventory as one portable file: inventory export FILE
+    ///
+    /// The file is a header line (format, record count, SHA-256 of the record lines) and every
+    /// committed record, one JSON object per line, as the inventory holds them: a copy to keep,
+    /// to compare (the same inventory exports to the same bytes) or to move the inventory.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
 
     /// Add, remove, list or show pg_service.conf entries for verify-full connections
     ///

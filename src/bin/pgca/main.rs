@@ -18,8 +18,8 @@ use std::process::ExitCode;
 
 use args::Command;
 use commands::{
-    Context, audit, completions, conninfo, csr, deploy, export, init, inspect, issue, monitor,
-    online, passwd, probe, renew, repair, revoke, rollover, service,
+    Context, audit, completions, conninfo, csr, deploy, export, init, inspect, inventory, issue,
+    monitor, online, passwd, probe, renew, repair, revoke, rollover, service,
 };
 
 fn main() -> ExitCode {
@@ -75,6 +75,7 @@ fn dispatch(command: &Command, ctx: &Context) -> pgca::Result<ExitCode> {
         Command::Env(a) => deploy::env(ctx, a),
         Command::Conninfo(a) => conninfo::conninfo(ctx, a),
         Command::Export(a) => export::export(ctx, a),
+        Command::Inventory(a) => inventory::run(ctx, a),
         Command::Completions(a) => completions::completions(a),
     };
     done.map(|()| ExitCode::SUCCESS)

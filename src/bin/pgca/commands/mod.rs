@@ -13,6 +13,7 @@ pub mod host;
 pub mod hsm;
 pub mod init;
 pub mod inspect;
+pub mod inventory;
 pub mod issue;
 pub mod monitor;
 pub mod nagios;

@@ -385,3 +385,24 @@ pub fn exported_json(e: &pgca::Exported) -> ExportedJson<'_> {
         }),
     }
 }
+
+/// `inventory export --json`.
+#[derive(Serialize)]
+pub struct InventoryExportedJson<'a> {
+    file: &'a Path,
+    format: &'a str,
+    version: u32,
+    records: usize,
+    sha256: &'a str,
+}
+
+/// `inventory export --json`.
+pub fn inventory_exported_json(e: &pgca::InventoryExported) -> InventoryExportedJson<'_> {
+    InventoryExportedJson {
+        file: &e.path,
+        format: &e.header.format,
+        version: e.header.version,
+        records: e.header.events,
+        sha256: &e.header.sha256,
+    }
+}
