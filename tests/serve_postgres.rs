@@ -158,14 +158,7 @@ fn a_server_and_a_client_enroll_by_token_and_their_agents_renew_them_with_no_fai
     assert_eq!(cluster.served_serial(), enrolled);
 
     // Clients connect all the while, verify-full, a new connection every 200 ms.
-    let conn = format!(
-        "host=localhost port={} user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
-        cluster.port,
-        p(&env.path("server-ca.crt")),
-        p(&env.path("clients/alice.crt")),
-        p(&env.path("clients/alice.key")),
-    );
-    let looping = ClientLoop::start(&conn);
+    let looping = ClientLoop::start(&alice_conn(&env, &cluster));
 
     // Not due yet (2 minutes, renewed at two thirds): a round only refreshes.
     let pg_ctl = pg::bindir().join("pg_ctl");
@@ -299,6 +292,47 @@ fn a_server_and_a_client_enroll_by_token_and_their_agents_renew_them_with_no_fai
     }
 }
 
+/// A cluster whose server certificate (localhost, 127.0.0.1) was enrolled from `ca` with a
+/// token (`token_extra`: e.g. its validity), started with it, with the role alice.
+fn enrolled_cluster(env: &Env, ca: &str, token_extra: &[&str]) -> Cluster {
+    let mut cluster = Cluster::new();
+    let mut args = vec!["localhost", "127.0.0.1", "--server"];
+    args.extend_from_slice(token_extra);
+    let t = token_file(env, "db", &args);
+    ok(&[
+        "enroll",
+        "--ca",
+        ca,
+        "--fingerprint",
+        &fingerprint(env),
+        "--token-file",
+        p(&t),
+        "--server",
+        "localhost",
+        "127.0.0.1",
+        "--data-dir",
+        p(&cluster.data),
+    ]);
+    cluster.append_conf(&format!(
+        "include_if_exists = '{}'\n",
+        cluster.data.join("pgca_ssl.conf").display()
+    ));
+    cluster.start();
+    cluster.sql("CREATE ROLE alice LOGIN");
+    cluster
+}
+
+/// alice's verify-full connection to `cluster` with the CA directory's files in place.
+fn alice_conn(env: &Env, cluster: &Cluster) -> String {
+    format!(
+        "host=localhost port={} user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
+        cluster.port,
+        p(&env.path("server-ca.crt")),
+        p(&env.path("clients/alice.crt")),
+        p(&env.path("clients/alice.key")),
+    )
+}
+
 /// A child process killed when dropped.
 struct Killed(std::process::Child);
 
@@ -323,41 +357,10 @@ fn the_agent_daemon_renews_a_server_at_two_thirds_of_its_life_with_no_failed_con
     env.ok(&["issue-client", "alice"]);
     let serve = Server::start_as(&env, CA_NAME, &[]);
     let ca = serve.url("");
-    let mut cluster = Cluster::new();
-    let t = token_file(
-        &env,
-        "db",
-        &["localhost", "127.0.0.1", "--server", "--validity", "1m"],
-    );
-    ok(&[
-        "enroll",
-        "--ca",
-        &ca,
-        "--fingerprint",
-        &fingerprint(&env),
-        "--token-file",
-        p(&t),
-        "--server",
-        "localhost",
-        "127.0.0.1",
-        "--data-dir",
-        p(&cluster.data),
-    ]);
-    cluster.append_conf(&format!(
-        "include_if_exists = '{}'\n",
-        cluster.data.join("pgca_ssl.conf").display()
-    ));
-    cluster.start();
-    cluster.sql("CREATE ROLE alice LOGIN");
+    let cluster = enrolled_cluster(&env, &ca, &["--validity", "1m"]);
     let current = cluster.data.join("pgca-tls/current/server.crt");
     let enrolled = serial_of(&current);
-    let looping = ClientLoop::start(&format!(
-        "host=localhost port={} user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
-        cluster.port,
-        p(&env.path("server-ca.crt")),
-        p(&env.path("clients/alice.crt")),
-        p(&env.path("clients/alice.key")),
-    ));
+    let looping = ClientLoop::start(&alice_conn(&env, &cluster));
 
     let out_path = env.tmp.path().join("agent.out");
     let started = std::time::Instant::now();
@@ -425,38 +428,11 @@ fn an_enrolled_server_follows_a_rollover_of_both_cas_through_its_agent_with_no_f
     env.ok(&["issue-client", "alice"]);
     let serve = Server::start_as(&env, CA_NAME, &[]);
     let ca = serve.url("");
-    let mut cluster = Cluster::new();
-    let t = token_file(&env, "db", &["localhost", "127.0.0.1", "--server"]);
-    ok(&[
-        "enroll",
-        "--ca",
-        &ca,
-        "--fingerprint",
-        &fingerprint(&env),
-        "--token-file",
-        p(&t),
-        "--server",
-        "localhost",
-        "127.0.0.1",
-        "--data-dir",
-        p(&cluster.data),
-    ]);
-    cluster.append_conf(&format!(
-        "include_if_exists = '{}'\n",
-        cluster.data.join("pgca_ssl.conf").display()
-    ));
-    cluster.start();
-    cluster.sql("CREATE ROLE alice LOGIN");
+    let cluster = enrolled_cluster(&env, &ca, &[]);
     let current = cluster.data.join("pgca-tls/current/server.crt");
     // alice uses the CA directory's files in place, as a service entry does: the server CA
     // file is the bundle during the rollover, her certificate is re-issued by pgca renew.
-    let looping = ClientLoop::start(&format!(
-        "host=localhost port={} user=alice dbname=postgres sslmode=verify-full sslrootcert='{}' sslcert='{}' sslkey='{}'",
-        cluster.port,
-        p(&env.path("server-ca.crt")),
-        p(&env.path("clients/alice.crt")),
-        p(&env.path("clients/alice.key")),
-    ));
+    let looping = ClientLoop::start(&alice_conn(&env, &cluster));
     let pg_ctl = pg::bindir().join("pg_ctl");
     let probe = format!("127.0.0.1:{}", cluster.port);
     let agent = || {
