@@ -2,9 +2,14 @@
 //! renewals, measured from the client side.
 //!
 //! ```text
-//! loadgen --ca https://localhost:PORT --server-ca server-ca.crt --tokens FILE
-//!         --seconds S [--rate R] [--out FILE]
+//! loadgen --ca https://localhost:PORT [--ca URL...] --server-ca server-ca.crt --tokens FILE
+//!         --seconds S [--rate R] [--renewals N] [--out FILE]
 //! ```
+//!
+//! With several `--ca` (several `pgca serve` processes sharing one inventory database), client
+//! `i` starts on the `i`-th modulo their number, and a request that gets no answer is sent
+//! again, unchanged, to the next one. `--renewals N` stops once the clients made N renewals in
+//! all (or at `--seconds`, whichever comes first).
 //!
 //! One client per line of `--tokens` (a `pgca token ROLE --client` each): it enrolls with its
 //! token (`POST /v1/sign`, a P-256 key made here), then renews back to back over mutual TLS
@@ -19,13 +24,15 @@
 //! per line, for the fault test to check against the inventory.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgca::{CaClient, CaUrl, EnrollToken};
 
 struct Args {
-    ca: CaUrl,
+    ca: Vec<CaUrl>,
+    renewals: Option<u64>,
     server_ca: Vec<u8>,
     tokens: Vec<EnrollToken>,
     seconds: f64,
@@ -36,7 +43,7 @@ struct Args {
 fn usage(msg: &str) -> ! {
     eprintln!("loadgen: {msg}");
     eprintln!(
-        "usage: loadgen --ca URL --server-ca FILE --tokens FILE --seconds S [--rate R] [--out FILE]"
+        "usage: loadgen --ca URL [--ca URL...] --server-ca FILE --tokens FILE --seconds S [--rate R] [--renewals N] [--out FILE]"
     );
     std::process::exit(2)
 }
@@ -44,13 +51,21 @@ fn usage(msg: &str) -> ! {
 fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
     let (mut ca, mut server_ca, mut tokens, mut seconds, mut rate, mut out) =
-        (None, None, None, 10.0, None, None);
+        (Vec::new(), None, None, 10.0, None, None);
+    let mut renewals = None;
     while let Some(flag) = it.next() {
         let value = it
             .next()
             .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         match flag.as_str() {
-            "--ca" => ca = Some(value.parse().unwrap_or_else(|e| usage(&format!("{e}")))),
+            "--ca" => ca.push(value.parse().unwrap_or_else(|e| usage(&format!("{e}")))),
+            "--renewals" => {
+                renewals = Some(
+                    value
+                        .parse()
+                        .unwrap_or_else(|_| usage("--renewals: a number")),
+                )
+            }
             "--server-ca" => {
                 server_ca =
                     Some(std::fs::read(&value).unwrap_or_else(|e| usage(&format!("{value}: {e}"))))
@@ -76,7 +91,12 @@ fn parse_args() -> Args {
         }
     }
     Args {
-        ca: ca.unwrap_or_else(|| usage("--ca is required")),
+        ca: if ca.is_empty() {
+            usage("--ca is required")
+        } else {
+            ca
+        },
+        renewals,
         server_ca: server_ca.unwrap_or_else(|| usage("--server-ca is required")),
         tokens: tokens.unwrap_or_else(|| usage("--tokens is required")),
         seconds,
@@ -108,17 +128,29 @@ struct Tally {
 
 /// One client: enrolls, then renews until `deadline`, on `schedule` when there is one (its
 /// `k`-th renewal at `start + (k * clients + index) / rate`).
-fn client(args: &Args, index: usize, gate: &Gate, out: Option<&Mutex<std::fs::File>>) -> Tally {
+fn client(
+    args: &Args,
+    index: usize,
+    gate: &Gate,
+    out: Option<&Mutex<std::fs::File>>,
+    made: &AtomicU64,
+) -> Tally {
     let mut tally = Tally::default();
     let fail = |tally: &mut Tally, e: String| {
         tally.errors += 1;
         tally.first_error.get_or_insert(e);
     };
-    let anonymous = CaClient::new(&args.ca, &args.server_ca, None, Duration::from_secs(10))
-        .expect("a client of the CA");
+    let anonymous: Vec<CaClient> = args
+        .ca
+        .iter()
+        .map(|url| {
+            CaClient::new(url, &args.server_ca, None, Duration::from_secs(10))
+                .expect("a client of the CA")
+        })
+        .collect();
     let token = &args.tokens[index];
     let (mut key, csr) = key_and_request(&format!("load{index}"));
-    let enrolled = anonymous.sign(token, &csr);
+    let enrolled = anonymous[index % anonymous.len()].sign(token, &csr);
     // Every client enrolls before the clock starts.
     let start = gate.pass();
     let (role, mut cert) = match enrolled {
@@ -141,7 +173,11 @@ fn client(args: &Args, index: usize, gate: &Gate, out: Option<&Mutex<std::fs::Fi
             }
             None => Instant::now(),
         };
-        if due >= deadline {
+        if due >= deadline
+            || args
+                .renewals
+                .is_some_and(|n| made.fetch_add(1, Ordering::SeqCst) >= n)
+        {
             break;
         }
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -149,7 +185,8 @@ fn client(args: &Args, index: usize, gate: &Gate, out: Option<&Mutex<std::fs::Fi
         }
         k += 1;
         let (next_key, csr) = key_and_request(&role);
-        let result = renew_retrying(&anonymous, args, &cert, &key, &csr, &mut tally);
+        let first = index + k as usize;
+        let result = renew_retrying(&anonymous, first, args, &cert, &key, &csr, &mut tally);
         match result {
             Ok(issued) => {
                 tally
@@ -165,23 +202,35 @@ fn client(args: &Args, index: usize, gate: &Gate, out: Option<&Mutex<std::fs::Fi
     tally
 }
 
-/// Renews with `cert` (its key `key`) for `csr`; a request that got no answer (the CA
-/// unreachable, or killed mid-request) is sent again, the same request, as an agent does, for up
-/// to 30 s: a renewal the CA committed before it died is then handed out again, not refused.
+/// Renews with `cert` (its key `key`) for `csr`, asking the CA `first` (modulo their number)
+/// first; a request that got no answer (the CA unreachable, or killed mid-request) is sent
+/// again, the same request, to the next CA, as an agent does, for up to 30 s: a renewal a CA
+/// committed before it died is then handed out again, not refused.
 fn renew_retrying(
-    anonymous: &CaClient,
+    anonymous: &[CaClient],
+    first: usize,
     args: &Args,
     cert: &str,
     key: &str,
     csr: &str,
     tally: &mut Tally,
 ) -> pgca::Result<pgca::IssuedReply> {
-    let client = anonymous.with_identity(&args.server_ca, cert.as_bytes(), key.as_bytes())?;
+    let clients = anonymous
+        .iter()
+        .map(|a| a.with_identity(&args.server_ca, cert.as_bytes(), key.as_bytes()))
+        .collect::<pgca::Result<Vec<_>>>()?;
     let give_up = Instant::now() + Duration::from_secs(30);
+    let mut at = first;
     loop {
-        match client.renew(csr) {
-            Err(pgca::Error::CaRequest { status: None, .. }) if Instant::now() < give_up => {
+        match clients[at % clients.len()].renew(csr) {
+            // No answer, or the CA busy or without its inventory database (a failover): as an
+            // agent does, the same request again, to the next CA.
+            Err(pgca::Error::CaRequest {
+                status: None | Some(503),
+                ..
+            }) if Instant::now() < give_up => {
                 tally.retries += 1;
+                at += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
             other => return other,
@@ -240,10 +289,12 @@ fn main() {
         started: std::sync::Barrier::new(n),
         start: std::sync::OnceLock::new(),
     });
+    let made = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..n)
         .map(|i| {
             let (args, out, gate) = (Arc::clone(&args), out.clone(), Arc::clone(&gate));
-            std::thread::spawn(move || client(&args, i, &gate, out.as_deref()))
+            let made = Arc::clone(&made);
+            std::thread::spawn(move || client(&args, i, &gate, out.as_deref(), &made))
         })
         .collect();
     let mut all = Tally::default();
@@ -256,7 +307,11 @@ fn main() {
             all.first_error = t.first_error;
         }
     }
-    let seconds = args.seconds;
+    // With --renewals the run may end before --seconds: the time from the start line.
+    let seconds = match (args.renewals, gate.start.get()) {
+        (Some(_), Some(start)) => start.elapsed().as_secs_f64().min(args.seconds),
+        _ => args.seconds,
+    };
     all.latencies_ms.sort_by(f64::total_cmp);
     let n = all.latencies_ms.len();
     let report = serde_json::json!({

@@ -505,6 +505,53 @@ pub enum Error {
         evidence: String,
     },
 
+    /// The inventory database (`--inventory`) could not be reached, or refused a statement. The
+    /// connection string is named with its secrets redacted; nothing was written.
+    #[error("inventory database {target}: {reason}")]
+    InventoryDb {
+        /// The connection string, redacted.
+        target: String,
+        /// What went wrong, one line.
+        reason: String,
+    },
+
+    /// The inventory database's `pgca` schema was made by a newer pgca: this one does not know
+    /// its tables, and neither reads nor migrates it.
+    #[error(
+        "inventory database {target}: its pgca schema is at version {found}, newer than this \
+         pgca's {known}"
+    )]
+    InventorySchemaNewer {
+        /// The connection string, redacted.
+        target: String,
+        /// The schema's version.
+        found: i32,
+        /// The newest version this pgca knows.
+        known: i32,
+    },
+
+    /// `inventory import` into an inventory that already holds records: an import starts an
+    /// inventory, it never merges into one.
+    #[error(
+        "{target} already holds {events} inventory records: import loads only an empty inventory"
+    )]
+    InventoryNotEmpty {
+        /// The CA directory's inventory file, or the database (redacted).
+        target: String,
+        /// How many records it holds.
+        events: u64,
+    },
+
+    /// An inventory export that cannot be imported: not an export, another version, cut short
+    /// or changed (its header's count or digest does not match).
+    #[error("{}: {reason}", path.display())]
+    BadInventoryExport {
+        /// The export file.
+        path: PathBuf,
+        /// What does not fit.
+        reason: String,
+    },
+
     /// Key generation or signing failed inside the crypto library.
     #[error("{what} failed: {source}")]
     Crypto {

@@ -171,7 +171,9 @@ pub use serve::{Api, ApiReply, ApiRequest, Limits, Listening, OPENAPI, ServeOpti
 // `pgca inventory export` (`CaDir::export_inventory`): the inventory as one portable file, a
 // header (`ExportHeader`: count and SHA-256 of the event lines) and every committed event.
 pub use export::InventoryExported;
+pub use export::{ImportRequest, ImportTarget, InventoryImported, import_inventory};
 pub use inventory::{EXPORT_FORMAT, EXPORT_VERSION, ExportHeader};
+pub use inventory::{InventoryDb, SCHEMA_VERSION};
 
 // `pgca inspect` and what the inventory holds.
 pub use inventory::{CrlRecord, Ledger};

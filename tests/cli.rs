@@ -1317,6 +1317,24 @@ fn bad_input_is_refused_with_one_line_exit_1_and_nothing_written() {
             "cannot open directory",
         ),
         bad(
+            "inventory import of a file that is not an export",
+            do_init,
+            &["inventory", "import", "@/inventory.jsonl"],
+            "line 1 is not an export header",
+        ),
+        bad(
+            "an inventory database with a password in its connection string",
+            do_init,
+            &["--inventory", "host=127.0.0.1 password=hunter2", "list"],
+            "inventory database host=127.0.0.1 password=***: a password written into the connection string would be readable by other users",
+        ),
+        bad(
+            "an inventory database that does not answer",
+            do_init,
+            &["--inventory", "host=127.0.0.1 port=1 user=pgca", "list"],
+            "inventory database host=127.0.0.1 port=1 user=pgca: ",
+        ),
+        bad(
             "token before init",
             no_setup,
             &["token", "alice", "--client"],

@@ -422,6 +422,15 @@ impl Params {
         out.join(" ")
     }
 
+    /// The same parameters with `key` set to `value` where nothing set it.
+    pub(crate) fn with_default(mut self, key: &str, value: &str) -> Params {
+        let slot = self.values.entry(key.to_string()).or_default();
+        if slot.is_empty() {
+            *slot = value.to_string();
+        }
+        self
+    }
+
     /// A parameter as given (string, service or environment), when not empty.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.values

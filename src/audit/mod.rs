@@ -42,7 +42,7 @@ pub mod html;
 pub mod ident;
 pub(crate) mod libpq;
 pub mod live;
-mod live_connect;
+pub(crate) mod live_connect;
 mod live_rows;
 mod live_tls;
 mod markup;

@@ -28,10 +28,13 @@ impl CaDir {
     /// (its seal, and the directory against it). An existing `out` is refused without `force`.
     pub fn export_inventory(&self, out: &Path, force: bool) -> Result<InventoryExported> {
         let target = super::write::Target::open(out, force)?;
-        let events = {
-            let _lock = self.read_lock()?;
-            self.read_inventory()?;
-            crate::inventory::log::read_events(&crate::inventory::log::path_in(self.root()))?
+        let events = match self.inventory_db() {
+            Some(db) => db.events()?,
+            None => {
+                let _lock = self.read_lock()?;
+                self.read_inventory()?;
+                crate::inventory::log::read_events(&crate::inventory::log::path_in(self.root()))?
+            }
         };
         let (bytes, header) = crate::inventory::export::encode(&events);
         target.write_file(&bytes, EXPORT_MODE)?;

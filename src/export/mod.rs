@@ -13,12 +13,14 @@
 //! - [`run`]: `CaDir::export` and `CaDir::export_needs_signing`.
 //! - [`inventory`]: `CaDir::export_inventory`, the inventory as one portable file.
 
+pub mod import;
 pub mod inventory;
 pub mod k8s;
 pub mod request;
 pub mod run;
 mod write;
 
+pub use import::{ImportRequest, ImportTarget, InventoryImported, import_inventory};
 pub use inventory::InventoryExported;
 pub use request::{ExportFormat, ExportRequest, Exported, ReplicationCert};
 pub use run::REPLICATION_ROLE;

@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::Event;
 
+/// Why an export cannot be read back: one line.
+pub(crate) type Refusal = String;
+
 /// What the header's `format` says.
 pub const EXPORT_FORMAT: &str = "pgca-inventory";
 /// The version of the format this pgca writes.
@@ -53,6 +56,54 @@ pub(crate) fn encode(events: &[Event]) -> (Vec<u8>, ExportHeader) {
     (out, header)
 }
 
+/// The events of an export, checked against its header: the format and version this pgca
+/// writes, as many event lines as the header counts, their SHA-256 the header's, each line an
+/// event. `Err` says what does not fit (the 1-based line where there is one).
+pub(crate) fn decode(bytes: &[u8]) -> Result<(ExportHeader, Vec<Event>), Refusal> {
+    let (first, lines) = match memchr::memchr(b'\n', bytes) {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => return Err("no header line: not a pgca inventory export".into()),
+    };
+    let header: ExportHeader = serde_json::from_slice(first)
+        .map_err(|e| format!("line 1 is not an export header: {e}"))?;
+    if header.format != EXPORT_FORMAT {
+        return Err(format!(
+            "line 1 says format {:?}, not {EXPORT_FORMAT:?}",
+            header.format
+        ));
+    }
+    if header.version != EXPORT_VERSION {
+        return Err(format!(
+            "format version {} (this pgca reads version {EXPORT_VERSION})",
+            header.version
+        ));
+    }
+    if !lines.is_empty() && !lines.ends_with(b"\n") {
+        return Err("the last line has no newline: the file was cut short".into());
+    }
+    let sha = crate::model::hex::lower(digest::digest(&digest::SHA256, lines).as_ref());
+    let count = lines.iter().filter(|b| **b == b'\n').count();
+    if count != header.events {
+        return Err(format!(
+            "the header counts {} events, the file holds {count} lines after it",
+            header.events
+        ));
+    }
+    if sha != header.sha256 {
+        return Err(format!(
+            "the event lines hash to {sha}, the header says {}: the file was changed",
+            header.sha256
+        ));
+    }
+    let mut events = Vec::with_capacity(count);
+    for (i, line) in lines.split(|b| *b == b'\n').take(count).enumerate() {
+        let event: Event = serde_json::from_slice(line)
+            .map_err(|e| format!("line {} is not an inventory event: {e}", i + 2))?;
+        events.push(event);
+    }
+    Ok((header, events))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +124,30 @@ mod tests {
                 header.sha256
             )
         );
+    }
+
+    #[test]
+    fn decode_reads_back_what_encode_wrote_and_refuses_a_changed_file() {
+        let (bytes, header) = encode(&[]);
+        assert_eq!(decode(&bytes).unwrap(), (header, Vec::new()));
+        let bad = [
+            (b"".to_vec(), "no header line"),
+            (b"{}\n".to_vec(), "line 1 is not an export header"),
+            (
+                [bytes.as_slice(), b"{\"event\":\"nothing\"}\n"].concat(),
+                "the header counts 0 events, the file holds 1",
+            ),
+            (
+                String::from_utf8(bytes.clone())
+                    .unwrap()
+                    .replace("\"version\":1", "\"version\":2")
+                    .into_bytes(),
+                "format version 2",
+            ),
+        ];
+        for (input, want) in bad {
+            let got = decode(&input).unwrap_err();
+            assert!(got.contains(want), "{got:?} should say {want:?}");
+        }
     }
 }

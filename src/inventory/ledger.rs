@@ -204,6 +204,11 @@ impl Ledger {
         CertState::at(issued.not_before, issued.not_after, now)
     }
 
+    /// The rollovers, as recorded.
+    pub(crate) fn rollovers(&self) -> &crate::inventory::rollover::Rollovers {
+        &self.rollovers
+    }
+
     pub(crate) fn apply(&mut self, event: Event) {
         match event {
             Event::Issued(i) => {

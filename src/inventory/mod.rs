@@ -33,6 +33,7 @@
 //! write to such a file appends an empty commit line (`"events":0`), durably, before its batch:
 //! lines before the first commit that it does not cover are those older records.
 
+pub mod db;
 pub mod enrollment;
 pub mod export;
 pub mod ledger;
@@ -41,6 +42,7 @@ pub mod record;
 pub mod rollover;
 pub mod seal;
 
+pub use db::{InventoryDb, SCHEMA_VERSION};
 pub use enrollment::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION, ExportHeader};
 pub use ledger::Ledger;

@@ -217,10 +217,16 @@ impl CaDir {
         // `pgca verify` reads every line in full.
         let inventory = {
             let _lock = self.read_lock()?;
-            let current =
-                crate::inventory::log::read_current(&crate::inventory::log::path_in(self.root()))?;
-            self.check_evidence(&current.facts)?;
-            current
+            match self.inventory_db() {
+                Some(_) => self.with_inventory(|ledger| Ok(current_of(ledger)))?,
+                None => {
+                    let current = crate::inventory::log::read_current(
+                        &crate::inventory::log::path_in(self.root()),
+                    )?;
+                    self.check_evidence(&current.facts)?;
+                    current
+                }
+            }
         };
         // Each recorded client install against its role's current serial.
         let installs = if inventory.installs.is_empty() {
@@ -783,6 +789,19 @@ fn judge_ca(
         );
     }
     f
+}
+
+/// What check needs of a ledger read whole (the inventory in a database), as
+/// `log::read_current` gives it of the file.
+fn current_of(ledger: &crate::inventory::Ledger) -> crate::inventory::log::Current {
+    crate::inventory::log::Current {
+        certs: ledger.current_certs(),
+        crl_recorded: [CertKind::ServerCa, CertKind::ClientCa]
+            .map(|k| ledger.last_crl(k).is_some()),
+        facts: crate::inventory::log::Facts::of(ledger),
+        installs: ledger.installs().to_vec(),
+        rollovers: ledger.rollovers().clone(),
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,15 @@ impl CaDir {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn repair(&self, req: &RepairRequest) -> Result<RepairReport> {
+        if let Some(db) = self.inventory_db() {
+            return Err(crate::error::Error::InventoryDb {
+                target: db.target().to_string(),
+                reason: "repair mends DIR/inventory.jsonl, not an inventory database: the \
+                         database's records are kept by PostgreSQL (its WAL, replicas and \
+                         backups)"
+                    .into(),
+            });
+        }
         let _lock = Lock::file(
             self.root(),
             crate::store::layout::LOCK_FILE,

@@ -177,6 +177,9 @@ impl CaDir {
                 "an interrupted write: the next pgca command that writes finishes it",
             );
         }
+        for (path, what) in self.stale_inventory_files() {
+            found.add(Status::Warning, &path, what);
+        }
         if torn_tail {
             found.add(
                 Status::Warning,

@@ -295,7 +295,7 @@ fn issued_reply(result: crate::error::Result<OnlineIssued>) -> ApiReply {
 }
 
 /// The status of a library error: a refusal of the request is 4xx; anything else is the
-/// CA's trouble, 503 when it is busy, otherwise 500.
+/// CA's trouble, 503 when it is busy or its inventory database unavailable, otherwise 500.
 fn refusal(e: &Error) -> ApiReply {
     match e {
         Error::BadToken { .. } | Error::RenewRefused { .. } | Error::RevokedKey { .. } => {
@@ -307,6 +307,12 @@ fn refusal(e: &Error) -> ApiReply {
         | Error::InvalidRole { .. }
         | Error::DuplicateName(_) => ApiReply::error(400, e.to_string()),
         Error::LockTimeout { .. } => ApiReply::error(503, "the CA directory is busy: retry"),
+        // Nothing was written (or what was is found again on the retry): a failover, a restart.
+        Error::InventoryDb { .. } => {
+            let mut r = ApiReply::error(503, "the inventory database is not available: retry");
+            r.error = Some(e.to_string());
+            r
+        }
         _ => internal(e),
     }
 }

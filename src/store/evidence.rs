@@ -30,7 +30,10 @@ impl CaDir {
     /// [`CaDir::read_inventory`], and the facts it was checked by (`verify` holds the archive
     /// to them too).
     pub(crate) fn read_inventory_with_facts(&self) -> Result<(Ledger, Facts)> {
-        let ledger = inventory::log::read(&inventory::log::path_in(self.root()))?;
+        let ledger = match &self.db {
+            Some(db) => db.read()?,
+            None => inventory::log::read(&inventory::log::path_in(self.root()))?,
+        };
         let facts = Facts::of(&ledger);
         self.check_evidence(&facts)?;
         Ok((ledger, facts))
@@ -39,6 +42,9 @@ impl CaDir {
     /// Appends `events` as one batch, after the inventory and what it says were checked against
     /// the directory. The caller holds the write lock.
     pub(crate) fn append_events(&self, events: &[Event]) -> Result<()> {
+        if let Some(db) = &self.db {
+            return db.append(events);
+        }
         let path = inventory::log::path_in(self.root());
         let before = self.ledger.as_ref().map(|_| Stamp::of(&path));
         // The inventory this process holds in memory was checked against the directory when
@@ -69,6 +75,11 @@ impl CaDir {
     /// it ([`CaDir::keeping_state`]), of the ledger in memory while the file is the one it last
     /// read or wrote. The caller holds a lock.
     pub(crate) fn with_inventory<T>(&self, f: impl FnOnce(&Ledger) -> Result<T>) -> Result<T> {
+        if let Some(db) = &self.db {
+            // The database keeps its rows' ledger in memory and fetches only new rows; the
+            // directory was checked against it when this process first read it.
+            return db.with_ledger(f);
+        }
         match &self.ledger {
             None => f(&self.read_inventory()?),
             Some(cache) => {
@@ -81,7 +92,10 @@ impl CaDir {
     /// Refuses an inventory whose `facts` the CRLs or the archive contradict.
     pub(crate) fn check_evidence(&self, facts: &Facts) -> Result<()> {
         let damaged = |evidence: String| Error::DamagedInventory {
-            path: inventory::log::path_in(self.root()),
+            path: match &self.db {
+                Some(db) => db.target().into(),
+                None => inventory::log::path_in(self.root()),
+            },
             evidence,
         };
         for (i, side) in Side::BOTH.into_iter().enumerate() {
@@ -134,6 +148,27 @@ impl CaDir {
             }
         }
         Ok(())
+    }
+
+    /// With the inventory in a database, the directory's inventory file and seal if they are
+    /// still there (a stale copy after `inventory import`), with what `verify` says of them.
+    pub(crate) fn stale_inventory_files(&self) -> Vec<(std::path::PathBuf, String)> {
+        let Some(db) = &self.db else {
+            return Vec::new();
+        };
+        [inventory::INVENTORY_FILE, inventory::SEAL_FILE]
+            .into_iter()
+            .map(|f| self.root().join(f))
+            .filter(|p| p.exists())
+            .map(|p| {
+                let what = format!(
+                    "not read: the inventory is in the database {}; move this file out of the \
+                     CA directory (after `inventory import` it is a stale copy)",
+                    db.target()
+                );
+                (p, what)
+            })
+            .collect()
     }
 
     /// The serials an unfinished batch was writing into the archive (listed in `.pending`).

@@ -143,6 +143,7 @@ impl CaDir {
             wait: None,
             keys: None,
             ledger: None,
+            db: None,
         })
     }
 }

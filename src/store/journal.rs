@@ -9,11 +9,24 @@ use crate::model::kind::CertKind;
 use crate::storage::{self, Lock, LockKind, Wait};
 use crate::store::layout::{CaDir, LOCK_FILE, PENDING};
 
+/// The write lock: the directory's lock file and, with the inventory in a database, its
+/// advisory lock (released first).
+pub(crate) struct WriteLock {
+    _db: Option<crate::inventory::db::store::DbLock>,
+    _file: Lock,
+}
+
 impl CaDir {
-    /// Takes the write lock, first finishing or undoing whatever a crashed writer left.
-    pub(crate) fn write_lock(&self) -> Result<Lock> {
+    /// Takes the write lock, first finishing or undoing whatever a crashed writer left. With
+    /// the inventory in a database, its write lock too (other hosts' writers hold that one).
+    pub(crate) fn write_lock(&self) -> Result<WriteLock> {
         let wait = self.wait.unwrap_or(Wait::WRITER);
-        let lock = Lock::file(&self.root, LOCK_FILE, LockKind::Exclusive, wait)?;
+        let file = Lock::file(&self.root, LOCK_FILE, LockKind::Exclusive, wait)?;
+        let db = self.db.as_ref().map(|db| db.lock(wait.0)).transpose()?;
+        let lock = WriteLock {
+            _db: db,
+            _file: file,
+        };
         if self.root.join(PENDING).exists() {
             self.recover()?;
         }

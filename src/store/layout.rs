@@ -72,6 +72,8 @@ pub struct CaDir {
     pub(super) keys: Option<std::sync::Arc<crate::x509::key_cache::KeyCache>>,
     /// The inventory as last read or written, when kept in memory ([`CaDir::keeping_state`]).
     pub(super) ledger: Option<std::sync::Arc<crate::store::ledger_cache::LedgerCache>>,
+    /// The inventory in a database (`--inventory`), used instead of `DIR/inventory.jsonl`.
+    pub(super) db: Option<crate::inventory::InventoryDb>,
 }
 
 impl CaDir {
@@ -79,7 +81,29 @@ impl CaDir {
     /// the user pgca runs as can change (see [`crate::storage`]): a CA whose files another
     /// user could swap is refused.
     pub fn open(root: impl AsRef<Path>) -> Result<CaDir> {
-        let root = root.as_ref().to_path_buf();
+        CaDir::open_checked(root.as_ref(), true)
+    }
+
+    /// Opens the CA directory `root` with its inventory in `db` (see
+    /// [`crate::inventory::db`]): the directory holds the CA certificates and keys (or token
+    /// references) and the files pgca writes, and `DIR/inventory.jsonl`, if any, is neither read
+    /// nor written.
+    pub fn open_with_inventory_db(
+        root: impl AsRef<Path>,
+        db: crate::inventory::InventoryDb,
+    ) -> Result<CaDir> {
+        let mut ca = CaDir::open_checked(root.as_ref(), false)?;
+        ca.db = Some(db);
+        Ok(ca)
+    }
+
+    /// The inventory database in use, if the inventory is not the directory's file.
+    pub fn inventory_db(&self) -> Option<&crate::inventory::InventoryDb> {
+        self.db.as_ref()
+    }
+
+    fn open_checked(root: &Path, with_inventory_file: bool) -> Result<CaDir> {
+        let root = root.to_path_buf();
         match fs::metadata(&root) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoCa(root)),
             Err(e) => return Err(Error::io("open CA directory", &root)(e)),
@@ -95,7 +119,7 @@ impl CaDir {
         let has_inventory = inventory::log::path_in(&root)
             .try_exists()
             .map_err(Error::io("open CA directory", &root))?;
-        if !has_inventory {
+        if !has_inventory && with_inventory_file {
             refuse_partial_ca(&root)?;
             return Err(Error::NoCa(root));
         }
@@ -110,6 +134,7 @@ impl CaDir {
             wait: None,
             keys: None,
             ledger: None,
+            db: None,
         })
     }
 

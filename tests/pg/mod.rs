@@ -348,6 +348,88 @@ impl Cluster {
         }
     }
 
+    /// A streaming-replication standby of this running cluster (which must let the superuser
+    /// replicate over its Unix socket: `local replication all trust`): `pg_basebackup` into a
+    /// temp dir of its own, its own port and socket directory, `application_name` `name` (for
+    /// `synchronous_standby_names`). Not started.
+    #[allow(dead_code)] // not every test binary that shares this module uses it
+    pub fn standby_of(&self, name: &str) -> Cluster {
+        let base = tempfile::Builder::new()
+            .prefix("pgca-pg-standby-")
+            .tempdir()
+            .unwrap();
+        give_to_owner(base.path());
+        let data = base.path().join("data");
+        check(
+            as_owner(&self.bin.join("pg_basebackup"))
+                .arg("-D")
+                .arg(&data)
+                .arg("-h")
+                .arg(self.base.path())
+                .args([
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-X",
+                    "stream",
+                ])
+                .args(["--checkpoint=fast", "--no-sync"])
+                .output()
+                .unwrap(),
+            "pg_basebackup",
+        );
+        let port = free_port();
+        let standby = Cluster {
+            base,
+            data,
+            port,
+            major: self.major,
+            bin: self.bin.clone(),
+            client_bin: self.client_bin.clone(),
+            pid: None,
+        };
+        fs::write(standby.data.join("standby.signal"), "").unwrap();
+        give_to_owner(&standby.data.join("standby.signal"));
+        standby.append_conf(&format!(
+            "port = {port}\nunix_socket_directories = '{}'\n\
+             primary_conninfo = 'host={} port={} user=postgres application_name={name}'\n",
+            standby.base.path().display(),
+            self.base.path().display(),
+            self.port
+        ));
+        standby
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`: no shutdown checkpoint, as a crash).
+    #[allow(dead_code)] // not every test binary that shares this module uses it
+    pub fn stop_immediately(&mut self) {
+        check(
+            as_owner(&self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "immediate", "-w", "stop"])
+                .output()
+                .unwrap(),
+            "pg_ctl stop -m immediate",
+        );
+        self.pid = None;
+    }
+
+    /// Promotes a standby to primary, waiting until it takes writes.
+    #[allow(dead_code)] // not every test binary that shares this module uses it
+    pub fn promote(&self) {
+        check(
+            as_owner(&self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-w", "promote"])
+                .output()
+                .unwrap(),
+            "pg_ctl promote",
+        );
+    }
+
     pub fn restart(&mut self) {
         self.stop();
         self.start();

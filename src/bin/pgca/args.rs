@@ -106,6 +106,19 @@ pub struct Cli {
     #[arg(long, global = true, env = "PGCA_DIR", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
+    /// Keep the inventory in the PostgreSQL database CONNINFO (a postgresql:// URI, key=value
+    /// pairs or service=NAME, read as libpq reads them; its pgca schema is created and migrated
+    /// on first use) instead of DIR/inventory.jsonl. Passwords come from ~/.pgpass or a service
+    /// file, never the string. Load it with `inventory import`; see docs/fleet.md
+    #[arg(
+        long,
+        global = true,
+        env = "PGCA_INVENTORY",
+        value_name = "CONNINFO",
+        hide_env_values = true
+    )]
+    pub inventory: Option<String>,
+
     /// Read the CA keys' passphrase (or, for keys in a PKCS#11 token, its user PIN) from FILE
     /// (first line; root's or yours, mode 0600); else $PGCA_PASSPHRASE_FILE (the same), else
     /// $PGCA_PASSPHRASE (less safe), else a prompt on a terminal
@@ -415,11 +428,12 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 
-    /// Write the inventory as one portable file: inventory export FILE
+    /// The inventory as one portable file, and back: inventory export FILE, inventory import FILE
     ///
     /// The file is a header line (format, record count, SHA-256 of the record lines) and every
     /// committed record, one JSON object per line, as the inventory holds them: a copy to keep,
-    /// to compare (the same inventory exports to the same bytes) or to move the inventory.
+    /// to compare (the same inventory exports to the same bytes) or to move the inventory, from
+    /// a CA directory into PostgreSQL (--inventory) or back.
     #[command(subcommand)]
     Inventory(InventoryCommand),
 

@@ -27,6 +27,17 @@ pub fn hint(e: &Error) -> Option<String> {
             "nothing was written; `pgca repair` shows what the CA directory says was lost, `pgca repair --write` records it again"
                 .into()
         }
+        Error::InventoryNotEmpty { .. } => {
+            "import starts an inventory: load it into an empty database, or a CA directory without inventory.jsonl"
+                .into()
+        }
+        Error::InventorySchemaNewer { .. } => {
+            "a newer pgca migrated this database: run that version (pgca never downgrades a schema)"
+                .into()
+        }
+        Error::BadInventoryExport { .. } => {
+            "nothing was written; export it again with `pgca inventory export FILE`".into()
+        }
         Error::UnusualRole { .. } => {
             "if the role really has this name, pass --allow-unusual-role".into()
         }
@@ -71,7 +82,7 @@ pub fn hint(e: &Error) -> Option<String> {
         },
         Error::CaExists(_) => "use another --dir, or remove it first".into(),
         Error::PartialCa { .. } => {
-            "an interrupted `pgca init`? remove those files or use another --dir".into()
+            "if its inventory is in a database, give --inventory CONNINFO (or set PGCA_INVENTORY); after an interrupted `pgca init`, remove those files or use another --dir".into()
         }
         Error::CertExists(_) | Error::ServiceExists { .. } => "use --force to replace it".into(),
         Error::NotIssued { kind, name, .. } => match kind {

@@ -34,8 +34,8 @@ mod online;
 mod rollover;
 pub use json::{
     conninfo_json, crls_json, deployed_json, exported_json, init_json, inspect_json,
-    installed_json, inventory_exported_json, issue_json, passwd_json, renew_json, revoke_json,
-    service_added_json,
+    installed_json, inventory_exported_json, inventory_imported_json, issue_json, passwd_json,
+    renew_json, revoke_json, service_added_json,
 };
 pub use online::{agent_json, agent_text, enrolled_json, enrolled_text, tokens_json, tokens_text};
 pub use rollover::{rollover_status_text, rollover_text};

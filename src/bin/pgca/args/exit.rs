@@ -19,7 +19,8 @@ check and verify follow the Nagios convention instead: 0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN (pgca check --help).
 
 The CA directory is --dir, else $PGCA_DIR, else $XDG_DATA_HOME/pgca, else
-~/.local/share/pgca.";
+~/.local/share/pgca. Its inventory is DIR/inventory.jsonl, or with
+--inventory (or $PGCA_INVENTORY) a PostgreSQL database's pgca schema.";
 
 /// What every command without a block of its own shows.
 pub const COMMAND_EXIT_CODES: &str = "\

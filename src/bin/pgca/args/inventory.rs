@@ -1,4 +1,4 @@
-//! `pgca inventory export`: the inventory as one portable file.
+//! `pgca inventory export` and `import`: the inventory as one portable file, and back.
 
 use std::path::PathBuf;
 
@@ -14,6 +14,31 @@ pub enum InventoryCommand {
     /// as the inventory holds them. The same inventory always exports to the same bytes.
     /// FILE is made 0600, replaced only with --force, and its directory must exist.
     Export(InventoryExportArgs),
+
+    /// Load an export into the inventory in use, which must hold no record: with --inventory
+    /// (or $PGCA_INVENTORY) the database's pgca tables, else DIR/inventory.jsonl, created. The
+    /// file's header (format, count, SHA-256) is checked before anything is written, and the
+    /// load is one transaction (one batch in the file): all of it or nothing.
+    ///
+    /// Moving a CA directory's inventory into PostgreSQL:
+    ///   pgca inventory export /root/inventory.export
+    ///   export PGCA_INVENTORY='host=db1 dbname=pgca sslmode=verify-full'
+    ///   pgca inventory import /root/inventory.export
+    ///   mv DIR/inventory.jsonl DIR/inventory.seal /root/
+    /// and from then on every command with $PGCA_INVENTORY set (or --inventory).
+    #[command(verbatim_doc_comment)]
+    Import(InventoryImportArgs),
+}
+
+/// `pgca inventory import`.
+#[derive(Debug, Args)]
+pub struct InventoryImportArgs {
+    /// The export to load (made by `pgca inventory export`)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub out: Report,
 }
 
 /// `pgca inventory export`.

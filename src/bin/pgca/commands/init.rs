@@ -10,6 +10,13 @@ use crate::render::{self, Format};
 
 /// `pgca init`.
 pub fn init(ctx: &Context, a: &InitArgs) -> Result<()> {
+    if ctx.inventory.is_some() {
+        super::usage_error(
+            "init writes the new CA's inventory to DIR/inventory.jsonl: run it without \
+             --inventory (and PGCA_INVENTORY unset), then move the inventory into the database \
+             with `pgca inventory export FILE` and `pgca --inventory CONNINFO inventory import FILE`",
+        );
+    }
     let dir = ctx.dir()?;
     // Check every value before anything is created.
     let hosts = parse_all::<HostName>(&a.server_hosts)?;

@@ -1,4 +1,4 @@
-//! `pgca inventory export`: one library call, printed.
+//! `pgca inventory export` and `import`: one library call each, printed.
 
 use pgca::Result;
 
@@ -22,6 +22,28 @@ pub fn run(ctx: &Context, c: &InventoryCommand) -> Result<()> {
                     )
                 },
                 || render::inventory_exported_json(&done),
+            );
+            Ok(())
+        }
+        InventoryCommand::Import(a) => {
+            let into = match ctx.inventory_db()? {
+                Some(db) => pgca::ImportTarget::Db(db),
+                None => pgca::ImportTarget::Dir(ctx.dir()?),
+            };
+            let mut req = pgca::ImportRequest::new(&a.file, into);
+            if let Some(w) = ctx.wait() {
+                req.wait = w;
+            }
+            let done = pgca::import_inventory(&req)?;
+            render::print(
+                Format::of(&a.out),
+                || {
+                    format!(
+                        "imported {} records into {} (sha256 {})\n",
+                        done.header.events, done.target, done.header.sha256
+                    )
+                },
+                || render::inventory_imported_json(&done),
             );
             Ok(())
         }

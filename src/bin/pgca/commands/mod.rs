@@ -37,6 +37,8 @@ use crate::passphrase::Sources;
 /// where the CA passphrase comes from.
 pub struct Context {
     dir: Option<PathBuf>,
+    /// `--inventory`, `$PGCA_INVENTORY`: the inventory database's connection string.
+    pub inventory: Option<String>,
     wait: Option<pgca::Wait>,
     /// `--passphrase-file`, then the environment, then a prompt.
     pub sources: Sources,
@@ -49,6 +51,7 @@ impl Context {
             .map(|v| pgca::Wait(std::time::Duration::from_secs(v.seconds().max(0) as u64)));
         Ok(Context {
             dir: cli.dir.clone(),
+            inventory: cli.inventory.clone(),
             wait,
             sources: Sources::with_file(cli.passphrase_file.clone()),
         })
@@ -67,9 +70,20 @@ impl Context {
         self.wait
     }
 
-    /// Opens the CA directory with the `--wait` given.
+    /// The inventory database (`--inventory`, `$PGCA_INVENTORY`), connected, if one is given.
+    pub fn inventory_db(&self) -> Result<Option<pgca::InventoryDb>> {
+        self.inventory
+            .as_deref()
+            .map(pgca::InventoryDb::connect)
+            .transpose()
+    }
+
+    /// Opens the CA directory (with its inventory database, if given) with the `--wait` given.
     pub fn open(&self) -> Result<CaDir> {
-        let ca = CaDir::open(self.dir()?)?;
+        let ca = match self.inventory_db()? {
+            Some(db) => CaDir::open_with_inventory_db(self.dir()?, db)?,
+            None => CaDir::open(self.dir()?)?,
+        };
         Ok(match self.wait {
             Some(w) => ca.with_wait(w),
             None => ca,

@@ -406,3 +406,20 @@ pub fn inventory_exported_json(e: &pgca::InventoryExported) -> InventoryExported
         sha256: &e.header.sha256,
     }
 }
+
+/// `inventory import --json`.
+#[derive(Serialize)]
+pub struct InventoryImportedJson<'a> {
+    into: &'a str,
+    records: usize,
+    sha256: &'a str,
+}
+
+/// `inventory import --json`.
+pub fn inventory_imported_json(e: &pgca::InventoryImported) -> InventoryImportedJson<'_> {
+    InventoryImportedJson {
+        into: &e.target,
+        records: e.header.events,
+        sha256: &e.header.sha256,
+    }
+}

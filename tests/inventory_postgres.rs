@@ -1,0 +1,611 @@
+//! The inventory in PostgreSQL (`--inventory`), against a real server (Debian's 15, or
+//! `$PGCA_TEST_PG`): a CA directory's inventory exported and imported into a database reached
+//! with TLS verify-full and a pgca client certificate, then every command answered from it; the
+//! refusals (a newer schema, a changed export, a non-empty target, a password in argv); a
+//! 100,000-record inventory through export, import and export again, byte for byte; two
+//! `pgca serve` processes sharing one inventory while one is killed with SIGKILL under load; and
+//! a failover of the database to a synchronous standby under load.
+
+mod common;
+mod pg;
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Env, p, pgca_bin};
+use pg::Cluster;
+
+/// A cluster serving TLS with the CA directory's `localhost` certificate, with the role `pgca`
+/// (client certificate login, allowed to create the `pgca` schema in the database `postgres`).
+fn inventory_cluster(env: &Env) -> Cluster {
+    let mut cluster = Cluster::new();
+    cluster.enable_tls();
+    cluster.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("client-ca.crt"),
+    );
+    cluster.start();
+    cluster.sql("CREATE ROLE pgca LOGIN");
+    cluster.sql("GRANT CREATE ON DATABASE postgres TO pgca");
+    cluster
+}
+
+/// The inventory's connection string: verify-full with the CA directory's client certificate
+/// for the role `pgca`.
+fn conninfo(env: &Env, cluster: &Cluster) -> String {
+    format!(
+        "host=localhost hostaddr=127.0.0.1 port={} user=pgca dbname=postgres sslmode=verify-full \
+         sslrootcert={} sslcert={} sslkey={}",
+        cluster.port,
+        p(&env.path("server-ca.crt")),
+        p(&env.path("clients/pgca.crt")),
+        p(&env.path("clients/pgca.key")),
+    )
+}
+
+/// A CA directory with a server certificate for localhost and the client `pgca`, its inventory
+/// moved into a fresh cluster; the directory's own inventory file moved aside.
+fn moved_into_postgres() -> (Env, Cluster, String) {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "pgca", "alice"]);
+    let cluster = inventory_cluster(&env);
+    let db = conninfo(&env, &cluster);
+    let export = env.tmp.path().join("inventory.export");
+    env.ok(&["inventory", "export", p(&export)]);
+    env.ok(&["--inventory", &db, "inventory", "import", p(&export)]);
+    move_aside(&env);
+    (env, cluster, db)
+}
+
+/// Moves the CA directory's inventory file and seal out of it, as after an import.
+fn move_aside(env: &Env) {
+    for f in ["inventory.jsonl", "inventory.seal"] {
+        fs::rename(env.ca.join(f), env.tmp.path().join(format!("{f}.moved"))).unwrap();
+    }
+}
+
+/// `pgca --inventory DB ARGS` in `env`'s CA directory; stdout, which must be a success.
+fn ok_in(env: &Env, db: &str, args: &[&str]) -> String {
+    let mut all = vec!["--inventory", db];
+    all.extend_from_slice(args);
+    env.ok(&all)
+}
+
+/// `pgca --inventory DB ARGS`, which must fail; its one-line error.
+fn fails_in(env: &Env, db: &str, args: &[&str]) -> String {
+    let mut all = vec!["--inventory", db];
+    all.extend_from_slice(args);
+    env.fails(&all)
+}
+
+#[test]
+fn a_ca_directory_moved_into_postgresql_answers_every_command_from_it() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "pgca", "alice"]);
+    let cluster = inventory_cluster(&env);
+    let db = conninfo(&env, &cluster);
+    let export = env.tmp.path().join("inventory.export");
+    let exported = env.ok(&["inventory", "export", p(&export)]);
+    let records = exported.split_whitespace().nth(1).unwrap().to_string();
+
+    let imported = ok_in(&env, &db, &["inventory", "import", p(&export)]);
+    assert!(
+        imported.starts_with(&format!("imported {records} records into host=localhost")),
+        "{imported}"
+    );
+    // Out of the database, the same bytes.
+    let again = env.tmp.path().join("again.export");
+    ok_in(&env, &db, &["inventory", "export", p(&again)]);
+    assert_eq!(fs::read(&export).unwrap(), fs::read(&again).unwrap());
+    // An import never merges.
+    let err = fails_in(&env, &db, &["inventory", "import", p(&export)]);
+    assert!(
+        err.contains(&format!("already holds {records} inventory records")),
+        "{err}"
+    );
+
+    // Left in the directory, the file is a stale copy, and verify says so.
+    let verify = env.run(&["--inventory", &db, "verify"]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        text.contains("inventory.jsonl: not read: the inventory is in the database host=localhost"),
+        "{text}"
+    );
+    // From here on the database alone: the directory's file is gone.
+    move_aside(&env);
+    let err = env.fails(&["list"]);
+    assert!(
+        err.contains("but no inventory: if its inventory is in a database, give --inventory"),
+        "{err}"
+    );
+
+    let list = ok_in(&env, &db, &["list"]);
+    assert!(list.contains("alice"), "{list}");
+    ok_in(&env, &db, &["issue-client", "bob"]);
+    ok_in(&env, &db, &["renew", "--force", "alice"]);
+    ok_in(&env, &db, &["revoke", "bob", "--reason", "keyCompromise"]);
+    ok_in(&env, &db, &["crl"]);
+    let check = ok_in(&env, &db, &["check"]);
+    assert!(check.starts_with("PGCA OK"), "{check}");
+    let verify = env.run(&["--inventory", &db, "verify"]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(text.starts_with("PGCA OK"), "{text}");
+    let list = ok_in(&env, &db, &["list", "--json"]);
+    assert!(list.contains("\"bob\""), "{list}");
+
+    // Each write is in the database, in order, and nowhere else.
+    assert!(!env.ca.join("inventory.jsonl").exists());
+    let count = |sql: &str| cluster.sql(sql).trim().parse::<u64>().unwrap();
+    let alice = count(
+        "SELECT count(*) FROM pgca.events WHERE event = 'issued' AND line LIKE '%\"name\":\"alice\"%'",
+    );
+    assert_eq!(alice, 2, "alice issued, then renewed");
+    assert_eq!(
+        count("SELECT count(*) FROM pgca.events WHERE event = 'revoked'"),
+        1
+    );
+    // A serial is recorded once, whoever tries to add it again.
+    let dup = cluster.sql(
+        "DO $$ BEGIN INSERT INTO pgca.events (batch, event, key, line) \
+         SELECT 'again', event, key, line FROM pgca.events WHERE event = 'issued' LIMIT 1; \
+         EXCEPTION WHEN unique_violation THEN RAISE NOTICE 'refused'; END $$; SELECT 'done'",
+    );
+    assert!(dup.trim().ends_with("done"), "{dup}");
+    assert_eq!(
+        count("SELECT count(*) FROM pgca.events WHERE batch = 'again'"),
+        0
+    );
+    // The export now holds what was done since.
+    let now = env.tmp.path().join("now.export");
+    let out = ok_in(&env, &db, &["inventory", "export", p(&now)]);
+    let total = count("SELECT count(*) FROM pgca.events");
+    assert!(
+        out.starts_with(&format!("exported {total} records")),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_database_inventory_refuses_what_it_must_and_writes_nothing() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "pgca"]);
+    let cluster = inventory_cluster(&env);
+    let db = conninfo(&env, &cluster);
+    let export = env.tmp.path().join("inventory.export");
+    env.ok(&["inventory", "export", p(&export)]);
+
+    // A password in the connection string would be in argv (or the environment) for all to see.
+    let err = fails_in(&env, &format!("{db} password=hunter2"), &["list"]);
+    assert!(err.contains("readable by other users"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    // A changed export is refused before anything is written.
+    let changed = env.tmp.path().join("changed.export");
+    let text = fs::read_to_string(&export).unwrap();
+    fs::write(
+        &changed,
+        text.replacen("\"kind\":\"client\"", "\"kind\":\"server\"", 1),
+    )
+    .unwrap();
+    let err = fails_in(&env, &db, &["inventory", "import", p(&changed)]);
+    assert!(err.contains("the file was changed"), "{err}");
+    let cut = env.tmp.path().join("cut.export");
+    fs::write(&cut, &text[..text.len() - 10]).unwrap();
+    let err = fails_in(&env, &db, &["inventory", "import", p(&cut)]);
+    assert!(err.contains("cut short"), "{err}");
+    assert_eq!(cluster.sql("SELECT count(*) FROM pgca.events").trim(), "0");
+
+    // init writes a file inventory; the database is loaded by import.
+    let out = Command::new(pgca_bin())
+        .args([
+            "--dir",
+            p(&env.tmp.path().join("new")),
+            "--inventory",
+            &db,
+            "init",
+        ])
+        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inventory import"));
+
+    // repair mends files; the database has its own keepers.
+    ok_in(&env, &db, &["inventory", "import", p(&export)]);
+    let err = fails_in(&env, &db, &["repair"]);
+    assert!(err.contains("repair mends DIR/inventory.jsonl"), "{err}");
+
+    // A schema a newer pgca migrated is neither read nor written.
+    cluster.sql("INSERT INTO pgca.schema_version (version) VALUES (99)");
+    let before = cluster.sql("SELECT count(*) FROM pgca.events");
+    let err = fails_in(&env, &db, &["issue-client", "carol"]);
+    assert!(
+        err.contains("schema is at version 99, newer than this pgca's 1"),
+        "{err}"
+    );
+    assert_eq!(cluster.sql("SELECT count(*) FROM pgca.events"), before);
+    assert!(!env.ca.join("clients/carol.crt").exists());
+}
+
+/// An export of `real` (record lines) followed by synthetic `issued` records up to `n` in all,
+/// each a copy of `template` (a client's line as pgca writes it) with its own serial and name.
+fn synthetic_export(real: &[&str], template: &str, n: usize) -> Vec<u8> {
+    let v: serde_json::Value = serde_json::from_str(template).unwrap();
+    let serial = v["serial"].as_str().unwrap().to_string();
+    let name = format!("\"name\":\"{}\"", v["name"].as_str().unwrap());
+    let mut lines = String::with_capacity(n * (template.len() + 16));
+    for line in real {
+        lines.push_str(line);
+        lines.push('\n');
+    }
+    for i in real.len()..n {
+        // The serial's hex digits but the first 16, and those from `i`: still a serial, as
+        // pgca writes one.
+        let mine = format!("{:016x}{}", i as u64 | 1 << 62, &serial[16..]);
+        lines.push_str(
+            &template
+                .replace(&serial, &mine)
+                .replace(&name, &format!("\"name\":\"r{i}\"")),
+        );
+        lines.push('\n');
+    }
+    let sha = {
+        let out = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        out.stdin
+            .as_ref()
+            .unwrap()
+            .write_all(lines.as_bytes())
+            .unwrap();
+        let done = out.wait_with_output().unwrap();
+        String::from_utf8(done.stdout).unwrap()[..64].to_string()
+    };
+    let mut file = format!(
+        "{{\"format\":\"pgca-inventory\",\"version\":1,\"events\":{n},\"sha256\":\"{sha}\"}}\n"
+    )
+    .into_bytes();
+    file.extend_from_slice(lines.as_bytes());
+    file
+}
+
+#[test]
+fn a_100000_record_inventory_round_trips_through_the_database_and_a_directory() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "pgca"]);
+    let cluster = inventory_cluster(&env);
+    let db = conninfo(&env, &cluster);
+    // The directory's records, then synthetic clients up to 100,000.
+    let real = env.tmp.path().join("real.export");
+    env.ok(&["inventory", "export", p(&real)]);
+    let real = fs::read_to_string(&real).unwrap();
+    let real: Vec<&str> = real.lines().skip(1).collect();
+    let template = real
+        .iter()
+        .find(|l| l.contains("\"kind\":\"client\""))
+        .unwrap();
+    let big = env.tmp.path().join("big.export");
+    fs::write(&big, synthetic_export(&real, template, 100_000)).unwrap();
+
+    let out = ok_in(&env, &db, &["inventory", "import", p(&big)]);
+    assert!(out.starts_with("imported 100000 records"), "{out}");
+    let from_db = env.tmp.path().join("from-db.export");
+    ok_in(&env, &db, &["inventory", "export", p(&from_db)]);
+    assert!(
+        fs::read(&big).unwrap() == fs::read(&from_db).unwrap(),
+        "the database's export differs from the one imported"
+    );
+
+    // And into a CA directory's file, and out of it: the same bytes again.
+    let copy = env.tmp.path().join("copy");
+    let status = Command::new("cp")
+        .args(["-a", p(&env.ca), p(&copy)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for f in ["inventory.jsonl", "inventory.seal"] {
+        fs::remove_file(copy.join(f)).unwrap();
+    }
+    let run = |args: &[&str]| {
+        Command::new(pgca_bin())
+            .arg("--dir")
+            .arg(&copy)
+            .args(args)
+            .env_remove("PGCA_INVENTORY")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["inventory", "import", p(&from_db)]);
+    assert!(out.status.success(), "{out:?}");
+    let from_dir = env.tmp.path().join("from-dir.export");
+    // The synthetic records have no archived files: export reads the records, not the archive.
+    let out = run(&["inventory", "export", p(&from_dir)]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        fs::read(&big).unwrap() == fs::read(&from_dir).unwrap(),
+        "the directory's export differs from the one imported"
+    );
+    let out = run(&["inventory", "import", p(&from_db)]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds 100000 inventory records"),
+        "{out:?}"
+    );
+}
+
+/// The load generator, built by `cargo test` beside the test binaries.
+fn loadgen() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/loadgen");
+    assert!(
+        path.exists(),
+        "{} is missing: cargo test builds it",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `pgca serve` on 127.0.0.1:`port` with the inventory in `db`, up once the port accepts.
+fn serve(env: &Env, db: &str, port: u16) -> Child {
+    let child = Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args([
+            "--inventory",
+            db,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--tls-name",
+            "localhost",
+            "--rate",
+            "100000",
+            "--client-timeout",
+            "5s",
+        ])
+        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pgca serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "pgca serve did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// `count` tokens for clients `load0`…, in a file for the load generator.
+fn tokens(env: &Env, db: &str, count: usize) -> PathBuf {
+    let tokens: Vec<String> = (0..count)
+        .map(|i| {
+            ok_in(
+                env,
+                db,
+                &["token", &format!("load{i}"), "--client", "--validity", "1h"],
+            )
+            .trim()
+            .to_string()
+        })
+        .collect();
+    let file = env.tmp.path().join("tokens");
+    fs::write(&file, tokens.join("\n")).unwrap();
+    file
+}
+
+/// Every issued serial the database records, with how many rows it has.
+fn recorded(cluster: &Cluster) -> HashMap<String, usize> {
+    let mut seen = HashMap::new();
+    for serial in cluster
+        .sql("SELECT line::json->>'serial' FROM pgca.events WHERE event = 'issued'")
+        .lines()
+    {
+        *seen.entry(serial.to_string()).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// The load generator's report and the serials its clients received.
+fn finish_load(load: Child, received: &Path) -> (serde_json::Value, Vec<String>) {
+    let out = load.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let got = fs::read_to_string(received)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (report, got)
+}
+
+/// Every serial received is recorded once, none is recorded twice, and verify passes.
+fn assert_every_renewal_recorded_once(env: &Env, db: &str, cluster: &Cluster, got: &[String]) {
+    let recorded = recorded(cluster);
+    let twice: Vec<_> = recorded.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "serials recorded twice: {twice:?}");
+    let distinct: HashSet<&String> = got.iter().collect();
+    let missing: Vec<_> = distinct
+        .iter()
+        .filter(|s| !recorded.contains_key(s.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "received but not recorded: {missing:?}");
+    let verify = ok_in(env, db, &["verify"]);
+    assert!(verify.starts_with("PGCA OK"), "{verify}");
+}
+
+#[test]
+fn two_serves_share_one_inventory_and_a_kill_loses_and_duplicates_no_renewal() {
+    let (env, cluster, db) = moved_into_postgres();
+    let token_file = tokens(&env, &db, 8);
+    let received = env.tmp.path().join("received");
+    let ports = [free_port(), free_port()];
+    let mut first = serve(&env, &db, ports[0]);
+    let mut second = serve(&env, &db, ports[1]);
+    let load = Command::new(loadgen())
+        .args(["--ca", &format!("https://localhost:{}", ports[0])])
+        .args(["--ca", &format!("https://localhost:{}", ports[1])])
+        .args(["--server-ca", p(&env.path("server-ca.crt"))])
+        .args([
+            "--tokens",
+            p(&token_file),
+            "--seconds",
+            "300",
+            "--renewals",
+            "5000",
+        ])
+        .args(["--out", p(&received)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Part-way, the first is killed: its clients go on with the second.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while fs::read_to_string(&received).map_or(0, |t| t.lines().count()) < 1500 {
+        assert!(
+            Instant::now() < deadline,
+            "the load made under 1500 renewals in 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (report, got) = finish_load(load, &received);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    eprintln!("load over two serves, the first killed: {report}");
+
+    assert_eq!(report["errors"], 0, "{report}");
+    assert!(report["renewals"].as_u64().unwrap() >= 5000, "{report}");
+    assert!(
+        report["retries"].as_u64().unwrap() > 0,
+        "no request met the kill: {report}"
+    );
+    assert_every_renewal_recorded_once(&env, &db, &cluster, &got);
+}
+
+#[test]
+fn the_inventory_fails_over_to_a_synchronous_standby_under_load_and_loses_no_record() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "pgca"]);
+    let mut primary = Cluster::new();
+    primary.enable_tls();
+    primary.install_tls(
+        &env.path("servers/localhost.crt"),
+        &env.path("servers/localhost.key"),
+        &env.path("client-ca.crt"),
+    );
+    primary.write_hba(
+        "local all all trust\nlocal replication all trust\nhostssl all all 127.0.0.1/32 cert\n",
+    );
+    primary.start();
+    primary.sql("CREATE ROLE pgca LOGIN");
+    primary.sql("GRANT CREATE ON DATABASE postgres TO pgca");
+    let mut standby = primary.standby_of("standby1");
+    standby.start();
+    // A commit is acknowledged once the standby has it: what a failover must not lose.
+    primary.sql("ALTER SYSTEM SET synchronous_standby_names = 'standby1'");
+    primary.sql("ALTER SYSTEM SET synchronous_commit = on");
+    primary.sql("SELECT pg_reload_conf()");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while primary
+        .sql("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'")
+        .trim()
+        != "sync"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the standby never became synchronous"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Both hosts, the writable one wanted: libpq's multi-host failover.
+    let db = format!(
+        "host=localhost,localhost hostaddr=127.0.0.1,127.0.0.1 port={},{} \
+         target_session_attrs=read-write user=pgca dbname=postgres sslmode=verify-full \
+         sslrootcert={} sslcert={} sslkey={}",
+        primary.port,
+        standby.port,
+        p(&env.path("server-ca.crt")),
+        p(&env.path("clients/pgca.crt")),
+        p(&env.path("clients/pgca.key")),
+    );
+    let export = env.tmp.path().join("inventory.export");
+    env.ok(&["inventory", "export", p(&export)]);
+    ok_in(&env, &db, &["inventory", "import", p(&export)]);
+    move_aside(&env);
+
+    let token_file = tokens(&env, &db, 8);
+    let received = env.tmp.path().join("received");
+    let port = free_port();
+    let mut server = serve(&env, &db, port);
+    let load = Command::new(loadgen())
+        .args(["--ca", &format!("https://localhost:{port}")])
+        .args(["--server-ca", p(&env.path("server-ca.crt"))])
+        .args([
+            "--tokens",
+            p(&token_file),
+            "--seconds",
+            "300",
+            "--renewals",
+            "2500",
+        ])
+        .args(["--out", p(&received)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let count = || fs::read_to_string(&received).map_or(0, |t| t.lines().count());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count() < 800 {
+        assert!(
+            Instant::now() < deadline,
+            "the load made under 800 renewals in 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    primary.stop_immediately();
+    standby.promote();
+    let at_failover = count();
+    let (report, got) = finish_load(load, &received);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    eprintln!("load across the failover (at {at_failover} renewals): {report}");
+
+    assert_eq!(report["errors"], 0, "{report}");
+    assert!(report["renewals"].as_u64().unwrap() >= 2500, "{report}");
+    assert!(
+        got.len() > at_failover + 500,
+        "the renewals did not carry on after the failover: {at_failover} then {}",
+        got.len()
+    );
+    assert_eq!(standby.sql("SELECT pg_is_in_recovery()").trim(), "f");
+    assert_every_renewal_recorded_once(&env, &db, &standby, &got);
+}
