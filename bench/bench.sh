@@ -380,6 +380,35 @@ for r in "$closed" "$open_"; do
   [ "$(field "$r" errors)" -eq 0 ] || { echo "bench: renewals failed: $r" >&2; exit 1; }
 done
 "$pgca" --dir "$odir" verify >/dev/null || { echo "bench: verify failed after the load" >&2; exit 1; }
+# The same closed loop with the inventory in PostgreSQL (--inventory): a cluster of its own made
+# from the probe rows' template, fsync and synchronous_commit on (the file inventory fdatasyncs
+# every batch too), reached over its Unix socket; the CA directory's inventory exported, imported
+# there and moved aside; serve, its clients and PostgreSQL on the same 2 cores.
+iport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_postgres cp -a "$template" "$pgroot/inventory"
+as_postgres "$pgbin/pg_ctl" -D "$pgroot/inventory" -l "$pgroot/inventory.log" -w \
+  -o "-p $iport -k $pgroot -c fsync=on -c synchronous_commit=on -c max_connections=40" start >/dev/null
+inventory_db="host=$pgroot port=$iport user=postgres dbname=postgres"
+ddir="$work/online-db"
+"$pgca" --dir "$ddir" init --server-host localhost >/dev/null
+"$pgca" --dir "$ddir" inventory export "$work/online-db.export" >/dev/null
+"$pgca" --dir "$ddir" --inventory "$inventory_db" inventory import "$work/online-db.export" >/dev/null
+mv "$ddir/inventory.jsonl" "$ddir/inventory.seal" "$work/"
+for i in $(seq 0 $((LOAD_CLIENTS - 1))); do
+  "$pgca" --dir "$ddir" --inventory "$inventory_db" token "load$i" --client --validity 1h
+done > "$work/tokens-db"
+"$pgca" --dir "$ddir" --inventory "$inventory_db" serve --listen 127.0.0.1:0 --tls-name localhost \
+  --rate 100000 --log "$work/serve-db.log" 2> "$work/serve-db.err" &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q 'https://127.0.0.1:' "$work/serve-db.err" 2>/dev/null && break; sleep 0.1; done
+dport=$(sed -n 's|.*https://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve-db.err" | head -1)
+[ -n "$dport" ] || { echo "bench: pgca serve --inventory did not start: $(cat "$work/serve-db.err")" >&2; exit 1; }
+closed_db=$("$loadgen" --ca "https://localhost:$dport" --server-ca "$ddir/server-ca.crt" \
+  --seconds "$LOAD_SECONDS" --tokens "$work/tokens-db")
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+[ "$(field "$closed_db" errors)" -eq 0 ] || { echo "bench: renewals failed: $closed_db" >&2; exit 1; }
+"$pgca" --dir "$ddir" --inventory "$inventory_db" verify >/dev/null \
+  || { echo "bench: verify failed after the load (database inventory)" >&2; exit 1; }
 mkdir -p "$work/ossl-renew"
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/ossl-renew/ca.key" 2>/dev/null
 openssl req -new -x509 -days 3650 -key "$work/ossl-renew/ca.key" -subj "/CN=client CA" -out "$work/ossl-renew/ca.crt" 2>/dev/null
@@ -397,6 +426,10 @@ echo "| online renewal ($LOAD_CLIENTS mutual-TLS clients, new key each, loadgen 
 echo "|---|---|---|"
 echo "| back to back for ${LOAD_SECONDS} s: renewals per second | $(field "$closed" per_second) /s (p99 $(field "$closed" p99_ms) ms) | ${o_renew} /s |"
 echo "| offered ${LOAD_RATE}/s for ${LOAD_SECONDS} s: latency p50 / p99 / max | $(field "$open_" p50_ms) / $(field "$open_" p99_ms) / $(field "$open_" max_ms) ms ($(field "$open_" per_second) /s served) | - |"
+echo
+echo "| online renewal, back to back for ${LOAD_SECONDS} s ($LOAD_CLIENTS clients) | inventory.jsonl | inventory in PostgreSQL (--inventory, same machine) | database / file |"
+echo "|---|---|---|---|"
+echo "| renewals per second (p99) | $(field "$closed" per_second) /s ($(field "$closed" p99_ms) ms) | $(field "$closed_db" per_second) /s ($(field "$closed_db" p99_ms) ms) | $(awk -v a="$(field "$closed" per_second)" -v b="$(field "$closed_db" per_second)" 'BEGIN { printf "%.2f", b / a }') |"
 # --- CA keys in a PKCS#11 token (SoftHSM2) ------------------------------------------------------
 # HSM_N client certificates (default 1000) in one call, every signature made by the token: one
 # session and login for the whole batch. Skipped when SoftHSM2 is not installed.

@@ -246,6 +246,14 @@ fn the_fleet_guide_runs_as_written() {
         "{transcript}"
     );
     assert!(transcript.contains("valid (external key)"), "{transcript}");
+    // The inventory moved into the database (its rows counted there) and back, the same
+    // records both ways; the directory's file again at the end.
+    assert!(
+        transcript.lines().any(|l| l.starts_with("issued|")),
+        "{transcript}"
+    );
+    assert!(transcript.contains("the same records"), "{transcript}");
+    assert!(pgca_dir.join("inventory.jsonl").exists());
     // The CA directory holds its two CA keys and, once it serves, the key of its own TLS
     // certificate: no key of a database host or a client.
     let keys = private_keys_below(&pgca_dir);

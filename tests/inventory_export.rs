@@ -170,3 +170,64 @@ fn an_export_is_never_written_through_another_users_directory_or_link() {
     assert_eq!((md.uid(), md.mode() & 0o777), (0, 0o600));
     assert_eq!(fs::read_to_string(&victim).unwrap(), "root's own\n");
 }
+
+/// `inventory import` into a directory writes `DIR/inventory.jsonl` as root: a directory
+/// another user owns is refused, and a link planted at the name is never followed (the file is
+/// created with `O_EXCL`, so a name that exists in any form is a non-empty inventory).
+#[test]
+fn an_import_is_never_written_through_another_users_directory_or_link() {
+    common::root_only!();
+    let env = Env::init(&[]);
+    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let export = env.tmp.path().join("inv.export");
+    env.ok(&["inventory", "export", "-q", p(&export)]);
+    let victim = env.tmp.path().join("victim");
+    fs::write(&victim, "root's own\n").unwrap();
+    let (uid, gid) = common::ids("nobody");
+
+    // A CA directory nobody owns: refused before anything is read or written there.
+    let theirs = env.tmp.path().join("theirs");
+    fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(uid), Some(gid)).unwrap();
+    let out = std::process::Command::new(common::pgca_bin())
+        .args(["--dir", p(&theirs), "inventory", "import", p(&export)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let line = one_line(&out.stderr);
+    assert!(line.contains("owned by nobody"), "{line}");
+    assert!(
+        fs::read_dir(&theirs).unwrap().next().is_none(),
+        "something was written"
+    );
+
+    // A root-owned directory where nobody planted a link at inventory.jsonl (through a sticky
+    // shared parent it could write): refused, the link's target untouched.
+    let mine = env.tmp.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    fs::set_permissions(&mine, fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&victim, mine.join("inventory.jsonl")).unwrap();
+    let out = std::process::Command::new(common::pgca_bin())
+        .args(["--dir", p(&mine), "inventory", "import", p(&export)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "root's own\n");
+    assert!(
+        fs::symlink_metadata(mine.join("inventory.jsonl"))
+            .unwrap()
+            .is_symlink()
+    );
+
+    // Into an empty directory of root's: the inventory, 0600, its records the export's.
+    let fresh = env.tmp.path().join("fresh");
+    fs::create_dir(&fresh).unwrap();
+    fs::set_permissions(&fresh, fs::Permissions::from_mode(0o700)).unwrap();
+    let out = std::process::Command::new(common::pgca_bin())
+        .args(["--dir", p(&fresh), "inventory", "import", p(&export)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let md = fs::symlink_metadata(fresh.join("inventory.jsonl")).unwrap();
+    assert_eq!((md.uid(), md.mode() & 0o777), (0, 0o600));
+}

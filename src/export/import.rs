@@ -89,11 +89,18 @@ fn into_dir(
         wait,
     )?;
     let path = crate::inventory::path_in(dir);
-    if path
-        .try_exists()
-        .map_err(Error::io("import inventory", &path))?
-    {
-        let held = crate::inventory::log::read_events(&path).map_or(0, |e| e.len() as u64);
+    // Whatever is at the name (a link too, never followed) means an inventory is there.
+    let found = match std::fs::symlink_metadata(&path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("import inventory", &path)(e)),
+    };
+    if let Some(m) = found {
+        let held = if m.is_file() {
+            crate::inventory::log::read_events(&path).map_or(0, |e| e.len() as u64)
+        } else {
+            0
+        };
         return Err(Error::InventoryNotEmpty {
             target: path.display().to_string(),
             events: held,

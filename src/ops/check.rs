@@ -218,7 +218,11 @@ impl CaDir {
         let inventory = {
             let _lock = self.read_lock()?;
             match self.inventory_db() {
-                Some(_) => self.with_inventory(|ledger| Ok(current_of(ledger)))?,
+                Some(_) => {
+                    let current = self.with_inventory(|ledger| Ok(current_of(ledger)))?;
+                    self.check_evidence(&current.facts)?;
+                    current
+                }
                 None => {
                     let current = crate::inventory::log::read_current(
                         &crate::inventory::log::path_in(self.root()),

@@ -235,7 +235,13 @@ impl InventoryDb {
                     w.client = None;
                     return Err(self.inner.target.error(retry::line(&e)));
                 }
-                Err(Failed::Setup(e)) => return Err(e),
+                // The first connection was made by `connect`: a host that cannot be reached
+                // now is away for a while (a failover's promotion), as a lost connection is.
+                Err(Failed::Setup(e)) => {
+                    if !backoff.wait() {
+                        return Err(e);
+                    }
+                }
             }
         }
     }
