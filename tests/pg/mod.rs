@@ -143,6 +143,18 @@ pub fn give_to_owner(path: &Path) {
     }
 }
 
+/// A `pg_basebackup` that can copy a server of `major`: the server's own, else Debian's when it
+/// is as new (npm's builds ship the server binaries only; pg_basebackup reads older servers).
+#[allow(dead_code)] // not every test binary that shares this module uses it
+pub fn basebackup_for(major: u32) -> Option<PathBuf> {
+    let own = bindir().join("pg_basebackup");
+    if own.exists() {
+        return Some(own);
+    }
+    let (debian_major, debian_bin) = debian();
+    (debian_major >= major).then(|| debian_bin.join("pg_basebackup"))
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -354,6 +366,8 @@ impl Cluster {
     /// `synchronous_standby_names`). Not started.
     #[allow(dead_code)] // not every test binary that shares this module uses it
     pub fn standby_of(&self, name: &str) -> Cluster {
+        let basebackup = basebackup_for(self.major)
+            .unwrap_or_else(|| panic!("no pg_basebackup for PostgreSQL {}", self.major));
         let base = tempfile::Builder::new()
             .prefix("pgca-pg-standby-")
             .tempdir()
@@ -361,7 +375,7 @@ impl Cluster {
         give_to_owner(base.path());
         let data = base.path().join("data");
         check(
-            as_owner(&self.bin.join("pg_basebackup"))
+            as_owner(&basebackup)
                 .arg("-D")
                 .arg(&data)
                 .arg("-h")
