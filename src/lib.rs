@@ -169,10 +169,12 @@ pub use pg::{GivenPems, deploy_pems, install_pems};
 // handlers without HTTP.
 pub use serve::{Api, ApiReply, ApiRequest, Limits, Listening, OPENAPI, ServeOptions, serve};
 // `pgca inventory export` (`CaDir::export_inventory`): the inventory as one portable file, a
-// header (`ExportHeader`: count and SHA-256 of the event lines) and every committed event.
+// header (`ExportHeader`: count and SHA-256 of the event lines) and every committed event;
+// `pgca inventory import` (`import_inventory`): such a file into an empty inventory.
 pub use export::InventoryExported;
 pub use export::{ImportRequest, ImportTarget, InventoryImported, import_inventory};
 pub use inventory::{EXPORT_FORMAT, EXPORT_VERSION, ExportHeader};
+// `--inventory CONNINFO`: the inventory in PostgreSQL (`CaDir::open_with_inventory_db`).
 pub use inventory::{InventoryDb, SCHEMA_VERSION};
 
 // `pgca inspect` and what the inventory holds.

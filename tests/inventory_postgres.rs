@@ -11,11 +11,11 @@ mod pg;
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::serve::{free_port, loadgen, serve_on};
 use common::{Env, p, pgca_bin};
 use pg::Cluster;
 
@@ -171,10 +171,57 @@ fn a_ca_directory_moved_into_postgresql_answers_every_command_from_it() {
 }
 
 #[test]
+fn a_rollover_of_both_cas_runs_against_the_database_inventory() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let mut cluster = Cluster::new();
+    cluster.start();
+    // Over the cluster's Unix socket: the rollover replaces the CAs a TLS connection to the
+    // inventory would be checked by.
+    let db = format!(
+        "host={} port={} user=postgres dbname=postgres",
+        p(cluster.base.path()),
+        cluster.port
+    );
+    let export = env.tmp.path().join("inventory.export");
+    env.ok(&["inventory", "export", p(&export)]);
+    ok_in(&env, &db, &["inventory", "import", p(&export)]);
+    move_aside(&env);
+    for side in ["server", "client"] {
+        ok_in(&env, &db, &["rollover", "start", side]);
+    }
+    ok_in(&env, &db, &["renew"]);
+    for side in ["server", "client"] {
+        ok_in(&env, &db, &["rollover", "switch", side]);
+    }
+    let renewed = ok_in(&env, &db, &["renew"]);
+    assert!(
+        renewed.contains("alice") && renewed.contains("localhost"),
+        "{renewed}"
+    );
+    for side in ["server", "client"] {
+        ok_in(&env, &db, &["rollover", "finish", side]);
+    }
+    let status = ok_in(&env, &db, &["rollover", "status"]);
+    assert!(status.contains("server CA: no rollover"), "{status}");
+    let verify = ok_in(&env, &db, &["verify"]);
+    assert!(verify.starts_with("PGCA OK"), "{verify}");
+    let steps = cluster.sql(
+        "SELECT event, count(*) FROM pgca.events WHERE event LIKE 'rollover-%' \
+         GROUP BY event ORDER BY event",
+    );
+    assert_eq!(
+        steps.trim(),
+        "rollover-finished|2\nrollover-started|2\nrollover-switched|2",
+        "{steps}"
+    );
+}
+
+#[test]
 fn the_database_inventory_refuses_what_it_must_and_writes_nothing() {
     let env = Env::init(&["--server-host", "localhost"]);
     env.ok(&["issue-client", "pgca"]);
-    let cluster = inventory_cluster(&env);
+    let mut cluster = inventory_cluster(&env);
     let db = conninfo(&env, &cluster);
     let export = env.tmp.path().join("inventory.export");
     env.ok(&["inventory", "export", p(&export)]);
@@ -230,6 +277,17 @@ fn the_database_inventory_refuses_what_it_must_and_writes_nothing() {
     );
     assert_eq!(cluster.sql("SELECT count(*) FROM pgca.events"), before);
     assert!(!env.ca.join("clients/carol.crt").exists());
+
+    // The database away: one line naming it, and nothing written in the directory.
+    cluster.stop();
+    let before = common::snapshot(&env.ca);
+    let err = fails_in(&env, &db, &["issue-client", "carol"]);
+    assert!(
+        err.starts_with("pgca: inventory database host=localhost hostaddr=127.0.0.1 port="),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
+    assert_eq!(common::snapshot(&env.ca), before);
 }
 
 /// An export of `real` (record lines) followed by synthetic `issued` records up to `n` in all,
@@ -341,66 +399,41 @@ fn a_100000_record_inventory_round_trips_through_the_database_and_a_directory() 
     );
 }
 
-/// The load generator, built by `cargo test` beside the test binaries.
-fn loadgen() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/loadgen");
-    assert!(
-        path.exists(),
-        "{} is missing: cargo test builds it",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `pgca serve` on 127.0.0.1:`port` with the inventory in `db`, up once the port accepts.
+/// `pgca --inventory DB serve` on 127.0.0.1:`port`.
 fn serve(env: &Env, db: &str, port: u16) -> Child {
-    let child = Command::new(pgca_bin())
-        .arg("--dir")
-        .arg(&env.ca)
-        .args([
-            "--inventory",
-            db,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args([
-            "--tls-name",
-            "localhost",
-            "--rate",
-            "100000",
-            "--client-timeout",
-            "5s",
-        ])
-        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    serve_on(env, &["--inventory", db], port)
+}
+
+/// The load generator against `ports` (each a `serve`), the tokens' clients renewing back to
+/// back until they made `renewals` in all; every certificate received appended to `received`.
+fn load(env: &Env, ports: &[u16], tokens: &Path, received: &Path, renewals: u32) -> Child {
+    let mut cmd = Command::new(loadgen());
+    for port in ports {
+        cmd.args(["--ca", &format!("https://localhost:{port}")]);
+    }
+    cmd.args(["--server-ca", p(&env.path("server-ca.crt"))])
+        .args(["--tokens", p(tokens), "--seconds", "300"])
+        .args(["--renewals", &renewals.to_string(), "--out", p(received)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("start pgca serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        .unwrap()
+}
+
+/// Waits (at most 120 s) until the clients received `n` certificates.
+fn wait_for_renewals(received: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while received_count(received) < n {
         assert!(
             Instant::now() < deadline,
-            "pgca serve did not listen on {port}"
+            "the load made under {n} renewals in 120 s"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(50));
     }
-    child
+}
+
+fn received_count(received: &Path) -> usize {
+    fs::read_to_string(received).map_or(0, |t| t.lines().count())
 }
 
 /// `count` tokens for clients `load0`…, in a file for the load generator.
@@ -469,32 +502,9 @@ fn two_serves_share_one_inventory_and_a_kill_loses_and_duplicates_no_renewal() {
     let ports = [free_port(), free_port()];
     let mut first = serve(&env, &db, ports[0]);
     let mut second = serve(&env, &db, ports[1]);
-    let load = Command::new(loadgen())
-        .args(["--ca", &format!("https://localhost:{}", ports[0])])
-        .args(["--ca", &format!("https://localhost:{}", ports[1])])
-        .args(["--server-ca", p(&env.path("server-ca.crt"))])
-        .args([
-            "--tokens",
-            p(&token_file),
-            "--seconds",
-            "300",
-            "--renewals",
-            "5000",
-        ])
-        .args(["--out", p(&received)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = load(&env, &ports, &token_file, &received, 5000);
     // Part-way, the first is killed: its clients go on with the second.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while fs::read_to_string(&received).map_or(0, |t| t.lines().count()) < 1500 {
-        assert!(
-            Instant::now() < deadline,
-            "the load made under 1500 renewals in 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_renewals(&received, 1500);
     first.kill().unwrap();
     first.wait().unwrap();
     let (report, got) = finish_load(load, &received);
@@ -574,34 +584,11 @@ fn the_inventory_fails_over_to_a_synchronous_standby_under_load_and_loses_no_rec
     let received = env.tmp.path().join("received");
     let port = free_port();
     let mut server = serve(&env, &db, port);
-    let load = Command::new(loadgen())
-        .args(["--ca", &format!("https://localhost:{port}")])
-        .args(["--server-ca", p(&env.path("server-ca.crt"))])
-        .args([
-            "--tokens",
-            p(&token_file),
-            "--seconds",
-            "300",
-            "--renewals",
-            "2500",
-        ])
-        .args(["--out", p(&received)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let count = || fs::read_to_string(&received).map_or(0, |t| t.lines().count());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while count() < 800 {
-        assert!(
-            Instant::now() < deadline,
-            "the load made under 800 renewals in 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let load = load(&env, &[port], &token_file, &received, 2500);
+    wait_for_renewals(&received, 800);
     primary.stop_immediately();
     standby.promote();
-    let at_failover = count();
+    let at_failover = received_count(&received);
     let (report, got) = finish_load(load, &received);
     server.kill().unwrap();
     server.wait().unwrap();

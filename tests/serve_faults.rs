@@ -8,64 +8,12 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{Env, p, pgca_bin};
-
-/// The load generator, built by `cargo test` beside the test binaries.
-fn loadgen() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples/loadgen");
-    assert!(
-        path.exists(),
-        "{} is missing: cargo test builds it",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `pgca serve` on 127.0.0.1:`port`, up once the port accepts.
-fn start(env: &Env, port: u16) -> Child {
-    let child = Command::new(pgca_bin())
-        .arg("--dir")
-        .arg(&env.ca)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--tls-name",
-            "localhost",
-            "--rate",
-            "100000",
-            "--client-timeout",
-            "5s",
-        ])
-        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start pgca serve");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "pgca serve did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
+use common::serve::{free_port, loadgen, serve_on};
+use common::{Env, p};
 
 /// Every `issued` record of the inventory: serial → how many times.
 fn recorded(ca: &Path) -> HashMap<String, usize> {
@@ -100,7 +48,7 @@ fn a_killed_server_loses_and_duplicates_no_renewal_and_clients_carry_on() {
     let received = env.tmp.path().join("received");
 
     let port = free_port();
-    let mut server = start(&env, port);
+    let mut server = serve_on(&env, &[], port);
     let load = Command::new(loadgen())
         .args(["--ca", &format!("https://localhost:{port}")])
         .args(["--server-ca", p(&env.path("server-ca.crt"))])
@@ -116,7 +64,7 @@ fn a_killed_server_loses_and_duplicates_no_renewal_and_clients_carry_on() {
         std::thread::sleep(Duration::from_millis(pause));
         server.kill().unwrap();
         server.wait().unwrap();
-        server = start(&env, port);
+        server = serve_on(&env, &[], port);
     }
     let out = load.wait_with_output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)

@@ -83,3 +83,59 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The load generator (examples/loadgen.rs), built by `cargo test` beside the test binaries.
+#[allow(dead_code)] // not every test binary that shares this module uses it
+pub fn loadgen() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/loadgen");
+    assert!(
+        path.exists(),
+        "{} is missing: cargo test builds it",
+        path.display()
+    );
+    path
+}
+
+/// A port on 127.0.0.1 free a moment ago.
+#[allow(dead_code)] // not every test binary that shares this module uses it
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `pgca [GLOBAL...] serve` of `env`'s CA directory on 127.0.0.1:`port` as `localhost`, no rate
+/// limit, a 5-second client timeout; returned once the port accepts.
+#[allow(dead_code)] // not every test binary that shares this module uses it
+pub fn serve_on(env: &Env, global: &[&str], port: u16) -> Child {
+    let child = Command::new(pgca_bin())
+        .arg("--dir")
+        .arg(&env.ca)
+        .args(global)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--tls-name", "localhost", "--rate", "100000"])
+        .args(["--client-timeout", "5s"])
+        .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pgca serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pgca serve did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}

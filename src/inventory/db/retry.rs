@@ -81,15 +81,5 @@ pub(crate) fn line(e: &postgres::Error) -> String {
             None => db.message().to_string(),
         };
     }
-    let mut out = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let s = c.to_string();
-        if !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        cause = c.source();
-    }
-    out
+    crate::audit::live_connect::chain(e)
 }
