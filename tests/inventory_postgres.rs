@@ -3,8 +3,10 @@
 //! with TLS verify-full and a pgca client certificate, then every command answered from it; the
 //! refusals (a newer schema, a changed export, a non-empty target, a password in argv); a
 //! 100,000-record inventory through export, import and export again, byte for byte; two
-//! `pgca serve` processes sharing one inventory while one is killed with SIGKILL under load; and
-//! a failover of the database to a synchronous standby under load.
+//! `pgca serve` processes sharing one inventory while one is killed with SIGKILL under load; a
+//! `serve` host whose directory holds only its CA keys and TLS pair, answering from the database
+//! what the CA host issued, renewed and revoked; and a failover of the database to a synchronous
+//! standby under load.
 
 mod common;
 mod pg;
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::serve::{free_port, loadgen, serve_on};
+use common::serve::{free_port, loadgen, serve_in, serve_on};
 use common::{Env, p, pgca_bin};
 use pg::Cluster;
 
@@ -262,6 +264,24 @@ fn the_database_inventory_refuses_what_it_must_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("inventory import"));
 
+    // The directory's certificates go in with the records, each read through no link and
+    // held to its record: a link in the archive, or another certificate there, refuses the
+    // import whole.
+    let live = fs::read_link(env.path("clients/pgca.live")).unwrap();
+    let archived = env.path("clients").join(&live).join("pgca.crt");
+    let kept = env.tmp.path().join("pgca.crt.kept");
+    fs::rename(&archived, &kept).unwrap();
+    std::os::unix::fs::symlink(&kept, &archived).unwrap();
+    let err = fails_in(&env, &db, &["inventory", "import", p(&export)]);
+    assert!(err.contains("pgca.crt"), "{err}");
+    fs::remove_file(&archived).unwrap();
+    fs::copy(env.path("server-ca.crt"), &archived).unwrap();
+    let err = fails_in(&env, &db, &["inventory", "import", p(&export)]);
+    assert!(err.contains("pgca.crt"), "{err}");
+    assert_eq!(cluster.sql("SELECT count(*) FROM pgca.events").trim(), "0");
+    assert_eq!(cluster.sql("SELECT count(*) FROM pgca.files").trim(), "0");
+    fs::rename(&kept, &archived).unwrap();
+
     // repair mends files; the database has its own keepers.
     ok_in(&env, &db, &["inventory", "import", p(&export)]);
     let err = fails_in(&env, &db, &["repair"]);
@@ -272,7 +292,10 @@ fn the_database_inventory_refuses_what_it_must_and_writes_nothing() {
     let before = cluster.sql("SELECT count(*) FROM pgca.events");
     let err = fails_in(&env, &db, &["issue-client", "carol"]);
     assert!(
-        err.contains("schema is at version 99, newer than this pgca's 1"),
+        err.contains(&format!(
+            "schema is at version 99, newer than this pgca's {}",
+            pgca::SCHEMA_VERSION
+        )),
         "{err}"
     );
     assert_eq!(cluster.sql("SELECT count(*) FROM pgca.events"), before);
@@ -490,8 +513,13 @@ fn assert_every_renewal_recorded_once(env: &Env, db: &str, cluster: &Cluster, go
         .filter(|s| !recorded.contains_key(s.as_str()))
         .collect();
     assert!(missing.is_empty(), "received but not recorded: {missing:?}");
-    let verify = ok_in(env, db, &["verify"]);
-    assert!(verify.starts_with("PGCA OK"), "{verify}");
+    let verify = env.run(&["--inventory", db, "verify"]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && text.starts_with("PGCA OK"),
+        "{text}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }
 
 #[test]
@@ -603,4 +631,179 @@ fn the_inventory_fails_over_to_a_synchronous_standby_under_load_and_loses_no_rec
     );
     assert_eq!(standby.sql("SELECT pg_is_in_recovery()").trim(), "f");
     assert_every_renewal_recorded_once(&env, &db, &standby, &got);
+}
+
+/// A `serve` host's CA directory as a fleet sets one up: the CA keys with their certificates,
+/// and its own TLS pair (`servers/localhost`), copied from `env`'s; nothing else.
+fn serve_host_dir(env: &Env) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let thin = env.tmp.path().join("serve-host");
+    fs::create_dir_all(thin.join("servers/archive")).unwrap();
+    for d in ["", "servers", "servers/archive"] {
+        fs::set_permissions(thin.join(d), fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let live = fs::read_link(env.path("servers/localhost.live")).unwrap();
+    let mut copy = Command::new("cp");
+    copy.arg("-a");
+    for f in [
+        "server-ca.crt",
+        "server-ca.key",
+        "client-ca.crt",
+        "client-ca.key",
+    ] {
+        copy.arg(env.path(f));
+    }
+    assert!(copy.arg(&thin).status().unwrap().success());
+    let mut copy = Command::new("cp");
+    copy.arg("-a").arg(env.path("servers").join(&live));
+    assert!(
+        copy.arg(thin.join("servers/archive"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut copy = Command::new("cp");
+    copy.arg("-a");
+    for f in ["localhost.live", "localhost.crt", "localhost.key"] {
+        copy.arg(env.path("servers").join(f));
+    }
+    assert!(copy.arg(thin.join("servers")).status().unwrap().success());
+    thin
+}
+
+/// The CA directory `dir` with the inventory `db`, through the library, its keys' passphrase
+/// given.
+fn open_lib(env: &Env, dir: &Path, db: &str) -> pgca::CaDir {
+    let inventory = pgca::InventoryDb::connect(db).unwrap();
+    pgca::CaDir::open_with_inventory_db(dir, inventory)
+        .unwrap()
+        .with_passphrase(pgca::Passphrase::from_file(&env.passphrase_file()).unwrap())
+}
+
+/// A client's request for `role`, for a key made here.
+fn client_csr(role: &str) -> pgca::CsrRequest {
+    let key = pgca::PrivateKey::generate(pgca::KeyType::EcdsaP256).unwrap();
+    let pem =
+        pgca::x509::csr::make_request(pgca::CertKind::Client, &[role.to_string()], &key).unwrap();
+    pgca::CsrRequest::parse(pem.as_bytes(), Path::new("req.csr")).unwrap()
+}
+
+/// The serials a side's CRL, as `ca` serves it, lists.
+fn crl_serials(ca: &pgca::CaDir) -> Vec<String> {
+    let pem = ca
+        .crl_pem(pgca::Side::Client)
+        .unwrap()
+        .expect("a client CRL");
+    pgca::CrlInfo::from_pem(&pem)
+        .unwrap()
+        .revoked
+        .iter()
+        .map(|e| e.serial.to_string())
+        .collect()
+}
+
+#[test]
+fn a_serve_host_with_only_its_ca_keys_and_tls_pair_answers_from_the_database() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "pgca", "alice", "mallory"]);
+    env.ok(&["revoke", "mallory"]);
+    let serial_of = |role: &str| {
+        env.ok(&[
+            "inspect",
+            p(&env.path(&format!("clients/{role}.crt"))),
+            "--json",
+        ])
+    };
+    let mallory: serde_json::Value = serde_json::from_str(&serial_of("mallory")).unwrap();
+    let mallory = mallory["serial"].as_str().unwrap().to_string();
+    let cluster = inventory_cluster(&env);
+    let db = conninfo(&env, &cluster);
+    let export = env.tmp.path().join("inventory.export");
+    env.ok(&["inventory", "export", p(&export)]);
+    // The directory's certificates and CRL go into the database with the records.
+    let imported = ok_in(&env, &db, &["inventory", "import", p(&export)]);
+    let kept = cluster.sql("SELECT name FROM pgca.files ORDER BY name");
+    assert!(
+        imported.contains(&format!(
+            ", with {} certificate and CRL files",
+            kept.lines().count()
+        )),
+        "{imported}\n{kept}"
+    );
+    assert!(kept.lines().any(|l| l == "client-ca.crl"), "{kept}");
+    assert!(
+        kept.lines()
+            .any(|l| l.starts_with("clients/archive/") && l.ends_with("/alice.crt")),
+        "{kept}"
+    );
+    assert!(
+        !kept.contains(".key"),
+        "a key went into the database: {kept}"
+    );
+    move_aside(&env);
+
+    let host = serve_host_dir(&env);
+    let ca_host = open_lib(&env, &env.ca, &db);
+    let serve_host = open_lib(&env, &host, &db);
+    // The CRL the CA host wrote, served where no copy of it is.
+    assert!(!host.join("client-ca.crl").exists());
+    assert_eq!(crl_serials(&serve_host), vec![mallory.clone()]);
+
+    // Enrolled and renewed on the CA host; the same renewal sent again (its answer lost) to the
+    // serve host, which has no copy of the certificate: answered again from the database.
+    let mut req = pgca::TokenRequest::new(pgca::CertKind::Client, vec!["lib0".into()]);
+    req.validity = "1h".parse().unwrap();
+    let token = ca_host.mint_token(&req).unwrap().token;
+    let enrolled = ca_host
+        .enroll(&pgca::EnrollRequest::new(token, client_csr("lib0")))
+        .unwrap();
+    let der = pem::parse(enrolled.cert_pem.as_bytes())
+        .unwrap()
+        .into_contents();
+    let csr = client_csr("lib0");
+    let policy = pgca::RenewPolicy::default();
+    let renewed = ca_host
+        .renew_online(
+            &pgca::OnlineRenewRequest::new(der.clone(), csr.clone()),
+            &policy,
+        )
+        .unwrap();
+    let again = serve_host
+        .renew_online(&pgca::OnlineRenewRequest::new(der, csr), &policy)
+        .unwrap();
+    assert!(again.repeated);
+    assert_eq!(again.cert_pem, renewed.cert_pem);
+    assert!(!host.join("clients/lib0.crt").exists());
+
+    // Under load, clients enrolled and renewed through both hosts, each renewal landing on
+    // either: none fails, each is recorded once.
+    let token_file = tokens(&env, &db, 6);
+    let received = env.tmp.path().join("received");
+    let ports = [free_port(), free_port()];
+    let mut first = serve(&env, &db, ports[0]);
+    let mut second = serve_in(&env, &host, &["--inventory", &db], ports[1]);
+    let load = load(&env, &ports, &token_file, &received, 1200);
+    let (report, got) = finish_load(load, &received);
+    for s in [&mut first, &mut second] {
+        s.kill().unwrap();
+        s.wait().unwrap();
+    }
+    eprintln!("load over the CA host and a serve host: {report}");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert!(report["renewals"].as_u64().unwrap() >= 1200, "{report}");
+
+    // A revocation on the CA host reaches the serve host's CRL with its record.
+    ok_in(&env, &db, &["revoke", "alice"]);
+    let listed = crl_serials(&serve_host);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    // The serve host wrote only what it issued, and no key but its TLS pair's.
+    let keys = Command::new("find")
+        .arg(&host)
+        .args(["-name", "*.key", "-type", "f"])
+        .output()
+        .unwrap();
+    let keys = String::from_utf8_lossy(&keys.stdout);
+    assert_eq!(keys.lines().count(), 3, "{keys}");
+    // The CA host's verify judges the certificates the serve host issued from the database.
+    assert_every_renewal_recorded_once(&env, &db, &cluster, &got);
 }

@@ -30,6 +30,11 @@ pub struct ImportRequest {
     pub into: ImportTarget,
     /// How long to wait for another pgca process's lock.
     pub wait: Wait,
+    /// Into a database: the CA directory the records came from, whose certificates (each at its
+    /// record's `cert` path, checked against the record's digest) and CRLs go into the database
+    /// with them, so that `serve` hosts without a copy of the directory can answer with them.
+    /// `None` loads the records alone. Ignored for [`ImportTarget::Dir`].
+    pub files_from: Option<PathBuf>,
 }
 
 impl ImportRequest {
@@ -39,6 +44,7 @@ impl ImportRequest {
             file: file.into(),
             into,
             wait: Wait::WRITER,
+            files_from: None,
         }
     }
 }
@@ -51,6 +57,9 @@ pub struct InventoryImported {
     pub header: ExportHeader,
     /// Where it went: the inventory file, or the database (redacted).
     pub target: String,
+    /// How many certificate and CRL files went into the database with the records
+    /// ([`ImportRequest::files_from`]); 0 into a directory.
+    pub files: u64,
 }
 
 /// Loads the export `req.file` into the empty inventory `req.into`. An inventory that holds any
@@ -63,14 +72,87 @@ pub fn import_inventory(req: &ImportRequest) -> Result<InventoryImported> {
             path: req.file.clone(),
             reason,
         })?;
-    let target = match &req.into {
+    let (target, files) = match &req.into {
         ImportTarget::Db(db) => {
-            db.import(&events, &header.sha256, req.wait.0)?;
-            db.target().to_string()
+            let files = match &req.files_from {
+                Some(dir) => published_in(dir, &events)?,
+                None => Vec::new(),
+            };
+            db.import(&events, &header.sha256, &files, req.wait.0)?;
+            (db.target().to_string(), files.len() as u64)
         }
-        ImportTarget::Dir(dir) => into_dir(dir, &events, &header, req.wait)?,
+        ImportTarget::Dir(dir) => (into_dir(dir, &events, &header, req.wait)?, 0),
     };
-    Ok(InventoryImported { header, target })
+    Ok(InventoryImported {
+        header,
+        target,
+        files,
+    })
+}
+
+/// The largest certificate or CRL file taken from a directory.
+const MAX_PUBLISHED: u64 = 16 << 20;
+
+/// The files of `dir` that go into a database with `events`: each issued certificate's archived
+/// file, which must be the certificate its record describes (one that is not is
+/// [`Error::NotRecorded`], and nothing is imported), and each CA's CRL. A record whose file is
+/// not there is loaded without it. Every file is read relative to the directory's handle,
+/// through no link.
+fn published_in(
+    dir: &Path,
+    events: &[crate::inventory::Event],
+) -> Result<Vec<crate::inventory::PublishedFile>> {
+    let root = storage::open_dir(dir, &storage::Trust::invoker(), None)?;
+    let mut files = Vec::new();
+    for e in events {
+        let crate::inventory::Event::Issued(i) = e else {
+            continue;
+        };
+        if !crate::inventory::db::files::is_publishable(&i.cert) {
+            return Err(Error::BadInventoryExport {
+                path: dir.join(&i.cert),
+                reason: format!(
+                    "the record of serial {} names {:?} as its certificate file, not a path \
+                     inside a CA directory",
+                    i.serial, i.cert
+                ),
+            });
+        }
+        let Some(pem) = read_beneath(&root, &i.cert, "read certificate")? else {
+            continue;
+        };
+        crate::store::live::check_recorded(i, &dir.join(&i.cert), &pem)?;
+        files.extend(crate::inventory::PublishedFile::new(i.cert.clone(), pem));
+    }
+    for side in crate::model::kind::Side::BOTH {
+        let name = format!("{}-ca.crl", side.name());
+        if let Some(pem) = read_beneath(&root, &name, "read CRL")? {
+            files.extend(crate::inventory::PublishedFile::new(name, pem));
+        }
+    }
+    Ok(files)
+}
+
+/// The regular file at the relative path `rel` beneath `root`, every directory on the way opened
+/// from the one before without following a link; `None` if any part is missing.
+fn read_beneath(root: &storage::Dir, rel: &str, what: &'static str) -> Result<Option<Vec<u8>>> {
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    let Some(file) = parts.pop() else {
+        return Ok(None);
+    };
+    let mut held: Option<storage::Dir> = None;
+    for part in parts {
+        let next = held.as_ref().unwrap_or(root).open_sub(part)?;
+        match next {
+            Some(d) => held = Some(d),
+            None => return Ok(None),
+        }
+    }
+    let dir = held.as_ref().unwrap_or(root);
+    if dir.stat_at(file)?.is_none() {
+        return Ok(None);
+    }
+    dir.read_file(file, MAX_PUBLISHED, what).map(Some)
 }
 
 /// Creates `dir`'s inventory file from `events`, under the directory's write lock; it must not

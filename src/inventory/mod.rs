@@ -42,6 +42,7 @@ pub mod record;
 pub mod rollover;
 pub mod seal;
 
+pub(crate) use db::PublishedFile;
 pub use db::{InventoryDb, SCHEMA_VERSION};
 pub use enrollment::{Authorization, TokenMinted, TokenState, TokenUsed, Tokens};
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION, ExportHeader};

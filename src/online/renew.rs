@@ -190,7 +190,7 @@ impl CaDir {
         let path = self.root().join(&new.cert);
         let pem = {
             let _lock = self.read_lock()?;
-            crate::storage::read(&path, "read certificate")?
+            self.recorded_cert(new)?
         };
         let mut issued = self.issued_from(new, &old.serial);
         issued.cert_path = path;

@@ -102,10 +102,18 @@ impl CaDir {
         })
     }
 
-    /// A side's CRL (PEM), if one was written.
+    /// A side's CRL (PEM), if one was written: with the inventory in a database, the latest
+    /// committed there with its record (whichever host wrote it), else the directory's file.
     pub fn crl_pem(&self, side: Side) -> Result<Option<Vec<u8>>> {
         let _lock = self.read_lock()?;
         let path = self.crl_path(side);
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(pem) = self.published(name)? {
+            return Ok(Some(pem));
+        }
         match crate::storage::read(&path, "read CRL") {
             Ok(b) => Ok(Some(b)),
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {

@@ -411,8 +411,9 @@ impl CaDir {
         let side = usize::from(kind == CertKind::Client);
         let (files, now) = (&judge.readers[side], judge.now);
         let path = self.cert_path(kind, name);
-        let info = match files
-            .read(&format!("{name}.crt"), "read certificate")
+        let info = match self
+            .current_cert_file(files, cert)
+            .map_err(Error::io("read certificate", &path))
             .and_then(|pem| CertFacts::from_pem(&pem, &path))
         {
             Ok(info) => info,

@@ -284,7 +284,17 @@ impl CaDir {
         };
         // The record before the file: a CRL on disk whose number the inventory does not know is
         // evidence of a damaged inventory (store/evidence.rs), which a crash here must not fake.
-        self.append_events(&[Event::CrlIssued(record.clone())])?;
+        // With the inventory in a database the CRL is committed with its record, for the
+        // `serve` hosts that hold no copy of this directory.
+        let published: Vec<_> = self
+            .inventory_db()
+            .and_then(|_| {
+                let name = self.crl_path(side).file_name()?.to_str()?.to_string();
+                crate::inventory::PublishedFile::new(name, pem.as_bytes())
+            })
+            .into_iter()
+            .collect();
+        self.append_events_with(&[Event::CrlIssued(record.clone())], &published)?;
         storage::replace_file(
             &self.crl_path(side),
             pem.as_bytes(),

@@ -377,7 +377,7 @@ impl CaDir {
         let mut found = Found::default();
         let side = usize::from(c.kind == CertKind::Client);
         let cert_path = self.cert_path(c.kind, &c.name);
-        let bytes = match readers[side].read_io(&format!("{}.crt", c.name)) {
+        let bytes = match self.current_cert_file(&readers[side], c) {
             Ok(b) => b,
             Err(e) => {
                 found.add(

@@ -71,6 +71,30 @@ impl CaDir {
         appended
     }
 
+    /// [`CaDir::append_events`], with the certificates and CRLs the events describe: with the
+    /// inventory in a database they are committed in the same transaction (`pgca.files`); with
+    /// the file inventory the caller's files in the directory are all there is.
+    pub(crate) fn append_events_with(
+        &self,
+        events: &[Event],
+        files: &[crate::inventory::PublishedFile],
+    ) -> Result<()> {
+        match &self.db {
+            Some(db) => db.append_with(events, files),
+            None => self.append_events(events),
+        }
+    }
+
+    /// A file kept in the inventory database beside the records (an issued certificate by its
+    /// record's `cert` path, a CRL by its file name); `None` with the file inventory, or when
+    /// the database has none (records imported without their directory).
+    pub(crate) fn published(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match &self.db {
+            Some(db) => db.file(name),
+            None => Ok(None),
+        }
+    }
+
     /// `f` of the inventory, read as [`CaDir::read_inventory`] does, or, in a process that keeps
     /// it ([`CaDir::keeping_state`]), of the ledger in memory while the file is the one it last
     /// read or wrote. The caller holds a lock.

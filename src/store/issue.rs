@@ -322,8 +322,12 @@ impl CaDir {
             .archive_batch(b.kind, made, &mut archive_dir, &mut written)
             .and_then(|()| {
                 let mut events = events_of(b, made, &signed.ca_serial);
+                let files = match self.inventory_db() {
+                    Some(_) => published_certs(&events, made),
+                    None => Vec::new(),
+                };
                 events.extend(signed.extra.iter().cloned());
-                self.append_events(&events)
+                self.append_events_with(&events, &files)
             });
         if let Err(e) = stored {
             if let Some(archive) = &archive_dir {
@@ -421,6 +425,21 @@ impl CaDir {
             })
             .collect()
     }
+}
+
+/// Each certificate of a batch as the inventory database keeps it beside its record: under the
+/// record's `cert` path, the archived file's bytes.
+fn published_certs(events: &[Event], made: &[Made]) -> Vec<crate::inventory::PublishedFile> {
+    events
+        .iter()
+        .zip(made)
+        .filter_map(|(e, m)| match e {
+            Event::Issued(i) => {
+                crate::inventory::PublishedFile::new(i.cert.clone(), m.cert_pem.as_bytes())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// What every step of one batch shares.

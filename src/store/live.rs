@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::inventory::{Issued, Ledger};
 use crate::model::kind::CertKind;
+use crate::model::serial::Serial;
 use crate::storage::{self};
 use crate::store::layout::CaDir;
 use crate::x509::inspect::CertInfo;
@@ -46,34 +47,15 @@ impl CaDir {
         let revoked = ledger.revocation(&record.serial).is_some();
         let cert_path = self.cert_path(kind, name);
         let key_path = self.key_path(kind, name);
-        let cert_pem = storage::read(&cert_path, "read certificate")?;
-        let info = CertInfo::from_pem(&cert_pem).map_err(|reason| Error::BadCert {
-            path: cert_path.clone(),
-            reason,
-        })?;
-        let mismatch = |found: String| Error::NotRecorded {
-            kind,
-            name: name.to_string(),
-            path: cert_path.clone(),
-            expected: record.serial.clone(),
-            found,
+        let cert_pem = match record.external_key && self.superseded_here(kind, name, &record.serial)
+        {
+            true => match self.published(&record.cert)? {
+                Some(pem) => pem,
+                None => self.cert_bytes(&record, &cert_path)?,
+            },
+            false => self.cert_bytes(&record, &cert_path)?,
         };
-        match &record.sha256 {
-            Some(h) => {
-                let der = crate::x509::pem::first_cert_der(&cert_pem)
-                    .map_err(|e| mismatch(e.to_string()))?;
-                if &crate::model::hex::sha256(&der) != h {
-                    return Err(mismatch(format!(
-                        "it holds serial {} with another fingerprint",
-                        info.serial
-                    )));
-                }
-            }
-            None if info.serial != record.serial => {
-                return Err(mismatch(format!("it holds serial {}", info.serial)));
-            }
-            None => {}
-        }
+        let info = check_recorded(&record, &cert_path, &cert_pem)?;
         // An external key (`pgca sign`) is not here: the recorded fingerprint of the certificate
         // above already ties the file to the recorded public key.
         if record.external_key {
@@ -103,6 +85,83 @@ impl CaDir {
             key_pem,
             info,
         })
+    }
+
+    /// The certificate `record` describes, from its archived file, or from the inventory
+    /// database when this directory has no copy (another `serve` host issued it); checked
+    /// against the record as [`CaDir::live_pair`] checks the current one. The caller holds a
+    /// lock.
+    pub(crate) fn recorded_cert(&self, record: &Issued) -> Result<Vec<u8>> {
+        let path = self.root.join(&record.cert);
+        let pem = self.cert_bytes(record, &path)?;
+        check_recorded(record, &path, &pem)?;
+        Ok(pem)
+    }
+
+    /// A current certificate's file, as `reader` (its side's leaf directory) reads it; when the
+    /// directory has no copy and the inventory is in a database, the copy committed with its
+    /// record (a certificate another `serve` host issued). `check` and `verify` judge either.
+    pub(crate) fn current_cert_file(
+        &self,
+        reader: &storage::DirReader,
+        c: &crate::inventory::ledger::CurrentCert,
+    ) -> std::io::Result<Vec<u8>> {
+        if c.external_key && self.superseded_here(c.kind, &c.name, &c.serial) {
+            let name = archived_name(c.kind, &c.serial, &c.name);
+            if let Ok(Some(pem)) = self.published(&name) {
+                return Ok(pem);
+            }
+        }
+        let found = reader.read_io(&format!("{}.crt", c.name));
+        match found {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.db.is_some() => {
+                match self.published(&archived_name(c.kind, &c.serial, &c.name)) {
+                    Ok(Some(pem)) => Ok(pem),
+                    Ok(None) => Err(e),
+                    Err(db) => Err(std::io::Error::other(db.to_string())),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// With the inventory in a database, whether `name`'s current files here are this
+    /// directory's own earlier pair, `NAME.crt` through `NAME.live` into an archive entry that
+    /// is not `current` (the archive holds only recorded serials): another host renewed it
+    /// since, and its certificate is the database's copy. A file in place of the links is
+    /// never taken for one.
+    fn superseded_here(&self, kind: CertKind, name: &str, current: &Serial) -> bool {
+        if self.db.is_none() {
+            return false;
+        }
+        let leaf = self.leaf_dir(kind);
+        let through_live = std::fs::read_link(leaf.join(format!("{name}.crt"))).is_ok_and(|t| {
+            t == std::path::Path::new(&format!("{name}.live")).join(format!("{name}.crt"))
+        });
+        let live = std::fs::read_link(leaf.join(format!("{name}.live"))).ok();
+        let earlier = live.as_deref().and_then(|t| {
+            let serial: Serial = t.file_name()?.to_str()?.parse().ok()?;
+            (t.parent() == Some(std::path::Path::new("archive")) && serial != *current)
+                .then_some(serial)
+        });
+        through_live && earlier.is_some_and(|s| leaf.join("archive").join(s.to_string()).is_dir())
+    }
+
+    /// The bytes of the certificate file `path` (a name's current link, a record's archived
+    /// copy); when the directory has no such file and the inventory is in a database, the copy
+    /// committed there with `record`.
+    fn cert_bytes(&self, record: &Issued, path: &std::path::Path) -> Result<Vec<u8>> {
+        match storage::read(path, "read certificate") {
+            Err(Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && self.db.is_some() =>
+            {
+                match self.published(&record.cert)? {
+                    Some(pem) => Ok(pem),
+                    None => Err(Error::io("read certificate", path)(source)),
+                }
+            }
+            other => other,
+        }
     }
 
     /// [`CaDir::live_pair`], refusing a revoked certificate: what deployments and installs use.
@@ -139,4 +198,46 @@ impl CaDir {
             dir: self.root.clone(),
         }
     }
+}
+
+/// A leaf's archived copy, where issuing puts it (`store/issue.rs`), relative to the CA
+/// directory: its name in the inventory database.
+fn archived_name(kind: CertKind, serial: &Serial, name: &str) -> String {
+    format!("{}/archive/{serial}/{name}.crt", kind.side().leaf_dir())
+}
+
+/// What the certificate file `path` says, if it is the one `record` describes: its SHA-256, or
+/// for older records its serial. One that is not is [`Error::NotRecorded`].
+pub(crate) fn check_recorded(
+    record: &Issued,
+    path: &std::path::Path,
+    pem: &[u8],
+) -> Result<CertInfo> {
+    let info = CertInfo::from_pem(pem).map_err(|reason| Error::BadCert {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let mismatch = |found: String| Error::NotRecorded {
+        kind: record.kind,
+        name: record.name.clone(),
+        path: path.to_path_buf(),
+        expected: record.serial.clone(),
+        found,
+    };
+    match &record.sha256 {
+        Some(h) => {
+            let der = crate::x509::pem::first_cert_der(pem).map_err(|e| mismatch(e.to_string()))?;
+            if &crate::model::hex::sha256(&der) != h {
+                return Err(mismatch(format!(
+                    "it holds serial {} with another fingerprint",
+                    info.serial
+                )));
+            }
+        }
+        None if info.serial != record.serial => {
+            return Err(mismatch(format!("it holds serial {}", info.serial)));
+        }
+        None => {}
+    }
+    Ok(info)
 }

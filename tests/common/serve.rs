@@ -116,9 +116,15 @@ pub fn free_port() -> u16 {
 /// limit, a 5-second client timeout; returned once the port accepts.
 #[allow(dead_code)] // not every test binary that shares this module uses it
 pub fn serve_on(env: &Env, global: &[&str], port: u16) -> Child {
+    serve_in(env, &env.ca, global, port)
+}
+
+/// [`serve_on`] of the CA directory `dir` (with `env`'s passphrase).
+#[allow(dead_code)] // not every test binary that shares this module uses it
+pub fn serve_in(env: &Env, dir: &std::path::Path, global: &[&str], port: u16) -> Child {
     let child = Command::new(pgca_bin())
         .arg("--dir")
-        .arg(&env.ca)
+        .arg(dir)
         .args(global)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--tls-name", "localhost", "--rate", "100000"])

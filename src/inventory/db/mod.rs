@@ -11,11 +11,15 @@
 //! - A serial is issued once, a token used once and a certificate renewed once, by unique
 //!   indexes: two processes can never both commit either.
 //! - Readers keep the ledger in memory and fetch only the rows after the last one they saw.
+//! - The certificates and CRLs the records describe are kept beside them ([`files`]), committed
+//!   in the same transaction: a `serve` host answers from the database what another host issued.
 
 pub mod connect;
+pub mod files;
 pub mod retry;
 pub mod schema;
 pub mod store;
 
+pub(crate) use files::PublishedFile;
 pub use schema::SCHEMA_VERSION;
 pub use store::InventoryDb;

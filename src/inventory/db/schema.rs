@@ -2,7 +2,9 @@
 //! [`SCHEMA_VERSION`]; on connecting it applies those the database lacks, in order, in one
 //! transaction under a lock of their own (two processes starting together migrate once), and
 //! refuses a schema newer than it knows rather than write rows a newer pgca would misread.
-//! `pgca.schema_version` holds one row per migration applied.
+//! `pgca.schema_version` holds one row per migration applied. Version 1 is `pgca.events`, the
+//! records; version 2 adds `pgca.files`, the certificates and CRLs that go with them (see
+//! [`crate::inventory::db::files`]).
 
 use postgres::Client;
 
@@ -11,15 +13,16 @@ use crate::inventory::db::connect::Target;
 use crate::inventory::db::retry;
 
 /// The schema version this pgca writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock key migrations take ("pgca" and 0).
 const MIGRATION_LOCK: i64 = 0x7067_6361_0000_0000;
 
 /// Each migration: the version it brings the schema to, and its statements.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE pgca.events (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         batch text NOT NULL,
@@ -37,7 +40,22 @@ const MIGRATIONS: &[(i32, &str)] = &[(
         WHERE renewed_from IS NOT NULL;
     CREATE INDEX events_batch ON pgca.events (batch);
     "#,
-)];
+    ),
+    (
+        2,
+        r#"
+    CREATE TABLE pgca.files (
+        name text PRIMARY KEY,
+        content bytea NOT NULL,
+        sha256 text NOT NULL,
+        batch text NOT NULL,
+        CHECK (name !~ '(^/|(^|/)\.\.(/|$)|\.(key|pk8|p12)$)')
+    );
+    COMMENT ON TABLE pgca.files IS
+        'pgca published files, by their path in a CA directory: each issued certificate (the record''s cert path) and each CA''s latest CRL, written in the transaction of the records they go with; never a private key';
+    "#,
+    ),
+];
 
 /// Brings the schema to [`SCHEMA_VERSION`], creating it in an empty database.
 pub(crate) fn migrate(client: &mut Client, target: &Target) -> Result<()> {

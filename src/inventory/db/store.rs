@@ -9,6 +9,7 @@ use postgres::{Client, IsolationLevel};
 
 use crate::error::{Error, Result};
 use crate::inventory::db::connect::Target;
+use crate::inventory::db::files::{self, PublishedFile};
 use crate::inventory::db::retry::{self, Backoff, Next};
 use crate::inventory::db::schema;
 use crate::inventory::{Event, Ledger};
@@ -251,6 +252,12 @@ impl InventoryDb {
     /// the lock's connection was lost since it was taken (another writer may have committed
     /// meanwhile) or the inventory has rows this process has not read.
     pub(crate) fn append(&self, events: &[Event]) -> Result<()> {
+        self.append_with(events, &[])
+    }
+
+    /// [`InventoryDb::append`], with `files` written in the same transaction (see
+    /// [`crate::inventory::db::files`]).
+    pub(crate) fn append_with(&self, events: &[Event], files: &[PublishedFile]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
@@ -269,7 +276,7 @@ impl InventoryDb {
         let mut tries = 0;
         let outcome = loop {
             let client = w.client.as_mut().expect("checked above");
-            match insert(client, &batch, &rows, Some(head)) {
+            match insert(client, &batch, &rows, files, Some(head)) {
                 Ok(Inserted::Done(last)) => break Ok(last),
                 Ok(Inserted::Moved(found)) => {
                     return Err(self.inner.target.error(format!(
@@ -316,6 +323,20 @@ impl InventoryDb {
         }
     }
 
+    /// The file kept as `name` (a certificate's record's `cert` path, a CRL's file name), if the
+    /// database has it; its content must hash to the digest stored with it.
+    pub(crate) fn file(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let Some((content, sha256)) = self.inner.on_reader(|c| files::read(c, name))? else {
+            return Ok(None);
+        };
+        if crate::model::hex::sha256(&content) != sha256 {
+            return Err(self.inner.target.error(format!(
+                "pgca.files row {name:?} does not hash to the digest stored with it"
+            )));
+        }
+        Ok(Some(content))
+    }
+
     /// Whether batch `batch` is in the inventory (asked after a connection was lost around a
     /// commit).
     fn committed(&self, batch: &str) -> Result<bool> {
@@ -338,7 +359,15 @@ impl InventoryDb {
     /// Loads `events` into the inventory, which must hold no record: one SERIALIZABLE
     /// transaction under the write lock, whose count and SHA-256 of the lines stored (computed
     /// by the database) must be `events`' before it commits. Returns how many it loaded.
-    pub(crate) fn import(&self, events: &[Event], sha256: &str, wait: Duration) -> Result<u64> {
+    /// `files` (the certificates and CRLs of the CA directory the records came from) are
+    /// loaded in the same transaction; the table of files must be empty too.
+    pub(crate) fn import(
+        &self,
+        events: &[Event],
+        sha256: &str,
+        files: &[PublishedFile],
+        wait: Duration,
+    ) -> Result<u64> {
         let _lock = self.lock(wait)?;
         let rows: Vec<Row> = events.iter().map(Row::of).collect();
         let batch = crate::model::hex::random(16);
@@ -351,18 +380,30 @@ impl InventoryDb {
             .isolation_level(IsolationLevel::Serializable)
             .start()
             .map_err(pg)?;
-        let held: i64 = tx
-            .query_one("SELECT count(*) FROM pgca.events", &[])
-            .map_err(pg)?
-            .get(0);
+        let held = tx
+            .query_one(
+                "SELECT (SELECT count(*) FROM pgca.events), (SELECT count(*) FROM pgca.files)",
+                &[],
+            )
+            .map_err(pg)?;
+        let (held, held_files): (i64, i64) = (held.get(0), held.get(1));
         if held > 0 {
             return Err(Error::InventoryNotEmpty {
                 target: target.shown.clone(),
                 events: held as u64,
             });
         }
+        if held_files > 0 {
+            return Err(target.error(format!(
+                "pgca.files holds {held_files} files but pgca.events no record: import loads \
+                 only an empty inventory; nothing was written"
+            )));
+        }
         for chunk in rows.chunks(IMPORT_CHUNK) {
             insert_rows(&mut tx, &batch, chunk).map_err(|e| self.inner.write_refused(&e))?;
+        }
+        for chunk in files.chunks(IMPORT_CHUNK) {
+            files::upsert(&mut tx, &batch, chunk).map_err(|e| self.inner.write_refused(&e))?;
         }
         let row = tx
             .query_one(
@@ -394,12 +435,13 @@ enum Inserted {
     Moved(i64),
 }
 
-/// Inserts `rows` as batch `batch` in one SERIALIZABLE transaction and commits it, if the
-/// inventory's last row is still `head`.
+/// Inserts `rows` and `files` as batch `batch` in one SERIALIZABLE transaction and commits it,
+/// if the inventory's last row is still `head`.
 fn insert(
     client: &mut Client,
     batch: &str,
     rows: &[Row],
+    files: &[PublishedFile],
     head: Option<i64>,
 ) -> std::result::Result<Inserted, postgres::Error> {
     let mut tx = client
@@ -415,6 +457,7 @@ fn insert(
         }
     }
     let last = insert_rows(&mut tx, batch, rows)?;
+    files::upsert(&mut tx, batch, files)?;
     tx.commit()?;
     Ok(Inserted::Done(last))
 }

@@ -18,7 +18,9 @@ pub enum InventoryCommand {
     /// Load an export into the inventory in use, which must hold no record: with --inventory
     /// (or $PGCA_INVENTORY) the database's pgca tables, else DIR/inventory.jsonl, created. The
     /// file's header (format, count, SHA-256) is checked before anything is written, and the
-    /// load is one transaction (one batch in the file): all of it or nothing.
+    /// load is one transaction (one batch in the file): all of it or nothing. Into a
+    /// database, DIR's certificates and CRLs go along (pgca.files; never a key), each held to
+    /// its record's SHA-256, so that serve hosts without a copy of DIR can answer with them.
     ///
     /// Moving a CA directory's inventory into PostgreSQL:
     ///   pgca inventory export /root/inventory.export

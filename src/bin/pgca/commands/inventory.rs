@@ -26,11 +26,20 @@ pub fn run(ctx: &Context, c: &InventoryCommand) -> Result<()> {
             Ok(())
         }
         InventoryCommand::Import(a) => {
-            let into = match ctx.inventory_db()? {
+            let db = ctx.inventory_db()?;
+            let dir = ctx.dir();
+            // Into a database, the CA directory's certificates and CRLs go along, when there
+            // is one here.
+            let files_from = match (&db, &dir) {
+                (Some(_), Ok(d)) if d.is_dir() => Some(d.clone()),
+                _ => None,
+            };
+            let into = match db {
                 Some(db) => pgca::ImportTarget::Db(db),
-                None => pgca::ImportTarget::Dir(ctx.dir()?),
+                None => pgca::ImportTarget::Dir(dir?),
             };
             let mut req = pgca::ImportRequest::new(&a.file, into);
+            req.files_from = files_from;
             if let Some(w) = ctx.wait() {
                 req.wait = w;
             }
@@ -39,8 +48,14 @@ pub fn run(ctx: &Context, c: &InventoryCommand) -> Result<()> {
                 Format::of(&a.out),
                 || {
                     format!(
-                        "imported {} records into {} (sha256 {})\n",
-                        done.header.events, done.target, done.header.sha256
+                        "imported {} records into {} (sha256 {}){}\n",
+                        done.header.events,
+                        done.target,
+                        done.header.sha256,
+                        match done.files {
+                            0 => String::new(),
+                            n => format!(", with {n} certificate and CRL files"),
+                        },
                     )
                 },
                 || render::inventory_imported_json(&done),

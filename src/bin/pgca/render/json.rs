@@ -412,6 +412,7 @@ pub fn inventory_exported_json(e: &pgca::InventoryExported) -> InventoryExported
 pub struct InventoryImportedJson<'a> {
     into: &'a str,
     records: usize,
+    files: u64,
     sha256: &'a str,
 }
 
@@ -420,6 +421,7 @@ pub fn inventory_imported_json(e: &pgca::InventoryImported) -> InventoryImported
     InventoryImportedJson {
         into: &e.target,
         records: e.header.events,
+        files: e.files,
         sha256: &e.header.sha256,
     }
 }
