@@ -162,6 +162,41 @@ fn a_ca_directory_moved_into_postgresql_answers_every_command_from_it() {
         count("SELECT count(*) FROM pgca.events WHERE batch = 'again'"),
         0
     );
+    // audit's CA side: the client certificates the database records, against the server's
+    // roles. alice has no role here: an orphan, revoked through the database.
+    let target = format!(
+        "host={} port={} user=postgres",
+        p(cluster.base.path()),
+        cluster.port
+    );
+    let orphans = |args: &[&str]| {
+        let mut all = vec!["--inventory", db.as_str(), "roles", &target, "--json"];
+        all.extend_from_slice(args);
+        let out = env.run(&all);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let names: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "role-cert-orphan")
+            .map(|f| f["subject"].as_str().unwrap().to_string())
+            .collect();
+        names
+    };
+    let found = orphans(&[]);
+    assert!(found.iter().any(|s| s.contains("alice")), "{found:?}");
+    assert!(!found.iter().any(|s| s.contains("pgca")), "{found:?}");
+    orphans(&["--revoke-orphans"]);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM pgca.events WHERE event = 'revoked' AND line LIKE '%\"name\":\"alice\"%'"
+        ),
+        1
+    );
+    let found = orphans(&[]);
+    assert!(!found.iter().any(|s| s.contains("alice")), "{found:?}");
+
     // The export now holds what was done since.
     let now = env.tmp.path().join("now.export");
     let out = ok_in(&env, &db, &["inventory", "export", p(&now)]);
