@@ -5,8 +5,9 @@
 //! 100,000-record inventory through export, import and export again, byte for byte; two
 //! `pgca serve` processes sharing one inventory while one is killed with SIGKILL under load; a
 //! `serve` host whose directory holds only its CA keys and TLS pair, answering from the database
-//! what the CA host issued, renewed and revoked; and a failover of the database to a synchronous
-//! standby under load.
+//! what the CA host issued, renewed and revoked, taking its CA certificates from there and
+//! following a client CA rollover under load (refused in a directory another user can change);
+//! and a failover of the database to a synchronous standby under load.
 
 mod common;
 mod pg;
@@ -207,14 +208,11 @@ fn a_ca_directory_moved_into_postgresql_answers_every_command_from_it() {
     );
 }
 
-#[test]
-fn a_rollover_of_both_cas_runs_against_the_database_inventory() {
-    let env = Env::init(&["--server-host", "localhost"]);
-    env.ok(&["issue-client", "alice"]);
+/// `env`'s inventory moved into a new cluster reached over its Unix socket (a rollover replaces
+/// the CAs a TLS login to the inventory would be checked by), its file moved aside.
+fn moved_over_the_socket(env: &Env) -> (Cluster, String) {
     let mut cluster = Cluster::new();
     cluster.start();
-    // Over the cluster's Unix socket: the rollover replaces the CAs a TLS connection to the
-    // inventory would be checked by.
     let db = format!(
         "host={} port={} user=postgres dbname=postgres",
         p(cluster.base.path()),
@@ -222,8 +220,16 @@ fn a_rollover_of_both_cas_runs_against_the_database_inventory() {
     );
     let export = env.tmp.path().join("inventory.export");
     env.ok(&["inventory", "export", p(&export)]);
-    ok_in(&env, &db, &["inventory", "import", p(&export)]);
-    move_aside(&env);
+    ok_in(env, &db, &["inventory", "import", p(&export)]);
+    move_aside(env);
+    (cluster, db)
+}
+
+#[test]
+fn a_rollover_of_both_cas_runs_against_the_database_inventory() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    env.ok(&["issue-client", "alice"]);
+    let (cluster, db) = moved_over_the_socket(&env);
     for side in ["server", "client"] {
         ok_in(&env, &db, &["rollover", "start", side]);
     }
@@ -251,6 +257,23 @@ fn a_rollover_of_both_cas_runs_against_the_database_inventory() {
         steps.trim(),
         "rollover-finished|2\nrollover-started|2\nrollover-switched|2",
         "{steps}"
+    );
+    // The directory after its rollovers moves into another database with its files: the CA
+    // certificates as they are now (the new CAs under the old ones' names), held to the records.
+    let after = env.tmp.path().join("after.export");
+    ok_in(&env, &db, &["inventory", "export", p(&after)]);
+    cluster.sql("CREATE DATABASE moved");
+    let moved = db.replace("dbname=postgres", "dbname=moved");
+    ok_in(&env, &moved, &["inventory", "import", p(&after)]);
+    let kept = cluster.sql_in(
+        "moved",
+        "SELECT encode(content, 'escape') FROM pgca.files WHERE name = 'client-ca.crt'",
+    );
+    assert_eq!(
+        kept.trim(),
+        fs::read_to_string(env.path("client-ca.crt"))
+            .unwrap()
+            .trim()
     );
 }
 
@@ -465,6 +488,18 @@ fn serve(env: &Env, db: &str, port: u16) -> Child {
 /// The load generator against `ports` (each a `serve`), the tokens' clients renewing back to
 /// back until they made `renewals` in all; every certificate received appended to `received`.
 fn load(env: &Env, ports: &[u16], tokens: &Path, received: &Path, renewals: u32) -> Child {
+    load_with(env, ports, tokens, received, renewals, &[])
+}
+
+/// [`load`], with `extra` arguments for the load generator (`--rate R`).
+fn load_with(
+    env: &Env,
+    ports: &[u16],
+    tokens: &Path,
+    received: &Path,
+    renewals: u32,
+    extra: &[&str],
+) -> Child {
     let mut cmd = Command::new(loadgen());
     for port in ports {
         cmd.args(["--ca", &format!("https://localhost:{port}")]);
@@ -472,6 +507,7 @@ fn load(env: &Env, ports: &[u16], tokens: &Path, received: &Path, renewals: u32)
     cmd.args(["--server-ca", p(&env.path("server-ca.crt"))])
         .args(["--tokens", p(tokens), "--seconds", "300"])
         .args(["--renewals", &renewals.to_string(), "--out", p(received)])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -668,42 +704,47 @@ fn the_inventory_fails_over_to_a_synchronous_standby_under_load_and_loses_no_rec
     assert_every_renewal_recorded_once(&env, &db, &standby, &got);
 }
 
-/// A `serve` host's CA directory as a fleet sets one up: the CA keys with their certificates,
-/// and its own TLS pair (`servers/localhost`), copied from `env`'s; nothing else.
-fn serve_host_dir(env: &Env) -> PathBuf {
+/// A `serve` host's CA directory as a fleet sets one up, `name` under `env`'s temporary
+/// directory: the CA keys and its own TLS pair (`servers/localhost`), copied from `env`'s;
+/// nothing else (the CA certificates come from the database).
+fn serve_host_dir(env: &Env, name: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let thin = env.tmp.path().join("serve-host");
+    let thin = env.tmp.path().join(name);
     fs::create_dir_all(thin.join("servers/archive")).unwrap();
     for d in ["", "servers", "servers/archive"] {
         fs::set_permissions(thin.join(d), fs::Permissions::from_mode(0o700)).unwrap();
     }
     let live = fs::read_link(env.path("servers/localhost.live")).unwrap();
-    let mut copy = Command::new("cp");
-    copy.arg("-a");
-    for f in [
-        "server-ca.crt",
-        "server-ca.key",
-        "client-ca.crt",
-        "client-ca.key",
-    ] {
-        copy.arg(env.path(f));
-    }
-    assert!(copy.arg(&thin).status().unwrap().success());
-    let mut copy = Command::new("cp");
-    copy.arg("-a").arg(env.path("servers").join(&live));
-    assert!(
-        copy.arg(thin.join("servers/archive"))
-            .status()
-            .unwrap()
-            .success()
+    copy_into(
+        &[env.path("server-ca.key"), env.path("client-ca.key")],
+        &thin,
     );
-    let mut copy = Command::new("cp");
-    copy.arg("-a");
-    for f in ["localhost.live", "localhost.crt", "localhost.key"] {
-        copy.arg(env.path("servers").join(f));
-    }
-    assert!(copy.arg(thin.join("servers")).status().unwrap().success());
+    copy_into(
+        &[env.path("servers").join(&live)],
+        &thin.join("servers/archive"),
+    );
+    let pair = ["localhost.live", "localhost.crt", "localhost.key"];
+    copy_into(
+        &pair.map(|f| env.path("servers").join(f)),
+        &thin.join("servers"),
+    );
     thin
+}
+
+/// `cp -a FILES... DIR`.
+fn copy_into(files: &[PathBuf], dir: &Path) {
+    let mut copy = Command::new("cp");
+    copy.arg("-a").args(files);
+    assert!(copy.arg(dir).status().unwrap().success());
+}
+
+/// Polls `done` every 50 ms for at most `secs` seconds; panics with `what` if it never holds.
+fn wait_until(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} within {secs} s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The CA directory `dir` with the inventory `db`, through the library, its keys' passphrase
@@ -777,9 +818,18 @@ fn a_serve_host_with_only_its_ca_keys_and_tls_pair_answers_from_the_database() {
     );
     move_aside(&env);
 
-    let host = serve_host_dir(&env);
+    let host = serve_host_dir(&env, "serve-host");
     let ca_host = open_lib(&env, &env.ca, &db);
+    // The CA certificates, from the database, held to their records.
+    assert!(!host.join("client-ca.crt").exists());
     let serve_host = open_lib(&env, &host, &db);
+    for f in ["server-ca.crt", "client-ca.crt"] {
+        assert_eq!(
+            fs::read(host.join(f)).unwrap(),
+            fs::read(env.path(f)).unwrap()
+        );
+        assert_eq!(common::mode(&host.join(f)), 0o644, "{f}");
+    }
     // The CRL the CA host wrote, served where no copy of it is.
     assert!(!host.join("client-ca.crl").exists());
     assert_eq!(crl_serials(&serve_host), vec![mallory.clone()]);
@@ -841,4 +891,193 @@ fn a_serve_host_with_only_its_ca_keys_and_tls_pair_answers_from_the_database() {
     assert_eq!(keys.lines().count(), 3, "{keys}");
     // The CA host's verify judges the certificates the serve host issued from the database.
     assert_every_renewal_recorded_once(&env, &db, &cluster, &got);
+}
+
+/// The certificates in a PEM file.
+fn certs_in(path: &Path) -> usize {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .matches("BEGIN CERTIFICATE")
+        .count()
+}
+
+#[test]
+fn a_serve_host_takes_a_client_ca_rollover_from_the_database_and_no_renewal_fails() {
+    let env = Env::init(&["--server-host", "localhost"]);
+    let (cluster, db) = moved_over_the_socket(&env);
+    let host = serve_host_dir(&env, "serve-host");
+    // A second serve host whose admin never copies the new CA's key.
+    let keyless_dir = serve_host_dir(&env, "keyless-host");
+    let keyless = open_lib(&env, &keyless_dir, &db);
+    let mint = |ca: &pgca::CaDir| {
+        let mut req = pgca::TokenRequest::new(pgca::CertKind::Client, vec!["x".into()]);
+        req.validity = "1h".parse().unwrap();
+        ca.mint_token(&req).map(drop)
+    };
+
+    let token_file = tokens(&env, &db, 4);
+    let received = env.tmp.path().join("received");
+    let port = free_port();
+    let mut serve = serve_in(&env, &host, &["--inventory", &db], port);
+    assert_eq!(certs_in(&host.join("client-ca.crt")), 1);
+    let load = load_with(
+        &env,
+        &[port],
+        &token_file,
+        &received,
+        3000,
+        &["--rate", "60"],
+    );
+    wait_for_renewals(&received, 120);
+
+    // Phase 1 on the CA host. The serve host takes the new CA's certificate from the database
+    // and trusts both within seconds, with or without a request; its key is copied by hand.
+    ok_in(&env, &db, &["rollover", "start", "client"]);
+    let new_ca = pgca::CertInfo::from_file(&env.path("client-ca.next.crt"))
+        .unwrap()
+        .serial
+        .to_string();
+    copy_into(&[env.path("client-ca.next.key")], &host);
+    wait_until(30, "the serve host trusts both client CAs", || {
+        certs_in(&host.join("client-ca.crt")) == 2
+    });
+    assert_eq!(
+        fs::read(host.join("client-ca.next.crt")).unwrap(),
+        fs::read(env.path("client-ca.next.crt")).unwrap()
+    );
+    mint(&keyless).unwrap();
+    assert_eq!(certs_in(&keyless_dir.join("client-ca.crt")), 2);
+    let n = received_count(&received);
+    wait_for_renewals(&received, n + 120);
+
+    // Phase 2: the serve host signs with the new CA from its next renewal on.
+    ok_in(&env, &db, &["rollover", "switch", "client"]);
+    let by_new = || {
+        cluster
+            .sql(&format!(
+                "SELECT count(*) FROM pgca.events WHERE event = 'issued' \
+                 AND line::json->>'ca_serial' = '{new_ca}'"
+            ))
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+    };
+    wait_until(60, "40 renewals signed by the new client CA", || {
+        by_new() >= 40
+    });
+
+    // Phase 3: the old CA retired on the CA host, then on the serve host, which follows.
+    wait_until(
+        60,
+        "rollover finish (blocked while a load client holds an old leaf)",
+        || {
+            env.run(&["--inventory", &db, "rollover", "finish", "client"])
+                .status
+                .success()
+        },
+    );
+    wait_until(30, "the serve host holds the new client CA alone", || {
+        !host.join("client-ca.next.crt").exists() && certs_in(&host.join("client-ca.crt")) == 1
+    });
+    for f in ["client-ca.crt", "client-ca.key"] {
+        assert_eq!(
+            fs::read(host.join(f)).unwrap(),
+            fs::read(env.path(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let n = received_count(&received);
+    wait_for_renewals(&received, n + 120);
+    let (report, got) = finish_load(load, &received);
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    eprintln!("load through a client CA rollover on a serve host: {report}");
+    assert_eq!(report["errors"], 0, "{report}");
+
+    // The host without the new key refuses to retire the old CA under the new certificate, and
+    // keeps trusting both.
+    let refused = mint(&keyless).unwrap_err();
+    assert!(
+        matches!(&refused, pgca::Error::MissingCaFile(p) if p.ends_with("client-ca.next.key")),
+        "{refused}"
+    );
+    assert_eq!(certs_in(&keyless_dir.join("client-ca.crt")), 2);
+
+    // A serve host set up now gets the new CA's certificate from the database.
+    let fresh = serve_host_dir(&env, "fresh-host");
+    open_lib(&env, &fresh, &db);
+    assert_eq!(
+        fs::read(fresh.join("client-ca.crt")).unwrap(),
+        fs::read(env.path("client-ca.crt")).unwrap()
+    );
+    assert_every_renewal_recorded_once(&env, &db, &cluster, &got);
+}
+
+#[test]
+fn a_serve_host_directory_another_user_can_change_gets_no_ca_file_from_the_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, _cluster, db) = moved_into_postgres();
+    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let list = |dir: &Path| {
+        Command::new(pgca_bin())
+            .arg("--dir")
+            .arg(dir)
+            .args(["--inventory", &db, "list"])
+            .env("PGCA_PASSPHRASE_FILE", env.passphrase_file())
+            .output()
+            .unwrap()
+    };
+    let victim = env.tmp.path().join("victim");
+    fs::write(&victim, b"root's own").unwrap();
+    let (uid, gid) = common::ids("nobody");
+    let no_ca_file = |dir: &Path| {
+        for f in ["server-ca.crt", "client-ca.crt"] {
+            assert!(dir.join(f).symlink_metadata().is_err() || dir.join(f).is_symlink());
+        }
+    };
+
+    // A directory nobody owns: refused, nothing written into it.
+    let theirs = serve_host_dir(&env, "theirs");
+    std::os::unix::fs::chown(&theirs, Some(uid), Some(gid)).unwrap();
+    let out = list(&theirs);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(p(&theirs)) && err.contains("nobody"), "{err}");
+    no_ca_file(&theirs);
+
+    // A shared sticky directory where nobody planted a link at a CA certificate's name: refused
+    // (as signing with its keys would be), the link neither followed nor replaced.
+    let shared = serve_host_dir(&env, "shared");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = shared.join("client-ca.crt");
+    common::as_user(
+        "nobody",
+        &format!("ln -s '{}' '{}'", p(&victim), p(&planted)),
+    );
+    let out = list(&shared);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(p(&shared)) && err.contains("writable by other users"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&victim).unwrap(), b"root's own");
+    assert!(planted.is_symlink());
+    no_ca_file(&shared);
+
+    // The control: the same directory made root's own again, the link gone, gets both.
+    fs::remove_file(&planted).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o700)).unwrap();
+    let out = list(&shared);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["server-ca.crt", "client-ca.crt"] {
+        assert_eq!(
+            fs::read(shared.join(f)).unwrap(),
+            fs::read(env.path(f)).unwrap()
+        );
+    }
 }

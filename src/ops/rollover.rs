@@ -194,9 +194,15 @@ impl CaDir {
                 now,
             )));
         }
+        // With the inventory in a database, the new CA's certificate goes with its record: the
+        // serve hosts take it from there (`store/ca_files.rs`).
+        let published: Vec<_> =
+            crate::inventory::PublishedFile::new(side.next_ca_cert_file(), made.cert_pem.clone())
+                .into_iter()
+                .collect();
         let committed = self
             .write_next_ca(&made)
-            .and_then(|()| self.append_events(&events));
+            .and_then(|()| self.append_events_with(&events, &published));
         if let Err(e) = committed {
             let _ = self.remove_next_ca(side);
             let _ = self.end_pending();
@@ -269,7 +275,8 @@ impl CaDir {
         }
         self.write_crls_if_used(side, &ledger, now)?;
         let finished = step(side, &r.old_ca, &r.new_ca, now);
-        self.append_events(&[Event::RolloverFinished(finished)])?;
+        let published = self.finished_ca_files(side, r.intermediate)?;
+        self.append_events_with(&[Event::RolloverFinished(finished)], &published)?;
         self.settle_rollovers()?;
         let ledger = self.read_inventory()?;
         let mut out = self.outcome(side, &ledger)?;

@@ -90,9 +90,15 @@ impl CaDir {
                 at: now,
             }));
         }
+        let published: Vec<_> = crate::inventory::PublishedFile::new(
+            side.next_issuing_cert_file(),
+            made.cert_pem.clone(),
+        )
+        .into_iter()
+        .collect();
         let committed = self
             .write_next_issuing(&made)
-            .and_then(|()| self.append_events(&events));
+            .and_then(|()| self.append_events_with(&events, &published));
         if let Err(e) = committed {
             for name in [side.next_issuing_key_file(), side.next_issuing_cert_file()] {
                 let _ = std::fs::remove_file(self.root().join(name));

@@ -1,17 +1,19 @@
 //! The request log: one JSON line per request (time, peer, method, path, status, identity,
 //! serial issued, error, milliseconds), on stderr or appended to `--log FILE`, and one per
 //! change of the TLS configuration (`"event":"tls-reloaded"` with the serial now served, or
-//! `"event":"tls-reload-failed"` with why and the serial still served). It never holds a
-//! token's secret, a request body or a key.
+//! `"event":"tls-reload-failed"` with why and the serial still served), and with the inventory
+//! in a database one per new reason the CA files could not be brought up to date with it
+//! (`"event":"follow-failed"`). It never holds a token's secret, a request body or a key.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-/// Where the lines go.
+/// Where the lines go (clones write to the same place).
+#[derive(Clone)]
 pub(crate) struct RequestLog {
-    out: Mutex<Box<dyn Write + Send>>,
+    out: Arc<Mutex<Box<dyn Write + Send>>>,
 }
 
 /// One request, as logged.
@@ -43,10 +45,19 @@ struct TlsLine<'a> {
     error: Option<&'a str>,
 }
 
+/// A failure to follow the inventory database, as logged.
+#[derive(Serialize)]
+struct FollowLine<'a> {
+    #[serde(with = "time::serde::rfc3339")]
+    at: time::OffsetDateTime,
+    event: &'static str,
+    error: &'a str,
+}
+
 impl RequestLog {
     pub(crate) fn new(out: Box<dyn Write + Send>) -> RequestLog {
         RequestLog {
-            out: Mutex::new(out),
+            out: Arc::new(Mutex::new(out)),
         }
     }
 
@@ -69,6 +80,15 @@ impl RequestLog {
             },
         };
         self.write_json(&line);
+    }
+
+    /// Writes the line of a failure to follow the inventory database ([`crate::serve::run`]).
+    pub(crate) fn follow_failed(&self, reason: &str) {
+        self.write_json(&FollowLine {
+            at: crate::model::timefmt::now(),
+            event: "follow-failed",
+            error: reason,
+        });
     }
 
     /// Writes one line; a failing log never fails the request.

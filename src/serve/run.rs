@@ -46,7 +46,46 @@ pub fn serve(ca: CaDir, opts: &ServeOptions, ready: impl FnOnce(&Listening)) -> 
         .local_addr()
         .map_err(|e| Error::io("listen on", opts.listen.to_string())(e))?;
     ready(&Listening { addr, serial });
+    if ca.inventory_db().is_some() {
+        follow(ca.clone(), log.clone());
+    }
     let api = Api::new(ca, opts.policy.clone(), opts.limits.per_identity_per_minute)
         .serving(&opts.tls_name);
     crate::serve::http::run(listener, tls, api, opts.limits.clone(), log)
+}
+
+/// How often a `serve` with the inventory in a database brings its CA files up to date with it.
+pub(crate) const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// With the inventory in a database, every [`FOLLOW_EVERY`]: the write lock taken and let go,
+/// which takes what another host did to the CAs into this directory (a rollover's new CA
+/// certificate, the trust bundles of both, the old CA retired at its finish; see
+/// `store/ca_files.rs`). The TLS configuration then takes the new bundles at the next
+/// handshake: this host accepts a new CA's leaves within seconds of the rollover's start,
+/// whether or not a request came. A failure is logged once per reason and tried again.
+fn follow(ca: CaDir, log: RequestLog) {
+    let told_here = log.clone();
+    let spawned = std::thread::Builder::new()
+        .name("pgca-follow".into())
+        .spawn(move || {
+            let mut told: Option<String> = None;
+            loop {
+                std::thread::sleep(FOLLOW_EVERY);
+                match ca.follow_inventory_db() {
+                    Ok(()) => told = None,
+                    Err(e) => {
+                        let reason = e.to_string();
+                        if told.as_deref() != Some(reason.as_str()) {
+                            log.follow_failed(&reason);
+                            told = Some(reason);
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        told_here.follow_failed(&format!(
+            "cannot start following the inventory database: {e}"
+        ));
+    }
 }

@@ -97,7 +97,12 @@ impl TlsSource {
             .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
         let mut change = None;
         if stamp != built.stamp && !waiting {
-            match build(&self.ca, &self.tls_name, self.grace) {
+            // The accept loop runs on the async runtime, and a rebuild blocks: files, and with
+            // the inventory in a database a query through the blocking `postgres` client, which
+            // must not run on a runtime thread.
+            let rebuilt =
+                tokio::task::block_in_place(|| build(&self.ca, &self.tls_name, self.grace));
+            match rebuilt {
                 Ok((config, serial)) => {
                     change = Some(TlsChange::Rebuilt(serial.clone()));
                     *built = Built {

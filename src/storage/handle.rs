@@ -289,6 +289,29 @@ impl Dir {
         self.sync()
     }
 
+    /// Creates the file `name` complete or not at all, never over anything at the name (a file
+    /// or a symbolic link there is left as it is): `contents` written with `mode` and fsync-ed
+    /// under a temporary name, then hard-linked as `name`, which fails if `name` exists. Returns
+    /// whether this call created it (`false`: something was there, perhaps another process's
+    /// copy made the same way).
+    pub(crate) fn create_file_complete(
+        &self,
+        name: &str,
+        contents: &[u8],
+        mode: u32,
+        what: &'static str,
+    ) -> Result<bool> {
+        let tmp = super::temp_name(name);
+        self.create_file(&tmp, contents, mode, None, true, what)?;
+        let linked = rustix::fs::linkat(&self.fd, tmp.as_str(), &self.fd, name, AtFlags::empty());
+        self.unlink_quietly(&tmp);
+        match linked {
+            Ok(()) => self.sync().map(|()| true),
+            Err(rustix::io::Errno::EXIST) => Ok(false),
+            Err(e) => Err(Error::io(what, self.path.join(name))(e.into())),
+        }
+    }
+
     /// Replaces (or creates) several files, each atomically as [`Dir::replace_file`] does, with
     /// their renames back to back: every new file is written and fsync-ed under a temporary name
     /// first, then each is renamed over its name in the order given, then the directory is

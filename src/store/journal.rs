@@ -31,6 +31,8 @@ impl CaDir {
             self.recover()?;
         }
         self.remove_temporaries();
+        // A rollover started on another host: its new CA's certificate, from the database.
+        self.take_ca_files()?;
         self.settle_rollovers()?;
         Ok(lock)
     }

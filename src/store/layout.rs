@@ -81,20 +81,39 @@ impl CaDir {
     /// the user pgca runs as can change (see [`crate::storage`]): a CA whose files another
     /// user could swap is refused.
     pub fn open(root: impl AsRef<Path>) -> Result<CaDir> {
-        CaDir::open_checked(root.as_ref(), true)
+        let ca = CaDir::open_checked(root.as_ref(), true)?;
+        ca.require_ca_certs()?;
+        Ok(ca)
     }
 
     /// Opens the CA directory `root` with its inventory in `db` (see
     /// [`crate::inventory::db`]): the directory holds the CA certificates and keys (or token
     /// references) and the files pgca writes, and `DIR/inventory.jsonl`, if any, is neither read
-    /// nor written.
+    /// nor written. A CA certificate the directory lacks and the database keeps (a `pgca serve`
+    /// host that holds only the CA keys) is created from the database's copy, held to its
+    /// record (`store/ca_files.rs`).
     pub fn open_with_inventory_db(
         root: impl AsRef<Path>,
         db: crate::inventory::InventoryDb,
     ) -> Result<CaDir> {
         let mut ca = CaDir::open_checked(root.as_ref(), false)?;
         ca.db = Some(db);
+        if ca.require_ca_certs().is_err() {
+            ca.take_ca_files()?;
+            ca.require_ca_certs()?;
+        }
         Ok(ca)
+    }
+
+    /// Refuses a directory without both CA certificates ([`Error::MissingCaFile`]).
+    fn require_ca_certs(&self) -> Result<()> {
+        for side in Side::BOTH {
+            let path = self.root.join(side.ca_cert_file());
+            if !path.exists() {
+                return Err(Error::MissingCaFile(path));
+            }
+        }
+        Ok(())
     }
 
     /// The inventory database in use, if the inventory is not the directory's file.
@@ -122,11 +141,6 @@ impl CaDir {
         if !has_inventory && with_inventory_file {
             refuse_partial_ca(&root)?;
             return Err(Error::NoCa(root));
-        }
-        for side in Side::BOTH {
-            if !root.join(side.ca_cert_file()).exists() {
-                return Err(Error::MissingCaFile(root.join(side.ca_cert_file())));
-            }
         }
         Ok(CaDir {
             root,

@@ -43,6 +43,7 @@
 //! certificates are rolled forward. Any other archive directory the inventory does not know is
 //! evidence of a damaged inventory, never removed ([`evidence`]).
 
+pub(crate) mod ca_files;
 pub(crate) mod cas;
 mod evidence;
 pub(crate) mod hierarchy;

@@ -205,6 +205,19 @@ impl CaDir {
             .zip([side.ca_key_file(), side.ca_token_file()])
             .find(|(n, _)| self.root.join(n).symlink_metadata().is_ok());
         let Some((from, to)) = next_key else {
+            // Moved already (a finish a crash cut short, the old key archived first), or never
+            // here: a host that takes the CA certificates from the inventory database and was
+            // not given the new CA's key. That one must not put the new CA's certificate beside
+            // the old key.
+            let archived = ["key", "pkcs11"]
+                .iter()
+                .map(|ext| archive.stat_at(&format!("{stem}.{ext}")))
+                .collect::<Result<Vec<_>>>()?;
+            if archived.iter().all(Option::is_none) {
+                return Err(Error::MissingCaFile(
+                    self.root.join(side.next_ca_key_file()),
+                ));
+            }
             return Ok(());
         };
         for (old, ext) in [

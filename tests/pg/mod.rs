@@ -451,6 +451,12 @@ impl Cluster {
 
     /// Runs SQL as the superuser over the Unix socket.
     pub fn sql(&self, sql: &str) -> String {
+        self.sql_in("postgres", sql)
+    }
+
+    /// [`Cluster::sql`] in the database `db`.
+    #[allow(dead_code)] // not every test binary that shares this module uses it
+    pub fn sql_in(&self, db: &str, sql: &str) -> String {
         let out = Command::new(self.client_bin.join("psql"))
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(self.base.path())
@@ -460,7 +466,7 @@ impl Cluster {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                db,
                 "-c",
                 sql,
             ])

@@ -38,6 +38,10 @@ pub fn hint(e: &Error) -> Option<String> {
         Error::BadInventoryExport { .. } => {
             "nothing was written; export it again with `pgca inventory export FILE`".into()
         }
+        Error::MissingCaFile(path) if path.to_string_lossy().contains(".next.") => {
+            "a rollover's new CA key stays on the hosts it was copied to: copy it (or its .pkcs11 file) from the CA host into this CA directory, mode 0600 (docs/fleet.md)"
+                .into()
+        }
         Error::UnusualRole { .. } => {
             "if the role really has this name, pass --allow-unusual-role".into()
         }

@@ -69,8 +69,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value = "120")]
     pub rate: u32,
 
-    /// Append the request log (one JSON line per request, and one per reload of the TLS
-    /// configuration: "event":"tls-reloaded" or "tls-reload-failed") here instead of stderr
+    /// Append the request log (one JSON line per request, one per reload of the TLS
+    /// configuration: "event":"tls-reloaded" or "tls-reload-failed", and with --inventory one
+    /// per new reason the CA files could not follow the database: "follow-failed") here
+    /// instead of stderr
     #[arg(long, value_name = "FILE")]
     pub log: Option<std::path::PathBuf>,
 }
