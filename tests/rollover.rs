@@ -1,7 +1,7 @@
 //! `pgca rollover` without a server: every trust output carries both CAs during a rollover and
 //! the new one alone after it, leaves move to the new CA, `finish` names what is still on the old
-//! one, `--now` escalates `check`, and a `finish` killed at any moment is settled by the next
-//! write. tests/rollover_postgres.rs proves the same against a running PostgreSQL.
+//! one, `--now` escalates `check`, a `finish` killed at any moment is settled by the next
+//! write, and one on a host without the new CA's key retires nothing until the key is there. tests/rollover_postgres.rs proves the same against a running PostgreSQL.
 
 mod common;
 
@@ -669,4 +669,53 @@ fn an_external_key_is_signed_again_by_the_new_ca() {
         "sslserver"
     ));
     env.ok(&["rollover", "finish", "server"]);
+}
+
+/// A host where the new CA's key never arrived (docs/fleet.md: a `serve` host takes the CA
+/// certificates from the inventory database, the keys by hand), for a root and an intermediate
+/// rollover: the finish is recorded, but its files are refused with the missing key named, the
+/// old CA left whole in place, and so is every later write, until the key is there; then the
+/// next write completes the finish.
+#[test]
+fn a_finish_without_the_new_key_retires_nothing_until_the_key_is_there() {
+    for intermediate in [false, true] {
+        let mut init = vec!["--no-passphrase"];
+        let mut start = vec!["rollover", "start", "client"];
+        let (key, cert) = match intermediate {
+            true => ("client-issuing.next.key", "client-issuing.crt"),
+            false => ("client-ca.next.key", "client-ca.crt"),
+        };
+        if intermediate {
+            init.push("--intermediate");
+            start.push("--intermediate");
+        }
+        // No CRL: one would be signed by the new CA before the finish's commit.
+        let env = Env::init(&init);
+        env.ok(&["issue-client", "alice"]);
+        env.ok(&start);
+        env.ok(&["rollover", "switch", "client"]);
+        env.ok(&["renew"]);
+        let kept = env.tmp.path().join("kept.key");
+        fs::rename(env.path(key), &kept).unwrap();
+        let before = fs::read(env.path(cert)).unwrap();
+        for args in [
+            &["rollover", "finish", "client"][..],
+            &["issue-client", "bob"],
+        ] {
+            let (code, err) = status(&env, args);
+            assert_eq!(code, 1, "{intermediate} {args:?}: {err}");
+            assert!(
+                err.contains(p(&env.path(key))) && err.contains("copy it"),
+                "{intermediate} {args:?}: {err}"
+            );
+            assert_eq!(fs::read(env.path(cert)).unwrap(), before, "{intermediate}");
+        }
+        fs::rename(&kept, env.path(key)).unwrap();
+        env.ok(&["issue-client", "bob"]);
+        assert!(!env.path(key).exists(), "{intermediate}");
+        assert_eq!(certs_in(&env.path(cert)), 1, "{intermediate}");
+        assert_ne!(fs::read(env.path(cert)).unwrap(), before, "{intermediate}");
+        let verify = env.ok(&["verify"]);
+        assert!(verify.starts_with("PGCA OK"), "{intermediate}: {verify}");
+    }
 }

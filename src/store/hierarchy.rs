@@ -117,6 +117,17 @@ impl CaDir {
         let archive = self.root.join(crate::store::rollover_files::CA_ARCHIVE);
         storage::ensure_private_dir(&archive)?;
         let stem = format!("{}-{}", side.issuing_name(), f.old_ca);
+        let next_key = self.root.join(side.next_issuing_key_file());
+        let archived = archive
+            .join(format!("{stem}.key"))
+            .symlink_metadata()
+            .is_ok();
+        if next_key.symlink_metadata().is_err() && !archived {
+            // Never here (a host that takes the CA certificates from the inventory database and
+            // was not given the new intermediate's key): nothing is retired, and the new
+            // certificate never goes beside the old key.
+            return Err(Error::MissingCaFile(next_key));
+        }
         let current = self.issuing_cert_path(side);
         let crl_path = self.crl_path(side);
         let crls = storage::read(&crl_path, "read CRL")
@@ -142,7 +153,6 @@ impl CaDir {
         }
         // The old key linked into the archive, then the new one renamed over it: a key is
         // always in place, whenever this stops.
-        let next_key = self.root.join(side.next_issuing_key_file());
         if next_key.symlink_metadata().is_ok() {
             let old_key = self.root.join(side.issuing_key_file());
             let dest = archive.join(format!("{stem}.key"));

@@ -593,7 +593,7 @@ fn sign_one(
 
 /// The inventory's record of each signed pair.
 fn events_of(b: &Batch, made: &[Made], ca_serial: &Serial) -> Vec<Event> {
-    let leaf = b.side.leaf_dir();
+    use crate::store::live::archived_name;
     made.iter()
         .map(|m| {
             let (name, serial) = (&m.name, &m.serial);
@@ -606,8 +606,8 @@ fn events_of(b: &Batch, made: &[Made], ca_serial: &Serial) -> Vec<Event> {
                 (b.not_before, m.not_after),
                 b.now,
                 (
-                    format!("{leaf}/archive/{serial}/{name}.crt"),
-                    format!("{leaf}/archive/{serial}/{name}.key"),
+                    archived_name(b.kind, serial, name, "crt"),
+                    archived_name(b.kind, serial, name, "key"),
                 ),
             );
             issued.encrypted_key = m.encrypted_key;

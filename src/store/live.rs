@@ -107,7 +107,7 @@ impl CaDir {
         c: &crate::inventory::ledger::CurrentCert,
     ) -> std::io::Result<Vec<u8>> {
         if c.external_key && self.superseded_here(c.kind, &c.name, &c.serial) {
-            let name = archived_name(c.kind, &c.serial, &c.name);
+            let name = archived_name(c.kind, &c.serial, &c.name, "crt");
             if let Ok(Some(pem)) = self.published(&name) {
                 return Ok(pem);
             }
@@ -115,7 +115,7 @@ impl CaDir {
         let found = reader.read_io(&format!("{}.crt", c.name));
         match found {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.db.is_some() => {
-                match self.published(&archived_name(c.kind, &c.serial, &c.name)) {
+                match self.published(&archived_name(c.kind, &c.serial, &c.name, "crt")) {
                     Ok(Some(pem)) => Ok(pem),
                     Ok(None) => Err(e),
                     Err(db) => Err(std::io::Error::other(db.to_string())),
@@ -200,10 +200,11 @@ impl CaDir {
     }
 }
 
-/// A leaf's archived copy, where issuing puts it (`store/issue.rs`), relative to the CA
-/// directory: its name in the inventory database.
-fn archived_name(kind: CertKind, serial: &Serial, name: &str) -> String {
-    format!("{}/archive/{serial}/{name}.crt", kind.side().leaf_dir())
+/// A leaf's archived certificate (`ext` "crt") or key ("key"), where issuing puts it and
+/// records it, relative to the CA directory: also a certificate's name in the inventory
+/// database.
+pub(crate) fn archived_name(kind: CertKind, serial: &Serial, name: &str, ext: &str) -> String {
+    format!("{}/archive/{serial}/{name}.{ext}", kind.side().leaf_dir())
 }
 
 /// What the certificate file `path` says, if it is the one `record` describes: its SHA-256, or
